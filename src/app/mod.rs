@@ -1,0 +1,380 @@
+//! The desktop application: the open document, the commands that change it, and background work (file dialogs).
+//!
+//! UI code in [`crate::ui`] reads the design and pushes [`Command`]s; [`SyncopateApp`] applies them after the frame,
+//! each as one undoable step.
+
+mod command;
+mod document;
+
+use std::path::PathBuf;
+use std::sync::mpsc;
+
+pub use command::{Command, apply_checked};
+pub use document::Document;
+
+use crate::model::Design;
+use crate::ui::canvas::{Canvas, Selection};
+
+/// What a background job (a native file dialog) reports back to the UI thread.
+enum Background {
+    /// The user picked a file to open.
+    Open(PathBuf),
+    /// The user picked where to save.
+    SaveAs(PathBuf),
+}
+
+/// A message shown in the window until dismissed or replaced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// Something failed; the text says what.
+    Error(String),
+    /// Something worked.
+    Info(String),
+}
+
+/// The Syncopate window.
+pub struct SyncopateApp {
+    document: Document,
+    canvas: Canvas,
+    selection: Selection,
+    pending: Vec<Command>,
+    notice: Option<Notice>,
+    background_tx: mpsc::Sender<Background>,
+    background_rx: mpsc::Receiver<Background>,
+    last_title: String,
+}
+
+impl SyncopateApp {
+    /// An app showing `document`.
+    pub fn new(document: Document) -> Self {
+        let (background_tx, background_rx) = mpsc::channel();
+        Self {
+            document,
+            canvas: Canvas::default(),
+            selection: Selection::default(),
+            pending: Vec::new(),
+            notice: None,
+            background_tx,
+            background_rx,
+            last_title: String::new(),
+        }
+    }
+
+    /// An app that opens `path` at start; a file that fails to load leaves an empty design and shows the error.
+    pub fn with_file(path: Option<PathBuf>) -> Self {
+        let mut app = Self::new(Document::default());
+        if let Some(path) = path {
+            app.open(path);
+        }
+        app
+    }
+
+    /// The open document.
+    pub fn document(&self) -> &Document {
+        &self.document
+    }
+
+    /// The message shown in the window, if any.
+    pub fn notice(&self) -> Option<&Notice> {
+        self.notice.as_ref()
+    }
+
+    /// Queues a command, as the UI does; it is applied after the frame.
+    pub fn push_command(&mut self, command: Command) {
+        self.pending.push(command);
+    }
+
+    /// Opens a design file. A file that fails to load keeps the current design and shows the loader's message.
+    pub fn open(&mut self, path: PathBuf) {
+        match Document::open(&path) {
+            Ok(document) => {
+                self.document = document;
+                self.selection = Selection::default();
+                self.canvas = Canvas::default();
+                self.notice = None;
+            }
+            Err(error) => self.notice = Some(Notice::Error(error.to_string())),
+        }
+    }
+
+    /// Saves to `path` and makes it the document's file.
+    pub fn save_as(&mut self, path: PathBuf) {
+        match self.document.save_as(&path) {
+            Ok(()) => self.notice = Some(Notice::Info(format!("Saved {}", path.display()))),
+            Err(error) => self.notice = Some(Notice::Error(error.to_string())),
+        }
+    }
+
+    /// Saves to the document's file, or asks where when it has none.
+    fn save(&mut self, ctx: &egui::Context) {
+        match self.document.path().map(ToOwned::to_owned) {
+            Some(path) => self.save_as(path),
+            None => self.ask_save_path(ctx),
+        }
+    }
+
+    /// Replaces the document with a new empty design.
+    fn new_design(&mut self) {
+        self.document = Document::new(Design::new("Untitled design"));
+        self.selection = Selection::default();
+        self.canvas = Canvas::default();
+        self.notice = None;
+    }
+
+    fn ask_open_path(&self, ctx: &egui::Context) {
+        let tx = self.background_tx.clone();
+        let ctx = ctx.clone();
+        spawn_dialog(move || {
+            let picked = rfd::AsyncFileDialog::new()
+                .set_title("Open design")
+                .add_filter("Syncopate design", &["syncopate"])
+                .pick_file();
+            async move {
+                if let Some(file) = picked.await {
+                    let _ = tx.send(Background::Open(file.path().to_owned()));
+                }
+                ctx.request_repaint();
+            }
+        });
+    }
+
+    fn ask_save_path(&self, ctx: &egui::Context) {
+        let tx = self.background_tx.clone();
+        let ctx = ctx.clone();
+        let file_name = format!(
+            "{}.syncopate",
+            crate::model::ids::slugify_service_id(&self.document.design().name)
+        );
+        spawn_dialog(move || {
+            let picked = rfd::AsyncFileDialog::new()
+                .set_title("Save design as")
+                .add_filter("Syncopate design", &["syncopate"])
+                .set_file_name(file_name)
+                .save_file();
+            async move {
+                if let Some(file) = picked.await {
+                    let mut path = file.path().to_owned();
+                    if path.extension().is_none() {
+                        path.set_extension("syncopate");
+                    }
+                    let _ = tx.send(Background::SaveAs(path));
+                }
+                ctx.request_repaint();
+            }
+        });
+    }
+
+    /// Applies the commands the UI emitted this frame, each as one undoable step.
+    fn apply_pending(&mut self) {
+        for command in std::mem::take(&mut self.pending) {
+            if let Err(problem) = self.document.apply(command) {
+                self.notice = Some(Notice::Error(format!("Edit refused: {problem}")));
+            }
+        }
+        // Drop selected ids that no longer exist (after undo or delete).
+        let design = self.document.design();
+        self.selection
+            .services
+            .retain(|id| design.service(id.as_str()).is_some());
+        self.selection
+            .edges
+            .retain(|id| design.edge(id.as_str()).is_some());
+    }
+
+    fn handle_background(&mut self) {
+        while let Ok(message) = self.background_rx.try_recv() {
+            match message {
+                Background::Open(path) => self.open(path),
+                Background::SaveAs(path) => self.save_as(path),
+            }
+        }
+    }
+
+    fn handle_shortcuts(&mut self, ctx: &egui::Context) {
+        use egui::{Key, KeyboardShortcut, Modifiers};
+        let shortcut = |modifiers, key| KeyboardShortcut::new(modifiers, key);
+        let redo = ctx.input_mut(|i| {
+            i.consume_shortcut(&shortcut(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z))
+                || i.consume_shortcut(&shortcut(Modifiers::COMMAND, Key::Y))
+        });
+        if redo {
+            self.document.redo();
+        }
+        if ctx.input_mut(|i| i.consume_shortcut(&shortcut(Modifiers::COMMAND, Key::Z))) {
+            self.document.undo();
+        }
+        if ctx.input_mut(|i| {
+            i.consume_shortcut(&shortcut(Modifiers::COMMAND | Modifiers::SHIFT, Key::S))
+        }) {
+            self.ask_save_path(ctx);
+        }
+        if ctx.input_mut(|i| i.consume_shortcut(&shortcut(Modifiers::COMMAND, Key::S))) {
+            self.save(ctx);
+        }
+        if ctx.input_mut(|i| i.consume_shortcut(&shortcut(Modifiers::COMMAND, Key::O))) {
+            self.ask_open_path(ctx);
+        }
+        if ctx.input_mut(|i| i.consume_shortcut(&shortcut(Modifiers::COMMAND, Key::N))) {
+            self.new_design();
+        }
+        let editing_text = ctx.memory(|m| m.focused().is_some());
+        if !editing_text
+            && ctx.input(|i| i.key_pressed(Key::Delete) || i.key_pressed(Key::Backspace))
+            && !self.selection.is_empty()
+        {
+            self.pending.push(Command::Delete {
+                services: self.selection.services.clone(),
+                edges: self.selection.edges.clone(),
+            });
+        }
+        if !editing_text && ctx.input(|i| i.key_pressed(Key::F)) {
+            self.canvas.request_fit();
+        }
+    }
+
+    fn window_title(&self) -> String {
+        let marker = if self.document.is_dirty() { "● " } else { "" };
+        format!("{marker}{} — Syncopate", self.document.title())
+    }
+
+    fn menu_bar(&mut self, ui: &mut egui::Ui) {
+        egui::MenuBar::new().ui(ui, |ui| {
+            ui.menu_button("File", |ui| {
+                if ui.button("New").clicked() {
+                    self.new_design();
+                }
+                if ui.button("Open…").clicked() {
+                    self.ask_open_path(ui.ctx());
+                }
+                if ui.button("Save").clicked() {
+                    self.save(ui.ctx());
+                }
+                if ui.button("Save As…").clicked() {
+                    self.ask_save_path(ui.ctx());
+                }
+                ui.separator();
+                if ui.button("Quit").clicked() {
+                    ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+                }
+            });
+            ui.menu_button("Edit", |ui| {
+                let undo = self.document.undo_label().map(|l| format!("Undo {l}"));
+                if ui
+                    .add_enabled(
+                        undo.is_some(),
+                        egui::Button::new(undo.unwrap_or_else(|| "Undo".into())),
+                    )
+                    .clicked()
+                {
+                    self.document.undo();
+                }
+                let redo = self.document.redo_label().map(|l| format!("Redo {l}"));
+                if ui
+                    .add_enabled(
+                        redo.is_some(),
+                        egui::Button::new(redo.unwrap_or_else(|| "Redo".into())),
+                    )
+                    .clicked()
+                {
+                    self.document.redo();
+                }
+            });
+            ui.menu_button("View", |ui| {
+                if ui.button("Fit to view (F)").clicked() {
+                    self.canvas.request_fit();
+                }
+            });
+        });
+    }
+}
+
+/// Runs a native file dialog on its own thread with a small async runtime, so the UI never blocks on it.
+fn spawn_dialog<F, Fut>(make: F)
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
+    let spawned = std::thread::Builder::new()
+        .name("syncopate-file-dialog".to_owned())
+        .spawn(move || {
+            match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime.block_on(make()),
+                Err(error) => eprintln!("error: cannot start the file dialog: {error}"),
+            }
+        });
+    if let Err(error) = spawned {
+        eprintln!("error: cannot start the file dialog: {error}");
+    }
+}
+
+impl eframe::App for SyncopateApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let ctx = ui.ctx().clone();
+        self.handle_background();
+        self.handle_shortcuts(&ctx);
+        let title = self.window_title();
+        if title != self.last_title {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
+            self.last_title = title;
+        }
+        egui::Panel::top("menu").show(ui, |ui| self.menu_bar(ui));
+        if let Some(notice) = self.notice.clone() {
+            egui::Panel::bottom("notice").show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    match &notice {
+                        Notice::Error(text) => {
+                            ui.colored_label(ui.visuals().error_fg_color, format!("⚠ {text}"))
+                        }
+                        Notice::Info(text) => ui.label(text),
+                    };
+                    if ui.small_button("✕").on_hover_text("Dismiss").clicked() {
+                        self.notice = None;
+                    }
+                });
+            });
+        }
+        egui::Panel::right("inspector")
+            .default_size(280.0)
+            .show(ui, |ui| {
+                crate::ui::inspector::show(ui, self.document.design(), &self.selection);
+            });
+        egui::CentralPanel::default().show(ui, |ui| {
+            let design = self.document.design();
+            self.canvas.show(
+                ui,
+                design,
+                self.document.state_id(),
+                &mut self.selection,
+                &mut self.pending,
+            );
+        });
+        self.apply_pending();
+    }
+}
+
+/// Opens the desktop app, optionally on a file; returns the process exit code.
+pub fn run(file: Option<PathBuf>) -> u8 {
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("Syncopate")
+            .with_inner_size([1280.0, 800.0])
+            .with_min_inner_size([640.0, 400.0])
+            .with_drag_and_drop(true),
+        ..Default::default()
+    };
+    let result = eframe::run_native(
+        "Syncopate",
+        options,
+        Box::new(move |_creation| Ok(Box::new(SyncopateApp::with_file(file)))),
+    );
+    match result {
+        Ok(()) => 0,
+        Err(error) => {
+            eprintln!("error: cannot open the Syncopate window: {error}");
+            1
+        }
+    }
+}

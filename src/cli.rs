@@ -1,0 +1,245 @@
+//! The command line: argument types (clap) and the headless subcommands.
+//!
+//! Exit codes: 0 success; 1 invalid design, unreadable input, or (with `--deny-warnings`) warnings present;
+//! 2 usage error. Errors go to stderr, one line each.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use serde::Serialize;
+
+use crate::model::{self, Design, LoadError};
+
+/// Exit code of a successful run.
+pub const EXIT_OK: u8 = 0;
+/// Exit code of an invalid design, unreadable input, or warnings under `--deny-warnings`.
+pub const EXIT_INVALID: u8 = 1;
+/// Exit code of a usage error (what clap uses too).
+pub const EXIT_USAGE: u8 = 2;
+
+/// Syncopate: design microservice topologies, see their sync/async trade-offs, simulate load, export configuration.
+#[derive(Debug, Parser)]
+#[command(
+    name = "syncopate",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    /// What to do; without a command the desktop app opens.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// A design file to open in the desktop app.
+    pub file: Option<PathBuf>,
+}
+
+/// The headless subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate a design and report its trade-off warnings.
+    Check {
+        /// The design file.
+        file: PathBuf,
+        /// Print a machine-readable report on stdout.
+        #[arg(long)]
+        json: bool,
+        /// Exit with 1 when there are warnings, not only errors.
+        #[arg(long)]
+        deny_warnings: bool,
+    },
+    /// Run a load simulation of a design and print its statistics.
+    Simulate {
+        /// The design file.
+        file: PathBuf,
+        /// Simulated seconds (overrides the design's simulation.duration_s).
+        #[arg(long)]
+        duration_s: Option<f64>,
+        /// Seconds left out of the statistics at the start (overrides simulation.warmup_s).
+        #[arg(long)]
+        warmup_s: Option<f64>,
+        /// Random seed (overrides simulation.seed).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Generate sequence diagrams of a design's flows.
+    Sequence {
+        /// The design file.
+        file: PathBuf,
+        /// Only this flow (default: every flow).
+        #[arg(long)]
+        flow: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = SequenceFormat::Mermaid)]
+        format: SequenceFormat,
+        /// Write to this file instead of stdout.
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+    },
+    /// Export configuration for proxies and orchestrators.
+    Export {
+        /// The design file.
+        file: PathBuf,
+        /// What to generate.
+        #[arg(long, value_enum)]
+        target: ExportTarget,
+        /// Folder to write the files into (default: the current folder).
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+    },
+    /// Turn an existing system description into a design.
+    Import {
+        /// What kind of input it is.
+        #[arg(value_enum)]
+        kind: ImportKind,
+        /// The input file.
+        input: PathBuf,
+        /// Write the design to this file instead of stdout.
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+    },
+}
+
+/// Formats of `syncopate sequence`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SequenceFormat {
+    /// Mermaid `sequenceDiagram` text.
+    Mermaid,
+    /// PlantUML text.
+    Plantuml,
+    /// A standalone SVG image.
+    Svg,
+}
+
+/// Targets of `syncopate export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportTarget {
+    /// Envoy v3 sidecar and front-proxy bootstraps.
+    Envoy,
+    /// Istio VirtualServices and DestinationRules.
+    Istio,
+    /// Kubernetes Deployments, Services and broker StatefulSets.
+    Kubernetes,
+    /// A docker-compose file.
+    Compose,
+    /// nginx configuration for gateways.
+    Nginx,
+    /// RabbitMQ definitions.
+    Rabbitmq,
+    /// Kafka topics.
+    Kafka,
+    /// Every target.
+    All,
+}
+
+/// Inputs of `syncopate import`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportKind {
+    /// A docker-compose file.
+    Compose,
+    /// Kubernetes manifests (multi-document YAML).
+    Kubernetes,
+    /// Zipkin v2 JSON traces.
+    Zipkin,
+    /// Jaeger JSON traces.
+    Jaeger,
+    /// OTLP/JSON traces.
+    Otlp,
+}
+
+/// Runs a headless subcommand, writing results to `out` and errors to `err`; returns the exit code.
+pub fn run_command(command: &Command, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    match command {
+        Command::Check {
+            file,
+            json,
+            deny_warnings,
+        } => check(file, *json, *deny_warnings, out, err),
+        Command::Simulate { .. } => not_available("simulate", err),
+        Command::Sequence { .. } => not_available("sequence", err),
+        Command::Export { .. } => not_available("export", err),
+        Command::Import { .. } => not_available("import", err),
+    }
+}
+
+fn not_available(command: &str, err: &mut dyn Write) -> u8 {
+    let _ = writeln!(
+        err,
+        "error: `syncopate {command}` is not yet available in this build"
+    );
+    EXIT_USAGE
+}
+
+/// Loads a design for a subcommand, printing the one-line error on failure.
+fn load_or_report(path: &std::path::Path, err: &mut dyn Write) -> Result<Design, LoadError> {
+    model::load_file(path).inspect_err(|e| {
+        let _ = writeln!(err, "error: {e}");
+    })
+}
+
+/// The `check --json` report.
+#[derive(Serialize)]
+struct CheckReport {
+    file: String,
+    valid: bool,
+    errors: Vec<ReportedProblem>,
+}
+
+#[derive(Serialize)]
+struct ReportedProblem {
+    path: String,
+    message: String,
+}
+
+fn check(
+    path: &std::path::Path,
+    json: bool,
+    _deny_warnings: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    let result = load_or_report(path, err);
+    if json {
+        let errors = match &result {
+            Ok(_) => Vec::new(),
+            Err(e) => std::iter::once(ReportedProblem {
+                path: e.location.clone(),
+                message: e.message.clone(),
+            })
+            .chain(e.more.iter().map(|p| ReportedProblem {
+                path: p.path.clone(),
+                message: p.message.clone(),
+            }))
+            .collect(),
+        };
+        let report = CheckReport {
+            file: path.display().to_string(),
+            valid: result.is_ok(),
+            errors,
+        };
+        let _ = writeln!(out, "{}", to_json(&report));
+    } else if let Ok(design) = &result {
+        let _ = writeln!(
+            out,
+            "{}: valid ({} services, {} calls, {} flows)",
+            path.display(),
+            design.services.len(),
+            design.edges.len(),
+            design.flows.len()
+        );
+    }
+    match result {
+        Ok(_) => EXIT_OK,
+        Err(_) => EXIT_INVALID,
+    }
+}
+
+/// Pretty JSON of a report made of plain data.
+fn to_json<T: Serialize>(value: &T) -> String {
+    // Reports are plain structs of strings, numbers and vectors: serializing them cannot fail.
+    serde_json::to_string_pretty(value)
+        .unwrap_or_else(|e| unreachable!("serializing a report failed: {e}"))
+}

@@ -1,0 +1,208 @@
+//! Identifiers of the things in a design.
+//!
+//! Each kind of id is its own type so that a service id can never be passed where an edge id is expected.
+//! They serialize as plain JSON strings.
+
+use std::borrow::Borrow;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! string_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+        #[serde(transparent)]
+        pub struct $name(pub String);
+
+        impl $name {
+            /// Wraps a string as an id without checking it; [`crate::model::validate`] checks ids.
+            pub fn new(id: impl Into<String>) -> Self {
+                Self(id.into())
+            }
+
+            /// The id as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(id: &str) -> Self {
+                Self(id.to_owned())
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+    };
+}
+
+string_id!(
+    /// A service id: 1-63 characters of `a-z`, `0-9` and `-`, starting with a letter, so that it is a valid
+    /// DNS label in every export.
+    ServiceId
+);
+string_id!(
+    /// An edge (call) id, unique in the design; defaults to `"<from>-<to>"`.
+    EdgeId
+);
+string_id!(
+    /// A flow id, unique in the design.
+    FlowId
+);
+
+/// Longest service id: a DNS label holds at most 63 characters.
+pub const MAX_SERVICE_ID_LEN: usize = 63;
+
+/// Longest edge or flow id. These never become DNS names, so the limit only keeps them readable.
+pub const MAX_OTHER_ID_LEN: usize = 128;
+
+/// Why a service id is not acceptable, or `None` when it is.
+pub fn service_id_problem(id: &str) -> Option<String> {
+    if id.is_empty() {
+        return Some("a service id must not be empty".to_owned());
+    }
+    if id.len() > MAX_SERVICE_ID_LEN {
+        return Some(format!(
+            "service id \"{}\" is {} characters long; at most {MAX_SERVICE_ID_LEN} are allowed (it becomes a DNS name)",
+            escape_for_message(id),
+            id.chars().count()
+        ));
+    }
+    let starts_with_letter = id.chars().next().is_some_and(|c| c.is_ascii_lowercase());
+    let all_allowed = id
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !starts_with_letter || !all_allowed {
+        return Some(format!(
+            "service id \"{}\" must use only a-z, 0-9 and '-' and start with a letter (it becomes a DNS name)",
+            escape_for_message(id)
+        ));
+    }
+    None
+}
+
+/// Why an edge or flow id is not acceptable, or `None` when it is.
+pub fn other_id_problem(what: &str, id: &str) -> Option<String> {
+    if id.trim().is_empty() {
+        return Some(format!("a {what} id must not be empty"));
+    }
+    if id.chars().count() > MAX_OTHER_ID_LEN {
+        return Some(format!(
+            "{what} id is {} characters long; at most {MAX_OTHER_ID_LEN} are allowed",
+            id.chars().count()
+        ));
+    }
+    if id.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Some(format!(
+            "{what} id \"{}\" must not contain spaces or control characters",
+            escape_for_message(id)
+        ));
+    }
+    None
+}
+
+/// Makes user text safe to quote in a one-line message: control characters are escaped, and very long text is
+/// shortened.
+pub fn escape_for_message(text: &str) -> String {
+    const MAX_CHARS: usize = 80;
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == MAX_CHARS {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Turns any text into a valid service id (for new services and importers), e.g. `"Order Service"` becomes
+/// `"order-service"`.
+pub fn slugify_service_id(text: &str) -> String {
+    let mut slug = String::new();
+    for c in text.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            slug.push(c);
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    while slug.ends_with('-') {
+        slug.pop();
+    }
+    if !slug.starts_with(|c: char| c.is_ascii_lowercase()) {
+        slug.insert_str(0, "s-");
+    }
+    slug.truncate(MAX_SERVICE_ID_LEN);
+    while slug.ends_with('-') {
+        slug.pop();
+    }
+    slug
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_ids_follow_dns_label_rules() {
+        assert!(service_id_problem("orders").is_none());
+        assert!(service_id_problem("a1-b2").is_none());
+        assert!(service_id_problem(&"a".repeat(63)).is_none());
+        assert!(service_id_problem("").is_some());
+        assert!(service_id_problem("1abc").is_some());
+        assert!(service_id_problem("-abc").is_some());
+        assert!(service_id_problem("Orders").is_some());
+        assert!(service_id_problem("or_ders").is_some());
+        assert!(service_id_problem(&"a".repeat(64)).is_some());
+    }
+
+    #[test]
+    fn slugify_always_gives_a_valid_service_id() {
+        for text in [
+            "Order Service",
+            "123",
+            "",
+            "--",
+            "Ünïcode Ñame",
+            &"x".repeat(200),
+            "a--b",
+        ] {
+            let slug = slugify_service_id(text);
+            assert_eq!(service_id_problem(&slug), None, "{text:?} -> {slug:?}");
+        }
+        assert_eq!(slugify_service_id("Order Service"), "order-service");
+    }
+
+    #[test]
+    fn messages_escape_control_characters() {
+        assert_eq!(escape_for_message("a\nb"), "a\\nb");
+    }
+}

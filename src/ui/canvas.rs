@@ -1,0 +1,788 @@
+//! The design canvas, drawn with egui_graphs.
+//!
+//! The view graph is derived from the model and holds only ids; it is rebuilt whenever the document changes.
+//! Positions come from the design (a layout that keeps them replaces egui_graphs' random one), fit-to-screen runs
+//! only when asked, and idle frames are painted without `GraphView::show`, which would otherwise request a new
+//! frame every frame and keep the CPU busy.
+
+use std::collections::HashMap;
+
+use egui::{
+    Color32, CornerRadius, FontId, Pos2, Rect, Sense, Shape, Stroke, StrokeKind, Vec2,
+    epaint::{PathShape, PathStroke, TextShape},
+};
+use egui_graphs::{
+    DisplayEdge, DisplayNode, DrawContext, EdgeProps, GraphChange, GraphView, Layout, LayoutState,
+    MetadataFrame, NodeProps, SettingsInteraction, SettingsNavigation, SettingsStyle,
+};
+use petgraph::{Directed, stable_graph::DefaultIx, stable_graph::NodeIndex};
+use serde::{Deserialize, Serialize};
+
+use crate::app::Command;
+use crate::model::{CallMode, Design, Edge, EdgeId, ServiceId, ServiceKind};
+
+/// Width of a service box, in canvas units.
+pub const SERVICE_WIDTH: f32 = 150.0;
+/// Height of a service box, in canvas units.
+pub const SERVICE_HEIGHT: f32 = 56.0;
+/// The egui_graphs id under which pan and zoom are kept.
+const CANVAS_ID: &str = "syncopate-canvas";
+
+/// The graph type behind the canvas: payloads are ids only.
+pub type CanvasGraph =
+    egui_graphs::Graph<ServiceId, EdgeId, Directed, DefaultIx, ServiceShape, CallShape>;
+
+/// What is selected on the canvas.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// Selected services.
+    pub services: Vec<ServiceId>,
+    /// Selected calls.
+    pub edges: Vec<EdgeId>,
+}
+
+impl Selection {
+    /// Whether nothing is selected.
+    pub fn is_empty(&self) -> bool {
+        self.services.is_empty() && self.edges.is_empty()
+    }
+}
+
+/// The canvas widget state: the derived view graph and what it was built from.
+pub struct Canvas {
+    graph: CanvasGraph,
+    nodes: HashMap<ServiceId, NodeIndex>,
+    built_for_state: Option<u64>,
+    fit_requested: bool,
+    /// Position of the dragged service when the drag started, so a drag becomes one move command.
+    drag_origin: Option<(ServiceId, Pos2)>,
+}
+
+impl Default for Canvas {
+    fn default() -> Self {
+        Self {
+            graph: CanvasGraph::new(),
+            nodes: HashMap::new(),
+            built_for_state: None,
+            fit_requested: true,
+            drag_origin: None,
+        }
+    }
+}
+
+/// A layout that leaves every node where the design put it.
+#[derive(Debug, Default)]
+struct KeepPositions;
+
+/// The (empty) state of [`KeepPositions`].
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+struct KeepPositionsState;
+
+impl LayoutState for KeepPositionsState {}
+
+impl Layout<KeepPositionsState> for KeepPositions {
+    fn from_state(_: KeepPositionsState) -> impl Layout<KeepPositionsState> {
+        KeepPositions
+    }
+
+    fn next<N, E, Ty, Ix, Dn, De>(
+        &mut self,
+        _: &mut egui_graphs::Graph<N, E, Ty, Ix, Dn, De>,
+        _: &egui::Ui,
+    ) where
+        N: Clone,
+        E: Clone,
+        Ty: petgraph::EdgeType,
+        Ix: petgraph::stable_graph::IndexType,
+        Dn: DisplayNode<N, E, Ty, Ix>,
+        De: DisplayEdge<N, E, Ty, Ix, Dn>,
+    {
+    }
+
+    fn state(&self) -> KeepPositionsState {
+        KeepPositionsState
+    }
+}
+
+impl Canvas {
+    /// Asks for the view to fit the whole design on the next frame.
+    pub fn request_fit(&mut self) {
+        self.fit_requested = true;
+    }
+
+    /// Rebuilds the view graph from the design when the document has changed since the last build.
+    fn sync_with(&mut self, design: &Design, state_id: u64, selection: &Selection) {
+        if self.built_for_state == Some(state_id) {
+            return;
+        }
+        self.built_for_state = Some(state_id);
+        let mut graph = CanvasGraph::new();
+        let mut nodes = HashMap::with_capacity(design.services.len());
+        let mut next_free_slot = 0.0f32;
+        for service in &design.services {
+            let position = service.position.map_or_else(
+                || {
+                    // Services without a position are stacked at the left until the user lays them out.
+                    next_free_slot += 1.0;
+                    Pos2::new(
+                        -SERVICE_WIDTH * 1.5,
+                        next_free_slot * (SERVICE_HEIGHT + 20.0),
+                    )
+                },
+                |[x, y]| Pos2::new(x, y),
+            );
+            let index = graph.add_node_with_label_and_location(
+                service.id.clone(),
+                service.display_name().to_owned(),
+                position,
+            );
+            if let Some(node) = graph.node_mut(index) {
+                node.set_selected(selection.services.contains(&service.id));
+                let display = node.display_mut();
+                display.kind = service.kind;
+                display.replicas = service.replicas;
+            }
+            nodes.insert(service.id.clone(), index);
+        }
+        for edge in &design.edges {
+            let (Some(&from), Some(&to)) = (nodes.get(&edge.from), nodes.get(&edge.to)) else {
+                continue;
+            };
+            let index = graph.add_edge(from, to, edge.id.clone());
+            if let Some(view_edge) = graph.edge_mut(index) {
+                view_edge.set_selected(selection.edges.contains(&edge.id));
+                let display = view_edge.display_mut();
+                display.mode = edge.mode;
+                display.label = call_label(design, edge);
+            }
+        }
+        self.graph = graph;
+        self.nodes = nodes;
+    }
+
+    /// Draws the canvas and turns the user's gestures into commands and selection changes.
+    pub fn show(
+        &mut self,
+        ui: &mut egui::Ui,
+        design: &Design,
+        state_id: u64,
+        selection: &mut Selection,
+        commands: &mut Vec<Command>,
+    ) {
+        self.sync_with(design, state_id, selection);
+        let interacting = ui.input(|i| {
+            !i.events.is_empty()
+                || i.pointer.any_down()
+                || i.pointer.any_released()
+                || i.smooth_scroll_delta != Vec2::ZERO
+                || i.zoom_delta() != 1.0
+        });
+        if self.fit_requested {
+            self.fit_requested = false;
+            let rect = Rect::from_min_size(ui.cursor().min, ui.available_size());
+            self.fit_to(ui, rect.size());
+        }
+        if interacting {
+            self.show_interactive(ui, selection, commands);
+        } else {
+            self.paint_static(ui);
+        }
+    }
+
+    fn show_interactive(
+        &mut self,
+        ui: &mut egui::Ui,
+        selection: &mut Selection,
+        commands: &mut Vec<Command>,
+    ) {
+        let interactions = SettingsInteraction::new()
+            .with_dragging_enabled(true)
+            .with_hover_enabled(true)
+            .with_node_clicking_enabled(true)
+            .with_node_selection_enabled(true)
+            .with_node_selection_multi_enabled(true)
+            .with_edge_clicking_enabled(true)
+            .with_edge_selection_enabled(true)
+            .with_edge_selection_multi_enabled(true);
+        let navigation = SettingsNavigation::new()
+            .with_fit_to_screen_enabled(false)
+            .with_zoom_and_pan_enabled(true);
+        let response = GraphView::<KeepPositionsState, KeepPositions>::new()
+            .with_id(Some(CANVAS_ID.to_owned()))
+            .with_interactions(&interactions)
+            .with_navigations(&navigation)
+            .with_styles(&SettingsStyle::new().with_labels_always(true))
+            .show(ui, &mut self.graph);
+        let mut selection_changed = false;
+        for change in &response.changes {
+            match change {
+                GraphChange::NodeDragStarted { node } => {
+                    if let Some(n) = self.graph.node(*node) {
+                        self.drag_origin = Some((n.payload().clone(), n.location()));
+                    }
+                }
+                GraphChange::NodeDragEnded { node } => {
+                    if let (Some(n), Some((id, origin))) =
+                        (self.graph.node(*node), self.drag_origin.take())
+                        && n.location() != origin
+                        && *n.payload() == id
+                    {
+                        let at = n.location();
+                        commands.push(Command::MoveServices(vec![(
+                            id,
+                            [at.x.round(), at.y.round()],
+                        )]));
+                    }
+                }
+                GraphChange::NodeSelected { .. }
+                | GraphChange::NodeDeselected { .. }
+                | GraphChange::EdgeSelected { .. }
+                | GraphChange::EdgeDeselected { .. } => selection_changed = true,
+                _ => {}
+            }
+        }
+        if selection_changed {
+            selection.services = self
+                .graph
+                .selected_nodes()
+                .iter()
+                .filter_map(|&i| self.graph.node(i).map(|n| n.payload().clone()))
+                .collect();
+            selection.edges = self
+                .graph
+                .selected_edges()
+                .iter()
+                .filter_map(|&i| self.graph.edge(i).map(|e| e.payload().clone()))
+                .collect();
+        }
+    }
+
+    /// Paints the graph exactly as `GraphView` would, without its interaction handling or repaint request.
+    fn paint_static(&mut self, ui: &mut egui::Ui) {
+        let (response, painter) = ui.allocate_painter(ui.available_size(), Sense::click_and_drag());
+        let mut meta = MetadataFrame::new(Some(CANVAS_ID.to_owned())).load(ui);
+        meta.pan += response.rect.left_top().to_vec2();
+        let style = SettingsStyle::new().with_labels_always(true);
+        let ctx = DrawContext {
+            ctx: ui.ctx(),
+            painter: &painter,
+            style: &style,
+            is_directed: true,
+            meta: &meta,
+        };
+        let edge_indices: Vec<_> = self.graph.g().edge_indices().collect();
+        for index in edge_indices {
+            let Some((from, to)) = self.graph.edge_endpoints(index) else {
+                continue;
+            };
+            let (Some(start), Some(end), Some(edge)) = (
+                self.graph.node(from),
+                self.graph.node(to),
+                self.graph.edge(index),
+            ) else {
+                continue;
+            };
+            let mut display = edge.display().clone();
+            painter.extend(DisplayEdge::shapes(&mut display, start, end, &ctx));
+        }
+        for node in self.graph.g_mut().node_weights_mut() {
+            painter.extend(
+                DisplayNode::<ServiceId, EdgeId, Directed, DefaultIx>::shapes(
+                    node.display_mut(),
+                    &ctx,
+                ),
+            );
+        }
+    }
+
+    /// Sets zoom and pan so the whole design fits in a view of `size`.
+    fn fit_to(&self, ui: &mut egui::Ui, size: Vec2) {
+        let mut meta = MetadataFrame::new(Some(CANVAS_ID.to_owned())).load(ui);
+        let mut bounds = Rect::NOTHING;
+        for (_, node) in self.graph.nodes_iter() {
+            let center = node.location();
+            bounds = bounds.union(Rect::from_center_size(
+                center,
+                Vec2::new(SERVICE_WIDTH, SERVICE_HEIGHT),
+            ));
+        }
+        if !bounds.is_positive() {
+            meta.zoom = 1.0;
+            meta.pan = size / 2.0;
+        } else {
+            let margin = 40.0;
+            let zoom_x = (size.x - 2.0 * margin).max(50.0) / bounds.width();
+            let zoom_y = (size.y - 2.0 * margin).max(50.0) / bounds.height();
+            meta.zoom = zoom_x.min(zoom_y).clamp(0.1, 1.5);
+            meta.pan = size / 2.0 - bounds.center().to_vec2() * meta.zoom;
+        }
+        meta.save(ui);
+    }
+}
+
+/// The label of a call: its protocol and, where set, its timeout, retries, breaker and parallel group.
+pub fn call_label(design: &Design, edge: &Edge) -> String {
+    let mut parts = vec![edge.effective_protocol().as_str().to_owned()];
+    if let Some(topic) = &edge.topic {
+        parts.push(format!("\u{201c}{topic}\u{201d}"));
+    }
+    if let Some(timeout) = edge.timeout_ms {
+        parts.push(format!("⏱{timeout}ms"));
+    }
+    if let Some(retry) = &edge.retry {
+        parts.push(format!("↻{}", retry.max_retries));
+    }
+    if edge.circuit_breaker.is_some() {
+        parts.push("CB".to_owned());
+    }
+    if edge.probability < 1.0 {
+        parts.push(format!("p={}", edge.probability));
+    }
+    // Number the call among its caller's calls when the caller makes several; equal numbers run in parallel.
+    let mut orders: Vec<i32> = design
+        .edges
+        .iter()
+        .filter(|e| e.from == edge.from)
+        .map(|e| e.order)
+        .collect();
+    orders.sort_unstable();
+    orders.dedup();
+    let siblings = design.edges.iter().filter(|e| e.from == edge.from).count();
+    if siblings > 1 {
+        let step = orders
+            .iter()
+            .position(|&o| o == edge.order)
+            .map_or(0, |p| p + 1);
+        let parallel = design
+            .edges
+            .iter()
+            .filter(|e| e.from == edge.from && e.order == edge.order)
+            .count();
+        if parallel > 1 {
+            parts.insert(0, format!("#{step}∥"));
+        } else {
+            parts.insert(0, format!("#{step}"));
+        }
+    }
+    parts.join(" ")
+}
+
+/// Colours of a service kind: fill and border.
+fn kind_colors(kind: ServiceKind, dark: bool) -> (Color32, Color32) {
+    let (fill_light, fill_dark, border) = match kind {
+        ServiceKind::Client => (
+            Color32::from_rgb(232, 240, 254),
+            Color32::from_rgb(36, 52, 82),
+            Color32::from_rgb(66, 133, 244),
+        ),
+        ServiceKind::Gateway => (
+            Color32::from_rgb(243, 232, 253),
+            Color32::from_rgb(62, 40, 84),
+            Color32::from_rgb(142, 68, 173),
+        ),
+        ServiceKind::Service => (
+            Color32::from_rgb(232, 245, 233),
+            Color32::from_rgb(33, 64, 40),
+            Color32::from_rgb(46, 125, 50),
+        ),
+        ServiceKind::Database => (
+            Color32::from_rgb(255, 243, 224),
+            Color32::from_rgb(80, 56, 24),
+            Color32::from_rgb(230, 126, 34),
+        ),
+        ServiceKind::Broker => (
+            Color32::from_rgb(255, 235, 238),
+            Color32::from_rgb(84, 34, 40),
+            Color32::from_rgb(198, 40, 40),
+        ),
+        ServiceKind::External => (
+            Color32::from_rgb(240, 240, 240),
+            Color32::from_rgb(56, 56, 56),
+            Color32::from_rgb(117, 117, 117),
+        ),
+    };
+    (if dark { fill_dark } else { fill_light }, border)
+}
+
+/// How a service is drawn: a box whose outline tells its kind, with its name.
+#[derive(Debug, Clone)]
+pub struct ServiceShape {
+    pos: Pos2,
+    label: String,
+    selected: bool,
+    hovered: bool,
+    dragged: bool,
+    /// The service's kind (set when the view graph is built).
+    pub kind: ServiceKind,
+    /// The service's replicas, shown as a stacked outline when more than one.
+    pub replicas: u32,
+}
+
+impl From<NodeProps<ServiceId>> for ServiceShape {
+    fn from(props: NodeProps<ServiceId>) -> Self {
+        Self {
+            pos: props.location(),
+            label: props.label.clone(),
+            selected: props.selected,
+            hovered: props.hovered,
+            dragged: props.dragged,
+            kind: ServiceKind::Service,
+            replicas: 1,
+        }
+    }
+}
+
+impl ServiceShape {
+    fn rect(&self) -> Rect {
+        Rect::from_center_size(self.pos, Vec2::new(SERVICE_WIDTH, SERVICE_HEIGHT))
+    }
+}
+
+impl DisplayNode<ServiceId, EdgeId, Directed, DefaultIx> for ServiceShape {
+    fn closest_boundary_point(&self, dir: Vec2) -> Pos2 {
+        // Where a ray from the centre along `dir` leaves the box.
+        let half = Vec2::new(SERVICE_WIDTH / 2.0, SERVICE_HEIGHT / 2.0);
+        if dir.length_sq() == 0.0 {
+            return self.pos;
+        }
+        let scale_x = if dir.x.abs() > 0.0 {
+            half.x / dir.x.abs()
+        } else {
+            f32::INFINITY
+        };
+        let scale_y = if dir.y.abs() > 0.0 {
+            half.y / dir.y.abs()
+        } else {
+            f32::INFINITY
+        };
+        self.pos + dir * scale_x.min(scale_y)
+    }
+
+    fn shapes(&mut self, ctx: &DrawContext) -> Vec<Shape> {
+        let dark = ctx.ctx.global_style().visuals.dark_mode;
+        let (fill, border) = kind_colors(self.kind, dark);
+        let text_color = if dark {
+            Color32::from_gray(235)
+        } else {
+            Color32::from_gray(20)
+        };
+        let zoom = ctx.meta.zoom;
+        let rect = Rect::from_min_max(
+            ctx.meta.canvas_to_screen_pos(self.rect().min),
+            ctx.meta.canvas_to_screen_pos(self.rect().max),
+        );
+        let emphasis = self.selected || self.dragged;
+        let stroke = Stroke::new(
+            if emphasis {
+                3.0
+            } else if self.hovered {
+                2.0
+            } else {
+                1.5
+            },
+            if emphasis {
+                Color32::from_rgb(255, 171, 0)
+            } else {
+                border
+            },
+        );
+        let mut shapes = Vec::new();
+        if self.replicas > 1 {
+            let offset = Vec2::splat(4.0 * zoom.clamp(0.5, 1.5));
+            shapes.push(Shape::rect_filled(
+                rect.translate(offset * 2.0),
+                8.0 * zoom,
+                border.gamma_multiply(0.25),
+            ));
+            shapes.push(Shape::rect_filled(
+                rect.translate(offset),
+                8.0 * zoom,
+                border.gamma_multiply(0.45),
+            ));
+        }
+        match self.kind {
+            ServiceKind::Database => {
+                // A cylinder: a body with an elliptic top.
+                let cap = rect.height() * 0.18;
+                shapes.push(Shape::rect_filled(
+                    rect,
+                    CornerRadius::same((cap as u8).max(2)),
+                    fill,
+                ));
+                shapes.push(Shape::rect_stroke(
+                    rect,
+                    CornerRadius::same((cap as u8).max(2)),
+                    stroke,
+                    StrokeKind::Middle,
+                ));
+                let top = Rect::from_min_size(rect.min, Vec2::new(rect.width(), cap * 2.0));
+                shapes.push(Shape::ellipse_stroke(
+                    top.center(),
+                    top.size() / 2.0,
+                    stroke,
+                ));
+            }
+            ServiceKind::Gateway => {
+                // A hexagon-like box: cut corners on the left and right.
+                let cut = rect.height() / 3.0;
+                let points = vec![
+                    Pos2::new(rect.left() + cut, rect.top()),
+                    Pos2::new(rect.right() - cut, rect.top()),
+                    Pos2::new(rect.right(), rect.center().y),
+                    Pos2::new(rect.right() - cut, rect.bottom()),
+                    Pos2::new(rect.left() + cut, rect.bottom()),
+                    Pos2::new(rect.left(), rect.center().y),
+                ];
+                shapes.push(Shape::Path(PathShape::convex_polygon(points, fill, stroke)));
+            }
+            ServiceKind::Broker => {
+                shapes.push(Shape::rect_filled(rect, 4.0 * zoom, fill));
+                shapes.push(Shape::rect_stroke(
+                    rect,
+                    4.0 * zoom,
+                    stroke,
+                    StrokeKind::Middle,
+                ));
+                // Queue slots along the bottom edge.
+                let slot_width = rect.width() / 10.0;
+                for i in 1..10 {
+                    let x = rect.left() + slot_width * i as f32;
+                    shapes.push(Shape::line_segment(
+                        [
+                            Pos2::new(x, rect.bottom() - rect.height() * 0.25),
+                            Pos2::new(x, rect.bottom()),
+                        ],
+                        Stroke::new(1.0, border),
+                    ));
+                }
+            }
+            ServiceKind::Client => {
+                shapes.push(Shape::rect_filled(rect, rect.height() / 2.0, fill));
+                shapes.push(Shape::rect_stroke(
+                    rect,
+                    rect.height() / 2.0,
+                    stroke,
+                    StrokeKind::Middle,
+                ));
+            }
+            ServiceKind::External => {
+                shapes.push(Shape::rect_filled(rect, 8.0 * zoom, fill));
+                let corners = [
+                    rect.left_top(),
+                    rect.right_top(),
+                    rect.right_bottom(),
+                    rect.left_bottom(),
+                    rect.left_top(),
+                ];
+                shapes.extend(Shape::dashed_line(&corners, stroke, 6.0, 4.0));
+            }
+            ServiceKind::Service => {
+                shapes.push(Shape::rect_filled(rect, 8.0 * zoom, fill));
+                shapes.push(Shape::rect_stroke(
+                    rect,
+                    8.0 * zoom,
+                    stroke,
+                    StrokeKind::Middle,
+                ));
+            }
+        }
+        let name_size = (13.0 * zoom).clamp(5.0, 28.0);
+        let tag_size = (10.0 * zoom).clamp(4.0, 20.0);
+        let max_width = rect.width() - 8.0 * zoom;
+        let name = ctx.ctx.fonts_mut(|f| {
+            let mut job = egui::text::LayoutJob::simple_singleline(
+                self.label.clone(),
+                FontId::proportional(name_size),
+                text_color,
+            );
+            job.wrap.max_width = max_width;
+            job.wrap.max_rows = 1;
+            f.layout_job(job)
+        });
+        let name_pos = Pos2::new(
+            rect.center().x - name.size().x / 2.0,
+            rect.center().y - name.size().y * 0.75,
+        );
+        shapes.push(TextShape::new(name_pos, name, text_color).into());
+        let tag_text = if self.replicas > 1 {
+            format!("{} ×{}", self.kind.as_str(), self.replicas)
+        } else {
+            self.kind.as_str().to_owned()
+        };
+        let tag = ctx
+            .ctx
+            .fonts_mut(|f| f.layout_no_wrap(tag_text, FontId::proportional(tag_size), border));
+        let tag_pos = Pos2::new(
+            rect.center().x - tag.size().x / 2.0,
+            rect.center().y + tag.size().y * 0.2,
+        );
+        shapes.push(TextShape::new(tag_pos, tag, border).into());
+        shapes
+    }
+
+    fn update(&mut self, props: &NodeProps<ServiceId>) {
+        self.pos = props.location();
+        self.label.clone_from(&props.label);
+        self.selected = props.selected;
+        self.hovered = props.hovered;
+        self.dragged = props.dragged;
+    }
+
+    fn is_inside(&self, pos: Pos2) -> bool {
+        self.rect().contains(pos)
+    }
+}
+
+/// How a call is drawn: sync solid with a filled arrowhead, async dashed with an open one, and a label.
+#[derive(Debug, Clone)]
+pub struct CallShape {
+    order: usize,
+    selected: bool,
+    /// Sync or async (set when the view graph is built).
+    pub mode: CallMode,
+    /// Protocol and policies (set when the view graph is built).
+    pub label: String,
+}
+
+impl From<EdgeProps<EdgeId>> for CallShape {
+    fn from(props: EdgeProps<EdgeId>) -> Self {
+        Self {
+            order: props.order,
+            selected: props.selected,
+            mode: CallMode::Sync,
+            label: String::new(),
+        }
+    }
+}
+
+type ServiceNode = egui_graphs::Node<ServiceId, EdgeId, Directed, DefaultIx, ServiceShape>;
+
+impl CallShape {
+    /// The call's end points in canvas units, offset sideways when several calls join the same two services.
+    fn endpoints(&self, start: &ServiceNode, end: &ServiceNode) -> (Pos2, Pos2) {
+        let (a, b) = (start.location(), end.location());
+        if a == b {
+            // A call to itself: a short hook on the right side.
+            let right = a + Vec2::new(SERVICE_WIDTH / 2.0, 0.0);
+            return (right + Vec2::new(0.0, -10.0), right + Vec2::new(0.0, 10.0));
+        }
+        let dir = (b - a).normalized();
+        let normal = Vec2::new(-dir.y, dir.x);
+        // Calls in opposite directions between the same pair get opposite offsets from the normal alone.
+        let offset = normal * (8.0 + 14.0 * self.order as f32);
+        let from = DisplayNode::<ServiceId, EdgeId, Directed, DefaultIx>::closest_boundary_point(
+            start.display(),
+            dir,
+        ) + offset;
+        let to = DisplayNode::<ServiceId, EdgeId, Directed, DefaultIx>::closest_boundary_point(
+            end.display(),
+            -dir,
+        ) + offset;
+        (from, to)
+    }
+}
+
+impl DisplayEdge<ServiceId, EdgeId, Directed, DefaultIx, ServiceShape> for CallShape {
+    fn shapes(&mut self, start: &ServiceNode, end: &ServiceNode, ctx: &DrawContext) -> Vec<Shape> {
+        let dark = ctx.ctx.global_style().visuals.dark_mode;
+        let base = if dark {
+            Color32::from_gray(200)
+        } else {
+            Color32::from_gray(70)
+        };
+        let color = if self.selected {
+            Color32::from_rgb(255, 171, 0)
+        } else {
+            base
+        };
+        let zoom = ctx.meta.zoom;
+        let width = if self.selected { 2.5 } else { 1.5 } * zoom.clamp(0.6, 1.6);
+        let (from, to) = self.endpoints(start, end);
+        let (from, to) = (
+            ctx.meta.canvas_to_screen_pos(from),
+            ctx.meta.canvas_to_screen_pos(to),
+        );
+        let mut shapes = Vec::new();
+        let dir = (to - from).normalized();
+        let head_length = 12.0 * zoom.clamp(0.5, 1.5);
+        let head_width = 6.0 * zoom.clamp(0.5, 1.5);
+        let normal = Vec2::new(-dir.y, dir.x);
+        let base_point = to - dir * head_length;
+        let head = vec![
+            to,
+            base_point + normal * head_width,
+            base_point - normal * head_width,
+        ];
+        match self.mode {
+            CallMode::Sync => {
+                shapes.push(Shape::line_segment(
+                    [from, base_point],
+                    Stroke::new(width, color),
+                ));
+                shapes.push(Shape::Path(PathShape::convex_polygon(
+                    head,
+                    color,
+                    Stroke::NONE,
+                )));
+            }
+            CallMode::Async => {
+                shapes.extend(Shape::dashed_line(
+                    &[from, to],
+                    Stroke::new(width, color),
+                    8.0 * zoom.max(0.4),
+                    5.0 * zoom.max(0.4),
+                ));
+                shapes.push(Shape::Path(PathShape {
+                    points: vec![head[1], to, head[2]],
+                    closed: false,
+                    fill: Color32::TRANSPARENT,
+                    stroke: PathStroke::new(width, color),
+                }));
+            }
+        }
+        if !self.label.is_empty() && zoom > 0.35 {
+            let size = (10.5 * zoom).clamp(6.0, 18.0);
+            let text_color = if self.selected {
+                color
+            } else if dark {
+                Color32::from_gray(220)
+            } else {
+                Color32::from_gray(40)
+            };
+            let galley = ctx.ctx.fonts_mut(|f| {
+                f.layout_no_wrap(self.label.clone(), FontId::proportional(size), text_color)
+            });
+            let middle = from + (to - from) / 2.0;
+            let rect = Rect::from_center_size(middle, galley.size()).expand(2.0);
+            let background = if dark {
+                Color32::from_black_alpha(170)
+            } else {
+                Color32::from_white_alpha(220)
+            };
+            shapes.push(Shape::rect_filled(rect, 3.0, background));
+            shapes.push(TextShape::new(rect.min + Vec2::splat(2.0), galley, text_color).into());
+        }
+        shapes
+    }
+
+    fn update(&mut self, props: &EdgeProps<EdgeId>) {
+        self.order = props.order;
+        self.selected = props.selected;
+    }
+
+    fn is_inside(&self, start: &ServiceNode, end: &ServiceNode, pos: Pos2) -> bool {
+        let (from, to) = self.endpoints(start, end);
+        distance_to_segment(pos, from, to) <= 6.0
+    }
+}
+
+/// Distance from `point` to the segment `a`-`b`, in the same units.
+fn distance_to_segment(point: Pos2, a: Pos2, b: Pos2) -> f32 {
+    let ab = b - a;
+    let length_sq = ab.length_sq();
+    if length_sq == 0.0 {
+        return (point - a).length();
+    }
+    let t = ((point - a).dot(ab) / length_sq).clamp(0.0, 1.0);
+    (point - (a + ab * t)).length()
+}

@@ -1,0 +1,5 @@
+//! Panels and widgets. They read the design and emit [`crate::app::Command`]s; they never change the design
+//! themselves.
+
+pub mod canvas;
+pub mod inspector;

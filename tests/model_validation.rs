@@ -1,0 +1,644 @@
+//! One malformed design per loading rule, each checked for the exact place and a clear message.
+
+use serde_json::{Value, json};
+use syncopate::model::{self, LoadError};
+
+/// A small valid design that every case below breaks in one place.
+fn base() -> Value {
+    json!({
+        "type": "syncopate",
+        "version": 1,
+        "name": "Base",
+        "services": [
+            {"id": "web", "kind": "client", "position": [0, 0]},
+            {"id": "api", "replicas": 2, "service_time": {"dist": "lognormal", "median_ms": 10, "p99_ms": 50}},
+            {"id": "bus", "kind": "broker"},
+            {"id": "worker"}
+        ],
+        "edges": [
+            {"from": "web", "to": "api", "mode": "sync", "timeout_ms": 500,
+             "retry": {"max_retries": 2, "backoff_ms": 50, "per_try_timeout_ms": 100},
+             "circuit_breaker": {"consecutive_failures": 5, "open_ms": 30000}},
+            {"from": "api", "to": "bus", "mode": "async", "protocol": "kafka", "topic": "t"},
+            {"from": "bus", "to": "worker", "mode": "async", "topic": "t", "flows": ["f"]}
+        ],
+        "flows": [
+            {"id": "f", "entry": "web", "rate_rps": 10, "kind": "write", "pattern": [[0, 10], [5, 20]]}
+        ],
+        "faults": [{"service": "worker", "kind": "slow", "start_s": 1, "end_s": 2, "factor": 3}],
+        "simulation": {"duration_s": 60, "warmup_s": 5, "seed": 1}
+    })
+}
+
+fn load(value: &Value) -> Result<model::Design, LoadError> {
+    model::load_from_str(&value.to_string(), "case.syncopate")
+}
+
+/// Applies `mutate` to the base design and checks the first error's location and message.
+#[track_caller]
+fn assert_rejected(mutate: impl FnOnce(&mut Value), location: &str, message_part: &str) {
+    let mut value = base();
+    mutate(&mut value);
+    let err = load(&value).expect_err("the design should be rejected");
+    assert_eq!(err.location, location, "error was: {err}");
+    assert!(
+        err.message.contains(message_part),
+        "message {:?} should contain {:?}",
+        err.message,
+        message_part
+    );
+    let line = err.to_string();
+    assert!(line.starts_with("case.syncopate: "), "{line}");
+    assert!(!line.contains('\n'), "one line: {line}");
+}
+
+#[test]
+fn the_base_design_is_valid() {
+    let design = load(&base()).unwrap();
+    assert_eq!(design.edges[0].id.as_str(), "web-api", "default edge id");
+}
+
+#[test]
+fn not_json() {
+    let err = model::load_from_str("{\"type\": ", "x.syncopate").unwrap_err();
+    assert!(err.message.contains("not valid JSON"), "{err}");
+    assert!(err.message.contains("line 1"), "{err}");
+}
+
+#[test]
+fn not_an_object() {
+    let err = model::load_from_str("[1, 2]", "x.syncopate").unwrap_err();
+    assert!(err.message.contains("expected a JSON object"), "{err}");
+}
+
+#[test]
+fn wrong_type_tag() {
+    assert_rejected(
+        |v| v["type"] = json!("drawio"),
+        "type",
+        "not a Syncopate design",
+    );
+    assert_rejected(
+        |v| {
+            v.as_object_mut().unwrap().remove("type");
+        },
+        "type",
+        "not a Syncopate design",
+    );
+}
+
+#[test]
+fn newer_version() {
+    assert_rejected(|v| v["version"] = json!(2), "version", "newer Syncopate");
+}
+
+#[test]
+fn bad_or_missing_version() {
+    assert_rejected(
+        |v| v["version"] = json!(0),
+        "version",
+        "expected a format version",
+    );
+    assert_rejected(
+        |v| v["version"] = json!("1"),
+        "version",
+        "expected a format version",
+    );
+    assert_rejected(
+        |v| {
+            v.as_object_mut().unwrap().remove("version");
+        },
+        "version",
+        "missing",
+    );
+}
+
+#[test]
+fn unknown_fields_are_errors() {
+    assert_rejected(
+        |v| v["edges"][0]["timout_ms"] = json!(5),
+        "edges[0].timout_ms",
+        "unknown field `timout_ms`",
+    );
+    assert_rejected(
+        |v| v["services"][1]["replica"] = json!(5),
+        "services[1].replica",
+        "unknown field",
+    );
+    assert_rejected(|v| v["colour"] = json!("red"), "colour", "unknown field");
+    assert_rejected(
+        |v| v["services"][1]["service_time"]["mean_ms"] = json!(5),
+        "services[1].service_time",
+        "unknown field `mean_ms`",
+    );
+    assert_rejected(
+        |v| v["simulation"]["speed"] = json!(2),
+        "simulation.speed",
+        "unknown field",
+    );
+    assert_rejected(
+        |v| v["flows"][0]["rps"] = json!(2),
+        "flows[0].rps",
+        "unknown field",
+    );
+    assert_rejected(
+        |v| v["faults"][0]["severity"] = json!(2),
+        "faults[0].severity",
+        "unknown field",
+    );
+    assert_rejected(
+        |v| v["edges"][0]["retry"]["jitter"] = json!(true),
+        "edges[0].retry.jitter",
+        "unknown field",
+    );
+}
+
+#[test]
+fn wrong_types() {
+    assert_rejected(
+        |v| v["edges"][0]["timeout_ms"] = json!("fast"),
+        "edges[0].timeout_ms",
+        "expected a number",
+    );
+    assert_rejected(
+        |v| v["services"][1]["replicas"] = json!(-1),
+        "services[1].replicas",
+        "expected a whole number",
+    );
+    assert_rejected(
+        |v| v["services"][1]["replicas"] = json!(1.5),
+        "services[1].replicas",
+        "expected a whole number",
+    );
+    assert_rejected(
+        |v| v["services"][0]["kind"] = json!("lambda"),
+        "services[0].kind",
+        "unknown variant `lambda`",
+    );
+    assert_rejected(
+        |v| v["edges"][0]["mode"] = json!("rpc"),
+        "edges[0].mode",
+        "unknown variant `rpc`",
+    );
+    assert_rejected(
+        |v| v["flows"][0]["caller_waits"] = json!("yes"),
+        "flows[0].caller_waits",
+        "expected true or false",
+    );
+    assert_rejected(
+        |v| v["services"][0]["position"] = json!([1]),
+        "services[0].position",
+        "array",
+    );
+    assert_rejected(
+        |v| v["services"][1]["port"] = json!(70000),
+        "services[1].port",
+        "port number",
+    );
+    assert_rejected(
+        |v| v["services"] = json!({}),
+        "services",
+        "expected a sequence",
+    );
+}
+
+#[test]
+fn missing_required_fields() {
+    assert_rejected(
+        |v| {
+            v["edges"][0].as_object_mut().unwrap().remove("mode");
+        },
+        "edges[0]",
+        "missing field `mode`",
+    );
+    assert_rejected(
+        |v| {
+            v["services"][0].as_object_mut().unwrap().remove("id");
+        },
+        "services[0]",
+        "missing field `id`",
+    );
+    assert_rejected(
+        |v| {
+            v["flows"][0].as_object_mut().unwrap().remove("entry");
+        },
+        "flows[0]",
+        "missing field `entry`",
+    );
+    assert_rejected(
+        |v| v["services"][1]["service_time"] = json!({"dist": "gamma", "shape": 2}),
+        "services[1].service_time.dist",
+        "unknown variant `gamma`",
+    );
+}
+
+#[test]
+fn service_ids_must_be_dns_labels() {
+    assert_rejected(
+        |v| v["services"][3]["id"] = json!("Worker_1"),
+        "services[3].id",
+        "must use only a-z",
+    );
+    assert_rejected(
+        |v| v["services"][3]["id"] = json!("9lives"),
+        "services[3].id",
+        "start with a letter",
+    );
+    assert_rejected(
+        |v| v["services"][3]["id"] = json!(""),
+        "services[3].id",
+        "must not be empty",
+    );
+    assert_rejected(
+        |v| v["services"][3]["id"] = json!("a".repeat(64)),
+        "services[3].id",
+        "at most 63",
+    );
+}
+
+#[test]
+fn duplicate_ids() {
+    assert_rejected(
+        |v| v["services"][3]["id"] = json!("api"),
+        "services[3].id",
+        "duplicate service id \"api\"",
+    );
+    assert_rejected(
+        |v| {
+            let copy = v["edges"][0].clone();
+            v["edges"].as_array_mut().unwrap().push(copy);
+        },
+        "edges[3].id",
+        "duplicate edge id \"web-api\"",
+    );
+    assert_rejected(
+        |v| {
+            let copy = v["flows"][0].clone();
+            v["flows"].as_array_mut().unwrap().push(copy);
+        },
+        "flows[1].id",
+        "duplicate flow id",
+    );
+}
+
+#[test]
+fn dangling_references() {
+    assert_rejected(
+        |v| v["edges"][1]["to"] = json!("nowhere"),
+        "edges[1].to",
+        "unknown service \"nowhere\"",
+    );
+    assert_rejected(
+        |v| v["edges"][1]["from"] = json!("nowhere"),
+        "edges[1].from",
+        "unknown service",
+    );
+    assert_rejected(
+        |v| v["flows"][0]["entry"] = json!("nowhere"),
+        "flows[0].entry",
+        "unknown service",
+    );
+    assert_rejected(
+        |v| v["faults"][0]["service"] = json!("nowhere"),
+        "faults[0].service",
+        "unknown service",
+    );
+    assert_rejected(
+        |v| v["edges"][2]["flows"] = json!(["f", "g"]),
+        "edges[2].flows[1]",
+        "unknown flow \"g\"",
+    );
+    assert_rejected(
+        |v| v["edges"][2]["flows"] = json!(["f", "f"]),
+        "edges[2].flows[1]",
+        "listed twice",
+    );
+}
+
+#[test]
+fn service_numbers_in_range() {
+    assert_rejected(
+        |v| v["services"][1]["replicas"] = json!(0),
+        "services[1].replicas",
+        "from 1 to",
+    );
+    assert_rejected(
+        |v| v["services"][1]["concurrency"] = json!(0),
+        "services[1].concurrency",
+        "from 1 to",
+    );
+    assert_rejected(
+        |v| v["services"][1]["replicas"] = json!(1_000_000),
+        "services[1].replicas",
+        "from 1 to",
+    );
+    assert_rejected(
+        |v| v["services"][1]["error_rate"] = json!(1.5),
+        "services[1].error_rate",
+        "probability",
+    );
+    assert_rejected(
+        |v| v["services"][1]["port"] = json!(0),
+        "services[1].port",
+        "from 1 to 65535",
+    );
+    assert_rejected(
+        |v| v["services"][1]["image"] = json!(" "),
+        "services[1].image",
+        "empty",
+    );
+    assert_rejected(
+        |v| v["services"][0]["position"] = json!([1e300, 0]),
+        "services[0].position",
+        "finite",
+    );
+}
+
+#[test]
+fn distributions_in_range() {
+    let at = "services[1].service_time";
+    assert_rejected(
+        |v| v["services"][1]["service_time"] = json!({"dist": "exponential", "mean_ms": 0}),
+        &format!("{at}.mean_ms"),
+        "greater than 0",
+    );
+    assert_rejected(
+        |v| v["services"][1]["service_time"] = json!({"dist": "constant", "ms": -1}),
+        &format!("{at}.ms"),
+        "between 0",
+    );
+    assert_rejected(
+        |v| v["services"][1]["service_time"] = json!({"dist": "uniform", "min_ms": 9, "max_ms": 3}),
+        &format!("{at}.max_ms"),
+        "must not be less than min_ms",
+    );
+    assert_rejected(
+        |v| {
+            v["services"][1]["service_time"] =
+                json!({"dist": "lognormal", "median_ms": 10, "p99_ms": 5})
+        },
+        &format!("{at}.p99_ms"),
+        "must not be less than median_ms",
+    );
+    assert_rejected(
+        |v| v["services"][1]["service_time"] = json!({"dist": "exponential", "mean_ms": 1e12}),
+        &format!("{at}.mean_ms"),
+        "at most",
+    );
+}
+
+#[test]
+fn protocol_must_fit_the_mode() {
+    assert_rejected(
+        |v| v["edges"][0]["protocol"] = json!("kafka"),
+        "edges[0].protocol",
+        "\"kafka\" is a async protocol but the call is sync",
+    );
+    assert_rejected(
+        |v| v["edges"][1]["protocol"] = json!("grpc"),
+        "edges[1].protocol",
+        "but the call is async",
+    );
+    assert_rejected(
+        |v| v["edges"][1]["protocol"] = json!("soap"),
+        "edges[1].protocol",
+        "unknown variant `soap`",
+    );
+}
+
+#[test]
+fn sync_only_and_async_only_options() {
+    assert_rejected(
+        |v| v["edges"][1]["timeout_ms"] = json!(100),
+        "edges[1].timeout_ms",
+        "sync calls only",
+    );
+    assert_rejected(
+        |v| v["edges"][0]["topic"] = json!("t"),
+        "edges[0].topic",
+        "async calls only",
+    );
+    assert_rejected(
+        |v| v["edges"][1]["topic"] = json!(""),
+        "edges[1].topic",
+        "empty",
+    );
+}
+
+#[test]
+fn edge_numbers_in_range() {
+    assert_rejected(
+        |v| v["edges"][0]["timeout_ms"] = json!(0),
+        "edges[0].timeout_ms",
+        "greater than 0",
+    );
+    assert_rejected(
+        |v| v["edges"][0]["timeout_ms"] = json!(-5),
+        "edges[0].timeout_ms",
+        "greater than 0",
+    );
+    assert_rejected(
+        |v| v["edges"][0]["probability"] = json!(2),
+        "edges[0].probability",
+        "probability",
+    );
+    assert_rejected(
+        |v| v["edges"][0]["retry"]["max_retries"] = json!(1000),
+        "edges[0].retry.max_retries",
+        "at most 100",
+    );
+    assert_rejected(
+        |v| v["edges"][0]["retry"]["backoff_ms"] = json!(-1),
+        "edges[0].retry.backoff_ms",
+        "between 0",
+    );
+    assert_rejected(
+        |v| v["edges"][0]["retry"]["per_try_timeout_ms"] = json!(0),
+        "edges[0].retry.per_try_timeout_ms",
+        "greater than 0",
+    );
+    assert_rejected(
+        |v| v["edges"][0]["circuit_breaker"]["consecutive_failures"] = json!(0),
+        "edges[0].circuit_breaker.consecutive_failures",
+        "at least 1",
+    );
+    assert_rejected(
+        |v| v["edges"][0]["circuit_breaker"]["open_ms"] = json!(0),
+        "edges[0].circuit_breaker.open_ms",
+        "greater than 0",
+    );
+    assert_rejected(
+        |v| v["edges"][0]["max_in_flight"] = json!(0),
+        "edges[0].max_in_flight",
+        "at least 1",
+    );
+    assert_rejected(
+        |v| v["edges"][0]["id"] = json!("has space"),
+        "edges[0].id",
+        "must not contain spaces",
+    );
+}
+
+#[test]
+fn flow_numbers_in_range() {
+    assert_rejected(
+        |v| v["flows"][0]["rate_rps"] = json!(-1),
+        "flows[0].rate_rps",
+        "between 0",
+    );
+    assert_rejected(
+        |v| v["flows"][0]["slo_p99_ms"] = json!(0),
+        "flows[0].slo_p99_ms",
+        "greater than 0",
+    );
+    assert_rejected(
+        |v| v["flows"][0]["pattern"] = json!([[5, 1], [5, 2]]),
+        "flows[0].pattern[1]",
+        "ascending",
+    );
+    assert_rejected(
+        |v| v["flows"][0]["pattern"] = json!([[-1, 1]]),
+        "flows[0].pattern[0]",
+        "at_s >= 0",
+    );
+    assert_rejected(
+        |v| v["flows"][0]["pattern"] = json!([[1, -1]]),
+        "flows[0].pattern[0]",
+        "rate_rps between 0",
+    );
+    assert_rejected(
+        |v| v["flows"][0]["pattern"] = json!([[1, 2, 3]]),
+        "flows[0].pattern[0]",
+        "two numbers",
+    );
+    assert_rejected(
+        |v| v["flows"][0]["id"] = json!(""),
+        "flows[0].id",
+        "must not be empty",
+    );
+    assert_rejected(
+        |v| v["flows"][0]["arrival"] = json!("bursty"),
+        "flows[0].arrival",
+        "unknown variant",
+    );
+}
+
+#[test]
+fn faults_are_consistent() {
+    assert_rejected(
+        |v| v["faults"][0]["end_s"] = json!(1),
+        "faults[0].end_s",
+        "must end after it starts",
+    );
+    assert_rejected(
+        |v| v["faults"][0]["start_s"] = json!(-1),
+        "faults[0].start_s",
+        "between 0",
+    );
+    assert_rejected(
+        |v| {
+            v["faults"][0].as_object_mut().unwrap().remove("factor");
+        },
+        "faults[0].factor",
+        "needs a factor",
+    );
+    assert_rejected(
+        |v| v["faults"][0]["factor"] = json!(0),
+        "faults[0].factor",
+        "greater than 0",
+    );
+    assert_rejected(
+        |v| v["faults"][0]["kind"] = json!("down"),
+        "faults[0].factor",
+        "slow faults only",
+    );
+    assert_rejected(
+        |v| v["faults"][0] = json!({"service": "api", "kind": "errors"}),
+        "faults[0].error_rate",
+        "needs an error_rate",
+    );
+    assert_rejected(
+        |v| v["faults"][0] = json!({"service": "api", "kind": "errors", "error_rate": 2}),
+        "faults[0].error_rate",
+        "probability",
+    );
+    assert_rejected(
+        |v| v["faults"][0] = json!({"service": "api", "kind": "hang", "error_rate": 0.5}),
+        "faults[0].error_rate",
+        "errors faults only",
+    );
+}
+
+#[test]
+fn simulation_settings_in_range() {
+    assert_rejected(
+        |v| v["simulation"]["duration_s"] = json!(0),
+        "simulation.duration_s",
+        "greater than 0",
+    );
+    assert_rejected(
+        |v| v["simulation"]["warmup_s"] = json!(60),
+        "simulation.warmup_s",
+        "shorter than the run",
+    );
+    assert_rejected(
+        |v| v["simulation"]["warmup_s"] = json!(-1),
+        "simulation.warmup_s",
+        "0 seconds or more",
+    );
+    assert_rejected(
+        |v| v["simulation"]["seed"] = json!(-1),
+        "simulation.seed",
+        "whole number",
+    );
+}
+
+#[test]
+fn every_problem_is_counted() {
+    let mut value = base();
+    value["edges"][0]["to"] = json!("x");
+    value["edges"][1]["to"] = json!("y");
+    let err = load(&value).unwrap_err();
+    assert_eq!(err.more.len(), 1);
+    assert!(err.to_string().ends_with("(and 1 more problem)"), "{err}");
+    assert_eq!(err.all_problems().len(), 2);
+}
+
+#[test]
+fn trailing_garbage_is_an_error() {
+    let text = format!("{} x", base());
+    assert!(model::load_from_str(&text, "t").is_err());
+}
+
+#[test]
+fn files_that_are_not_text_or_too_large() {
+    let dir = tempfile::tempdir().unwrap();
+    let binary = dir.path().join("binary.syncopate");
+    std::fs::write(&binary, [0xff, 0xfe, 0x00, 0x01]).unwrap();
+    let err = model::load_file(&binary).unwrap_err();
+    assert!(err.message.contains("not UTF-8"), "{err}");
+    assert!(err.source.ends_with("binary.syncopate"));
+
+    let missing = dir.path().join("missing.syncopate");
+    let err = model::load_file(&missing).unwrap_err();
+    assert!(err.message.contains("cannot read"), "{err}");
+
+    let huge = dir.path().join("huge.syncopate");
+    let file = std::fs::File::create(&huge).unwrap();
+    file.set_len(model::file::MAX_FILE_BYTES + 1).unwrap();
+    let err = model::load_file(&huge).unwrap_err();
+    assert!(err.message.contains("not loaded"), "{err}");
+}
+
+#[test]
+fn deeply_nested_json_is_an_error_not_a_crash() {
+    let text = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let err = model::load_from_str(&text, "deep").unwrap_err();
+    assert!(err.message.contains("expected a JSON object"), "{err}");
+    let nested = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    for field in ["name", "colour"] {
+        let text = format!(r#"{{"type": "syncopate", "version": 1, "{field}": {nested}}}"#);
+        let err = model::load_from_str(&text, "deep").unwrap_err();
+        assert!(!err.to_string().contains('\n'), "{err}");
+    }
+}
