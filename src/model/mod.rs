@@ -5,6 +5,7 @@
 pub mod design;
 pub mod file;
 pub mod ids;
+pub mod layout;
 pub mod validate;
 
 pub use design::*;

@@ -54,6 +54,11 @@ pub struct Canvas {
     nodes: HashMap<ServiceId, NodeIndex>,
     built_for_state: Option<u64>,
     fit_requested: bool,
+    /// Keep fitting the view to the window (as it settles or is resized) until the user pans or zooms.
+    auto_fit: bool,
+    last_canvas_size: Vec2,
+    /// Whether `GraphView::show` has run: on its first frame it fits the view its own way, which is undone.
+    graph_view_started: bool,
     /// Position of the dragged service when the drag started, so a drag becomes one move command.
     drag_origin: Option<(ServiceId, Pos2)>,
 }
@@ -65,6 +70,9 @@ impl Default for Canvas {
             nodes: HashMap::new(),
             built_for_state: None,
             fit_requested: true,
+            auto_fit: true,
+            last_canvas_size: Vec2::ZERO,
+            graph_view_started: false,
             drag_origin: None,
         }
     }
@@ -108,6 +116,7 @@ impl Canvas {
     /// Asks for the view to fit the whole design on the next frame.
     pub fn request_fit(&mut self) {
         self.fit_requested = true;
+        self.auto_fit = true;
     }
 
     /// Rebuilds the view graph from the design when the document has changed since the last build.
@@ -144,16 +153,32 @@ impl Canvas {
             }
             nodes.insert(service.id.clone(), index);
         }
+        // Calls joining the same two services (either way) get side-by-side lanes.
+        let mut pair_counts: HashMap<(&str, &str), usize> = HashMap::new();
+        for edge in &design.edges {
+            *pair_counts.entry(unordered_pair(edge)).or_default() += 1;
+        }
+        let mut pair_seen: HashMap<(&str, &str), usize> = HashMap::new();
         for edge in &design.edges {
             let (Some(&from), Some(&to)) = (nodes.get(&edge.from), nodes.get(&edge.to)) else {
                 continue;
             };
+            let pair = unordered_pair(edge);
+            let lanes = pair_counts.get(&pair).copied().unwrap_or(1);
+            let seen = pair_seen.entry(pair).or_default();
+            let mut lane_offset = (*seen as f32 - (lanes as f32 - 1.0) / 2.0) * LANE_SPACING;
+            *seen += 1;
+            if edge.from.as_str() > edge.to.as_str() {
+                // The normal flips with the direction; flipping the offset too keeps lanes apart.
+                lane_offset = -lane_offset;
+            }
             let index = graph.add_edge(from, to, edge.id.clone());
             if let Some(view_edge) = graph.edge_mut(index) {
                 view_edge.set_selected(selection.edges.contains(&edge.id));
                 let display = view_edge.display_mut();
                 display.mode = edge.mode;
                 display.label = call_label(design, edge);
+                display.lane_offset = lane_offset;
             }
         }
         self.graph = graph;
@@ -177,11 +202,12 @@ impl Canvas {
                 || i.smooth_scroll_delta != Vec2::ZERO
                 || i.zoom_delta() != 1.0
         });
-        if self.fit_requested {
+        let canvas_size = ui.available_size();
+        if self.fit_requested || (self.auto_fit && canvas_size != self.last_canvas_size) {
             self.fit_requested = false;
-            let rect = Rect::from_min_size(ui.cursor().min, ui.available_size());
-            self.fit_to(ui, rect.size());
+            self.fit_to(ui, canvas_size);
         }
+        self.last_canvas_size = canvas_size;
         if interacting {
             self.show_interactive(ui, selection, commands);
         } else {
@@ -207,12 +233,21 @@ impl Canvas {
         let navigation = SettingsNavigation::new()
             .with_fit_to_screen_enabled(false)
             .with_zoom_and_pan_enabled(true);
+        let view_before = (!self.graph_view_started)
+            .then(|| MetadataFrame::new(Some(CANVAS_ID.to_owned())).load(ui));
+        self.graph_view_started = true;
         let response = GraphView::<KeepPositionsState, KeepPositions>::new()
             .with_id(Some(CANVAS_ID.to_owned()))
             .with_interactions(&interactions)
             .with_navigations(&navigation)
             .with_styles(&SettingsStyle::new().with_labels_always(true))
             .show(ui, &mut self.graph);
+        if let Some(before) = view_before {
+            let mut meta = MetadataFrame::new(Some(CANVAS_ID.to_owned())).load(ui);
+            meta.zoom = before.zoom;
+            meta.pan = before.pan;
+            meta.save(ui);
+        }
         let mut selection_changed = false;
         for change in &response.changes {
             match change {
@@ -234,6 +269,7 @@ impl Canvas {
                         )]));
                     }
                 }
+                GraphChange::Panned { .. } | GraphChange::Zoomed { .. } => self.auto_fit = false,
                 GraphChange::NodeSelected { .. }
                 | GraphChange::NodeDeselected { .. }
                 | GraphChange::EdgeSelected { .. }
@@ -313,21 +349,26 @@ impl Canvas {
             let margin = 40.0;
             let zoom_x = (size.x - 2.0 * margin).max(50.0) / bounds.width();
             let zoom_y = (size.y - 2.0 * margin).max(50.0) / bounds.height();
-            meta.zoom = zoom_x.min(zoom_y).clamp(0.1, 1.5);
+            meta.zoom = zoom_x.min(zoom_y).clamp(0.1, 1.2);
             meta.pan = size / 2.0 - bounds.center().to_vec2() * meta.zoom;
         }
         meta.save(ui);
     }
 }
 
+/// Distance between calls that join the same two services, in canvas units.
+const LANE_SPACING: f32 = 18.0;
+
+fn unordered_pair(edge: &Edge) -> (&str, &str) {
+    let (a, b) = (edge.from.as_str(), edge.to.as_str());
+    if a <= b { (a, b) } else { (b, a) }
+}
+
 /// The label of a call: its protocol and, where set, its timeout, retries, breaker and parallel group.
 pub fn call_label(design: &Design, edge: &Edge) -> String {
     let mut parts = vec![edge.effective_protocol().as_str().to_owned()];
-    if let Some(topic) = &edge.topic {
-        parts.push(format!("\u{201c}{topic}\u{201d}"));
-    }
     if let Some(timeout) = edge.timeout_ms {
-        parts.push(format!("⏱{timeout}ms"));
+        parts.push(format!("{timeout}ms"));
     }
     if let Some(retry) = &edge.retry {
         parts.push(format!("↻{}", retry.max_retries));
@@ -359,12 +400,12 @@ pub fn call_label(design: &Design, edge: &Edge) -> String {
             .filter(|e| e.from == edge.from && e.order == edge.order)
             .count();
         if parallel > 1 {
-            parts.insert(0, format!("#{step}∥"));
+            parts.insert(0, format!("#{step} par"));
         } else {
             parts.insert(0, format!("#{step}"));
         }
     }
-    parts.join(" ")
+    parts.join(" · ")
 }
 
 /// Colours of a service kind: fill and border.
@@ -636,8 +677,9 @@ impl DisplayNode<ServiceId, EdgeId, Directed, DefaultIx> for ServiceShape {
 /// How a call is drawn: sync solid with a filled arrowhead, async dashed with an open one, and a label.
 #[derive(Debug, Clone)]
 pub struct CallShape {
-    order: usize,
     selected: bool,
+    /// Sideways offset from the straight line between the services, for calls that share a pair.
+    pub lane_offset: f32,
     /// Sync or async (set when the view graph is built).
     pub mode: CallMode,
     /// Protocol and policies (set when the view graph is built).
@@ -647,8 +689,8 @@ pub struct CallShape {
 impl From<EdgeProps<EdgeId>> for CallShape {
     fn from(props: EdgeProps<EdgeId>) -> Self {
         Self {
-            order: props.order,
             selected: props.selected,
+            lane_offset: 0.0,
             mode: CallMode::Sync,
             label: String::new(),
         }
@@ -668,8 +710,7 @@ impl CallShape {
         }
         let dir = (b - a).normalized();
         let normal = Vec2::new(-dir.y, dir.x);
-        // Calls in opposite directions between the same pair get opposite offsets from the normal alone.
-        let offset = normal * (8.0 + 14.0 * self.order as f32);
+        let offset = normal * self.lane_offset;
         let from = DisplayNode::<ServiceId, EdgeId, Directed, DefaultIx>::closest_boundary_point(
             start.display(),
             dir,
@@ -752,8 +793,12 @@ impl DisplayEdge<ServiceId, EdgeId, Directed, DefaultIx, ServiceShape> for CallS
             let galley = ctx.ctx.fonts_mut(|f| {
                 f.layout_no_wrap(self.label.clone(), FontId::proportional(size), text_color)
             });
+            // The label sits beside the line, on the side the normal points to, so the arrow stays visible.
             let middle = from + (to - from) / 2.0;
-            let rect = Rect::from_center_size(middle, galley.size()).expand(2.0);
+            let side = if normal.y <= 0.0 { normal } else { -normal };
+            let lift =
+                side * (galley.size().y / 2.0 + 3.0) + side.x.abs() * side * galley.size().x / 2.0;
+            let rect = Rect::from_center_size(middle + lift, galley.size()).expand(2.0);
             let background = if dark {
                 Color32::from_black_alpha(170)
             } else {
@@ -766,7 +811,6 @@ impl DisplayEdge<ServiceId, EdgeId, Directed, DefaultIx, ServiceShape> for CallS
     }
 
     fn update(&mut self, props: &EdgeProps<EdgeId>) {
-        self.order = props.order;
         self.selected = props.selected;
     }
 
