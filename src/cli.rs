@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 
 use crate::model::{self, Design, LoadError};
+use crate::rules::{self, Severity};
 
 /// Exit code of a successful run.
 pub const EXIT_OK: u8 = 0;
@@ -180,12 +181,21 @@ fn load_or_report(path: &std::path::Path, err: &mut dyn Write) -> Result<Design,
     })
 }
 
-/// The `check --json` report.
+/// The `check --json` report (documented in docs/rules.md).
 #[derive(Serialize)]
-struct CheckReport {
+struct CheckReport<'a> {
     file: String,
     valid: bool,
     errors: Vec<ReportedProblem>,
+    summary: Summary,
+    findings: &'a [rules::Finding],
+}
+
+#[derive(Serialize, Clone, Copy)]
+struct Summary {
+    errors: usize,
+    warnings: usize,
+    info: usize,
 }
 
 #[derive(Serialize)]
@@ -197,13 +207,19 @@ struct ReportedProblem {
 fn check(
     path: &std::path::Path,
     json: bool,
-    _deny_warnings: bool,
+    deny_warnings: bool,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> u8 {
-    let result = load_or_report(path, err);
+    let loaded = load_or_report(path, err);
+    let report = loaded.as_ref().map(rules::check).unwrap_or_default();
+    let summary = Summary {
+        errors: report.count(Severity::Error),
+        warnings: report.count(Severity::Warning),
+        info: report.count(Severity::Info),
+    };
     if json {
-        let errors = match &result {
+        let errors = match &loaded {
             Ok(_) => Vec::new(),
             Err(e) => std::iter::once(ReportedProblem {
                 path: e.location.clone(),
@@ -215,25 +231,57 @@ fn check(
             }))
             .collect(),
         };
-        let report = CheckReport {
+        let json_report = CheckReport {
             file: path.display().to_string(),
-            valid: result.is_ok(),
+            valid: loaded.is_ok(),
             errors,
+            summary,
+            findings: &report.findings,
         };
-        let _ = writeln!(out, "{}", to_json(&report));
-    } else if let Ok(design) = &result {
+        let _ = writeln!(out, "{}", to_json(&json_report));
+    } else if let Ok(design) = &loaded {
         let _ = writeln!(
             out,
-            "{}: valid ({} services, {} calls, {} flows)",
+            "{}: valid design ({} services, {} calls, {} flows): {} errors, {} warnings, {} info",
             path.display(),
             design.services.len(),
             design.edges.len(),
-            design.flows.len()
+            design.flows.len(),
+            summary.errors,
+            summary.warnings,
+            summary.info
         );
+        print_findings(&report.findings, out);
     }
-    match result {
-        Ok(_) => EXIT_OK,
-        Err(_) => EXIT_INVALID,
+    let failed = loaded.is_err() || summary.errors > 0 || (deny_warnings && summary.warnings > 0);
+    if failed { EXIT_INVALID } else { EXIT_OK }
+}
+
+/// Prints findings grouped by severity, most severe first.
+fn print_findings(findings: &[rules::Finding], out: &mut dyn Write) {
+    for severity in [Severity::Error, Severity::Warning, Severity::Info] {
+        let group: Vec<&rules::Finding> =
+            findings.iter().filter(|f| f.severity == severity).collect();
+        if group.is_empty() {
+            continue;
+        }
+        let heading = match severity {
+            Severity::Error => "Errors",
+            Severity::Warning => "Warnings",
+            Severity::Info => "Info",
+        };
+        let _ = writeln!(out, "\n{heading} ({}):", group.len());
+        for finding in group {
+            let _ = writeln!(
+                out,
+                "  {}[{}] {}",
+                severity.as_str(),
+                finding.rule,
+                finding.message
+            );
+            let _ = writeln!(out, "      why: {}", finding.tradeoff);
+            let _ = writeln!(out, "      do:  {}", finding.suggestion);
+        }
     }
 }
 

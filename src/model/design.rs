@@ -50,6 +50,67 @@ pub struct Design {
     /// Simulation settings; `None` means the defaults of [`SimulationSettings`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub simulation: Option<SimulationSettings>,
+    /// Settings of the trade-off rules: thresholds and disabled rules.
+    #[serde(default, skip_serializing_if = "LintSettings::is_empty")]
+    pub lint: LintSettings,
+}
+
+/// Per-design settings of the trade-off rules (the `lint` section).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LintSettings {
+    /// Ids of rules that do not run on this design.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disabled: Vec<String>,
+    /// Thresholds that replace the rules' defaults.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub thresholds: LintThresholds,
+}
+
+impl LintSettings {
+    /// Whether nothing is set (the section is then left out of the file).
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// Rule thresholds; each `None` keeps the rule's default (see `docs/rules.md`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LintThresholds {
+    /// Most synchronous hops from a flow's entry before `deep-sync-chain` warns (default 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_sync_depth: Option<u32>,
+    /// Synchronous hops of a write flow from which `write-heavy-sync-chain` warns (default 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_sync_depth: Option<u32>,
+    /// Worst-case calls per request above which `retry-storm` warns (default 8).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "write_opt_number"
+    )]
+    pub max_retry_amplification: Option<f64>,
+    /// Utilization from which `over-capacity` warns (default 0.8).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "write_opt_number"
+    )]
+    pub utilization_warning: Option<f64>,
+    /// Utilization from which `over-capacity` is an error (default 1.0).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "write_opt_number"
+    )]
+    pub utilization_error: Option<f64>,
+    /// Synchronous downstream calls that make a service an orchestrator (default 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub orchestrator_sync_calls: Option<u32>,
+    /// Sequential synchronous calls from which `sequential-fan-out` suggests parallel calls (default 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequential_fan_out: Option<u32>,
 }
 
 fn default_design_name() -> String {
@@ -67,6 +128,7 @@ impl Default for Design {
             flows: Vec::new(),
             faults: Vec::new(),
             simulation: None,
+            lint: LintSettings::default(),
         }
     }
 }

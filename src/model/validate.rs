@@ -114,7 +114,62 @@ pub fn validate(design: &Design) -> Vec<Problem> {
             );
         }
     }
+    check_lint(&mut checker, &design.lint);
     checker.problems
+}
+
+fn check_lint(checker: &mut Checker, lint: &super::design::LintSettings) {
+    for (i, rule) in lint.disabled.iter().enumerate() {
+        if other_id_problem("rule", rule).is_some() {
+            checker.report(
+                format!("lint.disabled[{i}]"),
+                format!(
+                    "expected a rule id such as \"missing-timeout\", found \"{}\"",
+                    escape_for_message(rule)
+                ),
+            );
+        }
+    }
+    let t = &lint.thresholds;
+    let at = "lint.thresholds";
+    for (name, value) in [
+        ("max_sync_depth", t.max_sync_depth),
+        ("write_sync_depth", t.write_sync_depth),
+        ("orchestrator_sync_calls", t.orchestrator_sync_calls),
+        ("sequential_fan_out", t.sequential_fan_out),
+    ] {
+        if value == Some(0) {
+            checker.report(
+                format!("{at}.{name}"),
+                "expected a whole number of 1 or more, found 0",
+            );
+        }
+    }
+    if let Some(amplification) = t.max_retry_amplification {
+        checker.number_in(
+            format!("{at}.max_retry_amplification"),
+            amplification,
+            1.0,
+            1e12,
+            "a number of calls",
+        );
+    }
+    if let Some(warning) = t.utilization_warning {
+        checker.positive(
+            format!("{at}.utilization_warning"),
+            warning,
+            100.0,
+            "a utilization",
+        );
+    }
+    if let Some(error) = t.utilization_error {
+        checker.positive(
+            format!("{at}.utilization_error"),
+            error,
+            100.0,
+            "a utilization",
+        );
+    }
 }
 
 /// Reports duplicates among `ids` (in order), returning the set of ids.

@@ -1,0 +1,187 @@
+//! Rules about capacity and single points of failure.
+
+use super::{Context, Finding, Fix, Rule, Severity, Subject, format_ms, format_percent};
+use crate::model::{CallMode, ServiceKind};
+
+pub(super) const OVER_CAPACITY: Rule = Rule {
+    id: "over-capacity",
+    title: "Service at or over capacity",
+    check: over_capacity,
+};
+
+pub(super) const BROKER_SINGLE_REPLICA: Rule = Rule {
+    id: "broker-single-replica",
+    title: "Broker with a single replica",
+    check: broker_single_replica,
+};
+
+pub(super) const ORCHESTRATOR_SINGLE_REPLICA: Rule = Rule {
+    id: "orchestrator-single-replica",
+    title: "Orchestrator with a single replica",
+    check: orchestrator_single_replica,
+};
+
+pub(super) const UNBOUNDED_QUEUE: Rule = Rule {
+    id: "unbounded-queue",
+    title: "Unbounded queue on an async consumer",
+    check: unbounded_queue,
+};
+
+/// Replicas needed to bring utilization down to 70%.
+fn replicas_for_headroom(ctx: &Context, service: usize) -> u32 {
+    let s = &ctx.design.services[service];
+    let busy_workers = ctx.analysis.utilization[service] * s.total_workers() as f64;
+    let needed = (busy_workers / (0.7 * f64::from(s.concurrency))).ceil();
+    (needed as u32).clamp(s.replicas + 1, crate::model::validate::MAX_REPLICAS)
+}
+
+fn over_capacity(ctx: &Context, out: &mut Vec<Finding>) {
+    for (i, s) in ctx.design.services.iter().enumerate() {
+        let utilization = ctx.analysis.utilization[i];
+        let severity = if utilization >= ctx.thresholds.utilization_error {
+            Severity::Error
+        } else if utilization >= ctx.thresholds.utilization_warning {
+            Severity::Warning
+        } else {
+            continue;
+        };
+        let replicas = replicas_for_headroom(ctx, i);
+        let holding = ctx.analysis.holding_ms[i];
+        let local = s.service_time.mean_ms();
+        let blocked_note = if holding > local * 1.05 {
+            format!(
+                " (each request holds a worker {} of which {} is waiting on sync calls)",
+                format_ms(holding),
+                format_ms(holding - local)
+            )
+        } else {
+            format!(" (each request holds a worker {})", format_ms(holding))
+        };
+        out.push(Finding {
+            rule: OVER_CAPACITY.id,
+            severity,
+            subjects: vec![Subject::Service(s.id.to_string())],
+            message: format!(
+                "{} is at {} utilization: {:.0} requests/s on {} workers ({} × {}){}",
+                s.id,
+                format_percent(utilization),
+                ctx.analysis.load_rps[i],
+                s.total_workers(),
+                s.replicas,
+                s.concurrency,
+                blocked_note
+            ),
+            tradeoff: "Queueing delay grows without bound as utilization approaches 100%, and past it the queue \
+                       only grows: requests are rejected or time out. Synchronous calls make it worse, since a \
+                       worker waiting on a callee is busy doing nothing.",
+            suggestion: format!(
+                "Run {replicas} replicas of {} (about 70% utilization), speed up its work, or move slow downstream calls off the request path (async).",
+                s.id
+            ),
+            fix: Some(Fix::SetReplicas {
+                service: s.id.to_string(),
+                replicas,
+            }),
+        });
+    }
+}
+
+fn broker_single_replica(ctx: &Context, out: &mut Vec<Finding>) {
+    for (i, s) in ctx.design.services.iter().enumerate() {
+        if s.kind != ServiceKind::Broker || s.replicas > 1 {
+            continue;
+        }
+        let producers = ctx.topology.incoming[i].len();
+        let consumers = ctx.topology.outgoing[i].len();
+        out.push(Finding {
+            rule: BROKER_SINGLE_REPLICA.id,
+            severity: Severity::Warning,
+            subjects: vec![Subject::Service(s.id.to_string())],
+            message: format!(
+                "{} runs as a single replica, and {} producer call(s) and {} consumer call(s) go through it",
+                s.id, producers, consumers
+            ),
+            tradeoff: "Asynchronous messaging decouples services from each other but couples all of them to the \
+                       broker: it becomes the central point of failure. One broker node down stops every flow \
+                       through it, and its queue may be lost with it.",
+            suggestion: format!("Run {} as a cluster of 3 replicas with replicated queues or partitions.", s.id),
+            fix: Some(Fix::SetReplicas {
+                service: s.id.to_string(),
+                replicas: 3,
+            }),
+        });
+    }
+}
+
+fn orchestrator_single_replica(ctx: &Context, out: &mut Vec<Finding>) {
+    for (i, s) in ctx.design.services.iter().enumerate() {
+        if s.replicas > 1 || matches!(s.kind, ServiceKind::Client | ServiceKind::External) {
+            continue;
+        }
+        let mut callees: Vec<&str> = ctx.topology.outgoing[i]
+            .iter()
+            .map(|&e| ctx.topology.edge(e))
+            .filter(|e| e.mode == CallMode::Sync)
+            .map(|e| e.to.as_str())
+            .collect();
+        callees.sort_unstable();
+        callees.dedup();
+        if callees.len() < ctx.thresholds.orchestrator_sync_calls as usize {
+            continue;
+        }
+        out.push(Finding {
+            rule: ORCHESTRATOR_SINGLE_REPLICA.id,
+            severity: Severity::Warning,
+            subjects: vec![Subject::Service(s.id.to_string())],
+            message: format!(
+                "{} orchestrates {} services synchronously ({}) and runs as a single replica",
+                s.id,
+                callees.len(),
+                callees.join(", ")
+            ),
+            tradeoff: "An orchestrator keeps the flow in one place, which is easy to follow, but every request \
+                       depends on it and it waits on all its callees. One replica means one restart or one slow \
+                       callee takes the whole flow down.",
+            suggestion: format!("Run at least 2 replicas of {} and guard its calls with timeouts and breakers.", s.id),
+            fix: Some(Fix::SetReplicas {
+                service: s.id.to_string(),
+                replicas: 2,
+            }),
+        });
+    }
+}
+
+fn unbounded_queue(ctx: &Context, out: &mut Vec<Finding>) {
+    for (i, s) in ctx.design.services.iter().enumerate() {
+        if s.queue_capacity.is_some() || s.kind == ServiceKind::Broker {
+            continue;
+        }
+        let async_producers: Vec<&str> = ctx.topology.incoming[i]
+            .iter()
+            .map(|&e| ctx.topology.edge(e))
+            .filter(|e| e.mode == CallMode::Async)
+            .map(|e| e.from.as_str())
+            .collect();
+        if async_producers.is_empty() {
+            continue;
+        }
+        out.push(Finding {
+            rule: UNBOUNDED_QUEUE.id,
+            severity: Severity::Warning,
+            subjects: vec![Subject::Service(s.id.to_string())],
+            message: format!(
+                "{} consumes messages from {} into an unbounded queue",
+                s.id,
+                async_producers.join(", ")
+            ),
+            tradeoff: "A queue absorbs bursts, but an unbounded one also absorbs a consumer that can never keep up: \
+                       the backlog and the age of every message grow until memory runs out, and nobody is told to \
+                       slow down.",
+            suggestion: format!(
+                "Give {} a queue_capacity (and a dead-letter or back-pressure policy) sized for the bursts you expect.",
+                s.id
+            ),
+            fix: None,
+        });
+    }
+}
