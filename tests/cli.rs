@@ -139,3 +139,80 @@ fn version_and_help() {
         assert!(text(&out.stdout).contains(command), "{command}");
     }
 }
+
+#[test]
+fn check_prints_findings_grouped_by_severity() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/ecommerce.syncopate");
+    let out = syncopate(&["check", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "warnings alone do not fail");
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("Warnings ("), "{stdout}");
+    assert!(stdout.contains("warning[missing-timeout]"), "{stdout}");
+    assert!(stdout.contains("why: "), "{stdout}");
+}
+
+#[test]
+fn deny_warnings_fails_on_warnings_only() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let warned = syncopate(&[
+        "check",
+        "--deny-warnings",
+        dir.join("ecommerce.syncopate").to_str().unwrap(),
+    ]);
+    assert_eq!(warned.status.code(), Some(1));
+    let clean = syncopate(&[
+        "check",
+        "--deny-warnings",
+        dir.join("payment-guarded.syncopate").to_str().unwrap(),
+    ]);
+    assert_eq!(clean.status.code(), Some(0), "{}", text(&clean.stdout));
+}
+
+#[test]
+fn error_findings_fail_the_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("overloaded.syncopate");
+    std::fs::write(
+        &path,
+        r#"{"type":"syncopate","version":1,"services":[{"id":"a","concurrency":1,"service_time":{"dist":"constant","ms":100}}],
+            "flows":[{"id":"f","entry":"a","rate_rps":50}]}"#,
+    )
+    .unwrap();
+    let out = syncopate(&["check", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).contains("error[over-capacity]"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn check_json_is_stable_and_complete() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/ecommerce.syncopate");
+    let first = syncopate(&["check", "--json", path.to_str().unwrap()]);
+    let second = syncopate(&["check", "--json", path.to_str().unwrap()]);
+    assert_eq!(first.stdout, second.stdout, "deterministic");
+    let report: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    assert_eq!(report["valid"], true);
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(
+        report["summary"]["warnings"].as_u64().unwrap() as usize,
+        findings.len()
+    );
+    for finding in findings {
+        for key in [
+            "rule",
+            "severity",
+            "subjects",
+            "message",
+            "tradeoff",
+            "suggestion",
+        ] {
+            assert!(finding.get(key).is_some(), "{key} missing in {finding}");
+        }
+        let subject = &finding["subjects"][0];
+        assert!(["service", "edge", "flow"].contains(&subject["kind"].as_str().unwrap()));
+    }
+    assert!(findings.iter().any(|f| f["fix"]["kind"] == "add_timeout"));
+}

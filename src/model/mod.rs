@@ -4,6 +4,7 @@
 
 pub mod design;
 pub mod file;
+pub mod generate;
 pub mod ids;
 pub mod layout;
 pub mod validate;
