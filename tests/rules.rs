@@ -70,7 +70,7 @@ fn deep_sync_chain() {
         finding.message
     );
     assert!(
-        finding.message.contains("s0 → s1 → s2 → s3 → s4"),
+        finding.message.contains("s0 -> s1 -> s2 -> s3 -> s4"),
         "{}",
         finding.message
     );

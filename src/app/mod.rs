@@ -13,7 +13,9 @@ pub use command::{Command, apply_checked};
 pub use document::Document;
 
 use crate::model::Design;
-use crate::ui::canvas::{Canvas, Selection};
+use crate::rules::{self, Report, Subject};
+use crate::ui::canvas::{Badges, Canvas, Selection};
+use crate::ui::warnings::WarningAction;
 
 /// What a background job (a native file dialog) reports back to the UI thread.
 enum Background {
@@ -42,6 +44,8 @@ pub struct SyncopateApp {
     background_tx: mpsc::Sender<Background>,
     background_rx: mpsc::Receiver<Background>,
     last_title: String,
+    /// The findings of the trade-off rules, and the document state they were computed for.
+    findings: Option<(u64, Report, Badges)>,
 }
 
 impl SyncopateApp {
@@ -57,6 +61,7 @@ impl SyncopateApp {
             background_tx,
             background_rx,
             last_title: String::new(),
+            findings: None,
         }
     }
 
@@ -77,6 +82,53 @@ impl SyncopateApp {
     /// The message shown in the window, if any.
     pub fn notice(&self) -> Option<&Notice> {
         self.notice.as_ref()
+    }
+
+    /// The current findings of the trade-off rules (recomputed whenever the design changes).
+    pub fn report(&mut self) -> &Report {
+        self.refresh_findings().0
+    }
+
+    /// The current selection on the canvas.
+    pub fn selection(&self) -> &Selection {
+        &self.selection
+    }
+
+    /// Re-runs the rules when the design changed since they last ran.
+    fn refresh_findings(&mut self) -> (&Report, &Badges) {
+        let state = self.document.state_id();
+        if self.findings.as_ref().is_none_or(|(s, _, _)| *s != state) {
+            let report = rules::check(self.document.design());
+            let badges = Badges::from_report(&report);
+            self.findings = Some((state, report, badges));
+        }
+        match &self.findings {
+            Some((_, report, badges)) => (report, badges),
+            None => unreachable!("findings were just computed"),
+        }
+    }
+
+    /// Selects a finding's subject and centres the view on it.
+    pub fn reveal(&mut self, subject: &Subject) {
+        self.selection = match subject {
+            Subject::Service(id) => Selection {
+                services: vec![id.as_str().into()],
+                edges: Vec::new(),
+            },
+            Subject::Edge(id) => Selection {
+                services: Vec::new(),
+                edges: vec![id.as_str().into()],
+            },
+            Subject::Flow(id) => match self.document.design().flow(id) {
+                Some(flow) => Selection {
+                    services: vec![flow.entry.clone()],
+                    edges: Vec::new(),
+                },
+                None => Selection::default(),
+            },
+        };
+        self.canvas.show_selection(&self.selection);
+        self.canvas.center_on(self.document.design(), subject);
     }
 
     /// Queues a command, as the UI does; it is applied after the frame.
@@ -341,16 +393,38 @@ impl eframe::App for SyncopateApp {
             .show(ui, |ui| {
                 crate::ui::inspector::show(ui, self.document.design(), &self.selection);
             });
+        self.refresh_findings();
+        let mut warning_actions = Vec::new();
+        egui::Panel::bottom("warnings")
+            .resizable(true)
+            .default_size(180.0)
+            .show(ui, |ui| {
+                if let Some((_, report, _)) = &self.findings {
+                    warning_actions = crate::ui::warnings::show(ui, report);
+                }
+            });
         egui::CentralPanel::default().show(ui, |ui| {
             let design = self.document.design();
+            let no_badges = Badges::default();
+            let badges = self.findings.as_ref().map_or(&no_badges, |(_, _, b)| b);
             self.canvas.show(
                 ui,
                 design,
                 self.document.state_id(),
+                badges,
                 &mut self.selection,
                 &mut self.pending,
             );
         });
+        for action in warning_actions {
+            match action {
+                WarningAction::Reveal(subject) => self.reveal(&subject),
+                WarningAction::ApplyFix(fix) => self.pending.push(Command::ReplaceDesign {
+                    label: fix.label(),
+                    design: Box::new(rules::apply_fix(self.document.design(), &fix)),
+                }),
+            }
+        }
         self.apply_pending();
     }
 }

@@ -78,7 +78,7 @@ pub(super) fn chain_text(ctx: &Context, entry: &str, chain: &[usize]) -> String 
     std::iter::once(entry)
         .chain(chain.iter().map(|&e| ctx.topology.edge(e).to.as_str()))
         .collect::<Vec<_>>()
-        .join(" → ")
+        .join(" -> ")
 }
 
 fn deep_sync_chain(ctx: &Context, out: &mut Vec<Finding>) {

@@ -93,7 +93,7 @@ fn edge_list(ctx: &Context, edges: &[usize]) -> String {
         .iter()
         .map(|&e| {
             let edge = ctx.topology.edge(e);
-            format!("{} → {}", edge.from, edge.to)
+            format!("{} -> {}", edge.from, edge.to)
         })
         .collect::<Vec<_>>()
         .join(", ")

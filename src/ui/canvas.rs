@@ -20,6 +20,35 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::Command;
 use crate::model::{CallMode, Design, Edge, EdgeId, ServiceId, ServiceKind};
+use crate::rules::{Report, Severity, Subject};
+use crate::ui::warnings::severity_color;
+
+/// Finding counts per service and per call, with the worst severity, drawn as badges.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Badges {
+    services: HashMap<String, (Severity, usize)>,
+    edges: HashMap<String, (Severity, usize)>,
+}
+
+impl Badges {
+    /// Counts every finding against each service and call it names.
+    pub fn from_report(report: &Report) -> Self {
+        let mut badges = Self::default();
+        for finding in &report.findings {
+            for subject in &finding.subjects {
+                let (map, id) = match subject {
+                    Subject::Service(id) => (&mut badges.services, id),
+                    Subject::Edge(id) => (&mut badges.edges, id),
+                    Subject::Flow(_) => continue,
+                };
+                let entry = map.entry(id.clone()).or_insert((finding.severity, 0));
+                entry.0 = entry.0.min(finding.severity);
+                entry.1 += 1;
+            }
+        }
+        badges
+    }
+}
 
 /// Width of a service box, in canvas units.
 pub const SERVICE_WIDTH: f32 = 150.0;
@@ -57,6 +86,10 @@ pub struct Canvas {
     /// Keep fitting the view to the window (as it settles or is resized) until the user pans or zooms.
     auto_fit: bool,
     last_canvas_size: Vec2,
+    /// The badges the view graph was built with.
+    badges: Badges,
+    /// A canvas position to bring to the centre of the view on the next frame.
+    pending_center: Option<Pos2>,
     /// Whether `GraphView::show` has run: on its first frame it fits the view its own way, which is undone.
     graph_view_started: bool,
     /// Position of the dragged service when the drag started, so a drag becomes one move command.
@@ -73,6 +106,8 @@ impl Default for Canvas {
             auto_fit: true,
             last_canvas_size: Vec2::ZERO,
             graph_view_started: false,
+            badges: Badges::default(),
+            pending_center: None,
             drag_origin: None,
         }
     }
@@ -119,12 +154,73 @@ impl Canvas {
         self.auto_fit = true;
     }
 
-    /// Rebuilds the view graph from the design when the document has changed since the last build.
-    fn sync_with(&mut self, design: &Design, state_id: u64, selection: &Selection) {
-        if self.built_for_state == Some(state_id) {
+    /// Marks `selection` as selected in the view, e.g. after a click in the warnings panel.
+    pub fn show_selection(&mut self, selection: &Selection) {
+        let node_ids: Vec<_> = self.graph.g().node_indices().collect();
+        for index in node_ids {
+            if let Some(node) = self.graph.node_mut(index) {
+                let selected = selection.services.contains(node.payload());
+                node.set_selected(selected);
+            }
+        }
+        let edge_ids: Vec<_> = self.graph.g().edge_indices().collect();
+        for index in edge_ids {
+            if let Some(edge) = self.graph.edge_mut(index) {
+                let selected = selection.edges.contains(edge.payload());
+                edge.set_selected(selected);
+            }
+        }
+        let nodes: Vec<_> = self
+            .graph
+            .nodes_iter()
+            .filter(|(_, n)| n.selected())
+            .map(|(i, _)| i)
+            .collect();
+        self.graph.set_selected_nodes(nodes);
+        let edges: Vec<_> = self
+            .graph
+            .edges_iter()
+            .filter(|(_, e)| e.selected())
+            .map(|(i, _)| i)
+            .collect();
+        self.graph.set_selected_edges(edges);
+    }
+
+    /// Brings a service or call to the centre of the view on the next frame.
+    pub fn center_on(&mut self, design: &Design, subject: &Subject) {
+        let position_of = |id: &str| {
+            design
+                .service(id)
+                .and_then(|s| s.position)
+                .map(|[x, y]| Pos2::new(x, y))
+        };
+        let target = match subject {
+            Subject::Service(id) => position_of(id),
+            Subject::Edge(id) => design.edge(id).and_then(|e| {
+                let (a, b) = (position_of(e.from.as_str())?, position_of(e.to.as_str())?);
+                Some(a + (b - a) / 2.0)
+            }),
+            Subject::Flow(id) => design.flow(id).and_then(|f| position_of(f.entry.as_str())),
+        };
+        if target.is_some() {
+            self.pending_center = target;
+            self.auto_fit = false;
+        }
+    }
+
+    /// Rebuilds the view graph from the design when the document or its findings have changed since the last build.
+    fn sync_with(
+        &mut self,
+        design: &Design,
+        state_id: u64,
+        selection: &Selection,
+        badges: &Badges,
+    ) {
+        if self.built_for_state == Some(state_id) && self.badges == *badges {
             return;
         }
         self.built_for_state = Some(state_id);
+        self.badges = badges.clone();
         let mut graph = CanvasGraph::new();
         let mut nodes = HashMap::with_capacity(design.services.len());
         let mut next_free_slot = 0.0f32;
@@ -150,6 +246,7 @@ impl Canvas {
                 let display = node.display_mut();
                 display.kind = service.kind;
                 display.replicas = service.replicas;
+                display.badge = badges.services.get(service.id.as_str()).copied();
             }
             nodes.insert(service.id.clone(), index);
         }
@@ -179,6 +276,7 @@ impl Canvas {
                 display.mode = edge.mode;
                 display.label = call_label(design, edge);
                 display.lane_offset = lane_offset;
+                display.badge = badges.edges.get(edge.id.as_str()).copied();
             }
         }
         self.graph = graph;
@@ -191,10 +289,11 @@ impl Canvas {
         ui: &mut egui::Ui,
         design: &Design,
         state_id: u64,
+        badges: &Badges,
         selection: &mut Selection,
         commands: &mut Vec<Command>,
     ) {
-        self.sync_with(design, state_id, selection);
+        self.sync_with(design, state_id, selection, badges);
         let interacting = ui.input(|i| {
             !i.events.is_empty()
                 || i.pointer.any_down()
@@ -208,6 +307,11 @@ impl Canvas {
             self.fit_to(ui, canvas_size);
         }
         self.last_canvas_size = canvas_size;
+        if let Some(target) = self.pending_center.take() {
+            let mut meta = MetadataFrame::new(Some(CANVAS_ID.to_owned())).load(ui);
+            meta.pan = canvas_size / 2.0 - target.to_vec2() * meta.zoom;
+            meta.save(ui);
+        }
         if interacting {
             self.show_interactive(ui, selection, commands);
         } else {
@@ -457,6 +561,8 @@ pub struct ServiceShape {
     pub kind: ServiceKind,
     /// The service's replicas, shown as a stacked outline when more than one.
     pub replicas: u32,
+    /// The worst severity and the number of findings about this service.
+    pub badge: Option<(Severity, usize)>,
 }
 
 impl From<NodeProps<ServiceId>> for ServiceShape {
@@ -469,6 +575,7 @@ impl From<NodeProps<ServiceId>> for ServiceShape {
             dragged: props.dragged,
             kind: ServiceKind::Service,
             replicas: 1,
+            badge: None,
         }
     }
 }
@@ -658,6 +765,9 @@ impl DisplayNode<ServiceId, EdgeId, Directed, DefaultIx> for ServiceShape {
             rect.center().y + tag.size().y * 0.2,
         );
         shapes.push(TextShape::new(tag_pos, tag, border).into());
+        if let Some((severity, count)) = self.badge {
+            shapes.extend(badge_shapes(ctx, rect.right_top(), severity, count));
+        }
         shapes
     }
 
@@ -684,6 +794,8 @@ pub struct CallShape {
     pub mode: CallMode,
     /// Protocol and policies (set when the view graph is built).
     pub label: String,
+    /// The worst severity and the number of findings about this call.
+    pub badge: Option<(Severity, usize)>,
 }
 
 impl From<EdgeProps<EdgeId>> for CallShape {
@@ -693,6 +805,7 @@ impl From<EdgeProps<EdgeId>> for CallShape {
             lane_offset: 0.0,
             mode: CallMode::Sync,
             label: String::new(),
+            badge: None,
         }
     }
 }
@@ -806,6 +919,16 @@ impl DisplayEdge<ServiceId, EdgeId, Directed, DefaultIx, ServiceShape> for CallS
             };
             shapes.push(Shape::rect_filled(rect, 3.0, background));
             shapes.push(TextShape::new(rect.min + Vec2::splat(2.0), galley, text_color).into());
+            if let Some((severity, count)) = self.badge {
+                shapes.extend(badge_shapes(
+                    ctx,
+                    rect.right_center() + Vec2::new(8.0, 0.0),
+                    severity,
+                    count,
+                ));
+            }
+        } else if let Some((severity, count)) = self.badge {
+            shapes.extend(badge_shapes(ctx, from + (to - from) / 2.0, severity, count));
         }
         shapes
     }
@@ -818,6 +941,25 @@ impl DisplayEdge<ServiceId, EdgeId, Directed, DefaultIx, ServiceShape> for CallS
         let (from, to) = self.endpoints(start, end);
         distance_to_segment(pos, from, to) <= 6.0
     }
+}
+
+/// A round badge with a finding count, coloured by the worst severity.
+fn badge_shapes(ctx: &DrawContext, center: Pos2, severity: Severity, count: usize) -> Vec<Shape> {
+    let radius = (8.0 * ctx.meta.zoom).clamp(6.0, 11.0);
+    let color = severity_color(severity);
+    let galley = ctx.ctx.fonts_mut(|f| {
+        f.layout_no_wrap(
+            count.to_string(),
+            FontId::proportional(radius * 1.3),
+            Color32::WHITE,
+        )
+    });
+    let text_pos = center - galley.size() / 2.0;
+    vec![
+        Shape::circle_filled(center, radius, color),
+        Shape::circle_stroke(center, radius, Stroke::new(1.0, Color32::WHITE)),
+        TextShape::new(text_pos, galley, Color32::WHITE).into(),
+    ]
 }
 
 /// Distance from `point` to the segment `a`-`b`, in the same units.

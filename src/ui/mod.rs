@@ -3,3 +3,4 @@
 
 pub mod canvas;
 pub mod inspector;
+pub mod warnings;

@@ -1,0 +1,127 @@
+//! The real app driven through egui_kittest: warnings panel, one-click fixes, and loading errors.
+
+use std::path::{Path, PathBuf};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use syncopate::app::SyncopateApp;
+
+fn sample(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples")
+        .join(format!("{name}.syncopate"))
+}
+
+/// Scrolls a node into view and clicks it, as a user would.
+fn click(harness: &mut Harness<'static, SyncopateApp>, label_part: &str) {
+    harness.get_by_label_contains(label_part).scroll_to_me();
+    // Scrolling is animated: let it settle before aiming the pointer.
+    harness.run_steps(20);
+    harness.get_by_label_contains(label_part).click();
+    harness.run_steps(3);
+}
+
+fn app_on(path: Option<PathBuf>) -> Harness<'static, SyncopateApp> {
+    let mut harness = Harness::builder()
+        .with_size([1280.0, 800.0])
+        .build_eframe(move |_| SyncopateApp::with_file(path));
+    harness.run_steps(4);
+    harness
+}
+
+#[test]
+fn the_warnings_panel_lists_findings_by_severity() {
+    let mut harness = app_on(Some(sample("ecommerce")));
+    harness.get_by_label_contains("Warnings: 0 errors, 16 warnings");
+    harness.get_by_label_contains("missing-timeout: admin-orchestrator waits on catalog");
+    let report = harness.state_mut().report().clone();
+    assert!(
+        report
+            .findings
+            .windows(2)
+            .all(|w| w[0].severity <= w[1].severity)
+    );
+}
+
+#[test]
+fn clicking_a_finding_selects_its_subject() {
+    let mut harness = app_on(Some(sample("event-choreography")));
+    click(&mut harness, "broker-single-replica: event-bus");
+    let selection = harness.state().selection();
+    assert_eq!(
+        selection.services,
+        vec![syncopate::model::ServiceId::new("event-bus")]
+    );
+}
+
+#[test]
+fn a_one_click_fix_is_one_undoable_edit() {
+    let mut harness = app_on(Some(sample("ecommerce")));
+    let timeout_of = |harness: &Harness<'_, SyncopateApp>| {
+        harness
+            .state()
+            .document()
+            .design()
+            .edge("admin-orchestrator-catalog")
+            .unwrap()
+            .timeout_ms
+    };
+    assert_eq!(timeout_of(&harness), None);
+    click(
+        &mut harness,
+        "missing-timeout: admin-orchestrator waits on catalog",
+    );
+    click(&mut harness, "ms timeout");
+    let timeout = timeout_of(&harness).expect("the fix added a timeout");
+    assert!(timeout >= 50.0, "{timeout}");
+    assert!(harness.state().document().is_dirty());
+    // The finding is gone, and undo brings back the design and the finding.
+    assert!(
+        harness
+            .query_by_label_contains("missing-timeout: admin-orchestrator waits on catalog")
+            .is_none()
+    );
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    harness.run_steps(3);
+    assert_eq!(timeout_of(&harness), None);
+    harness.get_by_label_contains("missing-timeout: admin-orchestrator waits on catalog");
+}
+
+#[test]
+fn fixing_a_single_replica_broker() {
+    let mut harness = app_on(Some(sample("event-choreography")));
+    click(&mut harness, "broker-single-replica: event-bus");
+    click(&mut harness, "Run 3 replicas");
+    assert_eq!(
+        harness
+            .state()
+            .document()
+            .design()
+            .service("event-bus")
+            .unwrap()
+            .replicas,
+        3
+    );
+    assert!(
+        harness
+            .query_by_label_contains("broker-single-replica")
+            .is_none()
+    );
+}
+
+#[test]
+fn a_file_that_fails_to_load_shows_the_error_and_keeps_the_design() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.syncopate");
+    std::fs::write(
+        &broken,
+        r#"{"type":"syncopate","version":1,"services":[{"id":"a","replicas":0}]}"#,
+    )
+    .unwrap();
+    let mut harness = app_on(Some(sample("cqrs")));
+    let before = harness.state().document().design().clone();
+    harness.state_mut().open(broken);
+    harness.run_steps(3);
+    harness.get_by_label_contains("services[0].replicas");
+    assert_eq!(harness.state().document().design(), &before);
+}
