@@ -316,7 +316,20 @@ fn write_heavy_sync_chain() {
         ]),
         json!([{"id": "f", "entry": "web", "rate_rps": 10, "kind": "write"}]),
     );
-    assert_fires(&value, "write-heavy-sync-chain");
+    let finding = assert_fires(&value, "write-heavy-sync-chain");
+    // The fix hands the write over asynchronously after the first hop, which silences the rule.
+    let fixed = rules::apply_fix(&load(&value), finding.fix.as_ref().unwrap());
+    assert_eq!(
+        fixed.edge("api-orders").unwrap().mode,
+        syncopate::model::CallMode::Async
+    );
+    assert!(model::validate(&fixed).is_empty());
+    assert!(
+        rules::check(&fixed)
+            .findings
+            .iter()
+            .all(|f| f.rule != "write-heavy-sync-chain")
+    );
     value["flows"][0]["kind"] = json!("read");
     assert_quiet(&value, "write-heavy-sync-chain");
 }

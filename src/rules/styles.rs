@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::structure::{chain_text, longest_sync_chain};
-use super::{Context, Finding, Rule, Severity, Subject, format_ms};
+use super::{Context, Finding, Fix, Rule, Severity, Subject, format_ms};
 use crate::model::{CallMode, FlowKind, ServiceKind, Workload};
 
 pub(super) const CALLER_WAITS_ON_ASYNC: Rule = Rule {
@@ -176,10 +176,15 @@ fn write_heavy_sync_chain(ctx: &Context, out: &mut Vec<Finding>) {
             tradeoff: "Writes are where asynchronous messaging shines: a queue absorbs bursts, the writer is \
                        answered as soon as the command is accepted, and consumers scale on their own. Carried \
                        synchronously, every write holds a worker at every hop and fails if any hop fails.",
-            suggestion: "Accept the write at the first service, answer at once, and carry it on through a queue or \
-                         log (the caller then sees eventual consistency)."
-                .to_owned(),
-            fix: None,
+            suggestion: format!(
+                "Accept the write at the first service, answer at once, and carry it on through a queue or log: \
+                 for example make {} async (the caller then sees eventual consistency).",
+                ctx.topology.edge(chain[1]).id
+            ),
+            // The first hop is the request itself; the hop after it is where the write can be handed over.
+            fix: Some(Fix::SwitchToAsync {
+                edge: ctx.topology.edge(chain[1]).id.to_string(),
+            }),
         });
     }
 }
