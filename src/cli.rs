@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::model::{self, Design, LoadError};
 use crate::rules::{self, Severity};
+use crate::sim;
 
 /// Exit code of a successful run.
 pub const EXIT_OK: u8 = 0;
@@ -159,7 +160,13 @@ pub fn run_command(command: &Command, out: &mut dyn Write, err: &mut dyn Write) 
             json,
             deny_warnings,
         } => check(file, *json, *deny_warnings, out, err),
-        Command::Simulate { .. } => not_available("simulate", err),
+        Command::Simulate {
+            file,
+            duration_s,
+            warmup_s,
+            seed,
+            json,
+        } => simulate(file, *duration_s, *warmup_s, *seed, *json, out, err),
         Command::Sequence { .. } => not_available("sequence", err),
         Command::Export { .. } => not_available("export", err),
         Command::Import { .. } => not_available("import", err),
@@ -282,6 +289,144 @@ fn print_findings(findings: &[rules::Finding], out: &mut dyn Write) {
             let _ = writeln!(out, "      why: {}", finding.tradeoff);
             let _ = writeln!(out, "      do:  {}", finding.suggestion);
         }
+    }
+}
+
+fn simulate(
+    path: &std::path::Path,
+    duration_s: Option<f64>,
+    warmup_s: Option<f64>,
+    seed: Option<u64>,
+    json: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    let Ok(design) = load_or_report(path, err) else {
+        return EXIT_INVALID;
+    };
+    let mut settings = design.simulation_settings();
+    if let Some(duration) = duration_s {
+        settings.duration_s = duration;
+    }
+    if let Some(warmup) = warmup_s {
+        settings.warmup_s = warmup;
+    }
+    if let Some(seed) = seed {
+        settings.seed = seed;
+    }
+    if !(settings.duration_s.is_finite()
+        && settings.duration_s > 0.0
+        && settings.duration_s <= model::validate::MAX_SIMULATED_S)
+    {
+        let _ = writeln!(
+            err,
+            "error: --duration-s must be a number of seconds greater than 0 and at most {}, not {}",
+            model::validate::MAX_SIMULATED_S,
+            settings.duration_s
+        );
+        return EXIT_USAGE;
+    }
+    if !(settings.warmup_s.is_finite()
+        && settings.warmup_s >= 0.0
+        && settings.warmup_s < settings.duration_s)
+    {
+        let _ = writeln!(
+            err,
+            "error: the warm-up ({} s) must be at least 0 and shorter than the duration ({} s); set --warmup-s",
+            settings.warmup_s, settings.duration_s
+        );
+        return EXIT_USAGE;
+    }
+    let report = match sim::simulate(&design, settings) {
+        Ok(report) => report,
+        Err(e) => {
+            let _ = writeln!(err, "error: {}: {e}", path.display());
+            return EXIT_INVALID;
+        }
+    };
+    if json {
+        let _ = writeln!(out, "{}", to_json(&report));
+    } else {
+        print_simulation(&report, out);
+    }
+    EXIT_OK
+}
+
+/// The readable table of `simulate`.
+fn print_simulation(report: &sim::SimReport, out: &mut dyn Write) {
+    let _ = writeln!(
+        out,
+        "Simulated {:.1} s (warm-up {:.1} s, seed {}, {} events)",
+        report.simulated_s, report.warmup_s, report.seed, report.events
+    );
+    let width = report
+        .flows
+        .keys()
+        .chain(report.services.keys())
+        .chain(report.edges.keys())
+        .map(|k| k.chars().count())
+        .max()
+        .unwrap_or(4)
+        .max(7);
+    let _ = writeln!(
+        out,
+        "\n{:width$}  {:>9} {:>9} {:>7} {:>10} {:>9} {:>9} {:>9} {:>9}",
+        "FLOW",
+        "started",
+        "completed",
+        "failed",
+        "goodput/s",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "max ms"
+    );
+    for (id, f) in &report.flows {
+        let l = &f.latency_ms;
+        let _ = writeln!(
+            out,
+            "{id:width$}  {:>9} {:>9} {:>7} {:>10.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1}",
+            f.started, f.completed, f.failed, f.goodput_rps, l.p50, l.p95, l.p99, l.max
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n{:width$}  {:>9} {:>9} {:>7} {:>8} {:>6} {:>9} {:>9} {:>9}",
+        "SERVICE",
+        "arrivals",
+        "completed",
+        "failed",
+        "rejected",
+        "util",
+        "queue",
+        "mean ms",
+        "p99 ms"
+    );
+    for (id, s) in &report.services {
+        let _ = writeln!(
+            out,
+            "{id:width$}  {:>9} {:>9} {:>7} {:>8} {:>5.0}% {:>9.1} {:>9.1} {:>9.1}",
+            s.arrivals,
+            s.completed,
+            s.failed,
+            s.rejected,
+            s.utilization * 100.0,
+            s.mean_queue_length,
+            s.sojourn_ms.mean,
+            s.sojourn_ms.p99
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n{:width$}  {:>9} {:>9} {:>9} {:>9} {:>15}",
+        "CALL", "calls", "failures", "timeouts", "retries", "short-circuited"
+    );
+    for (id, e) in &report.edges {
+        let _ = writeln!(
+            out,
+            "{id:width$}  {:>9} {:>9} {:>9} {:>9} {:>15}",
+            e.calls, e.failures, e.timeouts, e.retries, e.short_circuited
+        );
     }
 }
 

@@ -8,4 +8,5 @@ pub mod app;
 pub mod cli;
 pub mod model;
 pub mod rules;
+pub mod sim;
 pub mod ui;

@@ -1,0 +1,18 @@
+//! The discrete-event load simulator: requests arrive per flow, queue at replicas, occupy workers, and make sync
+//! and async calls with timeouts, retries, breakers and bulkheads, under planned or injected faults.
+//!
+//! It knows nothing of the UI: the app drives it through [`Simulation::step_until`], [`Simulation::snapshot`] and
+//! the live controls, on a thread of its own. See `docs/simulation.md`.
+
+mod engine;
+pub mod report;
+
+pub use engine::{SimError, Simulation};
+pub use report::{SimReport, Snapshot};
+
+use crate::model::{Design, SimulationSettings};
+
+/// Runs a whole simulation of a design with the given settings.
+pub fn simulate(design: &Design, settings: SimulationSettings) -> Result<SimReport, SimError> {
+    Ok(Simulation::new(design, settings)?.run())
+}

@@ -1,0 +1,181 @@
+//! What a simulation run reports: the `simulate --json` shape, and the live snapshots.
+
+use std::collections::BTreeMap;
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+/// Latency statistics in milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct LatencyStats {
+    /// Mean.
+    pub mean: f64,
+    /// Median.
+    pub p50: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Largest.
+    pub max: f64,
+}
+
+impl LatencyStats {
+    /// Statistics of a histogram of microseconds.
+    pub fn from_histogram(histogram: &Histogram<u64>) -> Self {
+        if histogram.is_empty() {
+            return Self::default();
+        }
+        let ms = |us: u64| us as f64 / 1000.0;
+        Self {
+            mean: histogram.mean() / 1000.0,
+            p50: ms(histogram.value_at_quantile(0.50)),
+            p95: ms(histogram.value_at_quantile(0.95)),
+            p99: ms(histogram.value_at_quantile(0.99)),
+            max: ms(histogram.max()),
+        }
+    }
+}
+
+/// Results of one flow over the measured period (after the warm-up).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct FlowReport {
+    /// Requests that arrived at the entry after the warm-up.
+    pub started: u64,
+    /// Of those, requests whose entry answered successfully.
+    pub completed: u64,
+    /// Of those, requests that failed (rejected, errors, failed or timed-out sync calls).
+    pub failed: u64,
+    /// Still in flight when the run ended: `started = completed + failed + in_flight`.
+    pub in_flight: u64,
+    /// Completed requests per second of measured time.
+    pub goodput_rps: f64,
+    /// From arrival at the entry to the entry's answer, of completed requests.
+    pub latency_ms: LatencyStats,
+}
+
+/// Results of one service over the measured period.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ServiceReport {
+    /// Requests and messages that arrived.
+    pub arrivals: u64,
+    /// Of the work that ended, how much succeeded.
+    pub completed: u64,
+    /// Work that failed here (errors, failed sync calls).
+    pub failed: u64,
+    /// Arrivals turned away by a full queue, or by being down (sync calls).
+    pub rejected: u64,
+    /// Busy worker time over replicas × concurrency × measured time.
+    pub utilization: f64,
+    /// Time-averaged number of requests waiting (over all replicas).
+    pub mean_queue_length: f64,
+    /// From arrival at the service to the end of its work there, including sync waits.
+    pub sojourn_ms: LatencyStats,
+}
+
+/// Results of one call (edge) over the measured period.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct EdgeReport {
+    /// Calls made (not counting retries).
+    pub calls: u64,
+    /// Calls that failed in the end (after retries, by timeout, breaker or bulkhead).
+    pub failures: u64,
+    /// Tries or calls that timed out.
+    pub timeouts: u64,
+    /// Retries made.
+    pub retries: u64,
+    /// Calls failed at once by an open circuit breaker.
+    pub short_circuited: u64,
+}
+
+/// The whole report of a run; serializes to the `simulate --json` shape.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SimReport {
+    /// Simulated seconds.
+    pub simulated_s: f64,
+    /// Leading seconds left out of the statistics.
+    pub warmup_s: f64,
+    /// The random seed.
+    pub seed: u64,
+    /// Events processed.
+    pub events: u64,
+    /// Per flow id.
+    pub flows: BTreeMap<String, FlowReport>,
+    /// Per service id.
+    pub services: BTreeMap<String, ServiceReport>,
+    /// Per edge id.
+    pub edges: BTreeMap<String, EdgeReport>,
+}
+
+/// A circuit breaker's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakerState {
+    /// Calls flow.
+    #[default]
+    Closed,
+    /// Calls fail at once.
+    Open,
+    /// One trial call is let through.
+    HalfOpen,
+}
+
+/// Live numbers of a flow for the dashboard.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct FlowLive {
+    /// Arrivals so far (whole run).
+    pub started: u64,
+    /// Successful answers so far.
+    pub completed: u64,
+    /// Failures so far.
+    pub failed: u64,
+    /// Arrival rate in force, in requests per second.
+    pub rate_rps: f64,
+    /// Latency of requests completed since the previous snapshot.
+    pub recent_latency_ms: LatencyStats,
+}
+
+/// Live numbers of a service.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ServiceLive {
+    /// Arrivals so far.
+    pub arrivals: u64,
+    /// Rejections so far.
+    pub rejected: u64,
+    /// Failures so far.
+    pub failed: u64,
+    /// Requests waiting now, over all replicas.
+    pub queue_length: u64,
+    /// Busy workers now.
+    pub busy_workers: u64,
+    /// Busy workers over all workers now.
+    pub utilization: f64,
+}
+
+/// Live numbers of a call.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct EdgeLive {
+    /// Calls so far.
+    pub calls: u64,
+    /// Failed calls so far.
+    pub failures: u64,
+    /// Tries in flight now.
+    pub in_flight: u64,
+    /// The breaker's state now.
+    pub breaker: BreakerState,
+}
+
+/// A snapshot of a running simulation, for the live view.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Snapshot {
+    /// Simulated time of the snapshot, in seconds.
+    pub time_s: f64,
+    /// Events processed so far.
+    pub events: u64,
+    /// Per flow, in design order.
+    pub flows: Vec<FlowLive>,
+    /// Per service, in design order.
+    pub services: Vec<ServiceLive>,
+    /// Per edge, in design order.
+    pub edges: Vec<EdgeLive>,
+}
