@@ -1,11 +1,11 @@
 //! The discrete-event engine. It follows the request semantics of `docs/design-format.md` exactly; see
 //! `docs/simulation.md` for the choices the format leaves open.
 
-use std::cmp::Ordering;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 
 use hdrhistogram::Histogram;
-use rand::rngs::StdRng;
+// Xoshiro256++: fast, and reproducible for a given seed with the pinned rand version.
+use rand::rngs::SmallRng as SimRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution as _, Exp1, LogNormal};
 
@@ -25,8 +25,9 @@ const HISTOGRAM_MAX_US: u64 = 1_000_000_000_000;
 /// An event: what happens, and when. Ties in time are broken by `seq`, first scheduled first.
 #[derive(Debug, Clone, Copy)]
 struct Event {
-    time: f64,
-    seq: u64,
+    /// The time's bits above the sequence number: simulated times are never negative, and the bits of
+    /// non-negative floats order like the floats, so one integer comparison orders events by (time, seq).
+    key: u128,
     kind: EventKind,
 }
 
@@ -50,24 +51,65 @@ enum EventKind {
     FaultEdge { fault: u32 },
 }
 
-impl PartialEq for Event {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
+/// A 4-ary min-heap of events: shallower than a binary heap, so a pop touches fewer cache lines; the event queue is
+/// the simulator's hottest structure.
+#[derive(Debug, Default)]
+struct EventQueue {
+    heap: Vec<Event>,
 }
-impl Eq for Event {}
-impl PartialOrd for Event {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
+
+impl EventQueue {
+    fn peek_key(&self) -> Option<u128> {
+        self.heap.first().map(|e| e.key)
     }
-}
-impl Ord for Event {
-    fn cmp(&self, other: &Self) -> Ordering {
-        // Reversed: BinaryHeap is a max-heap and the earliest event must come out first.
-        other
-            .time
-            .total_cmp(&self.time)
-            .then(other.seq.cmp(&self.seq))
+
+    fn push(&mut self, event: Event) {
+        let mut child = self.heap.len();
+        self.heap.push(event);
+        while child > 0 {
+            let parent = (child - 1) / 4;
+            if self.heap[parent].key <= event.key {
+                break;
+            }
+            self.heap[child] = self.heap[parent];
+            child = parent;
+        }
+        self.heap[child] = event;
+    }
+
+    fn pop(&mut self) -> Option<Event> {
+        let last = self.heap.pop()?;
+        let Some(&top) = self.heap.first() else {
+            return Some(last);
+        };
+        let heap = self.heap.as_mut_slice();
+        let len = heap.len();
+        let mut hole = 0;
+        loop {
+            let first_child = hole * 4 + 1;
+            if first_child >= len {
+                break;
+            }
+            let end = (first_child + 4).min(len);
+            // One bounds check for the whole group of children.
+            let children = &heap[first_child..end];
+            let mut smallest = 0;
+            let mut smallest_key = children[0].key;
+            for (offset, child) in children.iter().enumerate().skip(1) {
+                if child.key < smallest_key {
+                    smallest = offset;
+                    smallest_key = child.key;
+                }
+            }
+            if smallest_key >= last.key {
+                break;
+            }
+            let child = first_child + smallest;
+            heap[hole] = heap[child];
+            hole = child;
+        }
+        heap[hole] = last;
+        Some(top)
     }
 }
 
@@ -97,7 +139,7 @@ impl Sampler {
         }
     }
 
-    fn sample(&self, rng: &mut StdRng) -> f64 {
+    fn sample(&self, rng: &mut SimRng) -> f64 {
         match *self {
             Sampler::Exponential(mean) => {
                 let unit: f64 = Exp1.sample(rng);
@@ -213,6 +255,10 @@ struct Breaker {
 struct EdgeState {
     to: u32,
     topic: u32,
+    /// Copies of the edge's mode, topic presence and probability, kept beside its state for the hot path.
+    asynchronous: bool,
+    has_topic: bool,
+    probability: f64,
     in_flight: u32,
     breaker: Breaker,
     total_calls: u64,
@@ -246,11 +292,11 @@ pub struct SimError(pub String);
 pub struct Simulation {
     design: Design,
     settings: SimulationSettings,
-    rng: StdRng,
+    rng: SimRng,
     now: f64,
     seq: u64,
     events: u64,
-    queue: BinaryHeap<Event>,
+    queue: EventQueue,
     jobs: Vec<Job>,
     free_jobs: Vec<u32>,
     calls: Vec<Call>,
@@ -258,8 +304,10 @@ pub struct Simulation {
     services: Vec<ServiceState>,
     edges: Vec<EdgeState>,
     flows: Vec<FlowState>,
-    /// `groups[service][flow]`: the service's calls of the flow, grouped by order.
-    groups: Vec<Vec<Vec<Vec<u32>>>>,
+    /// `group_spans[service * flows + flow]`: the service's calls of the flow, grouped by order, as ranges of
+    /// `group_edges`.
+    group_spans: Vec<Vec<(u32, u32)>>,
+    group_edges: Vec<u32>,
     topics: Vec<String>,
     faults: Vec<(Fault, u32, bool)>,
     warmup_ms: f64,
@@ -273,7 +321,8 @@ fn new_histogram() -> Histogram<u64> {
 }
 
 fn record(histogram: &mut Histogram<u64>, ms: f64) {
-    let us = (ms * 1000.0).round().clamp(1.0, HISTOGRAM_MAX_US as f64) as u64;
+    // Rounded to the nearest microsecond; the clamp keeps the value inside the histogram's range.
+    let us = (ms * 1000.0 + 0.5).clamp(1.0, HISTOGRAM_MAX_US as f64) as u64;
     histogram.saturating_record(us);
 }
 
@@ -355,6 +404,9 @@ impl Simulation {
             edges.push(EdgeState {
                 to: to as u32,
                 topic: topic_index(&edge.topic),
+                asynchronous: edge.mode == CallMode::Async,
+                has_topic: edge.topic.is_some(),
+                probability: edge.probability,
                 in_flight: 0,
                 breaker: Breaker::default(),
                 total_calls: 0,
@@ -362,7 +414,9 @@ impl Simulation {
                 report: EdgeReport::default(),
             });
         }
-        let mut groups = vec![vec![Vec::new(); design.flows.len()]; design.services.len()];
+        let flow_count = design.flows.len();
+        let mut group_spans = vec![Vec::new(); design.services.len() * flow_count];
+        let mut group_edges = Vec::new();
         for (f, flow) in design.flows.iter().enumerate() {
             for (s, service) in design.services.iter().enumerate() {
                 let mut calls: Vec<usize> = design
@@ -384,7 +438,11 @@ impl Simulation {
                         _ => service_groups.push(vec![e as u32]),
                     }
                 }
-                groups[s][f] = service_groups;
+                for group in service_groups {
+                    let start = group_edges.len() as u32;
+                    group_edges.extend(group);
+                    group_spans[s * flow_count + f].push((start, group_edges.len() as u32));
+                }
             }
         }
         let mut flows = Vec::with_capacity(design.flows.len());
@@ -409,11 +467,11 @@ impl Simulation {
         let mut simulation = Self {
             design: design.clone(),
             settings,
-            rng: StdRng::seed_from_u64(settings.seed),
+            rng: SimRng::seed_from_u64(settings.seed),
             now: 0.0,
             seq: 0,
             events: 0,
-            queue: BinaryHeap::new(),
+            queue: EventQueue::default(),
             jobs: Vec::new(),
             free_jobs: Vec::new(),
             calls: Vec::new(),
@@ -421,7 +479,8 @@ impl Simulation {
             services,
             edges,
             flows,
-            groups,
+            group_spans,
+            group_edges,
             topics,
             faults: Vec::new(),
             warmup_ms: settings.warmup_s * 1000.0,
@@ -453,9 +512,10 @@ impl Simulation {
 
     fn schedule(&mut self, time: f64, kind: EventKind) {
         self.seq += 1;
+        // Times are sums of non-negative samples from 0, so never negative; max(0.0) also turns -0.0 into 0.0.
+        let time_bits = u128::from(time.max(0.0).to_bits());
         self.queue.push(Event {
-            time,
-            seq: self.seq,
+            key: (time_bits << 64) | u128::from(self.seq),
             kind,
         });
     }
@@ -556,14 +616,24 @@ impl Simulation {
         };
         match self.free_jobs.pop() {
             Some(index) => {
-                let generation = self.jobs[index as usize].generation.wrapping_add(1);
-                let open_calls = std::mem::take(&mut self.jobs[index as usize].open_calls);
-                self.jobs[index as usize] = Job {
-                    generation,
-                    open_calls,
-                    ..job
-                };
-                self.jobs[index as usize].open_calls.clear();
+                // Reuse the slot field by field, keeping its call list's allocation.
+                let slot = &mut self.jobs[index as usize];
+                slot.generation = slot.generation.wrapping_add(1);
+                slot.flow = job.flow;
+                slot.service = job.service;
+                slot.replica = 0;
+                slot.topic = job.topic;
+                slot.parent_call = NONE;
+                slot.parent_call_generation = 0;
+                slot.parent_try = 0;
+                slot.root_measured = false;
+                slot.is_root = false;
+                slot.arrived_at = job.arrived_at;
+                slot.group = 0;
+                slot.pending_calls = 0;
+                slot.open_calls.clear();
+                slot.in_service = false;
+                slot.live = true;
                 index
             }
             None => {
@@ -599,17 +669,23 @@ impl Simulation {
         }
         // The replica with the fewest requests waiting or in service; ties go round-robin.
         let count = s.replicas.len();
-        let mut best = s.next_replica % count;
-        let mut best_load = usize::MAX;
-        for k in 0..count {
-            let r = (s.next_replica + k) % count;
-            let load = s.replicas[r].queue.len() + s.replicas[r].busy as usize;
-            if load < best_load {
-                best = r;
-                best_load = load;
+        let mut best = 0;
+        if count > 1 {
+            let mut best_load = usize::MAX;
+            let mut r = s.next_replica;
+            for _ in 0..count {
+                if r >= count {
+                    r = 0;
+                }
+                let load = s.replicas[r].queue.len() + s.replicas[r].busy as usize;
+                if load < best_load {
+                    best = r;
+                    best_load = load;
+                }
+                r += 1;
             }
+            s.next_replica = if best + 1 >= count { 0 } else { best + 1 };
         }
-        s.next_replica = (best + 1) % count;
         let can_start = s.down == 0 && s.replicas[best].busy < s.concurrency;
         if !can_start {
             let full = s
@@ -702,29 +778,28 @@ impl Simulation {
                     j.topic,
                 )
             };
-            if group >= self.groups[service][flow].len() {
+            let spans = &self.group_spans[service * self.flows.len() + flow];
+            let Some(&(start, end)) = spans.get(group) else {
                 self.finish_job(job, true);
                 return;
-            }
+            };
             self.jobs[job as usize].group += 1;
             let is_broker = self.services[service].is_broker;
             let mut pending = 0;
-            for k in 0..self.groups[service][flow][group].len() {
-                let e = self.groups[service][flow][group][k];
-                let edge = &self.design.edges[e as usize];
-                if is_broker
-                    && edge.mode == CallMode::Async
-                    && edge.topic.is_some()
-                    && self.edges[e as usize].topic != topic
-                {
+            for k in start..end {
+                let e = self.group_edges[k as usize];
+                let edge = &self.edges[e as usize];
+                let asynchronous = edge.asynchronous;
+                if is_broker && asynchronous && edge.has_topic && edge.topic != topic {
                     continue;
                 }
-                if edge.probability < 1.0 && !self.rng.random_bool(edge.probability.max(0.0)) {
+                let probability = edge.probability;
+                if probability < 1.0 && !self.rng.random_bool(probability.max(0.0)) {
                     continue;
                 }
-                match edge.mode {
-                    CallMode::Async => self.send_message(job, e),
-                    CallMode::Sync => {
+                match asynchronous {
+                    true => self.send_message(job, e),
+                    false => {
                         if !self.jobs[job as usize].live {
                             break;
                         }
@@ -1278,12 +1353,13 @@ impl Simulation {
     /// Processes events up to simulated time `until_s` (at most the run's duration).
     pub fn step_until(&mut self, until_s: f64) {
         let until = (until_s * 1000.0).min(self.end_ms);
-        while let Some(event) = self.queue.peek().copied() {
-            if event.time > until {
+        while let Some(key) = self.queue.peek_key() {
+            let time = f64::from_bits((key >> 64) as u64);
+            if time > until {
                 break;
             }
-            self.queue.pop();
-            self.now = event.time;
+            let Some(event) = self.queue.pop() else { break };
+            self.now = time;
             self.events += 1;
             match event.kind {
                 EventKind::Arrival { flow, token } => self.on_arrival(flow, token),
