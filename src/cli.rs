@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::model::{self, Design, LoadError};
 use crate::rules::{self, Severity};
+use crate::sequence;
 use crate::sim;
 
 /// Exit code of a successful run.
@@ -167,7 +168,12 @@ pub fn run_command(command: &Command, out: &mut dyn Write, err: &mut dyn Write) 
             seed,
             json,
         } => simulate(file, *duration_s, *warmup_s, *seed, *json, out, err),
-        Command::Sequence { .. } => not_available("sequence", err),
+        Command::Sequence {
+            file,
+            flow,
+            format,
+            output,
+        } => sequence(file, flow.as_deref(), *format, output.as_deref(), out, err),
         Command::Export { .. } => not_available("export", err),
         Command::Import { .. } => not_available("import", err),
     }
@@ -428,6 +434,96 @@ fn print_simulation(report: &sim::SimReport, out: &mut dyn Write) {
             e.calls, e.failures, e.timeouts, e.retries, e.short_circuited
         );
     }
+}
+
+fn sequence(
+    path: &std::path::Path,
+    flow: Option<&str>,
+    format: SequenceFormat,
+    output: Option<&std::path::Path>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    let Ok(design) = load_or_report(path, err) else {
+        return EXIT_INVALID;
+    };
+    let diagrams = match flow {
+        Some(id) => match sequence::diagram(&design, id) {
+            Some(diagram) => vec![diagram],
+            None => {
+                let known: Vec<&str> = design.flows.iter().map(|f| f.id.as_str()).collect();
+                let _ = writeln!(
+                    err,
+                    "error: {} has no flow \"{id}\"; its flows are: {}",
+                    path.display(),
+                    if known.is_empty() {
+                        "(none)".to_owned()
+                    } else {
+                        known.join(", ")
+                    }
+                );
+                return EXIT_USAGE;
+            }
+        },
+        None => sequence::diagrams(&design),
+    };
+    if diagrams.is_empty() {
+        let _ = writeln!(
+            err,
+            "error: {} has no flows, so there is no sequence to draw",
+            path.display()
+        );
+        return EXIT_INVALID;
+    }
+    let render = |diagram: &sequence::SequenceDiagram| match format {
+        SequenceFormat::Mermaid => sequence::to_mermaid(diagram),
+        SequenceFormat::Plantuml => sequence::to_plantuml(diagram),
+        SequenceFormat::Svg => sequence::to_svg(diagram),
+    };
+    let extension = match format {
+        SequenceFormat::Mermaid => "mmd",
+        SequenceFormat::Plantuml => "puml",
+        SequenceFormat::Svg => "svg",
+    };
+    let write = |target: &std::path::Path, text: &str, err: &mut dyn Write| {
+        if let Err(e) = model::file::write_atomically(target, text.as_bytes()) {
+            let _ = writeln!(err, "error: {e}");
+            return false;
+        }
+        true
+    };
+    match output {
+        // One diagram: the path is the file.
+        Some(target) if diagrams.len() == 1 => {
+            if !write(target, &render(&diagrams[0]), err) {
+                return EXIT_INVALID;
+            }
+            let _ = writeln!(out, "{}", target.display());
+        }
+        // Several: the path is a folder with one file per flow.
+        Some(folder) => {
+            if let Err(e) = std::fs::create_dir_all(folder) {
+                let _ = writeln!(
+                    err,
+                    "error: {}: cannot create the folder: {e}",
+                    folder.display()
+                );
+                return EXIT_INVALID;
+            }
+            for diagram in &diagrams {
+                let target = folder.join(format!("{}.{extension}", diagram.flow));
+                if !write(&target, &render(diagram), err) {
+                    return EXIT_INVALID;
+                }
+                let _ = writeln!(out, "{}", target.display());
+            }
+        }
+        None => {
+            let texts: Vec<String> = diagrams.iter().map(render).collect();
+            let _ = write!(out, "{}", texts.join("\n"));
+        }
+    }
+    EXIT_OK
 }
 
 /// Pretty JSON of a report made of plain data.

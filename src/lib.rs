@@ -8,5 +8,6 @@ pub mod app;
 pub mod cli;
 pub mod model;
 pub mod rules;
+pub mod sequence;
 pub mod sim;
 pub mod ui;

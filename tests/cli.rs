@@ -216,3 +216,54 @@ fn check_json_is_stable_and_complete() {
     }
     assert!(findings.iter().any(|f| f["fix"]["kind"] == "add_timeout"));
 }
+
+#[test]
+fn sequence_prints_every_flow_or_one() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/cqrs.syncopate");
+    let all = syncopate(&["sequence", path.to_str().unwrap()]);
+    assert_eq!(all.status.code(), Some(0));
+    assert_eq!(text(&all.stdout).matches("sequenceDiagram").count(), 2);
+    let one = syncopate(&[
+        "sequence",
+        path.to_str().unwrap(),
+        "--flow",
+        "view-orders",
+        "--format",
+        "plantuml",
+    ]);
+    assert_eq!(one.status.code(), Some(0));
+    assert_eq!(text(&one.stdout).matches("@startuml").count(), 1);
+    let missing = syncopate(&["sequence", path.to_str().unwrap(), "--flow", "nope"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(text(&missing.stderr).contains("place-order, view-orders"));
+}
+
+#[test]
+fn sequence_writes_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/cqrs.syncopate");
+    let file = dir.path().join("one.svg");
+    let out = syncopate(&[
+        "sequence",
+        path.to_str().unwrap(),
+        "--flow",
+        "place-order",
+        "--format",
+        "svg",
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(std::fs::read_to_string(&file).unwrap().starts_with("<svg"));
+    let folder = dir.path().join("all");
+    let out = syncopate(&[
+        "sequence",
+        path.to_str().unwrap(),
+        "--format",
+        "svg",
+        "-o",
+        folder.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(folder.join("place-order.svg").exists() && folder.join("view-orders.svg").exists());
+}
