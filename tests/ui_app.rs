@@ -125,3 +125,46 @@ fn a_file_that_fails_to_load_shows_the_error_and_keeps_the_design() {
     harness.get_by_label_contains("services[0].replicas");
     assert_eq!(harness.state().document().design(), &before);
 }
+
+#[test]
+fn the_sequence_panel_follows_the_chosen_flow_and_selects_clicked_calls() {
+    let mut harness = app_on(Some(sample("cqrs")));
+    harness.get_by_label("Sequence diagram").click();
+    harness.run_steps(3);
+    // The first flow is shown; pick the other one.
+    harness.get_by_value("Place an order (command)").click();
+    harness.run_steps(3);
+    harness.get_by_label("View my orders (query)").click();
+    harness.run_steps(4);
+    assert_eq!(
+        harness.state().sequence_panel().flow.as_deref(),
+        Some("view-orders")
+    );
+    let (edge, point) = harness
+        .state()
+        .sequence_panel()
+        .message_points
+        .iter()
+        .find(|(edge, _)| edge == "query-api-read-db")
+        .cloned()
+        .expect("the query's call to the read store is drawn");
+    harness.hover_at(point);
+    harness.run_steps(1);
+    harness.event(egui::Event::PointerButton {
+        pos: point,
+        button: egui::PointerButton::Primary,
+        pressed: true,
+        modifiers: egui::Modifiers::NONE,
+    });
+    harness.event(egui::Event::PointerButton {
+        pos: point,
+        button: egui::PointerButton::Primary,
+        pressed: false,
+        modifiers: egui::Modifiers::NONE,
+    });
+    harness.run_steps(4);
+    assert_eq!(
+        harness.state().selection().edges,
+        vec![syncopate::model::EdgeId::new(edge)]
+    );
+}

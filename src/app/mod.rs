@@ -46,6 +46,17 @@ pub struct SyncopateApp {
     last_title: String,
     /// The findings of the trade-off rules, and the document state they were computed for.
     findings: Option<(u64, Report, Badges)>,
+    bottom_tab: BottomTab,
+    sequence: crate::ui::sequence::SequencePanel,
+}
+
+/// What the bottom panel shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BottomTab {
+    /// The trade-off warnings.
+    Warnings,
+    /// The sequence diagram of a flow.
+    Sequence,
 }
 
 impl SyncopateApp {
@@ -62,6 +73,8 @@ impl SyncopateApp {
             background_rx,
             last_title: String::new(),
             findings: None,
+            bottom_tab: BottomTab::Warnings,
+            sequence: crate::ui::sequence::SequencePanel::default(),
         }
     }
 
@@ -87,6 +100,11 @@ impl SyncopateApp {
     /// The current findings of the trade-off rules (recomputed whenever the design changes).
     pub fn report(&mut self) -> &Report {
         self.refresh_findings().0
+    }
+
+    /// The sequence panel (its flow and where it drew each message).
+    pub fn sequence_panel(&self) -> &crate::ui::sequence::SequencePanel {
+        &self.sequence
     }
 
     /// The current selection on the canvas.
@@ -397,10 +415,40 @@ impl eframe::App for SyncopateApp {
         let mut warning_actions = Vec::new();
         egui::Panel::bottom("warnings")
             .resizable(true)
-            .default_size(180.0)
+            .default_size(240.0)
             .show(ui, |ui| {
-                if let Some((_, report, _)) = &self.findings {
-                    warning_actions = crate::ui::warnings::show(ui, report);
+                ui.horizontal(|ui| {
+                    let warnings = self
+                        .findings
+                        .as_ref()
+                        .map_or(0, |(_, r, _)| r.findings.len());
+                    ui.selectable_value(
+                        &mut self.bottom_tab,
+                        BottomTab::Warnings,
+                        format!("Warnings ({warnings})"),
+                    );
+                    ui.selectable_value(
+                        &mut self.bottom_tab,
+                        BottomTab::Sequence,
+                        "Sequence diagram",
+                    );
+                });
+                ui.separator();
+                match self.bottom_tab {
+                    BottomTab::Warnings => {
+                        if let Some((_, report, _)) = &self.findings {
+                            warning_actions = crate::ui::warnings::show(ui, report);
+                        }
+                    }
+                    BottomTab::Sequence => {
+                        let state = self.document.state_id();
+                        if let Some(edge) =
+                            self.sequence
+                                .show(ui, self.document.design(), state, &self.selection)
+                        {
+                            warning_actions.push(WarningAction::Reveal(Subject::Edge(edge)));
+                        }
+                    }
                 }
             });
         egui::CentralPanel::default().show(ui, |ui| {

@@ -3,4 +3,5 @@
 
 pub mod canvas;
 pub mod inspector;
+pub mod sequence;
 pub mod warnings;

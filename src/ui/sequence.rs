@@ -1,0 +1,341 @@
+//! The sequence-diagram panel: the flow's diagram drawn with egui's painter, with a flow picker and zoom. Clicking a
+//! message selects its call; the selected call's messages are highlighted.
+
+use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Shape, Stroke, Vec2};
+
+use crate::model::Design;
+use crate::sequence::{self, Item, MessageKind, SequenceDiagram};
+use crate::ui::canvas::Selection;
+
+/// Width of one lifeline's column, at zoom 1.
+const COLUMN: f32 = 160.0;
+/// Height of one row, at zoom 1.
+const ROW: f32 = 30.0;
+const HEAD: f32 = 32.0;
+
+/// The panel's state: which flow is shown, and the zoom.
+#[derive(Debug, Clone)]
+pub struct SequencePanel {
+    /// The flow shown; the design's first flow when unset or gone.
+    pub flow: Option<String>,
+    zoom: f32,
+    cached: Option<(u64, String, SequenceDiagram)>,
+    /// Where each call's request arrow was drawn last frame (screen coordinates), so tests and tooling can aim.
+    pub message_points: Vec<(String, Pos2)>,
+}
+
+impl Default for SequencePanel {
+    fn default() -> Self {
+        Self {
+            flow: None,
+            zoom: 1.0,
+            cached: None,
+            message_points: Vec::new(),
+        }
+    }
+}
+
+impl SequencePanel {
+    /// Shows the panel; returns the call (edge id) the user clicked, if any.
+    pub fn show(
+        &mut self,
+        ui: &mut egui::Ui,
+        design: &Design,
+        state_id: u64,
+        selection: &Selection,
+    ) -> Option<String> {
+        if design.flows.is_empty() {
+            ui.label("This design has no flows yet: add a flow to see how its requests move through the services.");
+            return None;
+        }
+        let flow = match &self.flow {
+            Some(id) if design.flow(id).is_some() => id.clone(),
+            _ => design.flows[0].id.to_string(),
+        };
+        let mut clicked = None;
+        ui.horizontal(|ui| {
+            ui.label("Flow:");
+            egui::ComboBox::from_id_salt("sequence-flow")
+                .selected_text(
+                    design
+                        .flow(&flow)
+                        .map_or(flow.as_str(), |f| f.display_name()),
+                )
+                .show_ui(ui, |ui| {
+                    for f in &design.flows {
+                        if ui
+                            .selectable_label(f.id.as_str() == flow, f.display_name())
+                            .clicked()
+                        {
+                            self.flow = Some(f.id.to_string());
+                        }
+                    }
+                });
+            ui.add(egui::Slider::new(&mut self.zoom, 0.5..=2.0).text("zoom"));
+        });
+        let flow = self
+            .flow
+            .clone()
+            .filter(|f| design.flow(f).is_some())
+            .unwrap_or(flow);
+        let stale = self
+            .cached
+            .as_ref()
+            .is_none_or(|(s, f, _)| *s != state_id || *f != flow);
+        if stale {
+            self.cached = sequence::diagram(design, &flow).map(|d| (state_id, flow.clone(), d));
+        }
+        let Some((_, _, diagram)) = &self.cached else {
+            return None;
+        };
+        ui.horizontal(|ui| {
+            if ui.button("Copy as Mermaid").clicked() {
+                ui.ctx().copy_text(sequence::to_mermaid(diagram));
+            }
+            if ui.button("Copy as PlantUML").clicked() {
+                ui.ctx().copy_text(sequence::to_plantuml(diagram));
+            }
+        });
+        let mut points = Vec::new();
+        egui::ScrollArea::both()
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                clicked = paint(ui, diagram, self.zoom, selection, &mut points);
+            });
+        self.message_points = points;
+        clicked
+    }
+}
+
+struct Painter<'a> {
+    painter: egui::Painter,
+    origin: Pos2,
+    zoom: f32,
+    y: f32,
+    pointer: Option<Pos2>,
+    clicked: bool,
+    hit: Option<String>,
+    selection: &'a Selection,
+    text: Color32,
+    points: &'a mut Vec<(String, Pos2)>,
+}
+
+impl Painter<'_> {
+    fn x(&self, participant: usize) -> f32 {
+        self.origin.x + (COLUMN / 2.0 + participant as f32 * COLUMN) * self.zoom
+    }
+
+    fn items(&mut self, items: &[Item]) {
+        for item in items {
+            match item {
+                Item::Message {
+                    from,
+                    to,
+                    kind,
+                    label,
+                    edge,
+                } => {
+                    let (x1, x2, y) = (self.x(*from), self.x(*to), self.y);
+                    let selected = edge
+                        .as_ref()
+                        .is_some_and(|e| self.selection.edges.iter().any(|s| s.as_str() == e));
+                    let color = if selected {
+                        Color32::from_rgb(255, 171, 0)
+                    } else {
+                        self.text
+                    };
+                    let stroke = Stroke::new(if selected { 2.5 } else { 1.2 }, color);
+                    if *kind == MessageKind::Reply {
+                        self.painter.extend(Shape::dashed_line(
+                            &[Pos2::new(x1, y), Pos2::new(x2, y)],
+                            stroke,
+                            6.0,
+                            4.0,
+                        ));
+                    } else {
+                        self.painter
+                            .line_segment([Pos2::new(x1, y), Pos2::new(x2, y)], stroke);
+                    }
+                    let back = if x2 >= x1 { -9.0 } else { 9.0 } * self.zoom;
+                    let head = [
+                        Pos2::new(x2 + back, y - 5.0),
+                        Pos2::new(x2, y),
+                        Pos2::new(x2 + back, y + 5.0),
+                    ];
+                    if *kind == MessageKind::Request {
+                        self.painter
+                            .add(Shape::convex_polygon(head.to_vec(), color, Stroke::NONE));
+                    } else {
+                        self.painter.add(Shape::line(head.to_vec(), stroke));
+                    }
+                    self.painter.text(
+                        Pos2::new((x1 + x2) / 2.0, y - 3.0),
+                        Align2::CENTER_BOTTOM,
+                        label,
+                        FontId::proportional(11.0 * self.zoom),
+                        color,
+                    );
+                    let hit_rect = Rect::from_min_max(
+                        Pos2::new(x1.min(x2), y - 12.0),
+                        Pos2::new(x1.max(x2), y + 6.0),
+                    );
+                    if let (MessageKind::Request | MessageKind::Async, Some(edge)) = (kind, edge) {
+                        self.points
+                            .push((edge.clone(), Pos2::new((x1 + x2) / 2.0, y - 2.0)));
+                    }
+                    if self.clicked && self.pointer.is_some_and(|p| hit_rect.contains(p)) {
+                        self.hit.clone_from(edge);
+                    }
+                    self.y += ROW * self.zoom;
+                }
+                Item::Note { over, text } => {
+                    let galley = self.painter.layout_no_wrap(
+                        text.clone(),
+                        FontId::proportional(10.0 * self.zoom),
+                        Color32::from_gray(30),
+                    );
+                    let rect = Rect::from_min_size(
+                        Pos2::new(self.x(*over) + 6.0, self.y - 14.0 * self.zoom),
+                        galley.size() + Vec2::splat(6.0),
+                    );
+                    self.painter
+                        .rect_filled(rect, 2.0, Color32::from_rgb(255, 248, 196));
+                    self.painter.galley(
+                        rect.min + Vec2::splat(3.0),
+                        galley,
+                        Color32::from_gray(30),
+                    );
+                    self.y += (ROW - 6.0) * self.zoom;
+                }
+                Item::Par(branches) => {
+                    let top = self.y - 18.0 * self.zoom;
+                    self.y += 8.0 * self.zoom;
+                    for (i, branch) in branches.iter().enumerate() {
+                        if i > 0 {
+                            self.y += 4.0 * self.zoom;
+                        }
+                        self.items(branch);
+                    }
+                    self.frame("par", top);
+                }
+                Item::Opt { label, items } => {
+                    let top = self.y - 18.0 * self.zoom;
+                    self.y += 8.0 * self.zoom;
+                    self.items(items);
+                    self.frame(&format!("opt [{label}]"), top);
+                }
+                Item::Divider(label) => {
+                    let width = self.painter.clip_rect().width().max(COLUMN);
+                    let left = self.origin.x;
+                    let y = self.y;
+                    self.painter.extend(Shape::dashed_line(
+                        &[Pos2::new(left, y), Pos2::new(left + width, y)],
+                        Stroke::new(2.0, Color32::from_rgb(74, 111, 165)),
+                        8.0,
+                        4.0,
+                    ));
+                    self.painter.text(
+                        Pos2::new(left + 8.0, y - 4.0),
+                        Align2::LEFT_BOTTOM,
+                        label,
+                        FontId::proportional(11.0 * self.zoom),
+                        Color32::from_rgb(100, 140, 200),
+                    );
+                    self.y += ROW * self.zoom;
+                }
+            }
+        }
+    }
+
+    fn frame(&mut self, label: &str, top: f32) {
+        let bottom = self.y - 14.0 * self.zoom;
+        let rect = Rect::from_min_max(
+            Pos2::new(self.origin.x + 4.0, top),
+            Pos2::new(self.painter.clip_rect().right() - 4.0, bottom),
+        );
+        self.painter.rect_stroke(
+            rect,
+            2.0,
+            Stroke::new(1.0, Color32::GRAY),
+            egui::StrokeKind::Inside,
+        );
+        self.painter.text(
+            rect.left_top() + Vec2::new(4.0, 2.0),
+            Align2::LEFT_TOP,
+            label,
+            FontId::proportional(10.0 * self.zoom),
+            Color32::GRAY,
+        );
+        self.y += 6.0 * self.zoom;
+    }
+}
+
+/// Counts the rows a list of items takes, to size the drawing.
+fn rows(items: &[Item]) -> usize {
+    items
+        .iter()
+        .map(|i| match i {
+            Item::Par(branches) => 2 + branches.iter().map(|b| rows(b)).sum::<usize>(),
+            Item::Opt { items, .. } => 2 + rows(items),
+            _ => 1,
+        })
+        .sum()
+}
+
+/// Paints the diagram; returns the edge of a clicked message.
+fn paint(
+    ui: &mut egui::Ui,
+    diagram: &SequenceDiagram,
+    zoom: f32,
+    selection: &Selection,
+    points: &mut Vec<(String, Pos2)>,
+) -> Option<String> {
+    let width = (diagram.participants.len() as f32 * COLUMN + 40.0) * zoom;
+    let height = ((rows(&diagram.items) as f32 + 2.0) * ROW + 2.0 * HEAD + 20.0) * zoom;
+    let (response, painter) = ui.allocate_painter(Vec2::new(width, height), Sense::click());
+    let text = ui.visuals().text_color();
+    let origin = response.rect.min;
+    let mut p = Painter {
+        painter,
+        origin,
+        zoom,
+        y: origin.y + (HEAD + 30.0) * zoom,
+        pointer: response.interact_pointer_pos(),
+        clicked: response.clicked(),
+        hit: None,
+        selection,
+        text,
+        points,
+    };
+    p.items(&diagram.items);
+    let bottom = p.y + 10.0 * zoom;
+    for (i, participant) in diagram.participants.iter().enumerate() {
+        let x = p.x(i);
+        p.painter.extend(Shape::dashed_line(
+            &[Pos2::new(x, origin.y + HEAD * zoom), Pos2::new(x, bottom)],
+            Stroke::new(1.0, Color32::GRAY),
+            4.0,
+            4.0,
+        ));
+        let head = Rect::from_center_size(
+            Pos2::new(x, origin.y + HEAD * zoom / 2.0 + 2.0),
+            Vec2::new((COLUMN - 16.0) * zoom, HEAD * zoom - 4.0),
+        );
+        p.painter
+            .rect_filled(head, 5.0, ui.visuals().widgets.inactive.bg_fill);
+        p.painter.rect_stroke(
+            head,
+            5.0,
+            Stroke::new(1.0, Color32::from_rgb(74, 111, 165)),
+            egui::StrokeKind::Inside,
+        );
+        p.painter.text(
+            head.center(),
+            Align2::CENTER_CENTER,
+            &participant.name,
+            FontId::proportional(12.0 * zoom),
+            text,
+        );
+    }
+    p.hit
+}
