@@ -24,6 +24,7 @@ fn click(harness: &mut Harness<'static, SyncopateApp>, label_part: &str) {
 fn app_on(path: Option<PathBuf>) -> Harness<'static, SyncopateApp> {
     let mut harness = Harness::builder()
         .with_size([1280.0, 800.0])
+        .with_step_dt(1.0 / 60.0)
         .build_eframe(move |_| SyncopateApp::with_file(path));
     harness.run_steps(4);
     harness
@@ -167,4 +168,129 @@ fn the_sequence_panel_follows_the_chosen_flow_and_selects_clicked_calls() {
         harness.state().selection().edges,
         vec![syncopate::model::EdgeId::new(edge)]
     );
+}
+
+fn press(harness: &Harness<'static, SyncopateApp>, pos: egui::Pos2, pressed: bool) {
+    harness.event(egui::Event::PointerButton {
+        pos,
+        button: egui::PointerButton::Primary,
+        pressed,
+        modifiers: egui::Modifiers::NONE,
+    });
+}
+
+fn double_click(harness: &mut Harness<'static, SyncopateApp>, pos: egui::Pos2) {
+    // Half a second apart from any earlier click, as a person's separate double-clicks are.
+    harness.run_steps(30);
+    harness.event(egui::Event::PointerMoved(pos));
+    harness.run_steps(1);
+    for _ in 0..2 {
+        press(harness, pos, true);
+        press(harness, pos, false);
+        harness.run_steps(1);
+    }
+    harness.run_steps(3);
+}
+
+fn drag(harness: &mut Harness<'static, SyncopateApp>, from: egui::Pos2, to: egui::Pos2) {
+    harness.event(egui::Event::PointerMoved(from));
+    harness.run_steps(1);
+    press(harness, from, true);
+    harness.run_steps(1);
+    for step in 1..=5 {
+        let t = step as f32 / 5.0;
+        harness.event(egui::Event::PointerMoved(from + (to - from) * t));
+        harness.run_steps(1);
+    }
+    press(harness, to, false);
+    harness.run_steps(3);
+}
+
+#[test]
+fn draw_two_services_connect_toggle_async_undo_redo_save_and_reload() {
+    let mut harness = app_on(None);
+    double_click(&mut harness, egui::Pos2::new(250.0, 300.0));
+    double_click(&mut harness, egui::Pos2::new(700.0, 300.0));
+    let design = harness.state().document().design().clone();
+    let ids: Vec<&str> = design.services.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, ["service-1", "service-2"]);
+
+    harness.get_by_label("Connect").click();
+    harness.run_steps(2);
+    let a = harness
+        .state()
+        .canvas()
+        .screen_position("service-1")
+        .unwrap();
+    let b = harness
+        .state()
+        .canvas()
+        .screen_position("service-2")
+        .unwrap();
+    drag(&mut harness, a, b);
+    let edge = harness
+        .state()
+        .document()
+        .design()
+        .edge("service-1-service-2")
+        .cloned();
+    assert_eq!(
+        edge.map(|e| e.mode),
+        Some(syncopate::model::CallMode::Sync),
+        "a drag draws a sync call"
+    );
+    harness.get_by_label("Connect").click();
+    harness.run_steps(2);
+
+    // Select the call on the canvas and switch it to async in the inspector.
+    let middle = a + (b - a) / 2.0;
+    harness.event(egui::Event::PointerMoved(middle));
+    harness.run_steps(1);
+    press(&harness, middle, true);
+    press(&harness, middle, false);
+    harness.run_steps(3);
+    assert_eq!(
+        harness.state().selection().edges,
+        vec![syncopate::model::EdgeId::new("service-1-service-2")]
+    );
+    harness.get_by_label("async").click();
+    harness.run_steps(4);
+    let mode = |h: &Harness<'static, SyncopateApp>| {
+        h.state()
+            .document()
+            .design()
+            .edge("service-1-service-2")
+            .unwrap()
+            .mode
+    };
+    assert_eq!(mode(&harness), syncopate::model::CallMode::Async);
+
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    harness.run_steps(3);
+    assert_eq!(
+        mode(&harness),
+        syncopate::model::CallMode::Sync,
+        "undo reverts the toggle in one step"
+    );
+    harness.key_press_modifiers(
+        egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
+        egui::Key::Z,
+    );
+    harness.run_steps(3);
+    assert_eq!(
+        mode(&harness),
+        syncopate::model::CallMode::Async,
+        "redo repeats it"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("drawn.syncopate");
+    harness.state_mut().save_as(path.clone());
+    harness.run_steps(2);
+    assert!(!harness.state().document().is_dirty());
+    let saved = std::fs::read_to_string(&path).unwrap();
+    let reloaded = syncopate::model::load_from_str(&saved, "drawn").unwrap();
+    assert_eq!(&reloaded, harness.state().document().design());
+    assert_eq!(saved, syncopate::model::to_json_pretty(&reloaded));
+    assert!(saved.contains("\"mode\": \"async\""), "{saved}");
 }

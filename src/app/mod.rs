@@ -48,6 +48,7 @@ pub struct SyncopateApp {
     findings: Option<(u64, Report, Badges)>,
     bottom_tab: BottomTab,
     sequence: crate::ui::sequence::SequencePanel,
+    inspector: crate::ui::inspector::Inspector,
 }
 
 /// What the bottom panel shows.
@@ -75,6 +76,7 @@ impl SyncopateApp {
             findings: None,
             bottom_tab: BottomTab::Warnings,
             sequence: crate::ui::sequence::SequencePanel::default(),
+            inspector: crate::ui::inspector::Inspector::default(),
         }
     }
 
@@ -237,8 +239,35 @@ impl SyncopateApp {
     /// Applies the commands the UI emitted this frame, each as one undoable step.
     fn apply_pending(&mut self) {
         for command in std::mem::take(&mut self.pending) {
-            if let Err(problem) = self.document.apply(command) {
-                self.notice = Some(Notice::Error(format!("Edit refused: {problem}")));
+            let renamed = match &command {
+                Command::UpdateService { id, service } if *id != service.id => {
+                    Some((id.clone(), service.id.clone()))
+                }
+                _ => None,
+            };
+            let added = match &command {
+                Command::AddService(service) => Some(service.id.clone()),
+                _ => None,
+            };
+            match self.document.apply(command) {
+                Ok(()) => {
+                    if let Some((old, new)) = renamed {
+                        for id in &mut self.selection.services {
+                            if *id == old {
+                                *id = new.clone();
+                            }
+                        }
+                    }
+                    if let Some(id) = added {
+                        self.selection = Selection {
+                            services: vec![id],
+                            edges: Vec::new(),
+                        };
+                    }
+                }
+                Err(problem) => {
+                    self.notice = Some(Notice::Error(format!("Edit refused: {problem}")))
+                }
             }
         }
         // Drop selected ids that no longer exist (after undo or delete).
@@ -358,6 +387,58 @@ impl SyncopateApp {
     }
 }
 
+impl SyncopateApp {
+    /// The canvas (for tests that aim at services by their screen position).
+    pub fn canvas(&self) -> &Canvas {
+        &self.canvas
+    }
+
+    fn toolbar(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            if ui
+                .button("＋ Service")
+                .on_hover_text("Add a service (or double-click the canvas)")
+                .clicked()
+            {
+                let design = self.document.design();
+                let center = self
+                    .canvas
+                    .canvas_position(ui.ctx().content_rect().center())
+                    .unwrap_or(egui::Pos2::new(100.0, 100.0));
+                let service =
+                    crate::ui::canvas::new_service(design, self.canvas.new_service_kind, center);
+                self.pending.push(Command::AddService(service));
+            }
+            egui::ComboBox::from_id_salt("new-service-kind")
+                .selected_text(self.canvas.new_service_kind.as_str())
+                .show_ui(ui, |ui| {
+                    for kind in crate::model::ServiceKind::ALL {
+                        ui.selectable_value(&mut self.canvas.new_service_kind, kind, kind.as_str());
+                    }
+                });
+            ui.toggle_value(&mut self.canvas.connecting, "Connect")
+                .on_hover_text("Drag from one service to another to draw a call");
+            ui.separator();
+            if ui
+                .button("Tidy layout")
+                .on_hover_text("Lay the services out left to right by call depth")
+                .clicked()
+            {
+                let mut tidy = self.document.design().clone();
+                crate::model::layout::tidy_layout(&mut tidy);
+                self.pending.push(Command::ReplaceDesign {
+                    label: "Tidy layout".to_owned(),
+                    design: Box::new(tidy),
+                });
+                self.canvas.request_fit();
+            }
+            if ui.button("Fit to view").on_hover_text("F").clicked() {
+                self.canvas.request_fit();
+            }
+        });
+    }
+}
+
 /// Runs a native file dialog on its own thread with a small async runtime, so the UI never blocks on it.
 fn spawn_dialog<F, Fut>(make: F)
 where
@@ -391,6 +472,7 @@ impl eframe::App for SyncopateApp {
             self.last_title = title;
         }
         egui::Panel::top("menu").show(ui, |ui| self.menu_bar(ui));
+        egui::Panel::top("toolbar").show(ui, |ui| self.toolbar(ui));
         if let Some(notice) = self.notice.clone() {
             egui::Panel::bottom("notice").show(ui, |ui| {
                 ui.horizontal(|ui| {
@@ -409,7 +491,12 @@ impl eframe::App for SyncopateApp {
         egui::Panel::right("inspector")
             .default_size(280.0)
             .show(ui, |ui| {
-                crate::ui::inspector::show(ui, self.document.design(), &self.selection);
+                self.inspector.show(
+                    ui,
+                    self.document.design(),
+                    &self.selection,
+                    &mut self.pending,
+                );
             });
         self.refresh_findings();
         let mut warning_actions = Vec::new();

@@ -90,6 +90,14 @@ pub struct Canvas {
     badges: Badges,
     /// A canvas position to bring to the centre of the view on the next frame.
     pending_center: Option<Pos2>,
+    /// Connect mode: dragging from one service to another draws a call.
+    pub connecting: bool,
+    /// The service a connecting drag started from.
+    connect_from: Option<ServiceId>,
+    /// The kind given to services added by double-clicking the canvas.
+    pub new_service_kind: ServiceKind,
+    /// The canvas rectangle and view transform (zoom, pan) of the last frame, to map canvas and screen positions.
+    last_view: Option<(Rect, f32, Vec2)>,
     /// Whether `GraphView::show` has run: on its first frame it fits the view its own way, which is undone.
     graph_view_started: bool,
     /// Position of the dragged service when the drag started, so a drag becomes one move command.
@@ -108,6 +116,10 @@ impl Default for Canvas {
             graph_view_started: false,
             badges: Badges::default(),
             pending_center: None,
+            connecting: false,
+            connect_from: None,
+            new_service_kind: ServiceKind::Service,
+            last_view: None,
             drag_origin: None,
         }
     }
@@ -313,30 +325,59 @@ impl Canvas {
             meta.save(ui);
         }
         if interacting {
-            self.show_interactive(ui, selection, commands);
+            self.show_interactive(ui, design, selection, commands);
         } else {
             self.paint_static(ui);
         }
     }
 
+    /// Where a service is on screen, as of the last frame.
+    pub fn screen_position(&self, service: &str) -> Option<Pos2> {
+        let (rect, zoom, pan) = self.last_view?;
+        let index = self.nodes.get(service)?;
+        let location = self.graph.node(*index)?.location();
+        Some(rect.min + pan + location.to_vec2() * zoom)
+    }
+
+    /// The canvas position under a screen position, as of the last frame.
+    pub fn canvas_position(&self, screen: Pos2) -> Option<Pos2> {
+        let (rect, zoom, pan) = self.last_view?;
+        Some(((screen - rect.min - pan) / zoom).to_pos2())
+    }
+
+    /// The service drawn at a screen position.
+    fn service_at(&self, screen: Pos2) -> Option<ServiceId> {
+        let at = self.canvas_position(screen)?;
+        self.graph
+            .nodes_iter()
+            .find(|(_, node)| {
+                DisplayNode::<ServiceId, EdgeId, Directed, DefaultIx>::is_inside(node.display(), at)
+            })
+            .map(|(_, node)| node.payload().clone())
+    }
+
     fn show_interactive(
         &mut self,
         ui: &mut egui::Ui,
+        design: &Design,
         selection: &mut Selection,
         commands: &mut Vec<Command>,
     ) {
+        // A click selects one thing; shift-click adds to the selection.
+        let adding = ui.input(|i| i.modifiers.shift);
         let interactions = SettingsInteraction::new()
-            .with_dragging_enabled(true)
+            .with_dragging_enabled(!self.connecting)
             .with_hover_enabled(true)
             .with_node_clicking_enabled(true)
             .with_node_selection_enabled(true)
-            .with_node_selection_multi_enabled(true)
+            .with_node_selection_multi_enabled(adding)
             .with_edge_clicking_enabled(true)
             .with_edge_selection_enabled(true)
-            .with_edge_selection_multi_enabled(true);
+            .with_edge_selection_multi_enabled(adding);
         let navigation = SettingsNavigation::new()
             .with_fit_to_screen_enabled(false)
-            .with_zoom_and_pan_enabled(true);
+            // In connect mode a drag draws a call, so it must not pan the view.
+            .with_zoom_and_pan_enabled(!self.connecting);
         let view_before = (!self.graph_view_started)
             .then(|| MetadataFrame::new(Some(CANVAS_ID.to_owned())).load(ui));
         self.graph_view_started = true;
@@ -352,6 +393,9 @@ impl Canvas {
             meta.pan = before.pan;
             meta.save(ui);
         }
+        let meta = MetadataFrame::new(Some(CANVAS_ID.to_owned())).load(ui);
+        self.last_view = Some((response.response.rect, meta.zoom, meta.pan));
+        self.handle_editing_gestures(ui, &response.response, design, commands);
         let mut selection_changed = false;
         for change in &response.changes {
             match change {
@@ -382,18 +426,67 @@ impl Canvas {
             }
         }
         if selection_changed {
+            // The view's own selected lists are refreshed only at its next frame; the flags are current.
             selection.services = self
                 .graph
-                .selected_nodes()
-                .iter()
-                .filter_map(|&i| self.graph.node(i).map(|n| n.payload().clone()))
+                .nodes_iter()
+                .filter(|(_, n)| n.selected())
+                .map(|(_, n)| n.payload().clone())
                 .collect();
             selection.edges = self
                 .graph
-                .selected_edges()
-                .iter()
-                .filter_map(|&i| self.graph.edge(i).map(|e| e.payload().clone()))
+                .edges_iter()
+                .filter(|(_, e)| e.selected())
+                .map(|(_, e)| e.payload().clone())
                 .collect();
+        }
+    }
+
+    /// Double-click on empty canvas adds a service; in connect mode, a drag from one service to another adds a call.
+    fn handle_editing_gestures(
+        &mut self,
+        ui: &egui::Ui,
+        response: &egui::Response,
+        design: &Design,
+        commands: &mut Vec<Command>,
+    ) {
+        let pointer = ui.input(|i| i.pointer.interact_pos());
+        if response.double_clicked()
+            && let Some(at) = pointer
+            && self.service_at(at).is_none()
+            && let Some(position) = self.canvas_position(at)
+        {
+            commands.push(Command::AddService(new_service(
+                design,
+                self.new_service_kind,
+                position,
+            )));
+        }
+        if !self.connecting {
+            self.connect_from = None;
+            return;
+        }
+        if ui.input(|i| i.pointer.primary_pressed())
+            && let Some(at) = pointer
+            && response.rect.contains(at)
+        {
+            self.connect_from = self.service_at(at);
+        }
+        if let (Some(from), Some(at)) = (&self.connect_from, pointer) {
+            if let Some(start) = self.screen_position(from.as_str()) {
+                ui.painter().line_segment(
+                    [start, at],
+                    Stroke::new(2.0, Color32::from_rgb(255, 171, 0)),
+                );
+            }
+            if ui.input(|i| i.pointer.primary_released()) {
+                if let Some(to) = self.service_at(at)
+                    && to != *from
+                {
+                    commands.push(Command::AddEdge(new_edge(design, from, &to)));
+                }
+                self.connect_from = None;
+            }
         }
     }
 
@@ -458,6 +551,38 @@ impl Canvas {
         }
         meta.save(ui);
     }
+}
+
+/// A new service of `kind` at a canvas position, with an id not yet used.
+pub fn new_service(design: &Design, kind: ServiceKind, position: Pos2) -> crate::model::Service {
+    let base = kind.as_str();
+    let id = (1..)
+        .map(|n| format!("{base}-{n}"))
+        .find(|id| design.service(id).is_none())
+        .unwrap_or_else(|| base.to_owned());
+    let mut service = crate::model::Service::new(id);
+    service.kind = kind;
+    if kind == ServiceKind::Client {
+        // People: as many requests in flight as they like, no work of their own.
+        service.concurrency = 10_000;
+        service.service_time = crate::model::Distribution::Constant { ms: 0.0 };
+    }
+    service.position = Some([position.x.round(), position.y.round()]);
+    service
+}
+
+/// A new sync call between two services, with an id not yet used.
+pub fn new_edge(design: &Design, from: &ServiceId, to: &ServiceId) -> Edge {
+    let mut edge = Edge::new(from.as_str(), to.as_str(), CallMode::Sync);
+    let base = edge.id.to_string();
+    if design.edge(&base).is_some() {
+        edge.id = (2..)
+            .map(|n| format!("{base}-{n}"))
+            .find(|id| design.edge(id).is_none())
+            .unwrap_or(base)
+            .into();
+    }
+    edge
 }
 
 /// Distance between calls that join the same two services, in canvas units.
