@@ -396,7 +396,7 @@ impl SyncopateApp {
     fn toolbar(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
             if ui
-                .button("＋ Service")
+                .button("+ Service")
                 .on_hover_text("Add a service (or double-click the canvas)")
                 .clicked()
             {
