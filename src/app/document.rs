@@ -121,31 +121,31 @@ impl Document {
 
     /// Reverts the last step; false when there is none.
     pub fn undo(&mut self) -> bool {
-        let Some(snapshot) = self.undo.pop() else {
-            return false;
-        };
-        let current = Snapshot {
-            design: std::mem::replace(&mut self.design, snapshot.design),
-            state_id: self.state_id,
-            label: snapshot.label,
-        };
-        self.state_id = snapshot.state_id;
-        self.redo.push(current);
-        true
+        self.step(false)
     }
 
     /// Repeats the last undone step; false when there is none.
     pub fn redo(&mut self) -> bool {
-        let Some(snapshot) = self.redo.pop() else {
+        self.step(true)
+    }
+
+    /// Moves one step through the history: the state taken from one stack is replaced by the current one on the
+    /// other.
+    fn step(&mut self, forward: bool) -> bool {
+        let (from, to) = if forward {
+            (&mut self.redo, &mut self.undo)
+        } else {
+            (&mut self.undo, &mut self.redo)
+        };
+        let Some(snapshot) = from.pop() else {
             return false;
         };
-        let current = Snapshot {
+        to.push(Snapshot {
             design: std::mem::replace(&mut self.design, snapshot.design),
             state_id: self.state_id,
             label: snapshot.label,
-        };
+        });
         self.state_id = snapshot.state_id;
-        self.undo.push(current);
         true
     }
 

@@ -15,24 +15,34 @@ pub const ORIGIN: [f32; 2] = [60.0, 60.0];
 /// Rounds of barycentric reordering; a handful settles real designs.
 const ORDERING_SWEEPS: usize = 8;
 
-/// The layer (call depth) of every service, by index into `design.services`. Sources are layer 0; each call puts
-/// its callee at least one layer right of its caller, except calls that close a cycle, which are ignored.
-pub fn layers(design: &Design) -> Vec<usize> {
-    let count = design.services.len();
+/// Every call as a (caller, callee) pair of service indices, self-calls left out.
+fn call_pairs(design: &Design) -> Vec<(usize, usize)> {
     let index: HashMap<&str, usize> = design
         .services
         .iter()
         .enumerate()
         .map(|(i, s)| (s.id.as_str(), i))
         .collect();
+    design
+        .edges
+        .iter()
+        .filter_map(|edge| {
+            Some((
+                *index.get(edge.from.as_str())?,
+                *index.get(edge.to.as_str())?,
+            ))
+        })
+        .filter(|(from, to)| from != to)
+        .collect()
+}
+
+/// The layer (call depth) of every service, by index into `design.services`. Sources are layer 0; each call puts
+/// its callee at least one layer right of its caller, except calls that close a cycle, which are ignored.
+pub fn layers(design: &Design) -> Vec<usize> {
+    let count = design.services.len();
     let mut outgoing: Vec<Vec<usize>> = vec![Vec::new(); count];
-    for edge in &design.edges {
-        if let (Some(&from), Some(&to)) =
-            (index.get(edge.from.as_str()), index.get(edge.to.as_str()))
-            && from != to
-        {
-            outgoing[from].push(to);
-        }
+    for (from, to) in call_pairs(design) {
+        outgoing[from].push(to);
     }
     // Depth-first search from every root in file order marks the calls that close cycles (back edges), so the
     // rest form a DAG whose longest paths give the layers.
@@ -93,20 +103,10 @@ pub fn tidy_layout(design: &mut Design) {
     for (service, &l) in layer.iter().enumerate() {
         rows[l].push(service);
     }
-    let index: HashMap<&str, usize> = design
-        .services
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.id.as_str(), i))
-        .collect();
     let mut neighbours: Vec<Vec<usize>> = vec![Vec::new(); count];
-    for edge in &design.edges {
-        if let (Some(&a), Some(&b)) = (index.get(edge.from.as_str()), index.get(edge.to.as_str()))
-            && a != b
-        {
-            neighbours[a].push(b);
-            neighbours[b].push(a);
-        }
+    for (a, b) in call_pairs(design) {
+        neighbours[a].push(b);
+        neighbours[b].push(a);
     }
     let mut slot = vec![0f32; count];
     let place = |rows: &Vec<Vec<usize>>, slot: &mut Vec<f32>| {
