@@ -15,6 +15,7 @@ pub use document::Document;
 use crate::model::Design;
 use crate::rules::{self, Report, Subject};
 use crate::ui::canvas::{Badges, Canvas, Selection};
+use crate::ui::sequence::SequenceAction;
 use crate::ui::warnings::WarningAction;
 
 /// What a background job (a native file dialog) reports back to the UI thread.
@@ -23,6 +24,8 @@ enum Background {
     Open(PathBuf),
     /// The user picked where to save.
     SaveAs(PathBuf),
+    /// The user picked where to save an exported text (a diagram).
+    SaveText(PathBuf, String),
 }
 
 /// A message shown in the window until dismissed or replaced.
@@ -236,6 +239,24 @@ impl SyncopateApp {
         });
     }
 
+    /// Asks where to save an exported text (a diagram), then writes it.
+    fn ask_save_text(&self, ctx: &egui::Context, text: String, file_name: String) {
+        let tx = self.background_tx.clone();
+        let ctx = ctx.clone();
+        spawn_dialog(move || {
+            let picked = rfd::AsyncFileDialog::new()
+                .set_title("Save diagram")
+                .set_file_name(file_name)
+                .save_file();
+            async move {
+                if let Some(file) = picked.await {
+                    let _ = tx.send(Background::SaveText(file.path().to_owned(), text));
+                }
+                ctx.request_repaint();
+            }
+        });
+    }
+
     /// Applies the commands the UI emitted this frame, each as one undoable step.
     fn apply_pending(&mut self) {
         for command in std::mem::take(&mut self.pending) {
@@ -285,6 +306,14 @@ impl SyncopateApp {
             match message {
                 Background::Open(path) => self.open(path),
                 Background::SaveAs(path) => self.save_as(path),
+                Background::SaveText(path, text) => {
+                    self.notice = Some(
+                        match crate::model::file::write_atomically(&path, text.as_bytes()) {
+                            Ok(()) => Notice::Info(format!("Saved {}", path.display())),
+                            Err(error) => Notice::Error(error.to_string()),
+                        },
+                    );
+                }
             }
         }
     }
@@ -529,11 +558,15 @@ impl eframe::App for SyncopateApp {
                     }
                     BottomTab::Sequence => {
                         let state = self.document.state_id();
-                        if let Some(edge) =
-                            self.sequence
-                                .show(ui, self.document.design(), state, &self.selection)
-                        {
-                            warning_actions.push(WarningAction::Reveal(Subject::Edge(edge)));
+                        let design = self.document.design();
+                        match self.sequence.show(ui, design, state, &self.selection) {
+                            Some(SequenceAction::Select(edge)) => {
+                                warning_actions.push(WarningAction::Reveal(Subject::Edge(edge)));
+                            }
+                            Some(SequenceAction::SaveSvg(svg, name)) => {
+                                self.ask_save_text(ui.ctx(), svg, name);
+                            }
+                            None => {}
                         }
                     }
                 }

@@ -35,15 +35,24 @@ impl Default for SequencePanel {
     }
 }
 
+/// What the user asked for in the panel.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SequenceAction {
+    /// Select this call (edge id) on the canvas.
+    Select(String),
+    /// Save this SVG document to a file the user picks; the second field is a suggested file name.
+    SaveSvg(String, String),
+}
+
 impl SequencePanel {
-    /// Shows the panel; returns the call (edge id) the user clicked, if any.
+    /// Shows the panel; returns what the user asked for, if anything.
     pub fn show(
         &mut self,
         ui: &mut egui::Ui,
         design: &Design,
         state_id: u64,
         selection: &Selection,
-    ) -> Option<String> {
+    ) -> Option<SequenceAction> {
         if design.flows.is_empty() {
             ui.label("This design has no flows yet: add a flow to see how its requests move through the services.");
             return None;
@@ -88,12 +97,19 @@ impl SequencePanel {
         let Some((_, _, diagram)) = &self.cached else {
             return None;
         };
+        let mut save = None;
         ui.horizontal(|ui| {
             if ui.button("Copy as Mermaid").clicked() {
                 ui.ctx().copy_text(sequence::to_mermaid(diagram));
             }
             if ui.button("Copy as PlantUML").clicked() {
                 ui.ctx().copy_text(sequence::to_plantuml(diagram));
+            }
+            if ui.button("Save SVG…").clicked() {
+                save = Some(SequenceAction::SaveSvg(
+                    sequence::to_svg(diagram),
+                    format!("{}.svg", diagram.flow),
+                ));
             }
         });
         let mut points = Vec::new();
@@ -103,7 +119,7 @@ impl SequencePanel {
                 clicked = paint(ui, diagram, self.zoom, selection, &mut points);
             });
         self.message_points = points;
-        clicked
+        save.or(clicked.map(SequenceAction::Select))
     }
 }
 
