@@ -294,3 +294,30 @@ fn draw_two_services_connect_toggle_async_undo_redo_save_and_reload() {
     assert_eq!(saved, syncopate::model::to_json_pretty(&reloaded));
     assert!(saved.contains("\"mode\": \"async\""), "{saved}");
 }
+
+#[test]
+fn replacing_a_design_with_unsaved_changes_asks_first() {
+    let mut harness = app_on(Some(sample("event-choreography")));
+    click(&mut harness, "broker-single-replica: event-bus");
+    click(&mut harness, "Run 3 replicas");
+    assert!(harness.state().document().is_dirty());
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::N);
+    harness.run_steps(3);
+    harness.get_by_label_contains("has unsaved changes");
+    harness.get_by_label("Cancel").click();
+    harness.run_steps(3);
+    assert!(harness.state().pending_confirmation().is_none());
+    assert_eq!(
+        harness.state().document().design().services.len(),
+        10,
+        "the design is kept"
+    );
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::N);
+    harness.run_steps(3);
+    harness.get_by_label("Discard changes").click();
+    harness.run_steps(3);
+    assert!(
+        harness.state().document().design().services.is_empty(),
+        "a new, empty design"
+    );
+}

@@ -52,6 +52,24 @@ pub struct SyncopateApp {
     bottom_tab: BottomTab,
     sequence: crate::ui::sequence::SequencePanel,
     inspector: crate::ui::inspector::Inspector,
+    /// An action waiting for "save, discard or cancel" because the document has unsaved changes.
+    confirm: Option<Pending>,
+    /// Set once the user agreed to close, so the next close request goes through.
+    closing: bool,
+    show_help: bool,
+}
+
+/// Something that would replace or close the document, waiting for the user to say what to do with unsaved changes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pending {
+    /// Start a new design.
+    New,
+    /// Choose a file to open.
+    AskOpen,
+    /// Open this file (dropped on the window).
+    Open(PathBuf),
+    /// Close the window.
+    Quit,
 }
 
 /// What the bottom panel shows.
@@ -80,6 +98,9 @@ impl SyncopateApp {
             bottom_tab: BottomTab::Warnings,
             sequence: crate::ui::sequence::SequencePanel::default(),
             inspector: crate::ui::inspector::Inspector::default(),
+            confirm: None,
+            closing: false,
+            show_help: false,
         }
     }
 
@@ -239,6 +260,117 @@ impl SyncopateApp {
         });
     }
 
+    /// Carries out an action that replaces or closes the document, asking first when there are unsaved changes.
+    pub fn request(&mut self, ctx: &egui::Context, action: Pending) {
+        if self.document.is_dirty() {
+            self.confirm = Some(action);
+        } else {
+            self.perform(ctx, action);
+        }
+    }
+
+    /// The action waiting for the user's answer about unsaved changes.
+    pub fn pending_confirmation(&self) -> Option<&Pending> {
+        self.confirm.as_ref()
+    }
+
+    fn perform(&mut self, ctx: &egui::Context, action: Pending) {
+        match action {
+            Pending::New => self.new_design(),
+            Pending::AskOpen => self.ask_open_path(ctx),
+            Pending::Open(path) => self.open(path),
+            Pending::Quit => {
+                self.closing = true;
+                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            }
+        }
+    }
+
+    /// The "unsaved changes" dialog.
+    fn confirm_dialog(&mut self, ctx: &egui::Context) {
+        let Some(action) = self.confirm.clone() else {
+            return;
+        };
+        let what = match action {
+            Pending::New => "starting a new design",
+            Pending::AskOpen | Pending::Open(_) => "opening another design",
+            Pending::Quit => "quitting",
+        };
+        let mut answer = None;
+        egui::Window::new("Unsaved changes")
+            .collapsible(false)
+            .resizable(false)
+            .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
+            .show(ctx, |ui| {
+                ui.label(format!(
+                    "{} has unsaved changes. Save them before {what}?",
+                    self.document.title()
+                ));
+                ui.horizontal(|ui| {
+                    if ui.button("Save").clicked() {
+                        answer = Some("save");
+                    }
+                    if ui.button("Discard changes").clicked() {
+                        answer = Some("discard");
+                    }
+                    if ui.button("Cancel").clicked() {
+                        answer = Some("cancel");
+                    }
+                });
+            });
+        match answer {
+            Some("save") => {
+                self.confirm = None;
+                match self.document.path().map(ToOwned::to_owned) {
+                    Some(path) => {
+                        self.save_as(path);
+                        if !self.document.is_dirty() {
+                            self.perform(ctx, action);
+                        }
+                    }
+                    // Untitled: choose where to save; the user repeats the action afterwards.
+                    None => self.ask_save_path(ctx),
+                }
+            }
+            Some("discard") => {
+                self.confirm = None;
+                self.perform(ctx, action);
+            }
+            Some(_) => self.confirm = None,
+            None => {}
+        }
+    }
+
+    fn help_window(&mut self, ctx: &egui::Context) {
+        let mut open = self.show_help;
+        egui::Window::new("Keyboard shortcuts").open(&mut open).show(ctx, |ui| {
+            egui::Grid::new("shortcuts").num_columns(2).striped(true).show(ui, |ui| {
+                let command = if cfg!(target_os = "macos") { "Cmd" } else { "Ctrl" };
+                for (keys, what) in [
+                    (format!("{command}+N"), "New design"),
+                    (format!("{command}+O"), "Open a design"),
+                    (format!("{command}+S"), "Save"),
+                    (format!("{command}+Shift+S"), "Save as"),
+                    (format!("{command}+Z"), "Undo"),
+                    (format!("{command}+Shift+Z / {command}+Y"), "Redo"),
+                    ("Delete / Backspace".to_owned(), "Delete the selection (services take their calls)"),
+                    ("F".to_owned(), "Fit the design to the view"),
+                    ("Double-click the canvas".to_owned(), "Add a service of the chosen kind"),
+                    ("Connect + drag".to_owned(), "Draw a call from one service to another"),
+                    ("Shift+click".to_owned(), "Add to the selection"),
+                    ("Scroll / drag the canvas".to_owned(), "Zoom / pan"),
+                ] {
+                    ui.label(keys);
+                    ui.label(what);
+                    ui.end_row();
+                }
+            });
+            ui.separator();
+            ui.label("The trade-off rules are explained in docs/rules.md; the file format in docs/design-format.md.");
+        });
+        self.show_help = open;
+    }
+
     /// Asks where to save an exported text (a diagram), then writes it.
     fn ask_save_text(&self, ctx: &egui::Context, text: String, file_name: String) {
         let tx = self.background_tx.clone();
@@ -340,10 +472,10 @@ impl SyncopateApp {
             self.save(ctx);
         }
         if ctx.input_mut(|i| i.consume_shortcut(&shortcut(Modifiers::COMMAND, Key::O))) {
-            self.ask_open_path(ctx);
+            self.request(ctx, Pending::AskOpen);
         }
         if ctx.input_mut(|i| i.consume_shortcut(&shortcut(Modifiers::COMMAND, Key::N))) {
-            self.new_design();
+            self.request(ctx, Pending::New);
         }
         let editing_text = ctx.memory(|m| m.focused().is_some());
         if !editing_text
@@ -369,10 +501,10 @@ impl SyncopateApp {
         egui::MenuBar::new().ui(ui, |ui| {
             ui.menu_button("File", |ui| {
                 if ui.button("New").clicked() {
-                    self.new_design();
+                    self.request(ui.ctx(), Pending::New);
                 }
                 if ui.button("Open…").clicked() {
-                    self.ask_open_path(ui.ctx());
+                    self.request(ui.ctx(), Pending::AskOpen);
                 }
                 if ui.button("Save").clicked() {
                     self.save(ui.ctx());
@@ -382,7 +514,7 @@ impl SyncopateApp {
                 }
                 ui.separator();
                 if ui.button("Quit").clicked() {
-                    ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+                    self.request(ui.ctx(), Pending::Quit);
                 }
             });
             ui.menu_button("Edit", |ui| {
@@ -410,6 +542,11 @@ impl SyncopateApp {
             ui.menu_button("View", |ui| {
                 if ui.button("Fit to view (F)").clicked() {
                     self.canvas.request_fit();
+                }
+            });
+            ui.menu_button("Help", |ui| {
+                if ui.button("Keyboard shortcuts").clicked() {
+                    self.show_help = true;
                 }
             });
         });
@@ -495,6 +632,28 @@ impl eframe::App for SyncopateApp {
         let ctx = ui.ctx().clone();
         self.handle_background();
         self.handle_shortcuts(&ctx);
+        // Closing the window with unsaved changes asks first.
+        if ctx.input(|i| i.viewport().close_requested())
+            && !self.closing
+            && self.document.is_dirty()
+        {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.confirm = Some(Pending::Quit);
+        }
+        // A design file dropped on the window opens (asking first about unsaved changes).
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        });
+        if let Some(path) = dropped.into_iter().next() {
+            self.request(&ctx, Pending::Open(path));
+        }
+        self.confirm_dialog(&ctx);
+        self.help_window(&ctx);
         let title = self.window_title();
         if title != self.last_title {
             ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
