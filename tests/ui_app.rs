@@ -321,3 +321,48 @@ fn replacing_a_design_with_unsaved_changes_asks_first() {
         "a new, empty design"
     );
 }
+
+#[test]
+fn unsaved_work_is_autosaved_and_offered_back_at_the_next_start() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_owned();
+    let mut first = Harness::builder()
+        .with_size([1280.0, 800.0])
+        .with_step_dt(1.0 / 60.0)
+        .build_eframe({
+            let dir = dir.clone();
+            move |_| {
+                SyncopateApp::with_file(Some(sample("event-choreography"))).with_autosave(Some(dir))
+            }
+        });
+    first.run_steps(4);
+    click(&mut first, "broker-single-replica: event-bus");
+    click(&mut first, "Run 3 replicas");
+    first.state_mut().autosave_now();
+    let edited = first.state().document().design().clone();
+    // The first window goes away without saving, as after a crash.
+    drop(first);
+
+    let mut second = Harness::builder()
+        .with_size([1280.0, 800.0])
+        .with_step_dt(1.0 / 60.0)
+        .build_eframe(move |_| SyncopateApp::with_file(None).with_autosave(Some(dir)));
+    second.run_steps(4);
+    assert!(second.state().has_recovery());
+    second.get_by_label_contains("did not close normally");
+    second.get_by_label("Restore").click();
+    second.run_steps(4);
+    assert_eq!(second.state().document().design(), &edited);
+    assert!(
+        second.state().document().is_dirty(),
+        "restored work is not saved yet"
+    );
+    assert!(
+        second
+            .state()
+            .document()
+            .path()
+            .unwrap()
+            .ends_with("event-choreography.syncopate")
+    );
+}

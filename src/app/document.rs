@@ -50,6 +50,14 @@ impl Document {
         }
     }
 
+    /// A document restored from a recovery file: it has unsaved changes.
+    pub fn recovered(design: Design, path: Option<PathBuf>) -> Self {
+        let mut document = Self::new(design);
+        document.path = path;
+        document.saved_state_id = None;
+        document
+    }
+
     /// Opens a design file.
     pub fn open(path: &Path) -> Result<Self, LoadError> {
         let design = model::load_file(path)?;

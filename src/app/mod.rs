@@ -3,6 +3,7 @@
 //! UI code in [`crate::ui`] reads the design and pushes [`Command`]s; [`SyncopateApp`] applies them after the frame,
 //! each as one undoable step.
 
+pub mod autosave;
 mod command;
 mod document;
 
@@ -57,6 +58,9 @@ pub struct SyncopateApp {
     /// Set once the user agreed to close, so the next close request goes through.
     closing: bool,
     show_help: bool,
+    autosave: autosave::Autosave,
+    /// Unsaved work from a previous run, waiting for the user to restore or discard it.
+    recovery: Option<autosave::Recovery>,
 }
 
 /// Something that would replace or close the document, waiting for the user to say what to do with unsaved changes.
@@ -101,6 +105,8 @@ impl SyncopateApp {
             confirm: None,
             closing: false,
             show_help: false,
+            autosave: autosave::Autosave::new(None),
+            recovery: None,
         }
     }
 
@@ -111,6 +117,30 @@ impl SyncopateApp {
             app.open(path);
         }
         app
+    }
+
+    /// Turns on autosave into `dir`, and offers to restore what a previous run left there.
+    pub fn with_autosave(mut self, dir: Option<PathBuf>) -> Self {
+        self.autosave = autosave::Autosave::new(dir);
+        self.recovery = self.autosave.find();
+        self
+    }
+
+    /// Writes the recovery file now if there are unsaved changes (autosave does this every few seconds).
+    pub fn autosave_now(&mut self) {
+        let document = &self.document;
+        self.autosave.tick(
+            document.design(),
+            document.path(),
+            document.state_id(),
+            document.is_dirty(),
+            true,
+        );
+    }
+
+    /// Whether unsaved work from a previous run is waiting to be restored.
+    pub fn has_recovery(&self) -> bool {
+        self.recovery.is_some()
     }
 
     /// The open document.
@@ -337,6 +367,49 @@ impl SyncopateApp {
                 self.perform(ctx, action);
             }
             Some(_) => self.confirm = None,
+            None => {}
+        }
+    }
+
+    fn recovery_dialog(&mut self, ctx: &egui::Context) {
+        let Some(recovery) = &self.recovery else {
+            return;
+        };
+        let name = recovery.path.as_ref().map_or_else(
+            || "an untitled design".to_owned(),
+            |p| p.display().to_string(),
+        );
+        let mut answer = None;
+        egui::Window::new("Restore unsaved work?")
+            .collapsible(false)
+            .resizable(false)
+            .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
+            .show(ctx, |ui| {
+                ui.label(format!(
+                    "Syncopate did not close normally last time. Unsaved changes to {name} ({} services) were kept.",
+                    recovery.design.services.len()
+                ));
+                ui.horizontal(|ui| {
+                    if ui.button("Restore").clicked() {
+                        answer = Some(true);
+                    }
+                    if ui.button("Discard").clicked() {
+                        answer = Some(false);
+                    }
+                });
+            });
+        match answer {
+            Some(true) => {
+                if let Some(recovery) = self.recovery.take() {
+                    self.document = Document::recovered(recovery.design, recovery.path);
+                    self.selection = Selection::default();
+                    self.canvas = Canvas::default();
+                }
+            }
+            Some(false) => {
+                self.recovery = None;
+                self.autosave.discard();
+            }
             None => {}
         }
     }
@@ -653,7 +726,22 @@ impl eframe::App for SyncopateApp {
             self.request(&ctx, Pending::Open(path));
         }
         self.confirm_dialog(&ctx);
+        self.recovery_dialog(&ctx);
         self.help_window(&ctx);
+        if self.recovery.is_none() {
+            let document = &self.document;
+            self.autosave.tick(
+                document.design(),
+                document.path(),
+                document.state_id(),
+                document.is_dirty(),
+                false,
+            );
+            if document.is_dirty() {
+                // Come back for the next autosave even when nothing else happens.
+                ctx.request_repaint_after(autosave::AUTOSAVE_INTERVAL);
+            }
+        }
         let title = self.window_title();
         if title != self.last_title {
             ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
@@ -769,7 +857,11 @@ pub fn run(file: Option<PathBuf>) -> u8 {
     let result = eframe::run_native(
         "Syncopate",
         options,
-        Box::new(move |_creation| Ok(Box::new(SyncopateApp::with_file(file)))),
+        Box::new(move |_creation| {
+            Ok(Box::new(
+                SyncopateApp::with_file(file).with_autosave(autosave::default_data_dir()),
+            ))
+        }),
     );
     match result {
         Ok(()) => 0,
