@@ -366,3 +366,63 @@ fn unsaved_work_is_autosaved_and_offered_back_at_the_next_start() {
             .ends_with("event-choreography.syncopate")
     );
 }
+
+#[test]
+fn copy_paste_and_duplicate_selected_services() {
+    let mut harness = app_on(Some(sample("cqrs")));
+    let at = harness.state().canvas().screen_position("command-api");
+    let at = at.unwrap_or_else(|| {
+        // Before the first interactive frame the view is unknown: move the pointer once.
+        harness.event(egui::Event::PointerMoved(egui::Pos2::new(500.0, 300.0)));
+        harness.run_steps(2);
+        harness
+            .state()
+            .canvas()
+            .screen_position("command-api")
+            .unwrap()
+    });
+    harness.event(egui::Event::PointerMoved(at));
+    harness.run_steps(1);
+    press(&harness, at, true);
+    press(&harness, at, false);
+    harness.run_steps(3);
+    assert_eq!(
+        harness.state().selection().services,
+        vec![syncopate::model::ServiceId::new("command-api")]
+    );
+    harness.event(egui::Event::Copy);
+    harness.run_steps(2);
+    harness.event(egui::Event::Paste(String::new()));
+    harness.run_steps(3);
+    let design = harness.state().document().design().clone();
+    assert!(
+        design.service("command-api-2").is_some(),
+        "pasted with a fresh id"
+    );
+    assert_eq!(
+        harness.state().selection().services,
+        vec![syncopate::model::ServiceId::new("command-api-2")]
+    );
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::D);
+    harness.run_steps(3);
+    assert!(
+        harness
+            .state()
+            .document()
+            .design()
+            .service("command-api-3")
+            .is_some(),
+        "duplicated"
+    );
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    harness.run_steps(3);
+    assert!(
+        harness
+            .state()
+            .document()
+            .design()
+            .service("command-api-3")
+            .is_none(),
+        "one undo step"
+    );
+}

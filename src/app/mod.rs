@@ -4,6 +4,7 @@
 //! each as one undoable step.
 
 pub mod autosave;
+pub mod clipboard;
 mod command;
 mod document;
 
@@ -59,6 +60,10 @@ pub struct SyncopateApp {
     closing: bool,
     show_help: bool,
     autosave: autosave::Autosave,
+    /// What was last copied, for pasting when the system clipboard is not available.
+    clipboard: Option<String>,
+    /// Services to select once the pending commands are applied (after a paste).
+    select_after_apply: Option<Vec<crate::model::ServiceId>>,
     /// Unsaved work from a previous run, waiting for the user to restore or discard it.
     recovery: Option<autosave::Recovery>,
 }
@@ -106,6 +111,8 @@ impl SyncopateApp {
             closing: false,
             show_help: false,
             autosave: autosave::Autosave::new(None),
+            clipboard: None,
+            select_after_apply: None,
             recovery: None,
         }
     }
@@ -496,6 +503,12 @@ impl SyncopateApp {
                 }
             }
         }
+        if let Some(services) = self.select_after_apply.take() {
+            self.selection = Selection {
+                services,
+                edges: Vec::new(),
+            };
+        }
         // Drop selected ids that no longer exist (after undo or delete).
         let design = self.document.design();
         self.selection
@@ -562,6 +575,60 @@ impl SyncopateApp {
         }
         if !editing_text && ctx.input(|i| i.key_pressed(Key::F)) {
             self.canvas.request_fit();
+        }
+        if !editing_text {
+            self.handle_clipboard(ctx);
+        }
+    }
+
+    /// Copy (Ctrl+C), cut (Ctrl+X), paste (Ctrl+V) and duplicate (Ctrl+D) of the selected services.
+    fn handle_clipboard(&mut self, ctx: &egui::Context) {
+        let events = ctx.input(|i| i.events.clone());
+        let duplicate = ctx.input_mut(|i| {
+            i.consume_shortcut(&egui::KeyboardShortcut::new(
+                egui::Modifiers::COMMAND,
+                egui::Key::D,
+            ))
+        });
+        for event in events {
+            match event {
+                egui::Event::Copy | egui::Event::Cut => {
+                    if let Some(text) = clipboard::copy(self.document.design(), &self.selection) {
+                        ctx.copy_text(text.clone());
+                        self.clipboard = Some(text);
+                        if event == egui::Event::Cut {
+                            self.pending.push(Command::Delete {
+                                services: self.selection.services.clone(),
+                                edges: Vec::new(),
+                            });
+                        }
+                    }
+                }
+                egui::Event::Paste(text) => {
+                    let text = if text.contains("syncopate-fragment") {
+                        Some(text)
+                    } else {
+                        self.clipboard.clone()
+                    };
+                    if let Some(text) = text {
+                        self.paste(&text, "Paste");
+                    }
+                }
+                _ => {}
+            }
+        }
+        if duplicate && let Some(text) = clipboard::copy(self.document.design(), &self.selection) {
+            self.paste(&text, "Duplicate");
+        }
+    }
+
+    fn paste(&mut self, text: &str, label: &str) {
+        if let Some((design, pasted)) = clipboard::paste(self.document.design(), text) {
+            self.pending.push(Command::ReplaceDesign {
+                label: label.to_owned(),
+                design: Box::new(design),
+            });
+            self.select_after_apply = Some(pasted);
         }
     }
 
