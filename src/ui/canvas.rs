@@ -503,6 +503,22 @@ impl Canvas {
             is_directed: true,
             meta: &meta,
         };
+        // Bring every shape up to date with its props first, as egui_graphs' drawer does: a view graph that has
+        // only been painted here would otherwise still show the state its shapes were created with.
+        for node in self.graph.g_mut().node_weights_mut() {
+            let props = node.props().clone();
+            DisplayNode::<ServiceId, EdgeId, Directed, DefaultIx>::update(
+                node.display_mut(),
+                &props,
+            );
+        }
+        for edge in self.graph.g_mut().edge_weights_mut() {
+            let props = edge.props().clone();
+            DisplayEdge::<ServiceId, EdgeId, Directed, DefaultIx, ServiceShape>::update(
+                edge.display_mut(),
+                &props,
+            );
+        }
         let edge_indices: Vec<_> = self.graph.g().edge_indices().collect();
         for index in edge_indices {
             let Some((from, to)) = self.graph.edge_endpoints(index) else {
