@@ -22,10 +22,15 @@ fn click(harness: &mut Harness<'static, SyncopateApp>, label_part: &str) {
 }
 
 fn app_on(path: Option<PathBuf>) -> Harness<'static, SyncopateApp> {
+    app_from(move || SyncopateApp::with_file(path))
+}
+
+/// The app built by `make`, in a 1280x800 window at 60 frames a second, after its first frames.
+fn app_from(make: impl FnOnce() -> SyncopateApp + 'static) -> Harness<'static, SyncopateApp> {
     let mut harness = Harness::builder()
         .with_size([1280.0, 800.0])
         .with_step_dt(1.0 / 60.0)
-        .build_eframe(move |_| SyncopateApp::with_file(path));
+        .build_eframe(move |_| make());
     harness.run_steps(4);
     harness
 }
@@ -326,16 +331,10 @@ fn replacing_a_design_with_unsaved_changes_asks_first() {
 fn unsaved_work_is_autosaved_and_offered_back_at_the_next_start() {
     let data = tempfile::tempdir().unwrap();
     let dir = data.path().to_owned();
-    let mut first = Harness::builder()
-        .with_size([1280.0, 800.0])
-        .with_step_dt(1.0 / 60.0)
-        .build_eframe({
-            let dir = dir.clone();
-            move |_| {
-                SyncopateApp::with_file(Some(sample("event-choreography"))).with_autosave(Some(dir))
-            }
-        });
-    first.run_steps(4);
+    let mut first = app_from({
+        let dir = dir.clone();
+        move || SyncopateApp::with_file(Some(sample("event-choreography"))).with_autosave(Some(dir))
+    });
     click(&mut first, "broker-single-replica: event-bus");
     click(&mut first, "Run 3 replicas");
     first.state_mut().autosave_now();
@@ -343,11 +342,7 @@ fn unsaved_work_is_autosaved_and_offered_back_at_the_next_start() {
     // The first window goes away without saving, as after a crash.
     drop(first);
 
-    let mut second = Harness::builder()
-        .with_size([1280.0, 800.0])
-        .with_step_dt(1.0 / 60.0)
-        .build_eframe(move |_| SyncopateApp::with_file(None).with_autosave(Some(dir)));
-    second.run_steps(4);
+    let mut second = app_from(move || SyncopateApp::with_file(None).with_autosave(Some(dir)));
     assert!(second.state().has_recovery());
     second.get_by_label_contains("did not close normally");
     second.get_by_label("Restore").click();

@@ -254,46 +254,51 @@ impl SyncopateApp {
         self.notice = None;
     }
 
-    fn ask_open_path(&self, ctx: &egui::Context) {
+    /// Shows a native file dialog on its own thread; the picked path, turned into a message by `message`, comes
+    /// back through the background channel.
+    fn pick_path(
+        &self,
+        ctx: &egui::Context,
+        dialog: rfd::AsyncFileDialog,
+        save: bool,
+        message: impl FnOnce(PathBuf) -> Background + Send + 'static,
+    ) {
         let tx = self.background_tx.clone();
         let ctx = ctx.clone();
-        spawn_dialog(move || {
-            let picked = rfd::AsyncFileDialog::new()
-                .set_title("Open design")
-                .add_filter("Syncopate design", &["syncopate"])
-                .pick_file();
-            async move {
-                if let Some(file) = picked.await {
-                    let _ = tx.send(Background::Open(file.path().to_owned()));
-                }
-                ctx.request_repaint();
+        spawn_dialog(move || async move {
+            let picked = if save {
+                dialog.save_file().await
+            } else {
+                dialog.pick_file().await
+            };
+            if let Some(file) = picked {
+                let _ = tx.send(message(file.path().to_owned()));
             }
+            ctx.request_repaint();
         });
     }
 
+    fn ask_open_path(&self, ctx: &egui::Context) {
+        let dialog = rfd::AsyncFileDialog::new()
+            .set_title("Open design")
+            .add_filter("Syncopate design", &["syncopate"]);
+        self.pick_path(ctx, dialog, false, Background::Open);
+    }
+
     fn ask_save_path(&self, ctx: &egui::Context) {
-        let tx = self.background_tx.clone();
-        let ctx = ctx.clone();
         let file_name = format!(
             "{}.syncopate",
             crate::model::ids::slugify_service_id(&self.document.design().name)
         );
-        spawn_dialog(move || {
-            let picked = rfd::AsyncFileDialog::new()
-                .set_title("Save design as")
-                .add_filter("Syncopate design", &["syncopate"])
-                .set_file_name(file_name)
-                .save_file();
-            async move {
-                if let Some(file) = picked.await {
-                    let mut path = file.path().to_owned();
-                    if path.extension().is_none() {
-                        path.set_extension("syncopate");
-                    }
-                    let _ = tx.send(Background::SaveAs(path));
-                }
-                ctx.request_repaint();
+        let dialog = rfd::AsyncFileDialog::new()
+            .set_title("Save design as")
+            .add_filter("Syncopate design", &["syncopate"])
+            .set_file_name(file_name);
+        self.pick_path(ctx, dialog, true, |mut path| {
+            if path.extension().is_none() {
+                path.set_extension("syncopate");
             }
+            Background::SaveAs(path)
         });
     }
 
@@ -333,30 +338,18 @@ impl SyncopateApp {
             Pending::AskOpen | Pending::Open(_) => "opening another design",
             Pending::Quit => "quitting",
         };
-        let mut answer = None;
-        egui::Window::new("Unsaved changes")
-            .collapsible(false)
-            .resizable(false)
-            .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
-            .show(ctx, |ui| {
-                ui.label(format!(
-                    "{} has unsaved changes. Save them before {what}?",
-                    self.document.title()
-                ));
-                ui.horizontal(|ui| {
-                    if ui.button("Save").clicked() {
-                        answer = Some("save");
-                    }
-                    if ui.button("Discard changes").clicked() {
-                        answer = Some("discard");
-                    }
-                    if ui.button("Cancel").clicked() {
-                        answer = Some("cancel");
-                    }
-                });
-            });
+        let message = format!(
+            "{} has unsaved changes. Save them before {what}?",
+            self.document.title()
+        );
+        let answer = choice_dialog(
+            ctx,
+            "Unsaved changes",
+            &message,
+            &["Save", "Discard changes", "Cancel"],
+        );
         match answer {
-            Some("save") => {
+            Some(0) => {
                 self.confirm = None;
                 match self.document.path().map(ToOwned::to_owned) {
                     Some(path) => {
@@ -369,7 +362,7 @@ impl SyncopateApp {
                     None => self.ask_save_path(ctx),
                 }
             }
-            Some("discard") => {
+            Some(1) => {
                 self.confirm = None;
                 self.perform(ctx, action);
             }
@@ -386,34 +379,25 @@ impl SyncopateApp {
             || "an untitled design".to_owned(),
             |p| p.display().to_string(),
         );
-        let mut answer = None;
-        egui::Window::new("Restore unsaved work?")
-            .collapsible(false)
-            .resizable(false)
-            .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
-            .show(ctx, |ui| {
-                ui.label(format!(
-                    "Syncopate did not close normally last time. Unsaved changes to {name} ({} services) were kept.",
-                    recovery.design.services.len()
-                ));
-                ui.horizontal(|ui| {
-                    if ui.button("Restore").clicked() {
-                        answer = Some(true);
-                    }
-                    if ui.button("Discard").clicked() {
-                        answer = Some(false);
-                    }
-                });
-            });
+        let message = format!(
+            "Syncopate did not close normally last time. Unsaved changes to {name} ({} services) were kept.",
+            recovery.design.services.len()
+        );
+        let answer = choice_dialog(
+            ctx,
+            "Restore unsaved work?",
+            &message,
+            &["Restore", "Discard"],
+        );
         match answer {
-            Some(true) => {
+            Some(0) => {
                 if let Some(recovery) = self.recovery.take() {
                     self.document = Document::recovered(recovery.design, recovery.path);
                     self.selection = Selection::default();
                     self.canvas = Canvas::default();
                 }
             }
-            Some(false) => {
+            Some(_) => {
                 self.recovery = None;
                 self.autosave.discard();
             }
@@ -453,19 +437,11 @@ impl SyncopateApp {
 
     /// Asks where to save an exported text (a diagram), then writes it.
     fn ask_save_text(&self, ctx: &egui::Context, text: String, file_name: String) {
-        let tx = self.background_tx.clone();
-        let ctx = ctx.clone();
-        spawn_dialog(move || {
-            let picked = rfd::AsyncFileDialog::new()
-                .set_title("Save diagram")
-                .set_file_name(file_name)
-                .save_file();
-            async move {
-                if let Some(file) = picked.await {
-                    let _ = tx.send(Background::SaveText(file.path().to_owned(), text));
-                }
-                ctx.request_repaint();
-            }
+        let dialog = rfd::AsyncFileDialog::new()
+            .set_title("Save diagram")
+            .set_file_name(file_name);
+        self.pick_path(ctx, dialog, true, move |path| {
+            Background::SaveText(path, text)
         });
     }
 
@@ -743,6 +719,31 @@ impl SyncopateApp {
             }
         });
     }
+}
+
+/// A centred modal-style window with a message and a row of buttons; returns the index of the button clicked.
+fn choice_dialog(
+    ctx: &egui::Context,
+    title: &str,
+    message: &str,
+    buttons: &[&str],
+) -> Option<usize> {
+    let mut answer = None;
+    egui::Window::new(title)
+        .collapsible(false)
+        .resizable(false)
+        .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
+        .show(ctx, |ui| {
+            ui.label(message);
+            ui.horizontal(|ui| {
+                for (index, button) in buttons.iter().enumerate() {
+                    if ui.button(*button).clicked() {
+                        answer = Some(index);
+                    }
+                }
+            });
+        });
+    answer
 }
 
 /// Runs a native file dialog on its own thread with a small async runtime, so the UI never blocks on it.

@@ -624,31 +624,34 @@ pub fn call_label(design: &Design, edge: &Edge) -> String {
     if edge.probability < 1.0 {
         parts.push(format!("p={}", edge.probability));
     }
-    // Number the call among its caller's calls when the caller makes several; equal numbers run in parallel.
-    let mut orders: Vec<i32> = design
+    // Number the call among the calls its caller makes in the same flows; equal numbers run in parallel. Calls of
+    // different flows never run together, so they are not numbered against each other.
+    let shares_a_flow = |other: &Edge| match (&edge.flows, &other.flows) {
+        (Some(mine), Some(theirs)) => mine.iter().any(|f| theirs.contains(f)),
+        _ => true,
+    };
+    let siblings: Vec<&Edge> = design
         .edges
         .iter()
-        .filter(|e| e.from == edge.from)
-        .map(|e| e.order)
+        .filter(|e| e.from == edge.from && shares_a_flow(e))
         .collect();
-    orders.sort_unstable();
-    orders.dedup();
-    let siblings = design.edges.iter().filter(|e| e.from == edge.from).count();
-    if siblings > 1 {
+    if siblings.len() > 1 {
+        let mut orders: Vec<i32> = siblings.iter().map(|e| e.order).collect();
+        orders.sort_unstable();
+        orders.dedup();
         let step = orders
             .iter()
             .position(|&o| o == edge.order)
             .map_or(0, |p| p + 1);
-        let parallel = design
-            .edges
-            .iter()
-            .filter(|e| e.from == edge.from && e.order == edge.order)
-            .count();
-        if parallel > 1 {
-            parts.insert(0, format!("#{step} par"));
-        } else {
-            parts.insert(0, format!("#{step}"));
-        }
+        let parallel = siblings.iter().filter(|e| e.order == edge.order).count() > 1;
+        parts.insert(
+            0,
+            if parallel {
+                format!("#{step} par")
+            } else {
+                format!("#{step}")
+            },
+        );
     }
     parts.join(" · ")
 }
