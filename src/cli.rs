@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 
+use crate::export;
 use crate::model::{self, Design, LoadError};
 use crate::rules::{self, Severity};
 use crate::sequence;
@@ -174,7 +175,11 @@ pub fn run_command(command: &Command, out: &mut dyn Write, err: &mut dyn Write) 
             format,
             output,
         } => sequence(file, flow.as_deref(), *format, output.as_deref(), out, err),
-        Command::Export { .. } => not_available("export", err),
+        Command::Export {
+            file,
+            target,
+            output,
+        } => export(file, *target, output.as_deref(), out, err),
         Command::Import { .. } => not_available("import", err),
     }
 }
@@ -524,6 +529,64 @@ fn sequence(
         }
     }
     EXIT_OK
+}
+
+impl ExportTarget {
+    /// The export targets this choice stands for.
+    pub fn targets(self) -> Vec<export::Target> {
+        match self {
+            ExportTarget::Envoy => vec![export::Target::Envoy],
+            ExportTarget::Istio => vec![export::Target::Istio],
+            ExportTarget::Kubernetes => vec![export::Target::Kubernetes],
+            ExportTarget::Compose => vec![export::Target::Compose],
+            ExportTarget::Nginx => vec![export::Target::Nginx],
+            ExportTarget::Rabbitmq => vec![export::Target::Rabbitmq],
+            ExportTarget::Kafka => vec![export::Target::Kafka],
+            ExportTarget::All => export::Target::ALL.to_vec(),
+        }
+    }
+}
+
+fn export(
+    path: &std::path::Path,
+    target: ExportTarget,
+    output: Option<&std::path::Path>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    let Ok(design) = load_or_report(path, err) else {
+        return EXIT_INVALID;
+    };
+    let files: Vec<export::ExportedFile> = target
+        .targets()
+        .into_iter()
+        .flat_map(|t| export::export(&design, t))
+        .collect();
+    if files.is_empty() {
+        let _ = writeln!(
+            err,
+            "error: {} has nothing to export for {}: envoy and istio need sync calls, kubernetes and compose \
+             deployable services, nginx a gateway with sync HTTP calls, rabbitmq an AMQP broker, kafka a Kafka broker",
+            path.display(),
+            target
+                .to_possible_value()
+                .map_or_else(|| "this target".to_owned(), |v| v.get_name().to_owned()),
+        );
+        return EXIT_INVALID;
+    }
+    let folder = output.unwrap_or_else(|| std::path::Path::new("."));
+    match export::write_files(folder, &files) {
+        Ok(written) => {
+            for path in written {
+                let _ = writeln!(out, "{}", path.display());
+            }
+            EXIT_OK
+        }
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}");
+            EXIT_INVALID
+        }
+    }
 }
 
 /// Pretty JSON of a report made of plain data.

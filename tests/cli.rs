@@ -267,3 +267,89 @@ fn sequence_writes_files() {
     assert_eq!(out.status.code(), Some(0));
     assert!(folder.join("place-order.svg").exists() && folder.join("view-orders.svg").exists());
 }
+
+#[test]
+fn export_writes_every_target_and_prints_the_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/order-saga.syncopate");
+    let out = syncopate(&[
+        "export",
+        sample.to_str().unwrap(),
+        "--target",
+        "all",
+        "-o",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let printed: Vec<String> = text(&out.stdout).lines().map(str::to_owned).collect();
+    assert!(!printed.is_empty());
+    for path in &printed {
+        assert!(
+            Path::new(path).is_file(),
+            "{path} was printed but not written"
+        );
+    }
+    for folder in ["envoy", "istio", "kubernetes", "compose", "rabbitmq"] {
+        assert!(
+            printed.iter().any(|p| p.contains(&format!("/{folder}/"))),
+            "no {folder} file in {printed:?}"
+        );
+    }
+    // The same design exports the same bytes.
+    let again = tempfile::tempdir().unwrap();
+    syncopate(&[
+        "export",
+        sample.to_str().unwrap(),
+        "--target",
+        "all",
+        "-o",
+        again.path().to_str().unwrap(),
+    ]);
+    for path in &printed {
+        let relative = Path::new(path).strip_prefix(dir.path()).unwrap();
+        assert_eq!(
+            std::fs::read(path).unwrap(),
+            std::fs::read(again.path().join(relative)).unwrap()
+        );
+    }
+}
+
+#[test]
+fn export_of_a_target_the_design_has_nothing_for_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/order-saga.syncopate");
+    let out = syncopate(&[
+        "export",
+        sample.to_str().unwrap(),
+        "--target",
+        "kafka",
+        "-o",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("nothing to export for kafka"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn export_of_a_broken_design_fails_with_the_loader_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.syncopate");
+    std::fs::write(&path, "{").unwrap();
+    let out = syncopate(&[
+        "export",
+        path.to_str().unwrap(),
+        "--target",
+        "envoy",
+        "-o",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("bad.syncopate"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!dir.path().join("envoy").exists());
+}

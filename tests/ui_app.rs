@@ -421,3 +421,57 @@ fn copy_paste_and_duplicate_selected_services() {
         "one undo step"
     );
 }
+
+#[test]
+fn the_export_window_previews_each_target_and_saves_them_all() {
+    let mut harness = app_on(Some(sample("order-saga")));
+    harness.get_by_label("File").click();
+    harness.run_steps(3);
+    harness.get_by_label("Export…").click();
+    harness.run_steps(4);
+    harness.get_by_label("Export configuration");
+    // Every target at first; picking one narrows the list to its files and previews the first.
+    harness.get_by_label("kubernetes").click();
+    harness.run_steps(4);
+    harness.get_by_label("kubernetes/order-api.yaml");
+    assert!(
+        harness
+            .query_by_label("envoy/order-api-sidecar.yaml")
+            .is_none()
+    );
+    harness.get_by_label("kubernetes/payment.yaml").click();
+    harness.run_steps(3);
+    assert_eq!(
+        harness.state_mut().export_window().previewed.as_deref(),
+        Some("kubernetes/payment.yaml")
+    );
+    // The preview shows the file's text.
+    assert!(
+        harness
+            .query_all_by(|node| node
+                .value()
+                .is_some_and(|text| text.contains("kind: Deployment")))
+            .next()
+            .is_some()
+    );
+    // A target the design has nothing for says why.
+    harness.get_by_label("kafka").click();
+    harness.run_steps(3);
+    harness.get_by_label_contains("No broker carries Kafka calls");
+    // Saving writes every file of the target under its folder (the folder dialog is the OS's; the app's part is
+    // what happens with the folder picked).
+    harness.get_by_label("rabbitmq").click();
+    harness.run_steps(3);
+    harness.get_by_label_contains("Save all 1 files");
+    let dir = tempfile::tempdir().unwrap();
+    let design = harness.state().document().design().clone();
+    let files = syncopate::export::export(&design, syncopate::export::Target::Rabbitmq);
+    harness.state_mut().export_to(dir.path(), &files);
+    harness.run_steps(3);
+    assert!(
+        dir.path()
+            .join("rabbitmq/order-events.definitions.json")
+            .is_file()
+    );
+    harness.get_by_label_contains("Exported 1 files into");
+}

@@ -28,6 +28,8 @@ enum Background {
     SaveAs(PathBuf),
     /// The user picked where to save an exported text (a diagram).
     SaveText(PathBuf, String),
+    /// The user picked the folder to write exported configuration into.
+    ExportTo(PathBuf, Vec<crate::export::ExportedFile>),
 }
 
 /// A message shown in the window until dismissed or replaced.
@@ -53,6 +55,7 @@ pub struct SyncopateApp {
     findings: Option<(u64, Report, Badges)>,
     bottom_tab: BottomTab,
     sequence: crate::ui::sequence::SequencePanel,
+    export: crate::ui::export::ExportWindow,
     inspector: crate::ui::inspector::Inspector,
     /// An action waiting for "save, discard or cancel" because the document has unsaved changes.
     confirm: Option<Pending>,
@@ -106,6 +109,7 @@ impl SyncopateApp {
             findings: None,
             bottom_tab: BottomTab::Warnings,
             sequence: crate::ui::sequence::SequencePanel::default(),
+            export: crate::ui::export::ExportWindow::default(),
             inspector: crate::ui::inspector::Inspector::default(),
             confirm: None,
             closing: false,
@@ -260,16 +264,16 @@ impl SyncopateApp {
         &self,
         ctx: &egui::Context,
         dialog: rfd::AsyncFileDialog,
-        save: bool,
+        kind: PickKind,
         message: impl FnOnce(PathBuf) -> Background + Send + 'static,
     ) {
         let tx = self.background_tx.clone();
         let ctx = ctx.clone();
         spawn_dialog(move || async move {
-            let picked = if save {
-                dialog.save_file().await
-            } else {
-                dialog.pick_file().await
+            let picked = match kind {
+                PickKind::OpenFile => dialog.pick_file().await,
+                PickKind::SaveFile => dialog.save_file().await,
+                PickKind::Folder => dialog.pick_folder().await,
             };
             if let Some(file) = picked {
                 let _ = tx.send(message(file.path().to_owned()));
@@ -282,7 +286,7 @@ impl SyncopateApp {
         let dialog = rfd::AsyncFileDialog::new()
             .set_title("Open design")
             .add_filter("Syncopate design", &["syncopate"]);
-        self.pick_path(ctx, dialog, false, Background::Open);
+        self.pick_path(ctx, dialog, PickKind::OpenFile, Background::Open);
     }
 
     fn ask_save_path(&self, ctx: &egui::Context) {
@@ -294,7 +298,7 @@ impl SyncopateApp {
             .set_title("Save design as")
             .add_filter("Syncopate design", &["syncopate"])
             .set_file_name(file_name);
-        self.pick_path(ctx, dialog, true, |mut path| {
+        self.pick_path(ctx, dialog, PickKind::SaveFile, |mut path| {
             if path.extension().is_none() {
                 path.set_extension("syncopate");
             }
@@ -440,9 +444,34 @@ impl SyncopateApp {
         let dialog = rfd::AsyncFileDialog::new()
             .set_title("Save diagram")
             .set_file_name(file_name);
-        self.pick_path(ctx, dialog, true, move |path| {
+        self.pick_path(ctx, dialog, PickKind::SaveFile, move |path| {
             Background::SaveText(path, text)
         });
+    }
+
+    /// Asks for a folder, then writes the exported files into it.
+    fn ask_export_folder(&self, ctx: &egui::Context, files: Vec<crate::export::ExportedFile>) {
+        let dialog = rfd::AsyncFileDialog::new().set_title("Export configuration into folder");
+        self.pick_path(ctx, dialog, PickKind::Folder, move |folder| {
+            Background::ExportTo(folder, files)
+        });
+    }
+
+    /// Writes exported files into `folder` and says how it went.
+    pub fn export_to(&mut self, folder: &std::path::Path, files: &[crate::export::ExportedFile]) {
+        self.notice = Some(match crate::export::write_files(folder, files) {
+            Ok(written) => Notice::Info(format!(
+                "Exported {} files into {}",
+                written.len(),
+                folder.display()
+            )),
+            Err(error) => Notice::Error(format!("Export failed: {error}")),
+        });
+    }
+
+    /// The Export window (for tests).
+    pub fn export_window(&mut self) -> &mut crate::ui::export::ExportWindow {
+        &mut self.export
     }
 
     /// Applies the commands the UI emitted this frame, each as one undoable step.
@@ -500,6 +529,7 @@ impl SyncopateApp {
             match message {
                 Background::Open(path) => self.open(path),
                 Background::SaveAs(path) => self.save_as(path),
+                Background::ExportTo(folder, files) => self.export_to(&folder, &files),
                 Background::SaveText(path, text) => {
                     self.notice = Some(
                         match crate::model::file::write_atomically(&path, text.as_bytes()) {
@@ -629,6 +659,14 @@ impl SyncopateApp {
                     self.ask_save_path(ui.ctx());
                 }
                 ui.separator();
+                if ui
+                    .button("Export…")
+                    .on_hover_text("Envoy, Istio, Kubernetes, docker-compose, nginx, RabbitMQ and Kafka configuration")
+                    .clicked()
+                {
+                    self.export.open = true;
+                }
+                ui.separator();
                 if ui.button("Quit").clicked() {
                     self.request(ui.ctx(), Pending::Quit);
                 }
@@ -746,6 +784,14 @@ fn choice_dialog(
     answer
 }
 
+/// What a native file dialog asks for.
+#[derive(Debug, Clone, Copy)]
+enum PickKind {
+    OpenFile,
+    SaveFile,
+    Folder,
+}
+
 /// Runs a native file dialog on its own thread with a small async runtime, so the UI never blocks on it.
 fn spawn_dialog<F, Fut>(make: F)
 where
@@ -796,6 +842,12 @@ impl eframe::App for SyncopateApp {
         self.confirm_dialog(&ctx);
         self.recovery_dialog(&ctx);
         self.help_window(&ctx);
+        if let Some(crate::ui::export::ExportAction::SaveAll(files)) =
+            self.export
+                .show(&ctx, self.document.design(), self.document.state_id())
+        {
+            self.ask_export_folder(&ctx, files);
+        }
         if self.recovery.is_none() {
             let document = &self.document;
             self.autosave.tick(

@@ -1,0 +1,166 @@
+//! One `docker-compose.yml` with a service per deployed service of the design.
+//!
+//! Each service gets its image, its port (published on the host for services that clients call, only exposed to
+//! the other containers otherwise), `deploy.replicas`, the `<PEER>_ADDR` variables of everything it talks to, and
+//! `depends_on` so that what it needs starts first: a caller depends on its callees, and a consumer on the broker
+//! that delivers to it (never the broker on its consumers). A dependency that would close a cycle is left out,
+//! since Compose refuses cyclic `depends_on`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use super::{
+    ExportedFile, Exporter, Target, header_comment, is_deployed, peer_addresses, service_image,
+    service_port, sorted_services, to_yaml,
+};
+use crate::model::{CallMode, Design, Service, ServiceKind};
+
+/// Label that carries a service's display name.
+pub const NAME_LABEL: &str = "dev.syncopate.name";
+
+pub(crate) struct ComposeExporter;
+
+impl Exporter for ComposeExporter {
+    fn target(&self) -> Target {
+        Target::Compose
+    }
+
+    fn export(&self, design: &Design) -> Vec<ExportedFile> {
+        let deployed: Vec<&Service> = sorted_services(design)
+            .into_iter()
+            .filter(|s| is_deployed(s))
+            .collect();
+        if deployed.is_empty() {
+            return Vec::new();
+        }
+        let dependencies = dependencies(design, &deployed);
+        let services = deployed
+            .iter()
+            .map(|service| {
+                let port = service_port(design, service).to_string();
+                let published = called_by_client(design, service);
+                let mut labels = BTreeMap::new();
+                if let Some(name) = &service.name {
+                    labels.insert(NAME_LABEL, name.clone());
+                }
+                (
+                    service.id.to_string(),
+                    ComposeService {
+                        image: service_image(design, service),
+                        ports: if published {
+                            vec![format!("{port}:{port}")]
+                        } else {
+                            Vec::new()
+                        },
+                        expose: if published { Vec::new() } else { vec![port] },
+                        environment: peer_addresses(design, service),
+                        depends_on: dependencies
+                            .get(service.id.as_str())
+                            .map(|d| d.iter().map(|s| s.to_string()).collect())
+                            .unwrap_or_default(),
+                        deploy: Deploy {
+                            replicas: service.replicas,
+                        },
+                        labels,
+                    },
+                )
+            })
+            .collect();
+        let what = "docker-compose file: one service per deployed service of the design.";
+        vec![ExportedFile {
+            path: "compose/docker-compose.yml".to_owned(),
+            contents: format!(
+                "{}{}",
+                header_comment(design, what),
+                to_yaml(&ComposeFile { services })
+            ),
+        }]
+    }
+}
+
+#[derive(Serialize)]
+struct ComposeFile {
+    services: BTreeMap<String, ComposeService>,
+}
+
+#[derive(Serialize)]
+struct ComposeService {
+    image: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    ports: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    expose: Vec<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    environment: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    depends_on: Vec<String>,
+    deploy: Deploy,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    labels: BTreeMap<&'static str, String>,
+}
+
+#[derive(Serialize)]
+struct Deploy {
+    replicas: u32,
+}
+
+/// Whether a client calls this service directly, so its port is published on the host.
+fn called_by_client(design: &Design, service: &Service) -> bool {
+    design.edges.iter().any(|e| {
+        e.to == service.id
+            && design
+                .service(e.from.as_str())
+                .is_some_and(|from| from.kind == ServiceKind::Client)
+    })
+}
+
+/// Who depends on whom to start first, cycles cut: edges are taken in id order and one that would close a cycle
+/// is skipped.
+fn dependencies<'a>(
+    design: &'a Design,
+    deployed: &[&'a Service],
+) -> BTreeMap<&'a str, BTreeSet<&'a str>> {
+    let deployed_ids: BTreeSet<&str> = deployed.iter().map(|s| s.id.as_str()).collect();
+    let mut wanted: Vec<(&str, &str)> = design
+        .edges
+        .iter()
+        .filter_map(|e| {
+            let from_broker = design
+                .service(e.from.as_str())
+                .is_some_and(|s| s.kind == ServiceKind::Broker);
+            // A broker's delivery to a consumer: the consumer needs the broker, not the other way round.
+            let (needs, needed) = if e.mode == CallMode::Async && from_broker {
+                (e.to.as_str(), e.from.as_str())
+            } else {
+                (e.from.as_str(), e.to.as_str())
+            };
+            (needs != needed && deployed_ids.contains(needs) && deployed_ids.contains(needed))
+                .then_some((needs, needed))
+        })
+        .collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let mut graph: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for (needs, needed) in wanted {
+        if !reaches(&graph, needed, needs) {
+            graph.entry(needs).or_default().insert(needed);
+        }
+    }
+    graph
+}
+
+/// Whether `to` can be reached from `from` along the dependencies so far.
+fn reaches(graph: &BTreeMap<&str, BTreeSet<&str>>, from: &str, to: &str) -> bool {
+    let mut stack = vec![from];
+    let mut seen = BTreeSet::new();
+    while let Some(node) = stack.pop() {
+        if node == to {
+            return true;
+        }
+        if seen.insert(node) {
+            stack.extend(graph.get(node).into_iter().flatten().copied());
+        }
+    }
+    false
+}

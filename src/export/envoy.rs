@@ -1,0 +1,525 @@
+//! Envoy v3 bootstraps: a sidecar for every service that makes sync calls (one outbound listener per callee on a
+//! local port), and a front proxy for every gateway (one public listener routing by path prefix to its callees).
+//!
+//! HTTP-family calls (http, grpc, graphql) get the call's `timeout_ms` as the route timeout and its retry policy;
+//! TCP calls go through a `tcp_proxy` whose idle timeout is the call's timeout and whose connect attempts are its
+//! tries. Each callee is a STRICT_DNS cluster on its service name and port, with `circuit_breakers` thresholds from
+//! `max_in_flight` and `outlier_detection` from the call's `circuit_breaker`.
+
+use serde::Serialize;
+
+use super::{
+    ExportedFile, Exporter, Target, header_comment, is_deployed, is_http_family, proto_duration,
+    service_port, sorted_services, sync_calls_from, to_yaml,
+};
+use crate::model::{Design, Edge, Protocol, Service, ServiceKind};
+
+/// First local port of a sidecar's outbound listeners: the n-th callee (by id) listens on this + n.
+pub const SIDECAR_FIRST_PORT: u16 = 15001;
+
+/// The conditions retries apply to, for every HTTP-family call.
+pub const RETRY_ON: &str = "5xx,reset,connect-failure";
+
+/// How long a new connection to a callee may take to open.
+const CONNECT_TIMEOUT: &str = "1s";
+
+pub(crate) struct EnvoyExporter;
+
+impl Exporter for EnvoyExporter {
+    fn target(&self) -> Target {
+        Target::Envoy
+    }
+
+    fn export(&self, design: &Design) -> Vec<ExportedFile> {
+        let mut files = Vec::new();
+        // Clients and external services run no proxy of ours.
+        for service in sorted_services(design)
+            .into_iter()
+            .filter(|s| is_deployed(s))
+        {
+            let calls = sync_calls_from(design, service);
+            if calls.is_empty() {
+                continue;
+            }
+            let (what, bootstrap, path) = if service.kind == ServiceKind::Gateway {
+                (
+                    format!(
+                        "Envoy front proxy for the gateway \"{}\" ({}).",
+                        service.id,
+                        service.display_name()
+                    ),
+                    front_proxy(design, service, &calls),
+                    format!("envoy/{}-front-proxy.yaml", service.id),
+                )
+            } else {
+                (
+                    format!(
+                        "Envoy sidecar for \"{}\" ({}): one outbound listener per callee, from port {SIDECAR_FIRST_PORT}.",
+                        service.id,
+                        service.display_name()
+                    ),
+                    sidecar(design, &calls),
+                    format!("envoy/{}-sidecar.yaml", service.id),
+                )
+            };
+            files.push(ExportedFile {
+                path,
+                contents: format!("{}{}", header_comment(design, &what), to_yaml(&bootstrap)),
+            });
+        }
+        files
+    }
+}
+
+// ------------------------------------------------------------------------------------------------ typed model
+
+#[derive(Serialize)]
+struct Bootstrap {
+    static_resources: StaticResources,
+}
+
+#[derive(Serialize)]
+struct StaticResources {
+    listeners: Vec<Listener>,
+    clusters: Vec<Cluster>,
+}
+
+#[derive(Serialize)]
+struct Listener {
+    name: String,
+    address: Address,
+    filter_chains: Vec<FilterChain>,
+}
+
+#[derive(Serialize)]
+struct Address {
+    socket_address: SocketAddress,
+}
+
+#[derive(Serialize)]
+struct SocketAddress {
+    address: String,
+    port_value: u16,
+}
+
+#[derive(Serialize)]
+struct FilterChain {
+    filters: Vec<NetworkFilter>,
+}
+
+#[derive(Serialize)]
+struct NetworkFilter {
+    name: &'static str,
+    typed_config: NetworkFilterConfig,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum NetworkFilterConfig {
+    Http(Box<HttpConnectionManager>),
+    Tcp(TcpProxy),
+}
+
+#[derive(Serialize)]
+struct HttpConnectionManager {
+    #[serde(rename = "@type")]
+    type_url: &'static str,
+    stat_prefix: String,
+    route_config: RouteConfiguration,
+    http_filters: Vec<HttpFilter>,
+}
+
+#[derive(Serialize)]
+struct TcpProxy {
+    #[serde(rename = "@type")]
+    type_url: &'static str,
+    stat_prefix: String,
+    cluster: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    idle_timeout: Option<String>,
+    max_connect_attempts: u64,
+}
+
+#[derive(Serialize)]
+struct HttpFilter {
+    name: &'static str,
+    typed_config: TypeOnly,
+}
+
+#[derive(Serialize)]
+struct TypeOnly {
+    #[serde(rename = "@type")]
+    type_url: &'static str,
+}
+
+#[derive(Serialize)]
+struct RouteConfiguration {
+    name: String,
+    virtual_hosts: Vec<VirtualHost>,
+}
+
+#[derive(Serialize)]
+struct VirtualHost {
+    name: String,
+    domains: Vec<String>,
+    routes: Vec<Route>,
+}
+
+#[derive(Serialize)]
+struct Route {
+    name: String,
+    #[serde(rename = "match")]
+    route_match: RouteMatch,
+    route: RouteAction,
+}
+
+#[derive(Serialize)]
+struct RouteMatch {
+    prefix: String,
+}
+
+#[derive(Serialize)]
+struct RouteAction {
+    cluster: String,
+    /// "0s" when the call has no timeout: Envoy's own default (15 s) would invent one.
+    timeout: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prefix_rewrite: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_policy: Option<RetryPolicy>,
+}
+
+#[derive(Serialize)]
+struct RetryPolicy {
+    retry_on: String,
+    num_retries: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    per_try_timeout: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_back_off: Option<RetryBackOff>,
+}
+
+#[derive(Serialize)]
+struct RetryBackOff {
+    base_interval: String,
+    max_interval: String,
+}
+
+#[derive(Serialize)]
+struct Cluster {
+    name: String,
+    #[serde(rename = "type")]
+    discovery: &'static str,
+    connect_timeout: &'static str,
+    lb_policy: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    typed_extension_protocol_options: Option<ProtocolOptions>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    circuit_breakers: Option<CircuitBreakers>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outlier_detection: Option<OutlierDetection>,
+    load_assignment: LoadAssignment,
+}
+
+#[derive(Serialize)]
+struct ProtocolOptions {
+    #[serde(rename = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions")]
+    http: HttpProtocolOptions,
+}
+
+#[derive(Serialize)]
+struct HttpProtocolOptions {
+    #[serde(rename = "@type")]
+    type_url: &'static str,
+    explicit_http_config: ExplicitHttpConfig,
+}
+
+#[derive(Serialize)]
+struct ExplicitHttpConfig {
+    http2_protocol_options: Empty,
+}
+
+#[derive(Serialize)]
+struct Empty {}
+
+#[derive(Serialize)]
+struct CircuitBreakers {
+    thresholds: Vec<Thresholds>,
+}
+
+#[derive(Serialize)]
+struct Thresholds {
+    priority: &'static str,
+    max_connections: u32,
+    max_pending_requests: u32,
+    max_requests: u32,
+}
+
+#[derive(Serialize)]
+struct OutlierDetection {
+    consecutive_5xx: u32,
+    base_ejection_time: String,
+    /// A breaker opens for the one callee; Envoy's default (10%) would never eject a small cluster's hosts.
+    max_ejection_percent: u32,
+}
+
+#[derive(Serialize)]
+struct LoadAssignment {
+    cluster_name: String,
+    endpoints: Vec<LocalityEndpoints>,
+}
+
+#[derive(Serialize)]
+struct LocalityEndpoints {
+    lb_endpoints: Vec<LbEndpoint>,
+}
+
+#[derive(Serialize)]
+struct LbEndpoint {
+    endpoint: Endpoint,
+}
+
+#[derive(Serialize)]
+struct Endpoint {
+    address: Address,
+}
+
+// ------------------------------------------------------------------------------------------------ building
+
+const HCM_TYPE: &str = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
+const TCP_PROXY_TYPE: &str =
+    "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
+const ROUTER_TYPE: &str = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router";
+const HTTP_OPTIONS_TYPE: &str =
+    "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+
+/// The cluster name of a call: the callee's id, or `<callee>-<n>` when one caller has several calls to the same
+/// callee with different policies (each keeps its own thresholds).
+fn cluster_names(calls: &[&Edge]) -> Vec<String> {
+    calls
+        .iter()
+        .enumerate()
+        .map(|(i, call)| {
+            let same_callee_before = calls[..i].iter().filter(|c| c.to == call.to).count();
+            if same_callee_before == 0 {
+                call.to.to_string()
+            } else {
+                format!("{}-{}", call.to, same_callee_before + 1)
+            }
+        })
+        .collect()
+}
+
+fn sidecar(design: &Design, calls: &[&Edge]) -> Bootstrap {
+    let names = cluster_names(calls);
+    let listeners = calls
+        .iter()
+        .zip(&names)
+        .enumerate()
+        .map(|(i, (call, cluster))| {
+            // At most a few thousand calls per service keep the port below 65535; saturate rather than wrap.
+            let port = SIDECAR_FIRST_PORT.saturating_add(u16::try_from(i).unwrap_or(u16::MAX));
+            let filter = if is_http_family(call.effective_protocol()) {
+                http_filter(
+                    cluster,
+                    vec![VirtualHost {
+                        name: cluster.clone(),
+                        domains: vec!["*".to_owned()],
+                        routes: vec![route(call, cluster, "/", None)],
+                    }],
+                )
+            } else {
+                tcp_filter(call, cluster)
+            };
+            Listener {
+                name: format!("outbound-{cluster}"),
+                address: socket("127.0.0.1", port),
+                filter_chains: vec![FilterChain {
+                    filters: vec![filter],
+                }],
+            }
+        })
+        .collect();
+    Bootstrap {
+        static_resources: StaticResources {
+            listeners,
+            clusters: clusters(design, calls, &names),
+        },
+    }
+}
+
+fn front_proxy(design: &Design, gateway: &Service, calls: &[&Edge]) -> Bootstrap {
+    let names = cluster_names(calls);
+    let mut listeners = Vec::new();
+    let http_routes: Vec<Route> = calls
+        .iter()
+        .zip(&names)
+        .filter(|(call, _)| is_http_family(call.effective_protocol()))
+        .map(|(call, cluster)| route(call, cluster, &format!("/{cluster}/"), Some("/")))
+        .collect();
+    if !http_routes.is_empty() {
+        listeners.push(Listener {
+            name: "ingress-http".to_owned(),
+            address: socket("0.0.0.0", service_port(design, gateway)),
+            filter_chains: vec![FilterChain {
+                filters: vec![http_filter(
+                    "ingress",
+                    vec![VirtualHost {
+                        name: gateway.id.to_string(),
+                        domains: vec!["*".to_owned()],
+                        routes: http_routes,
+                    }],
+                )],
+            }],
+        });
+    }
+    // TCP callees of a gateway each get a public port after the HTTP one.
+    let http_port = service_port(design, gateway);
+    for (i, (call, cluster)) in calls
+        .iter()
+        .zip(&names)
+        .filter(|(call, _)| !is_http_family(call.effective_protocol()))
+        .enumerate()
+    {
+        let port = http_port.saturating_add(1 + u16::try_from(i).unwrap_or(u16::MAX));
+        listeners.push(Listener {
+            name: format!("ingress-{cluster}"),
+            address: socket("0.0.0.0", port),
+            filter_chains: vec![FilterChain {
+                filters: vec![tcp_filter(call, cluster)],
+            }],
+        });
+    }
+    Bootstrap {
+        static_resources: StaticResources {
+            listeners,
+            clusters: clusters(design, calls, &names),
+        },
+    }
+}
+
+fn socket(address: &str, port: u16) -> Address {
+    Address {
+        socket_address: SocketAddress {
+            address: address.to_owned(),
+            port_value: port,
+        },
+    }
+}
+
+fn http_filter(prefix: &str, virtual_hosts: Vec<VirtualHost>) -> NetworkFilter {
+    NetworkFilter {
+        name: "envoy.filters.network.http_connection_manager",
+        typed_config: NetworkFilterConfig::Http(Box::new(HttpConnectionManager {
+            type_url: HCM_TYPE,
+            stat_prefix: prefix.to_owned(),
+            route_config: RouteConfiguration {
+                name: prefix.to_owned(),
+                virtual_hosts,
+            },
+            http_filters: vec![HttpFilter {
+                name: "envoy.filters.http.router",
+                typed_config: TypeOnly {
+                    type_url: ROUTER_TYPE,
+                },
+            }],
+        })),
+    }
+}
+
+fn tcp_filter(call: &Edge, cluster: &str) -> NetworkFilter {
+    NetworkFilter {
+        name: "envoy.filters.network.tcp_proxy",
+        typed_config: NetworkFilterConfig::Tcp(TcpProxy {
+            type_url: TCP_PROXY_TYPE,
+            stat_prefix: cluster.to_owned(),
+            cluster: cluster.to_owned(),
+            idle_timeout: call.timeout_ms.map(proto_duration),
+            max_connect_attempts: call.max_tries(),
+        }),
+    }
+}
+
+fn route(call: &Edge, cluster: &str, prefix: &str, rewrite: Option<&str>) -> Route {
+    let retry_on = if call.effective_protocol() == Protocol::Grpc {
+        format!("{RETRY_ON},unavailable")
+    } else {
+        RETRY_ON.to_owned()
+    };
+    let retry_policy = call.retry.as_ref().map(|retry| RetryPolicy {
+        retry_on,
+        num_retries: retry.max_retries,
+        per_try_timeout: retry.per_try_timeout_ms.map(proto_duration),
+        // Envoy needs a base interval above 1 ms; without one it uses its default of 25 ms.
+        retry_back_off: (retry.backoff_ms > 1.0).then(|| RetryBackOff {
+            base_interval: proto_duration(retry.backoff_ms),
+            max_interval: proto_duration(retry.backoff_before_retry_ms(retry.max_retries.max(1))),
+        }),
+    });
+    Route {
+        name: call.id.to_string(),
+        route_match: RouteMatch {
+            prefix: prefix.to_owned(),
+        },
+        route: RouteAction {
+            cluster: cluster.to_owned(),
+            timeout: proto_duration(call.timeout_ms.unwrap_or(0.0)),
+            prefix_rewrite: rewrite.map(str::to_owned),
+            retry_policy,
+        },
+    }
+}
+
+fn clusters(design: &Design, calls: &[&Edge], names: &[String]) -> Vec<Cluster> {
+    calls
+        .iter()
+        .zip(names)
+        .map(|(call, name)| {
+            let port = design
+                .service(call.to.as_str())
+                .map(|callee| service_port(design, callee))
+                .unwrap_or(8080);
+            Cluster {
+                name: name.clone(),
+                discovery: "STRICT_DNS",
+                connect_timeout: CONNECT_TIMEOUT,
+                lb_policy: "ROUND_ROBIN",
+                typed_extension_protocol_options: (call.effective_protocol() == Protocol::Grpc)
+                    .then_some(ProtocolOptions {
+                        http: HttpProtocolOptions {
+                            type_url: HTTP_OPTIONS_TYPE,
+                            explicit_http_config: ExplicitHttpConfig {
+                                http2_protocol_options: Empty {},
+                            },
+                        },
+                    }),
+                circuit_breakers: call.max_in_flight.map(|limit| CircuitBreakers {
+                    thresholds: vec![Thresholds {
+                        priority: "DEFAULT",
+                        max_connections: limit,
+                        max_pending_requests: limit,
+                        max_requests: limit,
+                    }],
+                }),
+                outlier_detection: call
+                    .circuit_breaker
+                    .as_ref()
+                    .map(|breaker| OutlierDetection {
+                        consecutive_5xx: breaker.consecutive_failures,
+                        base_ejection_time: proto_duration(breaker.open_ms),
+                        max_ejection_percent: 100,
+                    }),
+                load_assignment: LoadAssignment {
+                    cluster_name: name.clone(),
+                    endpoints: vec![LocalityEndpoints {
+                        lb_endpoints: vec![LbEndpoint {
+                            endpoint: Endpoint {
+                                address: socket(call.to.as_str(), port),
+                            },
+                        }],
+                    }],
+                },
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,341 @@
+//! Istio `networking.istio.io/v1` resources, one file per callee of sync calls.
+//!
+//! Policies belong to a call (a caller and a callee), while Istio resources belong to a host (the callee). So the
+//! callee's `VirtualService` has one HTTP route per caller, matched by the caller's `app` label, carrying that
+//! call's timeout and retries; and each call with a bulkhead or breaker gets its own `DestinationRule`, applied
+//! to the caller's pods by a `workloadSelector`, carrying `connectionPool` and `outlierDetection`. TCP calls
+//! (databases) have no per-request timeout or retry in Istio: they only get the DestinationRule.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{
+    ExportedFile, Exporter, Target, envoy::RETRY_ON, header_comment, is_deployed, is_http_family,
+    proto_duration, service_port, sorted_services, to_yaml_documents,
+};
+use crate::model::{CallMode, Design, Edge, Service};
+
+/// The API version of the exported resources.
+pub const API_VERSION: &str = "networking.istio.io/v1";
+
+pub(crate) struct IstioExporter;
+
+impl Exporter for IstioExporter {
+    fn target(&self) -> Target {
+        Target::Istio
+    }
+
+    fn export(&self, design: &Design) -> Vec<ExportedFile> {
+        let mut files = Vec::new();
+        for callee in sorted_services(design) {
+            let mut calls: Vec<&Edge> = design
+                .edges
+                .iter()
+                .filter(|e| e.to == callee.id && e.mode == CallMode::Sync && e.from != callee.id)
+                .collect();
+            if calls.is_empty() {
+                continue;
+            }
+            calls.sort_by(|a, b| a.from.cmp(&b.from).then(a.id.cmp(&b.id)));
+            let mut documents = Vec::new();
+            let http_calls: Vec<&Edge> = calls
+                .iter()
+                .copied()
+                .filter(|c| is_http_family(c.effective_protocol()))
+                .collect();
+            if !http_calls.is_empty() {
+                documents.push(Resource::VirtualService(virtual_service(
+                    design,
+                    callee,
+                    &http_calls,
+                )));
+            }
+            for (i, call) in calls.iter().enumerate() {
+                // Only callers inside the mesh run a sidecar that a DestinationRule can configure.
+                if !caller_in_mesh(design, call)
+                    || (call.max_in_flight.is_none() && call.circuit_breaker.is_none())
+                {
+                    continue;
+                }
+                // A caller with several calls to one callee gets a rule per call, numbered after the first.
+                let same_caller_before = calls[..i].iter().filter(|c| c.from == call.from).count();
+                let name = if same_caller_before == 0 {
+                    format!("{}-to-{}", call.from, callee.id)
+                } else {
+                    format!("{}-to-{}-{}", call.from, callee.id, same_caller_before + 1)
+                };
+                documents.push(Resource::DestinationRule(destination_rule(
+                    name, callee, call,
+                )));
+            }
+            if documents.is_empty() {
+                continue;
+            }
+            let what = format!(
+                "Istio traffic policy for calls to \"{}\" ({}).",
+                callee.id,
+                callee.display_name()
+            );
+            files.push(ExportedFile {
+                path: format!("istio/{}.yaml", callee.id),
+                contents: format!(
+                    "{}{}",
+                    header_comment(design, &what),
+                    to_yaml_documents(&documents)
+                ),
+            });
+        }
+        files
+    }
+}
+
+// ------------------------------------------------------------------------------------------------ typed model
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Resource {
+    VirtualService(Object<VirtualServiceSpec>),
+    DestinationRule(Object<DestinationRuleSpec>),
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Object<Spec> {
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: Metadata,
+    spec: Spec,
+}
+
+#[derive(Serialize)]
+struct Metadata {
+    name: String,
+    labels: BTreeMap<&'static str, String>,
+}
+
+#[derive(Serialize)]
+struct VirtualServiceSpec {
+    hosts: Vec<String>,
+    http: Vec<HttpRoute>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HttpRoute {
+    name: String,
+    #[serde(rename = "match", skip_serializing_if = "Vec::is_empty")]
+    matches: Vec<HttpMatch>,
+    route: Vec<RouteDestination>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timeout: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retries: Option<HttpRetry>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HttpMatch {
+    source_labels: BTreeMap<&'static str, String>,
+}
+
+#[derive(Serialize)]
+struct RouteDestination {
+    destination: Destination,
+}
+
+#[derive(Serialize)]
+struct Destination {
+    host: String,
+    port: PortSelector,
+}
+
+#[derive(Serialize)]
+struct PortSelector {
+    number: u16,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HttpRetry {
+    attempts: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    per_try_timeout: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_on: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DestinationRuleSpec {
+    host: String,
+    workload_selector: WorkloadSelector,
+    traffic_policy: TrafficPolicy,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WorkloadSelector {
+    match_labels: BTreeMap<&'static str, String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TrafficPolicy {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    connection_pool: Option<ConnectionPool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outlier_detection: Option<OutlierDetection>,
+}
+
+#[derive(Serialize)]
+struct ConnectionPool {
+    tcp: TcpSettings,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http: Option<HttpSettings>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TcpSettings {
+    max_connections: u32,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HttpSettings {
+    http1_max_pending_requests: u32,
+    http2_max_requests: u32,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OutlierDetection {
+    consecutive5xx_errors: u32,
+    base_ejection_time: String,
+    max_ejection_percent: u32,
+}
+
+// ------------------------------------------------------------------------------------------------ building
+
+/// Whether a call's caller runs in the mesh: clients and external services do not, so their calls are matched by
+/// no label.
+fn caller_in_mesh(design: &Design, call: &Edge) -> bool {
+    design.service(call.from.as_str()).is_some_and(is_deployed)
+}
+
+fn retries(call: &Edge) -> HttpRetry {
+    match &call.retry {
+        Some(retry) => HttpRetry {
+            attempts: retry.max_retries,
+            per_try_timeout: retry.per_try_timeout_ms.map(proto_duration),
+            retry_on: Some(RETRY_ON.to_owned()),
+        },
+        // Istio retries twice by default; a call without a retry policy makes one try.
+        None => HttpRetry {
+            attempts: 0,
+            per_try_timeout: None,
+            retry_on: None,
+        },
+    }
+}
+
+fn app_label(service: &Service) -> BTreeMap<&'static str, String> {
+    BTreeMap::from([("app", service.id.to_string())])
+}
+
+fn virtual_service(
+    design: &Design,
+    callee: &Service,
+    calls: &[&Edge],
+) -> Object<VirtualServiceSpec> {
+    let port = service_port(design, callee);
+    let destination = || {
+        vec![RouteDestination {
+            destination: Destination {
+                host: callee.id.to_string(),
+                port: PortSelector { number: port },
+            },
+        }]
+    };
+    let (inside, outside): (Vec<&Edge>, Vec<&Edge>) = calls
+        .iter()
+        .copied()
+        .partition(|c| caller_in_mesh(design, c));
+    let mut http: Vec<HttpRoute> = inside
+        .iter()
+        .enumerate()
+        .map(|(i, call)| HttpRoute {
+            // Only the first route of a caller can match; later ones keep distinct names all the same.
+            name: match inside[..i].iter().filter(|c| c.from == call.from).count() {
+                0 => format!("from-{}", call.from),
+                n => format!("from-{}-{}", call.from, n + 1),
+            },
+            matches: vec![HttpMatch {
+                source_labels: BTreeMap::from([("app", call.from.to_string())]),
+            }],
+            route: destination(),
+            timeout: call.timeout_ms.map(proto_duration),
+            retries: Some(retries(call)),
+        })
+        .collect();
+    // Everything else (clients and external callers come in through an ingress, and unknown callers) takes the
+    // default route, with the policy of the first outside call when there is one.
+    let outside_call = outside.first();
+    http.push(HttpRoute {
+        name: "default".to_owned(),
+        matches: Vec::new(),
+        route: destination(),
+        timeout: outside_call.and_then(|c| c.timeout_ms).map(proto_duration),
+        retries: outside_call.map(|c| retries(c)),
+    });
+    Object {
+        api_version: API_VERSION,
+        kind: "VirtualService",
+        metadata: Metadata {
+            name: callee.id.to_string(),
+            labels: app_label(callee),
+        },
+        spec: VirtualServiceSpec {
+            hosts: vec![callee.id.to_string()],
+            http,
+        },
+    }
+}
+
+fn destination_rule(name: String, callee: &Service, call: &Edge) -> Object<DestinationRuleSpec> {
+    let http = is_http_family(call.effective_protocol());
+    Object {
+        api_version: API_VERSION,
+        kind: "DestinationRule",
+        metadata: Metadata {
+            name,
+            labels: app_label(callee),
+        },
+        spec: DestinationRuleSpec {
+            host: callee.id.to_string(),
+            workload_selector: WorkloadSelector {
+                match_labels: BTreeMap::from([("app", call.from.to_string())]),
+            },
+            traffic_policy: TrafficPolicy {
+                connection_pool: call.max_in_flight.map(|limit| ConnectionPool {
+                    tcp: TcpSettings {
+                        max_connections: limit,
+                    },
+                    http: http.then_some(HttpSettings {
+                        http1_max_pending_requests: limit,
+                        http2_max_requests: limit,
+                    }),
+                }),
+                outlier_detection: call
+                    .circuit_breaker
+                    .as_ref()
+                    .map(|breaker| OutlierDetection {
+                        consecutive5xx_errors: breaker.consecutive_failures,
+                        base_ejection_time: proto_duration(breaker.open_ms),
+                        max_ejection_percent: 100,
+                    }),
+            },
+        },
+    }
+}

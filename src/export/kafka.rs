@@ -1,0 +1,205 @@
+//! A Kafka topics file per Kafka broker: every topic its producers write, with partitions, replication and the
+//! consumer groups that read it.
+//!
+//! A call's `topic` names the topic (a call without one writes to a topic named after the broker). Kafka allows
+//! only `a-z A-Z 0-9 . _ -` in topic names, at most 249 of them: other characters become `_` and the design's own
+//! name is kept beside it. Partitions bound a consumer group's parallelism, so a topic gets as many as its largest
+//! consumer group has workers (replicas × concurrency); replication follows the broker's replicas, at most 3.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    ExportedFile, Exporter, Target, broker_protocol, header_comment, sorted_services, to_yaml,
+};
+use crate::model::{CallMode, Design, Protocol, Service, ServiceKind};
+
+/// Longest topic name Kafka accepts.
+pub const MAX_TOPIC_LEN: usize = 249;
+
+pub(crate) struct KafkaExporter;
+
+impl Exporter for KafkaExporter {
+    fn target(&self) -> Target {
+        Target::Kafka
+    }
+
+    fn export(&self, design: &Design) -> Vec<ExportedFile> {
+        sorted_services(design)
+            .into_iter()
+            .filter(|s| {
+                s.kind == ServiceKind::Broker && broker_protocol(design, s) == Some(Protocol::Kafka)
+            })
+            .map(|broker| {
+                let what = format!(
+                    "Kafka topics of the broker \"{}\" ({}).",
+                    broker.id,
+                    broker.display_name()
+                );
+                ExportedFile {
+                    path: format!("kafka/{}.topics.yaml", broker.id),
+                    contents: format!(
+                        "{}{}",
+                        header_comment(design, &what),
+                        to_yaml(&topics_file(design, broker))
+                    ),
+                }
+            })
+            .collect()
+    }
+}
+
+/// The topics file of one broker.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TopicsFile {
+    /// The broker's service id (its bootstrap host).
+    pub broker: String,
+    /// Its topics, sorted by name.
+    pub topics: Vec<Topic>,
+}
+
+/// One topic.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Topic {
+    /// The Kafka topic name.
+    pub name: String,
+    /// The topic as the design names it, when Kafka's rules changed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub design_topic: Option<String>,
+    /// Number of partitions.
+    pub partitions: u64,
+    /// Copies of each partition.
+    pub replication_factor: u32,
+    /// Topic-level settings.
+    pub configs: BTreeMap<String, String>,
+    /// Services that write to it, sorted.
+    pub producers: Vec<String>,
+    /// Groups that read it, sorted.
+    pub consumer_groups: Vec<ConsumerGroup>,
+}
+
+/// A consumer group: one consuming service.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ConsumerGroup {
+    /// The group id: the consuming service's id.
+    pub group: String,
+    /// Consumers in the group: the service's replicas × concurrency.
+    pub consumers: u64,
+}
+
+/// A topic name Kafka accepts.
+pub fn kafka_topic_name(topic: &str) -> String {
+    let name: String = topic
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(MAX_TOPIC_LEN)
+        .collect();
+    // "." and ".." are reserved.
+    if name.chars().all(|c| c == '.') {
+        name.replace('.', "_")
+    } else {
+        name
+    }
+}
+
+fn topics_file(design: &Design, broker: &Service) -> TopicsFile {
+    struct Gathered<'a> {
+        producers: Vec<&'a str>,
+        groups: BTreeMap<&'a str, u64>,
+    }
+    let mut topics: BTreeMap<String, Gathered> = BTreeMap::new();
+    let topic_of = |topic: &Option<String>| topic.clone().unwrap_or_else(|| broker.id.to_string());
+    for edge in &design.edges {
+        if edge.mode != CallMode::Async || edge.from == edge.to {
+            continue;
+        }
+        if edge.to == broker.id {
+            topics
+                .entry(topic_of(&edge.topic))
+                .or_insert_with(|| Gathered {
+                    producers: Vec::new(),
+                    groups: BTreeMap::new(),
+                })
+                .producers
+                .push(edge.from.as_str());
+        }
+    }
+    // Deliveries: a delivery with a topic reads that topic; one without reads every topic of the broker.
+    for edge in &design.edges {
+        if edge.mode != CallMode::Async || edge.from != broker.id || edge.to == broker.id {
+            continue;
+        }
+        let workers = design
+            .service(edge.to.as_str())
+            .map_or(1, |s| s.total_workers());
+        let names: Vec<String> = match &edge.topic {
+            Some(topic) => vec![topic.clone()],
+            None => topics.keys().cloned().collect(),
+        };
+        for name in names {
+            topics
+                .entry(name)
+                .or_insert_with(|| Gathered {
+                    producers: Vec::new(),
+                    groups: BTreeMap::new(),
+                })
+                .groups
+                .insert(edge.to.as_str(), workers);
+        }
+    }
+    let replication_factor = broker.replicas.clamp(1, 3);
+    let topics = topics
+        .into_iter()
+        .map(|(design_topic, mut gathered)| {
+            gathered.producers.sort_unstable();
+            gathered.producers.dedup();
+            let name = kafka_topic_name(&design_topic);
+            Topic {
+                design_topic: (name != design_topic).then_some(design_topic),
+                name,
+                partitions: gathered.groups.values().copied().max().unwrap_or(1).max(1),
+                replication_factor,
+                configs: BTreeMap::from([(
+                    "min.insync.replicas".to_owned(),
+                    (if replication_factor >= 3 { 2 } else { 1 }).to_string(),
+                )]),
+                producers: gathered.producers.iter().map(|s| (*s).to_owned()).collect(),
+                consumer_groups: gathered
+                    .groups
+                    .into_iter()
+                    .map(|(group, consumers)| ConsumerGroup {
+                        group: group.to_owned(),
+                        consumers,
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    TopicsFile {
+        broker: broker.id.to_string(),
+        topics,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_names_follow_kafka_rules() {
+        assert_eq!(kafka_topic_name("orders.placed"), "orders.placed");
+        assert_eq!(kafka_topic_name("a b/c#d"), "a_b_c_d");
+        assert_eq!(kafka_topic_name(".."), "__");
+        assert_eq!(kafka_topic_name(&"x".repeat(300)).len(), MAX_TOPIC_LEN);
+    }
+}

@@ -1,0 +1,285 @@
+//! Kubernetes manifests, one multi-document file per deployed service: a `Deployment` (a `StatefulSet` for brokers
+//! and databases, which keep state) and a `Service`. Clients and external services are not deployed.
+//!
+//! Each container gets the service's image and port, TCP readiness and liveness probes on that port (the design
+//! does not know health paths), and one `<CALLEE>_ADDR=<callee>:<port>` variable per service it talks to, sync or
+//! async; a consumer of a broker gets the broker's address too, since it connects to it.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{
+    ExportedFile, Exporter, Target, header_comment, is_deployed, peer_addresses, service_image,
+    service_port, sorted_services, to_yaml_documents,
+};
+use crate::model::{CallMode, Design, Service, ServiceKind};
+
+/// Annotation that carries a service's display name.
+pub const NAME_ANNOTATION: &str = "syncopate.dev/name";
+/// Annotation that carries a service's notes.
+pub const NOTES_ANNOTATION: &str = "syncopate.dev/notes";
+
+pub(crate) struct KubernetesExporter;
+
+impl Exporter for KubernetesExporter {
+    fn target(&self) -> Target {
+        Target::Kubernetes
+    }
+
+    fn export(&self, design: &Design) -> Vec<ExportedFile> {
+        sorted_services(design)
+            .into_iter()
+            .filter(|s| is_deployed(s))
+            .map(|service| {
+                let stateful = matches!(service.kind, ServiceKind::Broker | ServiceKind::Database);
+                let documents = [
+                    Resource::Workload(workload(design, service, stateful)),
+                    Resource::Service(service_object(design, service, stateful)),
+                ];
+                let what = format!(
+                    "Kubernetes {} and Service for \"{}\" ({}).",
+                    if stateful {
+                        "StatefulSet"
+                    } else {
+                        "Deployment"
+                    },
+                    service.id,
+                    service.display_name()
+                );
+                ExportedFile {
+                    path: format!("kubernetes/{}.yaml", service.id),
+                    contents: format!(
+                        "{}{}",
+                        header_comment(design, &what),
+                        to_yaml_documents(&documents)
+                    ),
+                }
+            })
+            .collect()
+    }
+}
+
+/// The name of a service's port: what it speaks.
+pub(crate) fn port_name(design: &Design, service: &Service) -> &'static str {
+    if service.kind == ServiceKind::Broker {
+        return super::broker_protocol(design, service).map_or("amqp", |p| p.as_str());
+    }
+    if service.kind == ServiceKind::Database {
+        return "tcp";
+    }
+    let incoming: Vec<_> = design
+        .edges
+        .iter()
+        .filter(|e| e.to == service.id)
+        .map(|e| e.effective_protocol())
+        .collect();
+    match incoming.first() {
+        Some(first) if incoming.iter().all(|p| p == first) && first.mode() == CallMode::Sync => {
+            first.as_str()
+        }
+        _ => "http",
+    }
+}
+
+// ------------------------------------------------------------------------------------------------ typed model
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Resource {
+    Workload(Object<WorkloadSpec>),
+    Service(Object<ServiceSpec>),
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Object<Spec> {
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: Metadata,
+    spec: Spec,
+}
+
+#[derive(Serialize)]
+struct Metadata {
+    name: String,
+    labels: BTreeMap<&'static str, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    annotations: BTreeMap<&'static str, String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WorkloadSpec {
+    replicas: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service_name: Option<String>,
+    selector: Selector,
+    template: PodTemplate,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Selector {
+    match_labels: BTreeMap<&'static str, String>,
+}
+
+#[derive(Serialize)]
+struct PodTemplate {
+    metadata: PodMetadata,
+    spec: PodSpec,
+}
+
+#[derive(Serialize)]
+struct PodMetadata {
+    labels: BTreeMap<&'static str, String>,
+}
+
+#[derive(Serialize)]
+struct PodSpec {
+    containers: Vec<Container>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Container {
+    name: String,
+    image: String,
+    ports: Vec<ContainerPort>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    env: Vec<EnvVar>,
+    readiness_probe: Probe,
+    liveness_probe: Probe,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ContainerPort {
+    name: &'static str,
+    container_port: u16,
+}
+
+#[derive(Serialize)]
+struct EnvVar {
+    name: String,
+    value: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Probe {
+    tcp_socket: TcpSocket,
+    initial_delay_seconds: u32,
+    period_seconds: u32,
+}
+
+#[derive(Serialize)]
+struct TcpSocket {
+    port: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ServiceSpec {
+    /// "None" for the headless Service a StatefulSet needs.
+    #[serde(rename = "clusterIP", skip_serializing_if = "Option::is_none")]
+    cluster_ip: Option<&'static str>,
+    selector: BTreeMap<&'static str, String>,
+    ports: Vec<ServicePort>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ServicePort {
+    name: &'static str,
+    port: u16,
+    target_port: &'static str,
+}
+
+// ------------------------------------------------------------------------------------------------ building
+
+fn labels(service: &Service) -> BTreeMap<&'static str, String> {
+    BTreeMap::from([
+        ("app", service.id.to_string()),
+        ("app.kubernetes.io/name", service.id.to_string()),
+    ])
+}
+
+fn metadata(service: &Service) -> Metadata {
+    let mut annotations = BTreeMap::new();
+    if let Some(name) = &service.name {
+        annotations.insert(NAME_ANNOTATION, name.clone());
+    }
+    if let Some(notes) = &service.notes {
+        annotations.insert(NOTES_ANNOTATION, notes.clone());
+    }
+    Metadata {
+        name: service.id.to_string(),
+        labels: labels(service),
+        annotations,
+    }
+}
+
+fn workload(design: &Design, service: &Service, stateful: bool) -> Object<WorkloadSpec> {
+    let port_name = port_name(design, service);
+    let probe = |initial_delay_seconds, period_seconds| Probe {
+        tcp_socket: TcpSocket { port: port_name },
+        initial_delay_seconds,
+        period_seconds,
+    };
+    Object {
+        api_version: "apps/v1",
+        kind: if stateful {
+            "StatefulSet"
+        } else {
+            "Deployment"
+        },
+        metadata: metadata(service),
+        spec: WorkloadSpec {
+            replicas: service.replicas,
+            service_name: stateful.then(|| service.id.to_string()),
+            selector: Selector {
+                match_labels: BTreeMap::from([("app", service.id.to_string())]),
+            },
+            template: PodTemplate {
+                metadata: PodMetadata {
+                    labels: labels(service),
+                },
+                spec: PodSpec {
+                    containers: vec![Container {
+                        name: service.id.to_string(),
+                        image: service_image(design, service),
+                        ports: vec![ContainerPort {
+                            name: port_name,
+                            container_port: service_port(design, service),
+                        }],
+                        env: peer_addresses(design, service)
+                            .into_iter()
+                            .map(|(name, value)| EnvVar { name, value })
+                            .collect(),
+                        readiness_probe: probe(0, 5),
+                        liveness_probe: probe(10, 10),
+                    }],
+                },
+            },
+        },
+    }
+}
+
+fn service_object(design: &Design, service: &Service, stateful: bool) -> Object<ServiceSpec> {
+    let port_name = port_name(design, service);
+    Object {
+        api_version: "v1",
+        kind: "Service",
+        metadata: metadata(service),
+        spec: ServiceSpec {
+            cluster_ip: stateful.then_some("None"),
+            selector: BTreeMap::from([("app", service.id.to_string())]),
+            ports: vec![ServicePort {
+                name: port_name,
+                port: service_port(design, service),
+                target_port: port_name,
+            }],
+        },
+    }
+}

@@ -1,0 +1,376 @@
+//! Configuration export: pure, deterministic converters from a design to the files that proxies, meshes,
+//! orchestrators and brokers consume.
+//!
+//! Every target builds a typed model of its format and serializes it (serde for JSON and YAML, a small directive
+//! tree for nginx), never a string template, so no text from the design can inject configuration. Display names
+//! and notes only ever reach comments (with line breaks removed) or quoted values. Output is sorted by id and has
+//! no timestamps: exporting the same design twice gives byte-identical files. `docs/export.md` maps every design
+//! field to each target.
+
+mod compose;
+mod envoy;
+mod istio;
+mod kafka;
+mod kubernetes;
+mod nginx;
+mod rabbitmq;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::model::{CallMode, Design, Edge, Protocol, Service, ServiceKind};
+
+/// What to export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Target {
+    /// Envoy v3 bootstraps: a sidecar per service that makes sync calls, a front proxy per gateway.
+    Envoy,
+    /// Istio VirtualServices and DestinationRules per callee.
+    Istio,
+    /// Kubernetes Deployments, StatefulSets and Services.
+    Kubernetes,
+    /// One docker-compose file.
+    Compose,
+    /// A complete nginx configuration per gateway.
+    Nginx,
+    /// RabbitMQ definitions per AMQP broker.
+    Rabbitmq,
+    /// A Kafka topics file per Kafka broker.
+    Kafka,
+}
+
+impl Target {
+    /// Every target, in the order `--target all` writes them.
+    pub const ALL: [Target; 7] = [
+        Target::Envoy,
+        Target::Istio,
+        Target::Kubernetes,
+        Target::Compose,
+        Target::Nginx,
+        Target::Rabbitmq,
+        Target::Kafka,
+    ];
+
+    /// The target's name on the command line, and the folder its files go into.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Target::Envoy => "envoy",
+            Target::Istio => "istio",
+            Target::Kubernetes => "kubernetes",
+            Target::Compose => "compose",
+            Target::Nginx => "nginx",
+            Target::Rabbitmq => "rabbitmq",
+            Target::Kafka => "kafka",
+        }
+    }
+
+    /// The target's exporter.
+    pub fn exporter(self) -> &'static dyn Exporter {
+        match self {
+            Target::Envoy => &envoy::EnvoyExporter,
+            Target::Istio => &istio::IstioExporter,
+            Target::Kubernetes => &kubernetes::KubernetesExporter,
+            Target::Compose => &compose::ComposeExporter,
+            Target::Nginx => &nginx::NginxExporter,
+            Target::Rabbitmq => &rabbitmq::RabbitmqExporter,
+            Target::Kafka => &kafka::KafkaExporter,
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One generated file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportedFile {
+    /// Where it goes, relative to the export folder, with `/` separators (e.g. `envoy/order-api.yaml`).
+    pub path: String,
+    /// Its text.
+    pub contents: String,
+}
+
+/// A converter from a design to one target's files.
+pub trait Exporter {
+    /// Which target this is.
+    fn target(&self) -> Target;
+    /// The files for `design`, sorted by path. A design with nothing for this target (no gateway for nginx, no
+    /// Kafka broker for kafka) gives no files. The design must be valid (`model::validate`).
+    fn export(&self, design: &Design) -> Vec<ExportedFile>;
+}
+
+/// The files of one target for `design`, sorted by path.
+pub fn export(design: &Design, target: Target) -> Vec<ExportedFile> {
+    let mut files = target.exporter().export(design);
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    files
+}
+
+/// The files of every target, sorted by path.
+pub fn export_all(design: &Design) -> Vec<ExportedFile> {
+    let mut files: Vec<ExportedFile> = Target::ALL
+        .iter()
+        .flat_map(|&target| export(design, target))
+        .collect();
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    files
+}
+
+/// Writes exported files under `folder` (creating the target folders), each atomically; returns the paths written.
+/// The one piece of I/O here, shared by the command line and the app.
+pub fn write_files(
+    folder: &Path,
+    files: &[ExportedFile],
+) -> Result<Vec<PathBuf>, crate::model::SaveError> {
+    let mut written = Vec::with_capacity(files.len());
+    for file in files {
+        let path = file
+            .path
+            .split('/')
+            .fold(folder.to_path_buf(), |path, part| path.join(part));
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| crate::model::SaveError {
+                path: parent.to_path_buf(),
+                reason: format!("cannot create the folder: {e}"),
+            })?;
+        }
+        crate::model::file::write_atomically(&path, file.contents.as_bytes())?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Shared facts about a design that several targets need.
+
+/// Whether a service is deployed by the orchestrator targets: clients are the people or systems calling in, and
+/// external services belong to somebody else.
+pub(crate) fn is_deployed(service: &Service) -> bool {
+    !matches!(service.kind, ServiceKind::Client | ServiceKind::External)
+}
+
+/// The messaging protocol a broker speaks: the protocol of its async calls, in or out (the most common one, ties
+/// to the first in protocol order); `None` for a broker nobody sends to or receives from asynchronously.
+pub(crate) fn broker_protocol(design: &Design, broker: &Service) -> Option<Protocol> {
+    let mut counts: BTreeMap<usize, usize> = BTreeMap::new();
+    for edge in &design.edges {
+        if edge.mode == CallMode::Async && (edge.to == broker.id || edge.from == broker.id) {
+            let protocol = edge.effective_protocol();
+            let rank = Protocol::ALL
+                .iter()
+                .position(|p| *p == protocol)
+                .unwrap_or(0);
+            *counts.entry(rank).or_default() += 1;
+        }
+    }
+    let best = counts
+        .iter()
+        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))?;
+    Protocol::ALL.get(*best.0).copied()
+}
+
+/// The port a service listens on: its `port`, or the usual port of what it is.
+pub(crate) fn service_port(design: &Design, service: &Service) -> u16 {
+    if let Some(port) = service.port {
+        return port;
+    }
+    if service.kind == ServiceKind::Broker {
+        return match broker_protocol(design, service) {
+            Some(Protocol::Kafka) => 9092,
+            Some(Protocol::Nats) => 4222,
+            Some(Protocol::Sqs) => 9324,
+            _ => 5672,
+        };
+    }
+    if service.kind == ServiceKind::Database {
+        return 5432;
+    }
+    let grpc_only = design
+        .edges
+        .iter()
+        .filter(|e| e.to == service.id)
+        .all(|e| e.effective_protocol() == Protocol::Grpc)
+        && design.edges.iter().any(|e| e.to == service.id);
+    if grpc_only { 50051 } else { 8080 }
+}
+
+/// The container image of a service: its `image`, a real broker image for brokers, else `<id>:latest`.
+pub(crate) fn service_image(design: &Design, service: &Service) -> String {
+    if let Some(image) = &service.image {
+        return image.clone();
+    }
+    if service.kind == ServiceKind::Broker {
+        return broker_image(broker_protocol(design, service)).to_owned();
+    }
+    format!("{}:latest", service.id)
+}
+
+/// The image that runs a broker of a protocol.
+pub(crate) fn broker_image(protocol: Option<Protocol>) -> &'static str {
+    match protocol {
+        Some(Protocol::Kafka) => "apache/kafka:3.8.1",
+        Some(Protocol::Nats) => "nats:2.10",
+        Some(Protocol::Sqs) => "softwaremill/elasticmq-native:1.6.9",
+        _ => "rabbitmq:3.13-management",
+    }
+}
+
+/// The environment variable that tells a caller where a callee is: `ORDER_API_ADDR` for `order-api`.
+pub(crate) fn address_variable(callee: &Service) -> String {
+    format!(
+        "{}_ADDR",
+        callee.id.as_str().to_ascii_uppercase().replace('-', "_")
+    )
+}
+
+/// The addresses a service needs: every service it calls, and every broker that delivers to it.
+pub(crate) fn peer_addresses(design: &Design, service: &Service) -> BTreeMap<String, String> {
+    let mut peers: Vec<&Service> = design
+        .edges
+        .iter()
+        .filter_map(|e| {
+            if e.from == service.id && e.to != service.id {
+                design.service(e.to.as_str())
+            } else if e.to == service.id && e.from != service.id && e.mode == CallMode::Async {
+                design
+                    .service(e.from.as_str())
+                    .filter(|from| from.kind == ServiceKind::Broker)
+            } else {
+                None
+            }
+        })
+        .collect();
+    peers.sort_by(|a, b| a.id.cmp(&b.id));
+    peers.dedup_by(|a, b| a.id == b.id);
+    peers
+        .into_iter()
+        .map(|peer| {
+            (
+                address_variable(peer),
+                format!("{}:{}", peer.id, service_port(design, peer)),
+            )
+        })
+        .collect()
+}
+
+/// A service's outgoing sync calls, sorted by callee then edge id.
+pub(crate) fn sync_calls_from<'a>(design: &'a Design, caller: &Service) -> Vec<&'a Edge> {
+    let mut edges: Vec<&Edge> = design
+        .edges
+        .iter()
+        .filter(|e| e.from == caller.id && e.mode == CallMode::Sync && e.to != caller.id)
+        .collect();
+    edges.sort_by(|a, b| a.to.cmp(&b.to).then(a.id.cmp(&b.id)));
+    edges
+}
+
+/// Whether a protocol is carried over HTTP (and so has per-request timeouts and retries in proxies).
+pub(crate) fn is_http_family(protocol: Protocol) -> bool {
+    matches!(
+        protocol,
+        Protocol::Http | Protocol::Grpc | Protocol::Graphql
+    )
+}
+
+/// Services sorted by id.
+pub(crate) fn sorted_services(design: &Design) -> Vec<&Service> {
+    let mut services: Vec<&Service> = design.services.iter().collect();
+    services.sort_by(|a, b| a.id.cmp(&b.id));
+    services
+}
+
+/// A duration in the protobuf JSON form Envoy and Istio read: seconds with up to nine decimals, e.g. `0.25s`.
+pub(crate) fn proto_duration(ms: f64) -> String {
+    // Whole nanoseconds; durations in a design are at most hours, far below u64's range.
+    let nanos = (ms.max(0.0) * 1e6).round() as u64;
+    let seconds = nanos / 1_000_000_000;
+    let fraction = nanos % 1_000_000_000;
+    if fraction == 0 {
+        return format!("{seconds}s");
+    }
+    let digits = format!("{fraction:09}");
+    format!("{seconds}.{}s", digits.trim_end_matches('0'))
+}
+
+/// Parses a protobuf JSON duration (`0.25s`) back to milliseconds; the inverse of [`proto_duration`].
+pub fn parse_proto_duration_ms(text: &str) -> Option<f64> {
+    let seconds: f64 = text.strip_suffix('s')?.parse().ok()?;
+    Some(seconds * 1000.0)
+}
+
+/// Whole milliseconds for formats that count in them, rounded up so a short timeout never becomes zero.
+pub(crate) fn whole_ms(ms: f64) -> u64 {
+    ms.max(0.0).ceil() as u64
+}
+
+/// Text safe to put after `#` on one comment line: control characters (line breaks among them) become spaces.
+pub(crate) fn comment_text(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// The comment lines that head every generated YAML or nginx file.
+pub(crate) fn header_comment(design: &Design, what: &str) -> String {
+    format!(
+        "# {}\n# Generated by Syncopate from the design \"{}\". Edit the design, not this file.\n",
+        comment_text(what),
+        comment_text(&design.name)
+    )
+}
+
+/// Serializes a typed document to YAML.
+pub(crate) fn to_yaml<T: Serialize>(value: &T) -> String {
+    // The documents are plain structs, maps and strings: YAML serialization cannot fail on them.
+    serde_yaml_ng::to_string(value)
+        .unwrap_or_else(|e| unreachable!("serializing an export document failed: {e}"))
+}
+
+/// Serializes several typed documents as one multi-document YAML stream.
+pub(crate) fn to_yaml_documents<T: Serialize>(documents: &[T]) -> String {
+    documents
+        .iter()
+        .map(|d| format!("---\n{}", to_yaml(d)))
+        .collect()
+}
+
+/// Serializes a typed document as pretty JSON with a final newline.
+pub(crate) fn to_json<T: Serialize>(value: &T) -> String {
+    // As for YAML: plain data cannot fail to serialize.
+    let mut text = serde_json::to_string_pretty(value)
+        .unwrap_or_else(|e| unreachable!("serializing an export document failed: {e}"));
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_print_in_protobuf_form_and_parse_back() {
+        for (ms, text) in [
+            (0.0, "0s"),
+            (300.0, "0.3s"),
+            (1000.0, "1s"),
+            (15000.0, "15s"),
+            (0.5, "0.0005s"),
+            (1234.5678, "1.2345678s"),
+        ] {
+            assert_eq!(proto_duration(ms), text);
+            let back = parse_proto_duration_ms(text).unwrap();
+            assert!((back - ms).abs() < 1e-6, "{text} -> {back}");
+        }
+    }
+
+    #[test]
+    fn comments_cannot_break_out_of_their_line() {
+        assert_eq!(comment_text("a\nb\r\nc\u{0}"), "a b  c ");
+    }
+}

@@ -1,0 +1,504 @@
+//! Configuration export: golden files for every target and sample, determinism, values that read back equal to
+//! the design's, and display names that cannot break a file.
+
+use std::path::{Path, PathBuf};
+
+use serde_yaml_ng::Value;
+use syncopate::export::{self, ExportedFile, Target, parse_proto_duration_ms};
+use syncopate::model::{self, CallMode, Design, Edge, ServiceKind};
+
+fn samples() -> Vec<(String, Design)> {
+    let mut paths: Vec<PathBuf> =
+        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("samples"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| {
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            (name, model::load_file(&path).unwrap())
+        })
+        .collect()
+}
+
+fn hostile() -> Design {
+    model::load_file(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/designs/hostile-names.syncopate"),
+    )
+    .unwrap()
+}
+
+fn file<'a>(files: &'a [ExportedFile], path: &str) -> &'a ExportedFile {
+    files.iter().find(|f| f.path == path).unwrap_or_else(|| {
+        panic!(
+            "no {path} among {:?}",
+            files.iter().map(|f| &f.path).collect::<Vec<_>>()
+        )
+    })
+}
+
+fn yaml_documents(text: &str) -> Vec<Value> {
+    serde_yaml_ng::Deserializer::from_str(text)
+        .map(|d| serde::Deserialize::deserialize(d).unwrap())
+        .collect()
+}
+
+fn ms(value: &Value) -> f64 {
+    parse_proto_duration_ms(
+        value
+            .as_str()
+            .unwrap_or_else(|| panic!("not a duration: {value:?}")),
+    )
+    .unwrap()
+}
+
+#[test]
+fn every_target_of_every_sample_matches_its_golden_files() {
+    for (name, design) in samples() {
+        let files = export::export_all(&design);
+        assert!(!files.is_empty(), "{name} exports nothing");
+        for f in &files {
+            let snapshot = format!("{name}__{}", f.path.replace('/', "__"));
+            insta::assert_snapshot!(snapshot, &f.contents);
+        }
+    }
+}
+
+#[test]
+fn export_is_deterministic_and_sorted() {
+    for (name, design) in samples() {
+        for target in Target::ALL {
+            let first = export::export(&design, target);
+            assert_eq!(first, export::export(&design, target), "{name} {target}");
+            let mut paths: Vec<&str> = first.iter().map(|f| f.path.as_str()).collect();
+            let unsorted = paths.clone();
+            paths.sort_unstable();
+            assert_eq!(paths, unsorted, "{name} {target}");
+            assert!(
+                first
+                    .iter()
+                    .all(|f| f.path.starts_with(&format!("{target}/")))
+            );
+        }
+    }
+}
+
+#[test]
+fn every_sample_exports_each_kind_of_target_it_has_material_for() {
+    let all: Vec<(String, Vec<ExportedFile>)> = samples()
+        .into_iter()
+        .map(|(n, d)| (n, export::export_all(&d)))
+        .collect();
+    for target in Target::ALL {
+        assert!(
+            all.iter().any(|(_, files)| files
+                .iter()
+                .any(|f| f.path.starts_with(&format!("{target}/")))),
+            "no sample exports {target}"
+        );
+    }
+}
+
+fn sync_calls(design: &Design) -> Vec<&Edge> {
+    design
+        .edges
+        .iter()
+        .filter(|e| e.mode == CallMode::Sync && e.from != e.to)
+        .collect()
+}
+
+fn is_http(edge: &Edge) -> bool {
+    matches!(
+        edge.effective_protocol().as_str(),
+        "http" | "grpc" | "graphql"
+    )
+}
+
+/// Every timeout, retry count and breaker threshold of a sync call reads back from the Envoy bootstrap of its
+/// caller as the design has it.
+fn check_envoy(name: &str, design: &Design) {
+    let files = export::export(design, Target::Envoy);
+    for call in sync_calls(design) {
+        let caller = design.service(call.from.as_str()).unwrap();
+        if matches!(caller.kind, ServiceKind::Client | ServiceKind::External) {
+            // Clients and external services run no proxy of ours.
+            assert!(
+                !files
+                    .iter()
+                    .any(|f| f.path.contains(&format!("/{}-", caller.id)))
+            );
+            continue;
+        }
+        let path = if caller.kind == ServiceKind::Gateway {
+            format!("envoy/{}-front-proxy.yaml", caller.id)
+        } else {
+            format!("envoy/{}-sidecar.yaml", caller.id)
+        };
+        let doc = &yaml_documents(&file(&files, &path).contents)[0];
+        let resources = &doc["static_resources"];
+        let cluster_name;
+        if is_http(call) {
+            let route = resources["listeners"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .flat_map(|l| l["filter_chains"][0]["filters"][0]["typed_config"]["route_config"]["virtual_hosts"].as_sequence().cloned().unwrap_or_default())
+                .flat_map(|vh| vh["routes"].as_sequence().cloned().unwrap())
+                .find(|r| r["name"].as_str() == Some(call.id.as_str()))
+                .unwrap_or_else(|| panic!("{name}: no route {} in {path}", call.id));
+            let action = &route["route"];
+            assert_eq!(
+                ms(&action["timeout"]),
+                call.timeout_ms.unwrap_or(0.0),
+                "{name} {}",
+                call.id
+            );
+            match &call.retry {
+                Some(retry) => {
+                    let policy = &action["retry_policy"];
+                    assert_eq!(
+                        policy["num_retries"].as_u64().unwrap(),
+                        u64::from(retry.max_retries)
+                    );
+                    match retry.per_try_timeout_ms {
+                        Some(t) => assert_eq!(ms(&policy["per_try_timeout"]), t),
+                        None => assert!(policy.get("per_try_timeout").is_none()),
+                    }
+                    if retry.backoff_ms > 1.0 {
+                        assert_eq!(
+                            ms(&policy["retry_back_off"]["base_interval"]),
+                            retry.backoff_ms
+                        );
+                    }
+                }
+                None => assert!(action.get("retry_policy").is_none(), "{name} {}", call.id),
+            }
+            cluster_name = action["cluster"].as_str().unwrap().to_owned();
+        } else {
+            let proxy = resources["listeners"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .map(|l| l["filter_chains"][0]["filters"][0]["typed_config"].clone())
+                .find(|c| {
+                    c["cluster"].as_str().is_some_and(|c| {
+                        c == call.to.as_str() || c.starts_with(&format!("{}-", call.to))
+                    })
+                })
+                .unwrap_or_else(|| panic!("{name}: no tcp proxy for {}", call.id));
+            assert_eq!(
+                proxy["max_connect_attempts"].as_u64().unwrap(),
+                call.max_tries()
+            );
+            match call.timeout_ms {
+                Some(t) => assert_eq!(ms(&proxy["idle_timeout"]), t),
+                None => assert!(proxy.get("idle_timeout").is_none()),
+            }
+            cluster_name = proxy["cluster"].as_str().unwrap().to_owned();
+        }
+        let cluster = resources["clusters"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"].as_str() == Some(cluster_name.as_str()))
+            .unwrap();
+        assert_eq!(cluster["type"].as_str(), Some("STRICT_DNS"));
+        let endpoint = &cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]
+            ["socket_address"];
+        assert_eq!(endpoint["address"].as_str(), Some(call.to.as_str()));
+        match &call.circuit_breaker {
+            Some(breaker) => {
+                let outlier = &cluster["outlier_detection"];
+                assert_eq!(
+                    outlier["consecutive_5xx"].as_u64().unwrap(),
+                    u64::from(breaker.consecutive_failures)
+                );
+                assert_eq!(ms(&outlier["base_ejection_time"]), breaker.open_ms);
+            }
+            None => assert!(cluster.get("outlier_detection").is_none()),
+        }
+        match call.max_in_flight {
+            Some(limit) => assert_eq!(
+                cluster["circuit_breakers"]["thresholds"][0]["max_requests"]
+                    .as_u64()
+                    .unwrap(),
+                u64::from(limit)
+            ),
+            None => assert!(cluster.get("circuit_breakers").is_none()),
+        }
+    }
+}
+
+/// The same for Istio: the callee's VirtualService route for the caller, and the call's DestinationRule.
+fn check_istio(name: &str, design: &Design) {
+    let files = export::export(design, Target::Istio);
+    let in_mesh = |edge: &Edge| {
+        !matches!(
+            design.service(edge.from.as_str()).unwrap().kind,
+            ServiceKind::Client | ServiceKind::External
+        )
+    };
+    for call in sync_calls(design) {
+        let wants_rule =
+            in_mesh(call) && (call.circuit_breaker.is_some() || call.max_in_flight.is_some());
+        // Calls from outside the mesh share the default route, which has the policy of the first of them.
+        let first_outside = sync_calls(design)
+            .into_iter()
+            .filter(|e| e.to == call.to && is_http(e) && !in_mesh(e))
+            .min_by(|a, b| a.from.cmp(&b.from).then(a.id.cmp(&b.id)))
+            .is_some_and(|e| e.id == call.id);
+        let checks_route = is_http(call) && (in_mesh(call) || first_outside);
+        if !checks_route && !wants_rule {
+            continue;
+        }
+        let docs = yaml_documents(&file(&files, &format!("istio/{}.yaml", call.to)).contents);
+        if checks_route {
+            let vs = docs
+                .iter()
+                .find(|d| d["kind"].as_str() == Some("VirtualService"))
+                .unwrap();
+            let name = if in_mesh(call) {
+                format!("from-{}", call.from)
+            } else {
+                "default".to_owned()
+            };
+            let route = vs["spec"]["http"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .find(|r| r["name"].as_str() == Some(name.as_str()))
+                .unwrap();
+            if in_mesh(call) {
+                assert_eq!(
+                    route["match"][0]["sourceLabels"]["app"].as_str(),
+                    Some(call.from.as_str())
+                );
+            }
+            match call.timeout_ms {
+                Some(t) => assert_eq!(ms(&route["timeout"]), t, "{name} {}", call.id),
+                None => assert!(route.get("timeout").is_none()),
+            }
+            let retries = &route["retries"];
+            assert_eq!(
+                retries["attempts"].as_u64().unwrap(),
+                u64::from(call.retry.map_or(0, |r| r.max_retries))
+            );
+            if let Some(t) = call.retry.and_then(|r| r.per_try_timeout_ms) {
+                assert_eq!(ms(&retries["perTryTimeout"]), t);
+            }
+        }
+        if wants_rule {
+            let rule = docs
+                .iter()
+                .find(|d| {
+                    d["metadata"]["name"].as_str()
+                        == Some(format!("{}-to-{}", call.from, call.to).as_str())
+                })
+                .unwrap_or_else(|| panic!("{name}: no DestinationRule for {}", call.id));
+            assert_eq!(
+                rule["spec"]["workloadSelector"]["matchLabels"]["app"].as_str(),
+                Some(call.from.as_str())
+            );
+            let policy = &rule["spec"]["trafficPolicy"];
+            if let Some(breaker) = call.circuit_breaker {
+                assert_eq!(
+                    policy["outlierDetection"]["consecutive5xxErrors"]
+                        .as_u64()
+                        .unwrap(),
+                    u64::from(breaker.consecutive_failures)
+                );
+                assert_eq!(
+                    ms(&policy["outlierDetection"]["baseEjectionTime"]),
+                    breaker.open_ms
+                );
+            }
+            if let Some(limit) = call.max_in_flight {
+                assert_eq!(
+                    policy["connectionPool"]["tcp"]["maxConnections"]
+                        .as_u64()
+                        .unwrap(),
+                    u64::from(limit)
+                );
+            }
+        }
+    }
+}
+
+/// A tiny reader of the nginx files we write: (directive path, arguments) for every simple directive.
+fn nginx_directives(text: &str) -> Vec<(Vec<String>, Vec<String>)> {
+    let mut out = Vec::new();
+    let mut stack: Vec<String> = Vec::new();
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if line == "}" {
+            stack.pop();
+        } else if let Some(head) = line.strip_suffix('{') {
+            stack.push(head.trim().to_owned());
+        } else {
+            let mut words = line
+                .trim_end_matches(';')
+                .split_whitespace()
+                .map(str::to_owned);
+            let name = words.next().unwrap();
+            let mut path = stack.clone();
+            path.push(name);
+            out.push((path, words.collect()));
+        }
+    }
+    out
+}
+
+fn check_nginx(name: &str, design: &Design) {
+    let files = export::export(design, Target::Nginx);
+    for call in sync_calls(design) {
+        let caller = design.service(call.from.as_str()).unwrap();
+        if caller.kind != ServiceKind::Gateway || !is_http(call) {
+            continue;
+        }
+        let directives =
+            nginx_directives(&file(&files, &format!("nginx/{}.conf", caller.id)).contents);
+        let location = format!("location /{}/", call.to);
+        let in_location = |directive: &str| -> Option<Vec<String>> {
+            directives
+                .iter()
+                .find(|(path, _)| {
+                    path.len() == 4 && path[2] == location && path[3].ends_with(directive)
+                })
+                .map(|(_, args)| args.clone())
+        };
+        let tries =
+            in_location("_next_upstream_tries").unwrap_or_else(|| panic!("{name}: {location}"));
+        assert_eq!(tries, vec![call.max_tries().to_string()]);
+        let try_timeout = call
+            .retry
+            .and_then(|r| r.per_try_timeout_ms)
+            .or(call.timeout_ms);
+        match try_timeout {
+            Some(t) => assert_eq!(
+                in_location("_read_timeout").unwrap(),
+                vec![format!("{}ms", t.ceil())]
+            ),
+            None => assert!(in_location("_read_timeout").is_none()),
+        }
+        let servers: Vec<&Vec<String>> = directives
+            .iter()
+            .filter(|(path, _)| {
+                path.len() == 3 && path[1] == format!("upstream {}", call.to) && path[2] == "server"
+            })
+            .map(|(_, args)| args)
+            .collect();
+        let callee = design.service(call.to.as_str()).unwrap();
+        assert_eq!(
+            servers.len(),
+            callee.replicas as usize,
+            "{name}: one server per replica"
+        );
+        if let Some(breaker) = call.circuit_breaker {
+            for args in servers {
+                assert!(
+                    args.contains(&format!("max_fails={}", breaker.consecutive_failures)),
+                    "{args:?}"
+                );
+                assert!(
+                    args.contains(&format!(
+                        "fail_timeout={}s",
+                        (breaker.open_ms / 1000.0).ceil()
+                    )),
+                    "{args:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn exported_policies_read_back_equal_to_the_design() {
+    let mut designs = samples();
+    designs.push(("hostile-names".to_owned(), hostile()));
+    for (name, design) in &designs {
+        check_envoy(name, design);
+        check_istio(name, design);
+        check_nginx(name, design);
+    }
+}
+
+fn assert_no_injected_key(value: &Value, path: &str) {
+    match value {
+        Value::Mapping(map) => {
+            for (key, inner) in map {
+                let key = serde_yaml_ng::to_string(key).unwrap();
+                assert!(!key.contains("injected"), "{path}: key {key}");
+                assert_no_injected_key(inner, path);
+            }
+        }
+        Value::Sequence(items) => items.iter().for_each(|i| assert_no_injected_key(i, path)),
+        _ => {}
+    }
+}
+
+#[test]
+fn display_names_stay_in_comments_and_quoted_values() {
+    let design = hostile();
+    for f in export::export_all(&design) {
+        if f.path.ends_with(".yaml") || f.path.ends_with(".yml") {
+            // Every document parses, and no display name leaked into a key.
+            for doc in yaml_documents(&f.contents) {
+                assert_no_injected_key(&doc, &f.path);
+            }
+        } else if f.path.ends_with(".json") {
+            serde_json::from_str::<serde_json::Value>(&f.contents).unwrap();
+        }
+        if f.path.ends_with(".conf") {
+            // nginx: every name stays on its comment line.
+            for line in f.contents.lines() {
+                assert!(
+                    !line.trim_start().starts_with("injected"),
+                    "{}: {line}",
+                    f.path
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn display_names_and_notes_survive_exactly_in_annotations_and_labels() {
+    let design = hostile();
+    let files = export::export_all(&design);
+    let edge = design.service("edge").unwrap();
+    let docs = yaml_documents(&file(&files, "kubernetes/edge.yaml").contents);
+    let annotations = &docs[0]["metadata"]["annotations"];
+    assert_eq!(
+        annotations["syncopate.dev/name"].as_str(),
+        edge.name.as_deref()
+    );
+    assert_eq!(
+        annotations["syncopate.dev/notes"].as_str(),
+        edge.notes.as_deref()
+    );
+    let compose = &yaml_documents(&file(&files, "compose/docker-compose.yml").contents)[0];
+    let cart = design.service("cart").unwrap();
+    assert_eq!(
+        compose["services"]["cart"]["labels"]["dev.syncopate.name"].as_str(),
+        cart.name.as_deref()
+    );
+}
+
+#[test]
+fn a_design_without_gateways_or_brokers_exports_only_what_applies() {
+    let mut design = Design::default();
+    design.services.push(model::Service::new("a"));
+    design.services.push(model::Service::new("b"));
+    design.edges.push(Edge::new("a", "b", CallMode::Sync));
+    design.fill_default_ids();
+    assert!(model::validate(&design).is_empty());
+    assert!(export::export(&design, Target::Nginx).is_empty());
+    assert!(export::export(&design, Target::Rabbitmq).is_empty());
+    assert!(export::export(&design, Target::Kafka).is_empty());
+    assert_eq!(export::export(&design, Target::Kubernetes).len(), 2);
+    assert_eq!(export::export(&design, Target::Envoy).len(), 1);
+}

@@ -1,0 +1,543 @@
+//! Every exported file passes the real program that would consume it: Envoy (`envoy --mode validate`), the Istio
+//! CRD models with unknown fields forbidden, `kubernetes-validate --strict`, `docker-compose config` and the
+//! compose-spec schema, `nginx -t`, and a real RabbitMQ server importing the definitions. Each check is also shown
+//! to fail on a deliberately broken file, so a check that cannot fail would be caught.
+//!
+//! `.ci/run` installs every tool and sets `SYNCOPATE_REQUIRE_TOOLS=1`, so in CI a missing tool fails its test;
+//! elsewhere the test says it skipped.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use syncopate::export::{self, Target};
+use syncopate::model::{self, Design};
+
+fn require_tools() -> bool {
+    std::env::var_os("SYNCOPATE_REQUIRE_TOOLS").is_some()
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .output()
+        .ok()?;
+    let path = String::from_utf8_lossy(&found.stdout).trim().to_owned();
+    (!path.is_empty()).then(|| PathBuf::from(path))
+}
+
+/// The tool, or `None` after saying the test skipped (failing instead when tools are required).
+fn tool(name: &str) -> Option<PathBuf> {
+    let found = which(name);
+    if found.is_none() {
+        assert!(
+            !require_tools(),
+            "{name} is required (SYNCOPATE_REQUIRE_TOOLS is set) but was not found"
+        );
+        println!("skipped: {name} is not installed");
+    }
+    found
+}
+
+fn designs() -> Vec<(String, Design)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(root.join("samples"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    paths.sort();
+    paths.push(root.join("tests/designs/hostile-names.syncopate"));
+    paths
+        .into_iter()
+        .map(|path| {
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            (name, model::load_file(&path).unwrap())
+        })
+        .collect()
+}
+
+/// Writes one target's files of every design under `dir/<design>/`, returning the paths written.
+fn write_target(dir: &Path, target: Target) -> Vec<PathBuf> {
+    let mut written = Vec::new();
+    for (name, design) in designs() {
+        for file in export::export(&design, target) {
+            let path = dir.join(&name).join(&file.path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &file.contents).unwrap();
+            written.push(path);
+        }
+    }
+    assert!(!written.is_empty(), "no design exports {target}");
+    written
+}
+
+/// Writes a broken copy of `file`: `from` replaced by `to` (which must change it).
+fn broken_copy(file: &Path, from: &str, to: &str) -> PathBuf {
+    let text = std::fs::read_to_string(file).unwrap();
+    assert!(
+        text.contains(from),
+        "{} has no {from:?} to break",
+        file.display()
+    );
+    let broken = file.with_file_name(format!(
+        "broken-{}",
+        file.file_name().unwrap().to_string_lossy()
+    ));
+    std::fs::write(&broken, text.replacen(from, to, 1)).unwrap();
+    broken
+}
+
+fn report(what: &str, out: &Output) -> String {
+    format!(
+        "{what}: {}\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn envoy_validates_every_bootstrap() {
+    let Some(envoy) = tool("envoy") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let files = write_target(dir.path(), Target::Envoy);
+    let validate = |file: &Path| {
+        Command::new(&envoy)
+            .args([
+                "--mode",
+                "validate",
+                "--disable-hot-restart",
+                "--log-level",
+                "error",
+                "-c",
+            ])
+            .arg(file)
+            .output()
+            .unwrap()
+    };
+    for file in &files {
+        let out = validate(file);
+        assert!(
+            out.status.success(),
+            "{}",
+            report(&file.display().to_string(), &out)
+        );
+    }
+    let broken = broken_copy(&files[0], "STRICT_DNS", "STRICT_DNZ");
+    assert!(
+        !validate(&broken).status.success(),
+        "Envoy accepted a broken bootstrap"
+    );
+}
+
+#[test]
+fn istio_crd_models_accept_every_resource_and_no_unknown_field() {
+    let python = std::env::var("SYNCOPATE_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let has_models = Command::new(&python)
+        .args(["-c", "import cloudcoil.models.istio.networking.v1"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_models {
+        assert!(
+            !require_tools(),
+            "cloudcoil-models-istio is required (SYNCOPATE_REQUIRE_TOOLS is set) for {python}"
+        );
+        println!("skipped: cloudcoil-models-istio is not installed for {python}");
+        return;
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/validate_istio.py");
+    let dir = tempfile::tempdir().unwrap();
+    let files = write_target(dir.path(), Target::Istio);
+    let out = Command::new(&python)
+        .arg(&script)
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        report("validate_istio.py", &out)
+    );
+    let with_timeout = files
+        .iter()
+        .find(|f| {
+            std::fs::read_to_string(f)
+                .unwrap()
+                .contains("perTryTimeout:")
+        })
+        .unwrap();
+    let broken = broken_copy(with_timeout, "perTryTimeout:", "perTryTimout:");
+    let out = Command::new(&python)
+        .arg(&script)
+        .arg(&broken)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "an unknown Istio field was accepted");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("perTryTimout"),
+        "{}",
+        report("broken", &out)
+    );
+}
+
+#[test]
+fn kubernetes_validate_accepts_every_manifest_strictly() {
+    let Some(validator) = tool("kubernetes-validate") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let files = write_target(dir.path(), Target::Kubernetes);
+    let out = Command::new(&validator)
+        .arg("--strict")
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        report("kubernetes-validate", &out)
+    );
+    let broken = broken_copy(&files[0], "replicas:", "replicaz:");
+    let out = Command::new(&validator)
+        .arg("--strict")
+        .arg(&broken)
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "kubernetes-validate accepted an unknown field"
+    );
+}
+
+#[test]
+fn docker_compose_and_the_compose_spec_accept_every_file() {
+    let (Some(compose), Some(schema)) = (tool("docker-compose"), tool("check-jsonschema")) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let files = write_target(dir.path(), Target::Compose);
+    let config = |file: &Path| {
+        Command::new(&compose)
+            .arg("-f")
+            .arg(file)
+            .args(["config", "-q"])
+            .current_dir(file.parent().unwrap())
+            .output()
+            .unwrap()
+    };
+    let spec = |files: &[PathBuf]| {
+        Command::new(&schema)
+            .args(["--builtin-schema", "vendor.compose-spec"])
+            .args(files)
+            .output()
+            .unwrap()
+    };
+    for file in &files {
+        let out = config(file);
+        assert!(
+            out.status.success(),
+            "{}",
+            report(&file.display().to_string(), &out)
+        );
+    }
+    let out = spec(&files);
+    assert!(out.status.success(), "{}", report("check-jsonschema", &out));
+    let broken = broken_copy(&files[0], "    image:", "    imagen:");
+    assert!(
+        !config(&broken).status.success(),
+        "docker-compose accepted an unknown key"
+    );
+    assert!(
+        !spec(&[broken]).status.success(),
+        "the compose spec accepted an unknown key"
+    );
+}
+
+/// The host names an nginx file's upstreams name.
+fn upstream_hosts(text: &str) -> BTreeSet<String> {
+    text.lines()
+        .filter_map(|line| line.trim().strip_prefix("server "))
+        .filter_map(|rest| rest.split(':').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn nginx_accepts_every_gateway_config() {
+    let Some(nginx) = tool("nginx") else { return };
+    // nginx resolves upstream names while testing a config: the test runs it in a private mount namespace with a
+    // hosts file that maps them to the loopback address (so it needs root, as CI has).
+    let Some(unshare) = tool("unshare") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let files = write_target(dir.path(), Target::Nginx);
+    let mut hosts = String::from("127.0.0.1 localhost\n");
+    for file in &files {
+        for host in upstream_hosts(&std::fs::read_to_string(file).unwrap()) {
+            hosts.push_str(&format!("127.0.0.1 {host}\n"));
+        }
+    }
+    let hosts_file = dir.path().join("hosts");
+    std::fs::write(&hosts_file, hosts).unwrap();
+    let test = |file: &Path| {
+        let script = format!(
+            "mount --bind '{}' /etc/hosts && exec '{}' -q -t -p '{}' -e stderr -c '{}'",
+            hosts_file.display(),
+            nginx.display(),
+            dir.path().display(),
+            file.display()
+        );
+        Command::new(&unshare)
+            .args(["-m", "sh", "-c", &script])
+            .output()
+            .unwrap()
+    };
+    let probe = Command::new(&unshare)
+        .args(["-m", "true"])
+        .output()
+        .unwrap();
+    if !probe.status.success() {
+        assert!(
+            !require_tools(),
+            "unshare -m needs root: {}",
+            report("unshare", &probe)
+        );
+        println!("skipped: cannot make a mount namespace here (not root)");
+        return;
+    }
+    for file in &files {
+        let out = test(file);
+        assert!(
+            out.status.success(),
+            "{}",
+            report(&file.display().to_string(), &out)
+        );
+    }
+    let broken = broken_copy(&files[0], "_next_upstream_tries", "_next_upstream_triez");
+    assert!(
+        !test(&broken).status.success(),
+        "nginx accepted an unknown directive"
+    );
+}
+
+/// A RabbitMQ server of the test's own on loopback ports, stopped (with its epmd) by PID when dropped.
+struct Rabbit {
+    server: Child,
+    epmd: Child,
+    api: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Rabbit {
+    fn drop(&mut self) {
+        // The server script runs beam in its own process group: end the whole group.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.server.id())])
+            .status();
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+        let _ = self.epmd.kill();
+        let _ = self.epmd.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_rabbit(server: &Path, epmd: &Path) -> Rabbit {
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (amqp, api, dist, epmd_port) = (free_port(), free_port(), free_port(), free_port());
+    std::fs::write(
+        dir.path().join("rabbitmq.conf"),
+        format!(
+            "listeners.tcp.1 = 127.0.0.1:{amqp}\nmanagement.tcp.ip = 127.0.0.1\nmanagement.tcp.port = {api}\nloopback_users = none\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("enabled_plugins"),
+        "[rabbitmq_management].\n",
+    )
+    .unwrap();
+    let epmd = Command::new(epmd)
+        .args(["-address", "127.0.0.1", "-port", &epmd_port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let d = dir.path();
+    let server = Command::new(server)
+        .env("HOME", d)
+        .env(
+            "RABBITMQ_NODENAME",
+            format!("syncopate-test-{api}@localhost"),
+        )
+        .env("RABBITMQ_NODE_IP_ADDRESS", "127.0.0.1")
+        .env("RABBITMQ_DIST_PORT", dist.to_string())
+        .env("ERL_EPMD_ADDRESS", "127.0.0.1")
+        .env("ERL_EPMD_PORT", epmd_port.to_string())
+        .env("RABBITMQ_MNESIA_BASE", d.join("mnesia"))
+        .env("RABBITMQ_LOG_BASE", d.join("log"))
+        .env("RABBITMQ_CONFIG_FILE", d.join("rabbitmq"))
+        .env("RABBITMQ_ENABLED_PLUGINS_FILE", d.join("enabled_plugins"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let rabbit = Rabbit {
+        server,
+        epmd,
+        api: format!("http://127.0.0.1:{api}/api"),
+        _dir: dir,
+    };
+    let started = Instant::now();
+    while !curl(&rabbit, "GET", "/overview", None).0.starts_with('2') {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "RabbitMQ did not start within 120 s"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    rabbit
+}
+
+/// One management API request; returns the HTTP status and the body.
+fn curl(rabbit: &Rabbit, method: &str, path: &str, body: Option<&Path>) -> (String, String) {
+    let mut command = Command::new("curl");
+    command
+        .args([
+            "-s",
+            "-m",
+            "30",
+            "-u",
+            "guest:guest",
+            "-X",
+            method,
+            "-w",
+            "\n%{http_code}",
+        ])
+        .args(["-H", "content-type: application/json"]);
+    if let Some(body) = body {
+        command
+            .arg("--data-binary")
+            .arg(format!("@{}", body.display()));
+    }
+    let out = command
+        .arg(format!("{}{path}", rabbit.api))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, status) = text.rsplit_once('\n').unwrap_or(("", "000"));
+    (status.to_owned(), body.to_owned())
+}
+
+#[test]
+fn rabbitmq_imports_every_definitions_file() {
+    let server = PathBuf::from("/usr/lib/rabbitmq/bin/rabbitmq-server");
+    let (Some(epmd), Some(_curl)) = (tool("epmd"), tool("curl")) else {
+        return;
+    };
+    if !server.exists() {
+        assert!(
+            !require_tools(),
+            "rabbitmq-server is required (SYNCOPATE_REQUIRE_TOOLS is set)"
+        );
+        println!("skipped: rabbitmq-server is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let files = write_target(dir.path(), Target::Rabbitmq);
+    let rabbit = start_rabbit(&server, &epmd);
+    let import = |vhost: &str, file: &Path| {
+        let (status, body) = curl(&rabbit, "PUT", &format!("/vhosts/{vhost}"), None);
+        assert!(
+            status.starts_with('2'),
+            "creating vhost {vhost}: {status} {body}"
+        );
+        curl(
+            &rabbit,
+            "POST",
+            &format!("/definitions/{vhost}"),
+            Some(file),
+        )
+    };
+    for (i, file) in files.iter().enumerate() {
+        // Each file in a fresh virtual host, so nothing one defines can make another pass.
+        let vhost = format!("export-{i}");
+        let (status, body) = import(&vhost, file);
+        assert!(
+            status.starts_with('2'),
+            "{}: {status} {body}",
+            file.display()
+        );
+        let expected: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+        let (_, queues) = curl(&rabbit, "GET", &format!("/queues/{vhost}"), None);
+        let queues: serde_json::Value = serde_json::from_str(&queues).unwrap();
+        let names = |v: &serde_json::Value| -> BTreeSet<String> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|q| q["name"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(
+            names(&queues),
+            names(&expected["queues"]),
+            "{}",
+            file.display()
+        );
+        for queue in queues.as_array().unwrap() {
+            let wanted = expected["queues"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|q| q["name"] == queue["name"])
+                .unwrap();
+            assert_eq!(
+                queue["arguments"],
+                wanted["arguments"],
+                "{}",
+                file.display()
+            );
+        }
+        let (_, bindings) = curl(&rabbit, "GET", &format!("/bindings/{vhost}"), None);
+        let bindings: serde_json::Value = serde_json::from_str(&bindings).unwrap();
+        for wanted in expected["bindings"].as_array().unwrap() {
+            assert!(
+                bindings
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|b| b["source"] == wanted["source"]
+                        && b["destination"] == wanted["destination"]
+                        && b["routing_key"] == wanted["routing_key"]),
+                "{}: binding {wanted} missing",
+                file.display()
+            );
+        }
+    }
+    let bounded = files
+        .iter()
+        .find(|f| {
+            std::fs::read_to_string(f)
+                .unwrap()
+                .contains("reject-publish")
+        })
+        .unwrap();
+    let broken = broken_copy(bounded, "reject-publish", "reject-publishing");
+    let (status, _) = import("broken", &broken);
+    assert!(
+        status.starts_with('4'),
+        "RabbitMQ accepted broken definitions: {status}"
+    );
+}
