@@ -138,8 +138,7 @@ fn check_envoy(name: &str, design: &Design) {
         };
         let doc = &yaml_documents(&file(&files, &path).contents)[0];
         let resources = &doc["static_resources"];
-        let cluster_name;
-        if is_http(call) {
+        let cluster_name = if is_http(call) {
             let route = resources["listeners"]
                 .as_sequence()
                 .unwrap()
@@ -175,7 +174,7 @@ fn check_envoy(name: &str, design: &Design) {
                 }
                 None => assert!(action.get("retry_policy").is_none(), "{name} {}", call.id),
             }
-            cluster_name = action["cluster"].as_str().unwrap().to_owned();
+            action["cluster"].as_str().unwrap().to_owned()
         } else {
             let proxy = resources["listeners"]
                 .as_sequence()
@@ -196,8 +195,8 @@ fn check_envoy(name: &str, design: &Design) {
                 Some(t) => assert_eq!(ms(&proxy["idle_timeout"]), t),
                 None => assert!(proxy.get("idle_timeout").is_none()),
             }
-            cluster_name = proxy["cluster"].as_str().unwrap().to_owned();
-        }
+            proxy["cluster"].as_str().unwrap().to_owned()
+        };
         let cluster = resources["clusters"]
             .as_sequence()
             .unwrap()

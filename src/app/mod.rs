@@ -461,8 +461,11 @@ impl SyncopateApp {
     pub fn export_to(&mut self, folder: &std::path::Path, files: &[crate::export::ExportedFile]) {
         self.notice = Some(match crate::export::write_files(folder, files) {
             Ok(written) => Notice::Info(format!(
-                "Exported {} files into {}",
-                written.len(),
+                "Exported {} into {}",
+                match written.len() {
+                    1 => "1 file".to_owned(),
+                    n => format!("{n} files"),
+                },
                 folder.display()
             )),
             Err(error) => Notice::Error(format!("Export failed: {error}")),

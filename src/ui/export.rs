@@ -81,7 +81,10 @@ impl ExportWindow {
                 }
                 ui.horizontal(|ui| {
                     if ui
-                        .button(format!("Save all {} files to a folder…", files.len()))
+                        .button(match files.len() {
+                            1 => "Save the file to a folder…".to_owned(),
+                            n => format!("Save all {n} files to a folder…"),
+                        })
                         .on_hover_text("Writes every file below into a folder you pick, under one folder per target")
                         .clicked()
                     {
@@ -123,11 +126,10 @@ impl ExportWindow {
                         .id_salt("export-preview")
                         .auto_shrink([false, false])
                         .show(ui, |ui| {
-                            let mut text = file.contents.as_str();
+                            // Configuration reads line by line: no wrapping; the text is selectable for copying.
                             ui.add(
-                                egui::TextEdit::multiline(&mut text)
-                                    .code_editor()
-                                    .desired_width(f32::INFINITY),
+                                egui::Label::new(egui::RichText::new(&file.contents).monospace())
+                                    .extend(),
                             );
                         });
                 }
