@@ -180,16 +180,12 @@ pub fn run_command(command: &Command, out: &mut dyn Write, err: &mut dyn Write) 
             target,
             output,
         } => export(file, *target, output.as_deref(), out, err),
-        Command::Import { .. } => not_available("import", err),
+        Command::Import {
+            kind,
+            input,
+            output,
+        } => import(*kind, input, output.as_deref(), out, err),
     }
-}
-
-fn not_available(command: &str, err: &mut dyn Write) -> u8 {
-    let _ = writeln!(
-        err,
-        "error: `syncopate {command}` is not yet available in this build"
-    );
-    EXIT_USAGE
 }
 
 /// Loads a design for a subcommand, printing the one-line error on failure.
@@ -587,6 +583,66 @@ fn export(
             EXIT_INVALID
         }
     }
+}
+
+impl ImportKind {
+    /// The importer this choice stands for.
+    pub fn source(self) -> crate::import::Source {
+        use crate::import::Source;
+        match self {
+            ImportKind::Compose => Source::Compose,
+            ImportKind::Kubernetes => Source::Kubernetes,
+            ImportKind::Zipkin => Source::Zipkin,
+            ImportKind::Jaeger => Source::Jaeger,
+            ImportKind::Otlp => Source::Otlp,
+        }
+    }
+}
+
+/// `import`: the design goes to the output file, or to stdout (then the guesses go to stderr, so stdout stays a
+/// clean design file).
+fn import(
+    kind: ImportKind,
+    input: &std::path::Path,
+    output: Option<&std::path::Path>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    let imported = match crate::import::import_file(kind.source(), input) {
+        Ok(imported) => imported,
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}");
+            return EXIT_INVALID;
+        }
+    };
+    let design = &imported.design;
+    let summary = format!(
+        "imported {} services, {} calls and {} flows from {}",
+        design.services.len(),
+        design.edges.len(),
+        design.flows.len(),
+        input.display()
+    );
+    match output {
+        Some(path) => {
+            if let Err(e) = model::save_file(path, design) {
+                let _ = writeln!(err, "error: {e}");
+                return EXIT_INVALID;
+            }
+            let _ = writeln!(out, "{summary} into {}", path.display());
+            for note in &imported.notes {
+                let _ = writeln!(out, "  {note}");
+            }
+        }
+        None => {
+            let _ = write!(out, "{}", model::to_json_pretty(design));
+            let _ = writeln!(err, "{summary}");
+            for note in &imported.notes {
+                let _ = writeln!(err, "  {note}");
+            }
+        }
+    }
+    EXIT_OK
 }
 
 /// Pretty JSON of a report made of plain data.

@@ -17,7 +17,9 @@ use super::{
 use crate::model::{CallMode, Design, Service, ServiceKind};
 
 /// Label that carries a service's display name.
-pub const NAME_LABEL: &str = "dev.syncopate.name";
+pub const NAME_LABEL: &str = crate::import::compose::NAME_LABEL;
+/// Label that carries a service's kind, which an image alone may not tell.
+pub const KIND_LABEL: &str = crate::import::compose::KIND_LABEL;
 
 pub(crate) struct ComposeExporter;
 
@@ -40,7 +42,7 @@ impl Exporter for ComposeExporter {
             .map(|service| {
                 let port = service_port(design, service).to_string();
                 let published = called_by_client(design, service);
-                let mut labels = BTreeMap::new();
+                let mut labels = BTreeMap::from([(KIND_LABEL, service.kind.as_str().to_owned())]);
                 if let Some(name) = &service.name {
                     labels.insert(NAME_LABEL, name.clone());
                 }

@@ -16,7 +16,9 @@ use super::{
 use crate::model::{CallMode, Design, Service, ServiceKind};
 
 /// Annotation that carries a service's display name.
-pub const NAME_ANNOTATION: &str = "syncopate.dev/name";
+pub const NAME_ANNOTATION: &str = crate::import::kubernetes::NAME_ANNOTATION;
+/// Annotation that carries a service's kind, which an image alone may not tell.
+pub const KIND_ANNOTATION: &str = crate::import::kubernetes::KIND_ANNOTATION;
 /// Annotation that carries a service's notes.
 pub const NOTES_ANNOTATION: &str = "syncopate.dev/notes";
 
@@ -206,7 +208,7 @@ fn labels(service: &Service) -> BTreeMap<&'static str, String> {
 }
 
 fn metadata(service: &Service) -> Metadata {
-    let mut annotations = BTreeMap::new();
+    let mut annotations = BTreeMap::from([(KIND_ANNOTATION, service.kind.as_str().to_owned())]);
     if let Some(name) = &service.name {
         annotations.insert(NAME_ANNOTATION, name.clone());
     }

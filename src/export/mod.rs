@@ -229,34 +229,41 @@ pub(crate) fn address_variable(callee: &Service) -> String {
     )
 }
 
-/// The addresses a service needs: every service it calls, and every broker that delivers to it.
+/// The addresses a service needs: `<CALLEE>_ADDR` for every service it calls, and `<BROKER>_SUBSCRIBE_ADDR` for
+/// every broker that delivers to it (so a reader, the importer among them, can tell reading from writing).
 pub(crate) fn peer_addresses(design: &Design, service: &Service) -> BTreeMap<String, String> {
-    let mut peers: Vec<&Service> = design
-        .edges
-        .iter()
-        .filter_map(|e| {
-            if e.from == service.id && e.to != service.id {
-                design.service(e.to.as_str())
-            } else if e.to == service.id && e.from != service.id && e.mode == CallMode::Async {
-                design
-                    .service(e.from.as_str())
-                    .filter(|from| from.kind == ServiceKind::Broker)
+    let mut addresses = BTreeMap::new();
+    for edge in &design.edges {
+        // A broker does not dial its consumers: they subscribe to it.
+        let delivery_by_broker =
+            service.kind == ServiceKind::Broker && edge.mode == CallMode::Async;
+        let (peer, subscribes) = if edge.from == service.id
+            && edge.to != service.id
+            && !delivery_by_broker
+        {
+            (design.service(edge.to.as_str()), false)
+        } else if edge.to == service.id && edge.from != service.id && edge.mode == CallMode::Async {
+            let broker = design
+                .service(edge.from.as_str())
+                .filter(|from| from.kind == ServiceKind::Broker);
+            (broker, true)
+        } else {
+            (None, false)
+        };
+        if let Some(peer) = peer {
+            let variable = address_variable(peer);
+            let variable = if subscribes {
+                variable.replace("_ADDR", "_SUBSCRIBE_ADDR")
             } else {
-                None
-            }
-        })
-        .collect();
-    peers.sort_by(|a, b| a.id.cmp(&b.id));
-    peers.dedup_by(|a, b| a.id == b.id);
-    peers
-        .into_iter()
-        .map(|peer| {
-            (
-                address_variable(peer),
+                variable
+            };
+            addresses.insert(
+                variable,
                 format!("{}:{}", peer.id, service_port(design, peer)),
-            )
-        })
-        .collect()
+            );
+        }
+    }
+    addresses
 }
 
 /// A service's outgoing sync calls, sorted by callee then edge id.

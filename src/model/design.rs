@@ -411,7 +411,7 @@ impl Service {
 }
 
 /// Synchronous (the caller waits for the answer) or asynchronous (the caller hands a message over and moves on).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CallMode {
     /// Request/response: the caller's worker waits.

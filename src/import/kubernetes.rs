@@ -1,0 +1,324 @@
+//! Kubernetes manifests (multi-document YAML): a service per Deployment, StatefulSet, DaemonSet or ReplicaSet, the
+//! Services that select its pods as names it is reached by, and a call per container environment value that names
+//! a Service (a host, `host:port`, a URL, or a cluster DNS name).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_yaml_ng::Value;
+
+use super::compose::{add_call, scalar_text};
+use super::{
+    Builder, hosts_in_value, is_address_key, is_subscription_key, kind_from_image, kind_from_label,
+    kind_from_name, resolve_host,
+};
+use crate::model::{Protocol, ServiceId, ServiceKind};
+
+/// Annotation of Syncopate's Kubernetes export with a service's kind.
+pub const KIND_ANNOTATION: &str = "syncopate.dev/kind";
+/// Annotation of Syncopate's Kubernetes export with a service's display name.
+pub const NAME_ANNOTATION: &str = "syncopate.dev/name";
+
+/// The objects read; every other kind is skipped. Only the fields used are named, so the rest of an object (which
+/// real manifests sometimes repeat, like a doubled `limits:`) is not looked at.
+#[derive(Deserialize)]
+#[serde(tag = "kind")]
+enum Object {
+    Deployment(Workload),
+    StatefulSet(Workload),
+    DaemonSet(Workload),
+    ReplicaSet(Workload),
+    Service(KubeService),
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Deserialize, Default)]
+struct Metadata {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    labels: BTreeMap<String, Value>,
+    #[serde(default)]
+    annotations: BTreeMap<String, Value>,
+}
+
+#[derive(Deserialize)]
+struct Workload {
+    #[serde(default)]
+    metadata: Metadata,
+    #[serde(default)]
+    spec: WorkloadSpec,
+}
+
+#[derive(Deserialize, Default)]
+struct WorkloadSpec {
+    #[serde(default)]
+    replicas: Option<Value>,
+    #[serde(default)]
+    template: PodTemplate,
+}
+
+#[derive(Deserialize, Default)]
+struct PodTemplate {
+    #[serde(default)]
+    metadata: Metadata,
+    #[serde(default)]
+    spec: PodSpec,
+}
+
+#[derive(Deserialize, Default)]
+struct PodSpec {
+    #[serde(default)]
+    containers: Vec<Container>,
+}
+
+#[derive(Deserialize, Default)]
+struct Container {
+    #[serde(default)]
+    image: Option<String>,
+    #[serde(default)]
+    ports: Vec<ContainerPort>,
+    #[serde(default)]
+    env: Vec<EnvVar>,
+}
+
+#[derive(Deserialize)]
+struct ContainerPort {
+    #[serde(default, rename = "containerPort")]
+    container_port: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct EnvVar {
+    name: String,
+    #[serde(default)]
+    value: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct KubeService {
+    #[serde(default)]
+    metadata: Metadata,
+    #[serde(default)]
+    spec: ServiceSpec,
+}
+
+#[derive(Deserialize, Default)]
+struct ServiceSpec {
+    #[serde(default)]
+    selector: BTreeMap<String, Value>,
+}
+
+fn labels(map: &BTreeMap<String, Value>) -> BTreeMap<String, String> {
+    map.iter()
+        .filter_map(|(k, v)| Some((k.clone(), scalar_text(v)?)))
+        .collect()
+}
+
+pub(crate) fn import(text: &str, name: &str) -> Result<Builder, String> {
+    let mut workloads: Vec<(String, Workload)> = Vec::new();
+    let mut services: Vec<KubeService> = Vec::new();
+    let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
+    // First the kinds, to name what is skipped; then the objects read.
+    #[derive(Deserialize)]
+    struct Head {
+        #[serde(default)]
+        kind: Option<Value>,
+    }
+    let mut kinds = Vec::new();
+    for (index, document) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
+        match Option::<Head>::deserialize(document) {
+            Ok(None) => kinds.push(None),
+            Ok(Some(head)) => match head.kind.as_ref().and_then(scalar_text) {
+                Some(kind) => kinds.push(Some(kind)),
+                None => {
+                    return Err(format!(
+                        "document {}: not a Kubernetes object (it has no `kind`)",
+                        index + 1
+                    ));
+                }
+            },
+            Err(e) => {
+                return Err(format!(
+                    "not Kubernetes manifests: document {}: {e}",
+                    index + 1
+                ));
+            }
+        }
+    }
+    for (index, document) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
+        let Some(Some(kind)) = kinds.get(index) else {
+            continue;
+        };
+        let object = match Option::<Object>::deserialize(document) {
+            Ok(Some(object)) => object,
+            Ok(None) => continue,
+            Err(e) => return Err(format!("document {} ({kind}): {e}", index + 1)),
+        };
+        if matches!(object, Object::Other) {
+            *skipped.entry(kind.clone()).or_default() += 1;
+        }
+        match object {
+            Object::Deployment(w)
+            | Object::StatefulSet(w)
+            | Object::DaemonSet(w)
+            | Object::ReplicaSet(w) => {
+                let Some(name) = w.metadata.name.clone() else {
+                    return Err(format!(
+                        "document {}: a workload without metadata.name",
+                        index + 1
+                    ));
+                };
+                workloads.push((name, w));
+            }
+            Object::Service(s) => services.push(s),
+            Object::Other => {}
+        }
+    }
+    let mut builder = Builder::new(name);
+    for (kind, count) in skipped {
+        builder.skipped(format!(
+            "{count} {kind} object(s): they are not services or calls"
+        ));
+    }
+    let mut broker_protocols: BTreeMap<ServiceId, Option<Protocol>> = BTreeMap::new();
+    let mut names: BTreeMap<String, ServiceId> = BTreeMap::new();
+    for (workload_name, workload) in &workloads {
+        let id = builder.add_service(workload_name);
+        names.insert(workload_name.to_ascii_lowercase(), id.clone());
+        let annotations = labels(&workload.metadata.annotations);
+        let container = workload.spec.template.spec.containers.first();
+        let image = container.and_then(|c| c.image.clone());
+        let (kind, protocol) = match annotations
+            .get(KIND_ANNOTATION)
+            .and_then(|k| kind_from_label(k))
+        {
+            Some(kind) => (
+                kind,
+                image.as_deref().and_then(kind_from_image).and_then(|k| k.1),
+            ),
+            None => match image.as_deref().and_then(kind_from_image) {
+                Some((kind, protocol)) => {
+                    builder.guessed(format!(
+                        "{workload_name} is a {} (from its image {})",
+                        kind.as_str(),
+                        image.as_deref().unwrap_or_default()
+                    ));
+                    (kind, protocol)
+                }
+                None => match kind_from_name(workload_name) {
+                    Some(kind) => {
+                        builder.guessed(format!(
+                            "{workload_name} is a {} (from its name)",
+                            kind.as_str()
+                        ));
+                        (kind, None)
+                    }
+                    None => (ServiceKind::Service, None),
+                },
+            },
+        };
+        if kind == ServiceKind::Broker {
+            broker_protocols.insert(id.clone(), protocol);
+        }
+        let port = workload
+            .spec
+            .template
+            .spec
+            .containers
+            .iter()
+            .flat_map(|c| &c.ports)
+            .find_map(|p| {
+                p.container_port
+                    .as_ref()
+                    .and_then(scalar_text)?
+                    .parse()
+                    .ok()
+            });
+        let replicas = workload
+            .spec
+            .replicas
+            .as_ref()
+            .and_then(scalar_text)
+            .and_then(|r| r.parse::<u32>().ok())
+            .filter(|r| *r >= 1);
+        if let Some(entry) = builder.service_mut(&id) {
+            entry.kind = kind;
+            entry.image = image;
+            entry.port = port;
+            entry.replicas = replicas.unwrap_or(1);
+            if let Some(display) = annotations.get(NAME_ANNOTATION) {
+                entry.name = Some(display.clone());
+            }
+        }
+    }
+    // A Service is a name for the workloads whose pod labels its selector matches.
+    for service in &services {
+        let Some(service_name) = &service.metadata.name else {
+            continue;
+        };
+        let selector = labels(&service.spec.selector);
+        let selected: Vec<&String> = workloads
+            .iter()
+            .filter(|(_, w)| {
+                let pod = labels(&w.spec.template.metadata.labels);
+                !selector.is_empty() && selector.iter().all(|(k, v)| pod.get(k) == Some(v))
+            })
+            .map(|(name, _)| name)
+            .collect();
+        match selected.as_slice() {
+            [one] => {
+                let id = names[&one.to_ascii_lowercase()].clone();
+                names.entry(service_name.to_ascii_lowercase()).or_insert(id);
+            }
+            [] => builder.skipped(format!(
+                "Service {service_name}: it selects no workload of these manifests"
+            )),
+            many => builder.skipped(format!(
+                "Service {service_name}: it selects {} workloads, so calls to it are ambiguous",
+                many.len()
+            )),
+        }
+    }
+    for (workload_name, workload) in &workloads {
+        let from = names[&workload_name.to_ascii_lowercase()].clone();
+        for variable in workload
+            .spec
+            .template
+            .spec
+            .containers
+            .iter()
+            .flat_map(|c| &c.env)
+        {
+            let Some(value) = variable.value.as_ref().and_then(scalar_text) else {
+                continue;
+            };
+            for host in hosts_in_value(&variable.name, &value) {
+                match resolve_host(&host, &names) {
+                    Some(to) if *to != from => {
+                        let to = to.clone();
+                        add_call(
+                            &mut builder,
+                            &broker_protocols,
+                            &from,
+                            &to,
+                            is_subscription_key(&variable.name),
+                            workload_name,
+                            &format!("{}={value}", variable.name),
+                        );
+                    }
+                    Some(_) => {}
+                    None if is_address_key(&variable.name) || host.contains('.') => {
+                        builder.skipped(format!(
+                            "{workload_name}: {} points at \"{host}\", which is not a Service of these manifests",
+                            variable.name
+                        ));
+                    }
+                    None => {}
+                }
+            }
+        }
+    }
+    Ok(builder)
+}
