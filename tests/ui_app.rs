@@ -468,3 +468,34 @@ fn the_export_window_previews_each_target_and_saves_them_all() {
     );
     harness.get_by_label_contains("Exported 1 file into");
 }
+
+#[test]
+fn an_import_becomes_an_unsaved_design_with_its_notes_listed() {
+    let mut harness = app_on(Some(sample("order-saga")));
+    harness.get_by_label("File").click();
+    harness.run_steps(3);
+    harness.get_by_label_contains("Import").hover();
+    harness.run_steps(3);
+    harness.get_by_label("docker-compose file…");
+    harness.get_by_label("OpenTelemetry traces…");
+    // What happens once the native dialog has picked a file.
+    let compose = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/import/shop.compose.yml");
+    let imported = syncopate::import::import_file(syncopate::import::Source::Compose, &compose);
+    harness.state_mut().apply_import(imported);
+    harness.run_steps(4);
+    let design = harness.state().document().design().clone();
+    assert!(design.service("events").is_some());
+    assert!(
+        harness.state().document().is_dirty(),
+        "an import is not saved yet"
+    );
+    harness.get_by_label("Import notes");
+    harness.get_by_label_contains("guessed: events is a broker");
+    harness.get_by_label_contains("Imported 7 services");
+    // A failed import keeps the design and says why.
+    let broken = syncopate::import::import(syncopate::import::Source::Zipkin, "{", "bad.json");
+    harness.state_mut().apply_import(broken);
+    harness.run_steps(3);
+    assert_eq!(harness.state().document().design(), &design);
+    harness.get_by_label_contains("Import failed: bad.json: not Zipkin v2 JSON");
+}

@@ -58,6 +58,11 @@ impl Document {
         document
     }
 
+    /// A document made by an importer: never saved, so it has unsaved changes.
+    pub fn imported(design: Design) -> Self {
+        Self::recovered(design, None)
+    }
+
     /// Opens a design file.
     pub fn open(path: &Path) -> Result<Self, LoadError> {
         let design = model::load_file(path)?;

@@ -30,6 +30,8 @@ enum Background {
     SaveText(PathBuf, String),
     /// The user picked the folder to write exported configuration into.
     ExportTo(PathBuf, Vec<crate::export::ExportedFile>),
+    /// A file the user picked was imported (on the dialog's thread, since big traces take a moment).
+    Imported(Box<Result<crate::import::Imported, crate::import::ImportError>>),
 }
 
 /// A message shown in the window until dismissed or replaced.
@@ -56,6 +58,8 @@ pub struct SyncopateApp {
     bottom_tab: BottomTab,
     sequence: crate::ui::sequence::SequencePanel,
     export: crate::ui::export::ExportWindow,
+    /// What the last import guessed or skipped, with the input's name, until the user closes the list.
+    import_notes: Option<(String, Vec<crate::import::Note>)>,
     inspector: crate::ui::inspector::Inspector,
     /// An action waiting for "save, discard or cancel" because the document has unsaved changes.
     confirm: Option<Pending>,
@@ -80,6 +84,8 @@ pub enum Pending {
     AskOpen,
     /// Open this file (dropped on the window).
     Open(PathBuf),
+    /// Choose a file to import as a new design.
+    AskImport(crate::import::Source),
     /// Close the window.
     Quit,
 }
@@ -110,6 +116,7 @@ impl SyncopateApp {
             bottom_tab: BottomTab::Warnings,
             sequence: crate::ui::sequence::SequencePanel::default(),
             export: crate::ui::export::ExportWindow::default(),
+            import_notes: None,
             inspector: crate::ui::inspector::Inspector::default(),
             confirm: None,
             closing: false,
@@ -324,6 +331,7 @@ impl SyncopateApp {
         match action {
             Pending::New => self.new_design(),
             Pending::AskOpen => self.ask_open_path(ctx),
+            Pending::AskImport(source) => self.ask_import_path(ctx, source),
             Pending::Open(path) => self.open(path),
             Pending::Quit => {
                 self.closing = true;
@@ -340,6 +348,7 @@ impl SyncopateApp {
         let what = match action {
             Pending::New => "starting a new design",
             Pending::AskOpen | Pending::Open(_) => "opening another design",
+            Pending::AskImport(_) => "importing a new design",
             Pending::Quit => "quitting",
         };
         let message = format!(
@@ -449,6 +458,88 @@ impl SyncopateApp {
         });
     }
 
+    /// Asks for a file to import, then imports it on the dialog's thread.
+    fn ask_import_path(&self, ctx: &egui::Context, source: crate::import::Source) {
+        use crate::import::Source;
+        let (what, extensions): (&str, &[&str]) = match source {
+            Source::Compose => ("docker-compose file", &["yml", "yaml"]),
+            Source::Kubernetes => ("Kubernetes manifests", &["yaml", "yml"]),
+            Source::Zipkin => ("Zipkin v2 JSON", &["json"]),
+            Source::Jaeger => ("Jaeger JSON", &["json"]),
+            Source::Otlp => ("OTLP/JSON traces", &["json"]),
+        };
+        let dialog = rfd::AsyncFileDialog::new()
+            .set_title(format!("Import {what}"))
+            .add_filter(what, extensions)
+            .add_filter("Any file", &["*"]);
+        self.pick_path(ctx, dialog, PickKind::OpenFile, move |path| {
+            Background::Imported(Box::new(crate::import::import_file(source, &path)))
+        });
+    }
+
+    /// Replaces the document with an imported design (unsaved), and lists what the importer guessed; a failed
+    /// import keeps the current design and says why.
+    pub fn apply_import(
+        &mut self,
+        result: Result<crate::import::Imported, crate::import::ImportError>,
+    ) {
+        match result {
+            Ok(imported) => {
+                let design = &imported.design;
+                self.notice = Some(Notice::Info(format!(
+                    "Imported {} services, {} calls and {} flows; check the import notes, then save",
+                    design.services.len(),
+                    design.edges.len(),
+                    design.flows.len()
+                )));
+                self.import_notes = Some((design.name.clone(), imported.notes));
+                self.document = Document::imported(imported.design);
+                self.selection = Selection::default();
+                self.canvas = Canvas::default();
+            }
+            Err(error) => self.notice = Some(Notice::Error(format!("Import failed: {error}"))),
+        }
+    }
+
+    /// The notes of the last import still shown.
+    pub fn import_notes(&self) -> Option<&[crate::import::Note]> {
+        self.import_notes
+            .as_ref()
+            .map(|(_, notes)| notes.as_slice())
+    }
+
+    fn import_notes_window(&mut self, ctx: &egui::Context) {
+        let Some((name, notes)) = &self.import_notes else {
+            return;
+        };
+        let mut open = true;
+        egui::Window::new("Import notes")
+            .open(&mut open)
+            .default_size([560.0, 320.0])
+            .show(ctx, |ui| {
+                ui.label(format!(
+                    "{name}: what the importer guessed or left out ({}). Check these before you rely on the design.",
+                    notes.len()
+                ));
+                ui.separator();
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    for note in notes {
+                        let (icon, color) = match note.kind {
+                            crate::import::NoteKind::Guessed => ("?", ui.visuals().warn_fg_color),
+                            crate::import::NoteKind::Skipped => ("−", ui.visuals().weak_text_color()),
+                        };
+                        ui.horizontal_wrapped(|ui| {
+                            ui.colored_label(color, icon);
+                            ui.label(note.to_string());
+                        });
+                    }
+                });
+            });
+        if !open {
+            self.import_notes = None;
+        }
+    }
+
     /// Asks for a folder, then writes the exported files into it.
     fn ask_export_folder(&self, ctx: &egui::Context, files: Vec<crate::export::ExportedFile>) {
         let dialog = rfd::AsyncFileDialog::new().set_title("Export configuration into folder");
@@ -533,6 +624,7 @@ impl SyncopateApp {
                 Background::Open(path) => self.open(path),
                 Background::SaveAs(path) => self.save_as(path),
                 Background::ExportTo(folder, files) => self.export_to(&folder, &files),
+                Background::Imported(result) => self.apply_import(*result),
                 Background::SaveText(path, text) => {
                     self.notice = Some(
                         match crate::model::file::write_atomically(&path, text.as_bytes()) {
@@ -662,6 +754,20 @@ impl SyncopateApp {
                     self.ask_save_path(ui.ctx());
                 }
                 ui.separator();
+                ui.menu_button("Import", |ui| {
+                    use crate::import::Source;
+                    for (source, label, help) in [
+                        (Source::Compose, "docker-compose file…", "Services, ports, replicas; calls from depends_on and address variables"),
+                        (Source::Kubernetes, "Kubernetes manifests…", "Deployments, StatefulSets and Services; calls from address variables"),
+                        (Source::Zipkin, "Zipkin traces…", "Zipkin v2 JSON: services, calls, service times and flows from spans"),
+                        (Source::Jaeger, "Jaeger traces…", "Jaeger JSON: services, calls, service times and flows from spans"),
+                        (Source::Otlp, "OpenTelemetry traces…", "OTLP/JSON: services, calls, service times and flows from spans"),
+                    ] {
+                        if ui.button(label).on_hover_text(help).clicked() {
+                            self.request(ui.ctx(), Pending::AskImport(source));
+                        }
+                    }
+                });
                 if ui
                     .button("Export…")
                     .on_hover_text("Envoy, Istio, Kubernetes, docker-compose, nginx, RabbitMQ and Kafka configuration")
@@ -845,6 +951,7 @@ impl eframe::App for SyncopateApp {
         self.confirm_dialog(&ctx);
         self.recovery_dialog(&ctx);
         self.help_window(&ctx);
+        self.import_notes_window(&ctx);
         if let Some(crate::ui::export::ExportAction::SaveAll(files)) =
             self.export
                 .show(&ctx, self.document.design(), self.document.state_id())

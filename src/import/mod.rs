@@ -487,12 +487,10 @@ pub(crate) fn resolve_host<'a>(
     let mut labels = host.split('.');
     let first = labels.next()?;
     let rest: Vec<&str> = labels.collect();
-    let cluster_name = match rest.as_slice() {
-        [_namespace] => true,
-        [_namespace, "svc"] => true,
-        [_namespace, "svc", "cluster", "local"] => true,
-        _ => false,
-    };
+    let cluster_name = matches!(
+        rest.as_slice(),
+        [_namespace] | [_namespace, "svc"] | [_namespace, "svc", "cluster", "local"]
+    );
     if cluster_name { known.get(first) } else { None }
 }
 
