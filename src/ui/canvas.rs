@@ -878,8 +878,8 @@ impl DisplayNode<ServiceId, EdgeId, Directed, DefaultIx> for ServiceShape {
                 ));
             }
         }
-        let name_size = (13.0 * zoom).clamp(5.0, 28.0);
-        let tag_size = (10.0 * zoom).clamp(4.0, 20.0);
+        let name_size = text_size(13.0 * zoom, 5.0, 28.0);
+        let tag_size = text_size(10.0 * zoom, 4.0, 20.0);
         let max_width = rect.width() - 8.0 * zoom;
         let name = ctx.ctx.fonts_mut(|f| {
             let mut job = egui::text::LayoutJob::simple_singleline(
@@ -1039,7 +1039,7 @@ impl DisplayEdge<ServiceId, EdgeId, Directed, DefaultIx, ServiceShape> for CallS
             }
         }
         if !self.label.is_empty() && zoom > 0.35 {
-            let size = (10.5 * zoom).clamp(6.0, 18.0);
+            let size = text_size(10.5 * zoom, 6.0, 18.0);
             let text_color = if self.selected {
                 color
             } else if dark {
@@ -1094,7 +1094,7 @@ fn badge_shapes(ctx: &DrawContext, center: Pos2, severity: Severity, count: usiz
     let galley = ctx.ctx.fonts_mut(|f| {
         f.layout_no_wrap(
             count.to_string(),
-            FontId::proportional(radius * 1.3),
+            FontId::proportional(text_size(radius * 1.3, 4.0, 40.0)),
             Color32::WHITE,
         )
     });
@@ -1115,4 +1115,11 @@ fn distance_to_segment(point: Pos2, a: Pos2, b: Pos2) -> f32 {
     }
     let t = ((point - a).dot(ab) / length_sq).clamp(0.0, 1.0);
     (point - (a + ab * t)).length()
+}
+
+/// A font size for canvas text at the current zoom, snapped to half pixels: text that follows the zoom exactly
+/// would ask for a new size every frame of a zoom gesture, and egui lays out and rasterizes every new size afresh.
+/// Half a pixel is too small to see.
+fn text_size(size: f32, min: f32, max: f32) -> f32 {
+    ((size * 2.0).round() / 2.0).clamp(min, max)
 }

@@ -1,0 +1,98 @@
+//! The UI's own work per frame on a generated 300-service, 900-call design while the user pans (middle-button drag)
+//! and zooms, and on idle frames. It drives the real app through egui_kittest without a renderer, so what is timed
+//! is the app's frame: our panels and canvas, egui_graphs and egui's layout (plus kittest's accessibility tree,
+//! which makes the figure an upper bound).
+//!
+//! Run: `cargo bench --bench ui_frame`. Prints median, 95th percentile and worst frame per phase; the budget is
+//! 16 ms.
+
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use syncopate::app::{Document, SyncopateApp};
+use syncopate::model::generate::layered_design;
+
+const FRAMES: usize = 240;
+
+fn report(phase: &str, mut times: Vec<Duration>) {
+    times.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "{phase:<8} {} frames: median {:.2} ms, p95 {:.2} ms, worst {:.2} ms (budget 16 ms)",
+        times.len(),
+        ms(times[times.len() / 2]),
+        ms(times[times.len() * 95 / 100]),
+        ms(times[times.len() - 1])
+    );
+}
+
+fn button(harness: &Harness<'static, SyncopateApp>, pos: egui::Pos2, pressed: bool) {
+    harness.event(egui::Event::PointerButton {
+        pos,
+        button: egui::PointerButton::Middle,
+        pressed,
+        modifiers: egui::Modifiers::NONE,
+    });
+}
+
+fn main() {
+    let design = layered_design(300, 900, 7);
+    println!(
+        "design: {} services, {} calls, {} flows",
+        design.services.len(),
+        design.edges.len(),
+        design.flows.len()
+    );
+    let mut harness = Harness::builder()
+        .with_size([1600.0, 1000.0])
+        .with_step_dt(1.0 / 60.0)
+        .build_eframe(move |_| SyncopateApp::new(Document::new(design)));
+    // The first frames build the view graph and the findings.
+    let start = Instant::now();
+    harness.run_steps(3);
+    println!(
+        "first 3 frames (view graph, rules): {:.1} ms",
+        start.elapsed().as_secs_f64() * 1000.0
+    );
+    harness.run_steps(30);
+
+    let centre = egui::pos2(450.0, 350.0);
+    let timed = |harness: &mut Harness<'static, SyncopateApp>| {
+        let start = Instant::now();
+        harness.step();
+        start.elapsed()
+    };
+
+    let mut pan = Vec::with_capacity(FRAMES);
+    harness.event(egui::Event::PointerMoved(centre));
+    harness.step();
+    button(&harness, centre, true);
+    harness.step();
+    for frame in 0..FRAMES {
+        // Circles of 150 px: the whole design keeps moving under the pointer.
+        let angle = frame as f32 / 20.0;
+        let pos = centre + egui::vec2(angle.cos(), angle.sin()) * 150.0;
+        harness.event(egui::Event::PointerMoved(pos));
+        pan.push(timed(&mut harness));
+    }
+    button(&harness, centre, false);
+    harness.run_steps(5);
+    report("pan", pan);
+
+    // egui_graphs zooms by a fixed step (10%) per zoom event, whatever its size: ten steps in, ten out, over and
+    // over, stays between the fitted view and about 2.6 times it, as a person zooming in and out does.
+    let mut zoom = Vec::with_capacity(FRAMES);
+    for frame in 0..FRAMES {
+        let factor = if (frame / 10) % 2 == 0 {
+            1.1
+        } else {
+            1.0 / 1.1
+        };
+        harness.event(egui::Event::Zoom(factor));
+        zoom.push(timed(&mut harness));
+    }
+    report("zoom", zoom);
+    harness.run_steps(5);
+    let idle: Vec<Duration> = (0..FRAMES).map(|_| timed(&mut harness)).collect();
+    report("idle", idle);
+}
