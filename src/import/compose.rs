@@ -6,10 +6,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_yaml_ng::Value;
 
-use super::{
-    Builder, call_style, hosts_in_value, is_subscription_key, kind_from_image, kind_from_label,
-    kind_from_name, resolve_host,
-};
+use super::{Builder, call_style, hosts_in_value, is_subscription_key, resolve_host};
 use crate::model::{Protocol, ServiceId, ServiceKind};
 
 /// Label of Syncopate's compose export with a service's kind.
@@ -144,29 +141,11 @@ pub(crate) fn import(text: &str, name: &str) -> Result<Builder, String> {
             .into_iter()
             .collect();
         let image = service.image.as_ref().and_then(scalar_text);
-        let (kind, protocol) = match labels.get(KIND_LABEL).and_then(|k| kind_from_label(k)) {
-            Some(kind) => (
-                kind,
-                image.as_deref().and_then(kind_from_image).and_then(|k| k.1),
-            ),
-            None => match image.as_deref().and_then(kind_from_image) {
-                Some((kind, protocol)) => {
-                    builder.guessed(format!(
-                        "{key} is a {} (from its image {})",
-                        kind.as_str(),
-                        image.as_deref().unwrap_or_default()
-                    ));
-                    (kind, protocol)
-                }
-                None => match kind_from_name(key) {
-                    Some(kind) => {
-                        builder.guessed(format!("{key} is a {} (from its name)", kind.as_str()));
-                        (kind, None)
-                    }
-                    None => (ServiceKind::Service, None),
-                },
-            },
-        };
+        let (kind, protocol) = builder.classify(
+            key,
+            labels.get(KIND_LABEL).map(String::as_str),
+            image.as_deref(),
+        );
         if kind == ServiceKind::Broker {
             broker_protocols.insert(id.clone(), protocol);
         }

@@ -8,10 +8,7 @@ use serde::Deserialize;
 use serde_yaml_ng::Value;
 
 use super::compose::{add_call, scalar_text};
-use super::{
-    Builder, hosts_in_value, is_address_key, is_subscription_key, kind_from_image, kind_from_label,
-    kind_from_name, resolve_host,
-};
+use super::{Builder, hosts_in_value, is_address_key, is_subscription_key, resolve_host};
 use crate::model::{Protocol, ServiceId, ServiceKind};
 
 /// Annotation of Syncopate's Kubernetes export with a service's kind.
@@ -190,35 +187,11 @@ pub(crate) fn import(text: &str, name: &str) -> Result<Builder, String> {
         let annotations = labels(&workload.metadata.annotations);
         let container = workload.spec.template.spec.containers.first();
         let image = container.and_then(|c| c.image.clone());
-        let (kind, protocol) = match annotations
-            .get(KIND_ANNOTATION)
-            .and_then(|k| kind_from_label(k))
-        {
-            Some(kind) => (
-                kind,
-                image.as_deref().and_then(kind_from_image).and_then(|k| k.1),
-            ),
-            None => match image.as_deref().and_then(kind_from_image) {
-                Some((kind, protocol)) => {
-                    builder.guessed(format!(
-                        "{workload_name} is a {} (from its image {})",
-                        kind.as_str(),
-                        image.as_deref().unwrap_or_default()
-                    ));
-                    (kind, protocol)
-                }
-                None => match kind_from_name(workload_name) {
-                    Some(kind) => {
-                        builder.guessed(format!(
-                            "{workload_name} is a {} (from its name)",
-                            kind.as_str()
-                        ));
-                        (kind, None)
-                    }
-                    None => (ServiceKind::Service, None),
-                },
-            },
-        };
+        let (kind, protocol) = builder.classify(
+            workload_name,
+            annotations.get(KIND_ANNOTATION).map(String::as_str),
+            image.as_deref(),
+        );
         if kind == ServiceKind::Broker {
             broker_protocols.insert(id.clone(), protocol);
         }

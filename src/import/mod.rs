@@ -269,6 +269,35 @@ impl Builder {
         id
     }
 
+    /// What a service is: the kind Syncopate's own export labelled it with, else what its image says, else what its
+    /// name says (`user-db`), else a plain service; guesses are noted. Also the protocol of a broker's image.
+    pub(crate) fn classify(
+        &mut self,
+        name: &str,
+        label: Option<&str>,
+        image: Option<&str>,
+    ) -> (ServiceKind, Option<Protocol>) {
+        let from_image = image.and_then(kind_from_image);
+        if let Some(kind) = label.and_then(kind_from_label) {
+            return (kind, from_image.and_then(|k| k.1));
+        }
+        if let Some((kind, protocol)) = from_image {
+            self.guessed(format!(
+                "{name} is a {} (from its image {})",
+                kind.as_str(),
+                image.unwrap_or_default()
+            ));
+            return (kind, protocol);
+        }
+        match kind_from_name(name) {
+            Some(kind) => {
+                self.guessed(format!("{name} is a {} (from its name)", kind.as_str()));
+                (kind, None)
+            }
+            None => (ServiceKind::Service, None),
+        }
+    }
+
     /// Adds a call (once per caller, callee and mode); returns whether it was new.
     pub(crate) fn add_edge(
         &mut self,
