@@ -138,7 +138,13 @@ fn the_sequence_panel_follows_the_chosen_flow_and_selects_clicked_calls() {
     harness.get_by_label("Sequence diagram").click();
     harness.run_steps(3);
     // The first flow is shown; pick the other one.
-    harness.get_by_value("Place an order (command)").click();
+    // The flow picker is the combo box showing the flow (the inspector's name field holds the same text).
+    harness
+        .get_by(|node| {
+            node.role() == egui::accesskit::Role::ComboBox
+                && node.value().as_deref() == Some("Place an order (command)")
+        })
+        .click();
     harness.run_steps(3);
     harness.get_by_label("View my orders (query)").click();
     harness.run_steps(4);
@@ -498,4 +504,34 @@ fn an_import_becomes_an_unsaved_design_with_its_notes_listed() {
     harness.run_steps(3);
     assert_eq!(harness.state().document().design(), &design);
     harness.get_by_label_contains("Import failed: bad.json: not Zipkin v2 JSON");
+}
+
+#[test]
+fn with_nothing_selected_the_inspector_edits_flows_faults_and_simulation_settings() {
+    let mut harness = app_on(Some(sample("order-saga")));
+    let planned = harness.state().document().design().faults.len();
+    let flows = |h: &Harness<'static, SyncopateApp>| h.state().document().design().flows.len();
+    let before = flows(&harness);
+    click(&mut harness, "+ Flow");
+    harness.run_steps(3);
+    assert_eq!(flows(&harness), before + 1);
+    assert!(harness.state().document().is_dirty());
+    click(&mut harness, "Planned faults");
+    click(&mut harness, "+ Fault");
+    harness.run_steps(3);
+    let faults = harness.state().document().design().faults.clone();
+    assert_eq!(faults.len(), planned + 1);
+    assert_eq!(faults[planned].end_s, Some(20.0));
+    click(&mut harness, "Simulation settings");
+    click(&mut harness, "Set in this design");
+    harness.run_steps(3);
+    assert!(harness.state().document().design().simulation.is_some());
+    // Each edit is one undo step.
+    for _ in 0..2 {
+        harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+        harness.run_steps(3);
+    }
+    assert_eq!(flows(&harness), before + 1);
+    assert_eq!(harness.state().document().design().faults.len(), planned);
+    assert!(harness.state().document().design().simulation.is_none());
 }

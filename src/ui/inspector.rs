@@ -6,8 +6,8 @@
 
 use crate::app::Command;
 use crate::model::{
-    CallMode, CircuitBreaker, Design, Distribution, Edge, Protocol, RetryPolicy, Service,
-    ServiceKind,
+    ArrivalProcess, CallMode, CircuitBreaker, Design, Distribution, Edge, Fault, FaultKind, Flow,
+    FlowKind, Protocol, RateStep, RetryPolicy, Service, ServiceKind, SimulationSettings,
 };
 use crate::ui::canvas::Selection;
 
@@ -16,7 +16,37 @@ use crate::ui::canvas::Selection;
 pub struct Inspector {
     service: Option<(String, Service)>,
     edge: Option<(String, Edge)>,
+    design: Option<DesignFields>,
     problem: Option<String>,
+}
+
+/// The design-level fields the inspector edits when nothing is selected.
+#[derive(Debug, Clone, PartialEq)]
+struct DesignFields {
+    name: String,
+    flows: Vec<Flow>,
+    faults: Vec<Fault>,
+    simulation: Option<SimulationSettings>,
+}
+
+impl DesignFields {
+    fn of(design: &Design) -> Self {
+        Self {
+            name: design.name.clone(),
+            flows: design.flows.clone(),
+            faults: design.faults.clone(),
+            simulation: design.simulation,
+        }
+    }
+
+    fn applied_to(&self, design: &Design) -> Design {
+        let mut edited = design.clone();
+        edited.name = self.name.clone();
+        edited.flows = self.flows.clone();
+        edited.faults = self.faults.clone();
+        edited.simulation = self.simulation;
+        edited
+    }
 }
 
 impl Inspector {
@@ -42,12 +72,62 @@ impl Inspector {
         {
             self.service = None;
             self.edge_editor(ui, design, edge, commands);
+        } else if selection.is_empty() {
+            self.service = None;
+            self.edge = None;
+            self.design_editor(ui, design, commands);
         } else {
             self.service = None;
             self.edge = None;
+            self.design = None;
             self.problem = None;
-            summary(ui, design, selection);
+            ui.label(format!(
+                "{} services and {} calls selected",
+                selection.services.len(),
+                selection.edges.len()
+            ));
         }
+    }
+
+    /// The design's name, flows, planned faults and simulation settings.
+    fn design_editor(&mut self, ui: &mut egui::Ui, design: &Design, commands: &mut Vec<Command>) {
+        let model = DesignFields::of(design);
+        let buffer = self.design.get_or_insert_with(|| model.clone());
+        if !user_is_editing(ui.ctx()) && self.problem.is_none() {
+            *buffer = model.clone();
+        }
+        let services: Vec<String> = design.services.iter().map(|s| s.id.to_string()).collect();
+        egui::ScrollArea::vertical()
+            .id_salt("design-fields")
+            .show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    ui.label("Design");
+                    ui.text_edit_singleline(&mut buffer.name)
+                        .on_hover_text("The design's name");
+                });
+                ui.label(format!(
+                    "{} services, {} calls, {} flows",
+                    design.services.len(),
+                    design.edges.len(),
+                    buffer.flows.len()
+                ));
+                ui.separator();
+                flows_editor(ui, &mut buffer.flows, &services);
+                faults_editor(ui, &mut buffer.faults, &services);
+                simulation_editor(ui, &mut buffer.simulation);
+            });
+        let edited = buffer.applied_to(design);
+        let changed = *buffer != model;
+        self.finish(
+            ui,
+            design,
+            commands,
+            Command::ReplaceDesign {
+                label: "edit design settings".to_owned(),
+                design: Box::new(edited),
+            },
+            changed,
+        );
     }
 
     fn service_editor(
@@ -411,29 +491,276 @@ fn distribution_editor(ui: &mut egui::Ui, dist: &mut Distribution) {
     });
 }
 
-fn summary(ui: &mut egui::Ui, design: &Design, selection: &Selection) {
-    if !selection.is_empty() {
-        ui.label(format!(
-            "{} services and {} calls selected",
-            selection.services.len(),
-            selection.edges.len()
-        ));
-        return;
-    }
-    ui.label(egui::RichText::new(&design.name).strong());
-    ui.label(format!(
-        "{} services, {} calls, {} flows",
-        design.services.len(),
-        design.edges.len(),
-        design.flows.len()
-    ));
-    ui.separator();
-    for flow in &design.flows {
-        ui.label(format!(
-            "{}: {} rps into {}",
-            flow.display_name(),
-            flow.rate_rps,
-            flow.entry
-        ));
-    }
+/// A combo box of service ids.
+fn service_picker(
+    ui: &mut egui::Ui,
+    salt: impl std::hash::Hash + std::fmt::Debug,
+    value: &mut String,
+    services: &[String],
+) {
+    egui::ComboBox::from_id_salt(salt)
+        .selected_text(value.as_str())
+        .show_ui(ui, |ui| {
+            for id in services {
+                ui.selectable_value(value, id.clone(), id);
+            }
+        });
+}
+
+fn flows_editor(ui: &mut egui::Ui, flows: &mut Vec<Flow>, services: &[String]) {
+    egui::CollapsingHeader::new(format!("Flows ({})", flows.len()))
+        .id_salt("flows")
+        .default_open(true)
+        .show(ui, |ui| {
+            let mut remove = None;
+            for (i, flow) in flows.iter_mut().enumerate() {
+                egui::Grid::new(("flow", i)).num_columns(2).show(ui, |ui| {
+                    ui.label("Id");
+                    ui.text_edit_singleline(&mut flow.id.0);
+                    ui.end_row();
+                    ui.label("Name");
+                    let mut name = flow.name.clone().unwrap_or_default();
+                    if ui.text_edit_singleline(&mut name).changed() {
+                        flow.name = (!name.is_empty()).then_some(name);
+                    }
+                    ui.end_row();
+                    ui.label("Entry")
+                        .on_hover_text("The service where its requests arrive");
+                    service_picker(ui, ("flow-entry", i), &mut flow.entry.0, services);
+                    ui.end_row();
+                    ui.label("Rate");
+                    ui.add(
+                        egui::DragValue::new(&mut flow.rate_rps)
+                            .range(0.0..=1_000_000.0)
+                            .speed(0.5)
+                            .suffix(" rps"),
+                    );
+                    ui.end_row();
+                    ui.label("Arrivals");
+                    ui.horizontal(|ui| {
+                        ui.radio_value(&mut flow.arrival, ArrivalProcess::Poisson, "poisson");
+                        ui.radio_value(&mut flow.arrival, ArrivalProcess::Constant, "constant");
+                    });
+                    ui.end_row();
+                    ui.label("Kind");
+                    ui.horizontal(|ui| {
+                        ui.radio_value(&mut flow.kind, FlowKind::Read, "read");
+                        ui.radio_value(&mut flow.kind, FlowKind::Write, "write");
+                    });
+                    ui.end_row();
+                    ui.label("Caller waits").on_hover_text(
+                        "The caller needs the answer now (off: it fires and forgets)",
+                    );
+                    ui.checkbox(&mut flow.caller_waits, "");
+                    ui.end_row();
+                    ui.label("SLO p99");
+                    optional_ms(ui, &mut flow.slo_p99_ms, 500.0);
+                    ui.end_row();
+                    ui.label("Rate steps")
+                        .on_hover_text("From each time on, requests arrive at that rate (bursts)");
+                    rate_steps(ui, &mut flow.pattern, flow.rate_rps);
+                    ui.end_row();
+                });
+                if ui.small_button("Remove this flow").clicked() {
+                    remove = Some(i);
+                }
+                ui.separator();
+            }
+            if let Some(i) = remove {
+                flows.remove(i);
+            }
+            if let Some(entry) = services.first()
+                && ui
+                    .button("+ Flow")
+                    .on_hover_text("A new kind of request, arriving at the first service")
+                    .clicked()
+            {
+                let mut n = flows.len() + 1;
+                while flows.iter().any(|f| f.id.as_str() == format!("flow-{n}")) {
+                    n += 1;
+                }
+                flows.push(Flow::new(format!("flow-{n}"), entry.as_str(), 10.0));
+            }
+        });
+}
+
+fn rate_steps(ui: &mut egui::Ui, pattern: &mut Option<Vec<RateStep>>, rate_rps: f64) {
+    ui.vertical(|ui| {
+        let steps = pattern.get_or_insert_with(Vec::new);
+        let mut remove = None;
+        for (j, step) in steps.iter_mut().enumerate() {
+            ui.horizontal(|ui| {
+                ui.add(
+                    egui::DragValue::new(&mut step.at_s)
+                        .range(0.0..=86_400.0)
+                        .prefix("at ")
+                        .suffix(" s"),
+                );
+                ui.add(
+                    egui::DragValue::new(&mut step.rate_rps)
+                        .range(0.0..=1_000_000.0)
+                        .suffix(" rps"),
+                );
+                if ui
+                    .small_button("✕")
+                    .on_hover_text("Remove this step")
+                    .clicked()
+                {
+                    remove = Some(j);
+                }
+            });
+        }
+        if let Some(j) = remove {
+            steps.remove(j);
+        }
+        if ui.small_button("+ Step").clicked() {
+            let at_s = steps.last().map_or(10.0, |s| s.at_s + 10.0);
+            steps.push(RateStep {
+                at_s,
+                rate_rps: rate_rps * 2.0,
+            });
+        }
+        if steps.is_empty() {
+            *pattern = None;
+        }
+    });
+}
+
+fn faults_editor(ui: &mut egui::Ui, faults: &mut Vec<Fault>, services: &[String]) {
+    egui::CollapsingHeader::new(format!("Planned faults ({})", faults.len()))
+        .id_salt("faults")
+        .show(ui, |ui| {
+            let mut remove = None;
+            for (i, fault) in faults.iter_mut().enumerate() {
+                egui::Grid::new(("fault", i)).num_columns(2).show(ui, |ui| {
+                    ui.label("Service");
+                    service_picker(ui, ("fault-service", i), &mut fault.service.0, services);
+                    ui.end_row();
+                    ui.label("Kind");
+                    egui::ComboBox::from_id_salt(("fault-kind", i))
+                        .selected_text(fault.kind.as_str())
+                        .show_ui(ui, |ui| {
+                            for kind in [
+                                FaultKind::Down,
+                                FaultKind::Hang,
+                                FaultKind::Slow,
+                                FaultKind::Errors,
+                            ] {
+                                ui.selectable_value(&mut fault.kind, kind, kind.as_str());
+                            }
+                        });
+                    // Only the kind's own parameter may be set.
+                    match fault.kind {
+                        FaultKind::Slow => {
+                            fault.error_rate = None;
+                            fault.factor.get_or_insert(5.0);
+                        }
+                        FaultKind::Errors => {
+                            fault.factor = None;
+                            fault.error_rate.get_or_insert(0.5);
+                        }
+                        FaultKind::Down | FaultKind::Hang => {
+                            fault.factor = None;
+                            fault.error_rate = None;
+                        }
+                    }
+                    ui.end_row();
+                    ui.label("From");
+                    ui.add(
+                        egui::DragValue::new(&mut fault.start_s)
+                            .range(0.0..=86_400.0)
+                            .suffix(" s"),
+                    );
+                    ui.end_row();
+                    ui.label("Until")
+                        .on_hover_text("Unset: to the end of the run");
+                    ui.horizontal(|ui| {
+                        let mut bounded = fault.end_s.is_some();
+                        if ui.checkbox(&mut bounded, "").changed() {
+                            fault.end_s = bounded.then_some(fault.start_s + 10.0);
+                        }
+                        if let Some(end) = &mut fault.end_s {
+                            ui.add(egui::DragValue::new(end).range(0.0..=86_400.0).suffix(" s"));
+                        }
+                    });
+                    ui.end_row();
+                    if let Some(factor) = &mut fault.factor {
+                        ui.label("Slower by");
+                        ui.add(
+                            egui::DragValue::new(factor)
+                                .range(1.0..=1000.0)
+                                .speed(0.1)
+                                .prefix("× "),
+                        );
+                        ui.end_row();
+                    }
+                    if let Some(rate) = &mut fault.error_rate {
+                        ui.label("Error rate");
+                        ui.add(egui::DragValue::new(rate).range(0.0..=1.0).speed(0.01));
+                        ui.end_row();
+                    }
+                });
+                if ui.small_button("Remove this fault").clicked() {
+                    remove = Some(i);
+                }
+                ui.separator();
+            }
+            if let Some(i) = remove {
+                faults.remove(i);
+            }
+            if let Some(service) = services.first()
+                && ui
+                    .button("+ Fault")
+                    .on_hover_text("A fault the simulation injects over a window of time")
+                    .clicked()
+            {
+                faults.push(Fault {
+                    service: service.as_str().into(),
+                    kind: FaultKind::Down,
+                    start_s: 10.0,
+                    end_s: Some(20.0),
+                    factor: None,
+                    error_rate: None,
+                });
+            }
+        });
+}
+
+fn simulation_editor(ui: &mut egui::Ui, simulation: &mut Option<SimulationSettings>) {
+    egui::CollapsingHeader::new("Simulation settings")
+        .id_salt("simulation")
+        .show(ui, |ui| {
+            let mut own = simulation.is_some();
+            if ui
+                .checkbox(&mut own, "Set in this design")
+                .on_hover_text("Unset: 60 s, 5 s of warm-up, seed 1")
+                .changed()
+            {
+                *simulation = own.then(SimulationSettings::default);
+            }
+            if let Some(settings) = simulation {
+                egui::Grid::new("simulation-fields")
+                    .num_columns(2)
+                    .show(ui, |ui| {
+                        ui.label("Duration");
+                        ui.add(
+                            egui::DragValue::new(&mut settings.duration_s)
+                                .range(0.001..=86_400.0)
+                                .suffix(" s"),
+                        );
+                        ui.end_row();
+                        ui.label("Warm-up")
+                            .on_hover_text("Left out of the statistics");
+                        ui.add(
+                            egui::DragValue::new(&mut settings.warmup_s)
+                                .range(0.0..=86_400.0)
+                                .suffix(" s"),
+                        );
+                        ui.end_row();
+                        ui.label("Seed");
+                        ui.add(egui::DragValue::new(&mut settings.seed));
+                        ui.end_row();
+                    });
+            }
+        });
 }
