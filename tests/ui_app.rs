@@ -535,3 +535,40 @@ fn with_nothing_selected_the_inspector_edits_flows_faults_and_simulation_setting
     assert_eq!(harness.state().document().design().faults.len(), planned);
     assert!(harness.state().document().design().simulation.is_none());
 }
+
+#[test]
+fn opened_and_saved_files_are_offered_again_at_the_next_start() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_owned();
+    let mut harness = app_from(move || {
+        SyncopateApp::new(syncopate::app::Document::default()).with_autosave(Some(dir))
+    });
+    harness.state_mut().open(sample("cqrs"));
+    let saved = data.path().join("copy.syncopate");
+    harness.state_mut().save_as(saved.clone());
+    harness.run_steps(2);
+    drop(harness);
+    // The next start lists both, newest first, and opens one from the menu.
+    let dir = data.path().to_owned();
+    let mut harness = app_from(move || {
+        SyncopateApp::new(syncopate::app::Document::default()).with_autosave(Some(dir))
+    });
+    let recent = harness.state().recent_files().to_vec();
+    assert_eq!(recent.len(), 2);
+    assert!(recent[0].ends_with("copy.syncopate"));
+    assert!(recent[1].ends_with("cqrs.syncopate"));
+    harness.get_by_label("File").click();
+    harness.run_steps(3);
+    harness.get_by_label_contains("Open Recent").hover();
+    harness.run_steps(3);
+    harness.get_by_label("cqrs.syncopate").click();
+    harness.run_steps(3);
+    assert!(
+        harness
+            .state()
+            .document()
+            .path()
+            .unwrap()
+            .ends_with("cqrs.syncopate")
+    );
+}

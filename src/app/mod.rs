@@ -7,6 +7,7 @@ pub mod autosave;
 pub mod clipboard;
 mod command;
 mod document;
+pub mod recent;
 
 use std::path::PathBuf;
 use std::sync::mpsc;
@@ -60,6 +61,7 @@ pub struct SyncopateApp {
     export: crate::ui::export::ExportWindow,
     /// What the last import guessed or skipped, with the input's name, until the user closes the list.
     import_notes: Option<(String, Vec<crate::import::Note>)>,
+    recent: recent::RecentFiles,
     inspector: crate::ui::inspector::Inspector,
     /// An action waiting for "save, discard or cancel" because the document has unsaved changes.
     confirm: Option<Pending>,
@@ -117,6 +119,7 @@ impl SyncopateApp {
             sequence: crate::ui::sequence::SequencePanel::default(),
             export: crate::ui::export::ExportWindow::default(),
             import_notes: None,
+            recent: recent::RecentFiles::default(),
             inspector: crate::ui::inspector::Inspector::default(),
             confirm: None,
             closing: false,
@@ -139,6 +142,7 @@ impl SyncopateApp {
 
     /// Turns on autosave into `dir`, and offers to restore what a previous run left there.
     pub fn with_autosave(mut self, dir: Option<PathBuf>) -> Self {
+        self.recent = recent::RecentFiles::load(dir.clone());
         self.autosave = autosave::Autosave::new(dir);
         self.recovery = self.autosave.find();
         self
@@ -232,19 +236,33 @@ impl SyncopateApp {
     pub fn open(&mut self, path: PathBuf) {
         match Document::open(&path) {
             Ok(document) => {
+                self.recent.add(&path);
                 self.document = document;
                 self.selection = Selection::default();
                 self.canvas = Canvas::default();
                 self.notice = None;
             }
-            Err(error) => self.notice = Some(Notice::Error(error.to_string())),
+            Err(error) => {
+                if !path.exists() {
+                    self.recent.remove(&path);
+                }
+                self.notice = Some(Notice::Error(error.to_string()));
+            }
         }
+    }
+
+    /// The recent files, newest first.
+    pub fn recent_files(&self) -> &[PathBuf] {
+        self.recent.paths()
     }
 
     /// Saves to `path` and makes it the document's file.
     pub fn save_as(&mut self, path: PathBuf) {
         match self.document.save_as(&path) {
-            Ok(()) => self.notice = Some(Notice::Info(format!("Saved {}", path.display()))),
+            Ok(()) => {
+                self.recent.add(&path);
+                self.notice = Some(Notice::Info(format!("Saved {}", path.display())));
+            }
             Err(error) => self.notice = Some(Notice::Error(error.to_string())),
         }
     }
@@ -747,6 +765,23 @@ impl SyncopateApp {
                 if ui.button("Open…").clicked() {
                     self.request(ui.ctx(), Pending::AskOpen);
                 }
+                let recent = self.recent.paths().to_vec();
+                ui.add_enabled_ui(!recent.is_empty(), |ui| {
+                    ui.menu_button("Open Recent", |ui| {
+                        for path in recent {
+                            let name = path
+                                .file_name()
+                                .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+                            if ui
+                                .button(name)
+                                .on_hover_text(path.display().to_string())
+                                .clicked()
+                            {
+                                self.request(ui.ctx(), Pending::Open(path));
+                            }
+                        }
+                    });
+                });
                 if ui.button("Save").clicked() {
                     self.save(ui.ctx());
                 }
