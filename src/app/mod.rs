@@ -8,6 +8,7 @@ pub mod clipboard;
 mod command;
 mod document;
 pub mod recent;
+pub mod sim_runner;
 
 use std::path::PathBuf;
 use std::sync::mpsc;
