@@ -572,3 +572,42 @@ fn opened_and_saved_files_are_offered_again_at_the_next_start() {
             .ends_with("cqrs.syncopate")
     );
 }
+
+#[test]
+fn the_simulation_bar_runs_the_design_and_shows_its_progress() {
+    let mut harness = app_on(Some(sample("payment-guarded")));
+    harness.get_by_label_contains("not started");
+    harness.get_by_label_contains("Step 1 s").click();
+    harness.run_steps(2);
+    let wait_for = |harness: &mut Harness<'static, SyncopateApp>, text: &str| {
+        let started = std::time::Instant::now();
+        while !harness.state().simulation_status().contains(text) {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(60),
+                "{}",
+                harness.state().simulation_status()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            harness.step();
+        }
+    };
+    wait_for(&mut harness, "paused at 1.0");
+    // As fast as possible to the end of the design's 60 s.
+    harness
+        .get_by(|node| {
+            node.role() == egui::accesskit::Role::ComboBox && node.value().as_deref() == Some("1×")
+        })
+        .click();
+    harness.run_steps(2);
+    harness.get_by_label("fastest").click();
+    harness.run_steps(2);
+    harness.get_by_label_contains("Run").click();
+    harness.run_steps(2);
+    wait_for(&mut harness, "finished");
+    let status = harness.state().simulation_status();
+    assert!(status.contains("answered"), "{status}");
+    harness.get_by_label_contains("finished at");
+    harness.get_by_label_contains("Reset").click();
+    harness.run_steps(2);
+    harness.get_by_label_contains("not started");
+}

@@ -63,6 +63,10 @@ pub struct SyncopateApp {
     /// What the last import guessed or skipped, with the input's name, until the user closes the list.
     import_notes: Option<(String, Vec<crate::import::Note>)>,
     recent: recent::RecentFiles,
+    /// The live simulation, the document state it was started on, its speed and its newest update.
+    simulation: Option<(sim_runner::SimRunner, u64)>,
+    sim_speed: sim_runner::Speed,
+    sim_latest: Option<sim_runner::SimUpdate>,
     inspector: crate::ui::inspector::Inspector,
     /// An action waiting for "save, discard or cancel" because the document has unsaved changes.
     confirm: Option<Pending>,
@@ -121,6 +125,9 @@ impl SyncopateApp {
             export: crate::ui::export::ExportWindow::default(),
             import_notes: None,
             recent: recent::RecentFiles::default(),
+            simulation: None,
+            sim_speed: sim_runner::Speed::Times(1.0),
+            sim_latest: None,
             inspector: crate::ui::inspector::Inspector::default(),
             confirm: None,
             closing: false,
@@ -249,6 +256,72 @@ impl SyncopateApp {
                 }
                 self.notice = Some(Notice::Error(error.to_string()));
             }
+        }
+    }
+
+    /// The status line of the live simulation.
+    pub fn simulation_status(&self) -> String {
+        crate::ui::sim_bar::status(
+            self.sim_latest.as_ref(),
+            self.document.design().simulation_settings().duration_s,
+        )
+    }
+
+    /// Carries out a simulation bar action. A run started on an older state of the design is thrown away first, so
+    /// Run always simulates the design as it is now.
+    pub fn simulation_action(
+        &mut self,
+        ctx: &egui::Context,
+        action: crate::ui::sim_bar::SimAction,
+    ) {
+        use crate::ui::sim_bar::SimAction;
+        use sim_runner::SimCommand;
+        let state = self.document.state_id();
+        if matches!(action, SimAction::Reset)
+            || self.simulation.as_ref().is_some_and(|(_, s)| *s != state)
+        {
+            self.simulation = None;
+            self.sim_latest = None;
+        }
+        if let SimAction::SetSpeed(speed) = action {
+            self.sim_speed = speed;
+        }
+        if matches!(action, SimAction::Reset) {
+            return;
+        }
+        if self.simulation.is_none() && matches!(action, SimAction::Run | SimAction::Step) {
+            let design = self.document.design();
+            let repaint = ctx.clone();
+            match sim_runner::SimRunner::start(
+                design,
+                design.simulation_settings(),
+                std::sync::Arc::new(move || repaint.request_repaint()),
+            ) {
+                Ok(runner) => self.simulation = Some((runner, state)),
+                Err(error) => self.notice = Some(Notice::Error(error)),
+            }
+        }
+        let Some((runner, _)) = &self.simulation else {
+            return;
+        };
+        match action {
+            SimAction::Run => {
+                runner.send(SimCommand::SetSpeed(self.sim_speed));
+                runner.send(SimCommand::Run);
+            }
+            SimAction::Pause => runner.send(SimCommand::Pause),
+            SimAction::Step => runner.send(SimCommand::Step(1.0)),
+            SimAction::SetSpeed(speed) => runner.send(SimCommand::SetSpeed(speed)),
+            SimAction::Reset => {}
+        }
+    }
+
+    /// Takes what the simulator thread published since the last frame (within a small time budget).
+    fn drain_simulation(&mut self) {
+        if let Some((runner, _)) = &self.simulation
+            && let Some(update) = runner.latest(std::time::Duration::from_millis(2))
+        {
+            self.sim_latest = Some(update);
         }
     }
 
@@ -1015,6 +1088,16 @@ impl eframe::App for SyncopateApp {
         }
         egui::Panel::top("menu").show(ui, |ui| self.menu_bar(ui));
         egui::Panel::top("toolbar").show(ui, |ui| self.toolbar(ui));
+        self.drain_simulation();
+        let duration_s = self.document.design().simulation_settings().duration_s;
+        let sim_action = egui::Panel::top("simulation")
+            .show(ui, |ui| {
+                crate::ui::sim_bar::show(ui, self.sim_speed, self.sim_latest.as_ref(), duration_s)
+            })
+            .inner;
+        if let Some(action) = sim_action {
+            self.simulation_action(&ctx, action);
+        }
         if let Some(notice) = self.notice.clone() {
             egui::Panel::bottom("notice").show(ui, |ui| {
                 ui.horizontal(|ui| {

@@ -5,4 +5,5 @@ pub mod canvas;
 pub mod export;
 pub mod inspector;
 pub mod sequence;
+pub mod sim_bar;
 pub mod warnings;

@@ -1,0 +1,113 @@
+//! The simulation bar: Run, Pause, Step, Reset, the speed, and a one-line status of the live run. It only reports
+//! what the user asked for; the app drives the simulator thread (`app::sim_runner`).
+
+use crate::app::sim_runner::{SimUpdate, Speed};
+
+/// The speeds offered, with their labels.
+pub const SPEEDS: [(Speed, &str); 4] = [
+    (Speed::Times(1.0), "1×"),
+    (Speed::Times(10.0), "10×"),
+    (Speed::Times(100.0), "100×"),
+    (Speed::Fastest, "fastest"),
+];
+
+/// What the user asked of the simulation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SimAction {
+    /// Start (or resume) the run.
+    Run,
+    /// Pause it.
+    Pause,
+    /// Advance one simulated second.
+    Step,
+    /// Throw the run away.
+    Reset,
+    /// Run at this speed.
+    SetSpeed(Speed),
+}
+
+/// Shows the bar; returns what the user asked for.
+pub fn show(
+    ui: &mut egui::Ui,
+    speed: Speed,
+    latest: Option<&SimUpdate>,
+    duration_s: f64,
+) -> Option<SimAction> {
+    let mut action = None;
+    let running = latest.is_some_and(|u| u.running);
+    ui.horizontal(|ui| {
+        ui.label("Simulation");
+        if running {
+            if ui
+                .button("⏸ Pause")
+                .on_hover_text("Stop the clock; the state is kept")
+                .clicked()
+            {
+                action = Some(SimAction::Pause);
+            }
+        } else if ui
+            .button("▶ Run")
+            .on_hover_text("Run the design under its flows' load at the chosen speed")
+            .clicked()
+        {
+            action = Some(SimAction::Run);
+        }
+        if ui
+            .button("Step 1 s")
+            .on_hover_text("Advance one simulated second")
+            .clicked()
+        {
+            action = Some(SimAction::Step);
+        }
+        if ui
+            .add_enabled(latest.is_some(), egui::Button::new("⟲ Reset"))
+            .on_hover_text("Throw this run away")
+            .clicked()
+        {
+            action = Some(SimAction::Reset);
+        }
+        let label = SPEEDS
+            .iter()
+            .find(|(s, _)| *s == speed)
+            .map_or("1×", |(_, l)| *l);
+        egui::ComboBox::from_id_salt("sim-speed")
+            .selected_text(label)
+            .show_ui(ui, |ui| {
+                for (option, name) in SPEEDS {
+                    if ui.selectable_label(option == speed, name).clicked() {
+                        action = Some(SimAction::SetSpeed(option));
+                    }
+                }
+            })
+            .response
+            .on_hover_text("Simulated seconds per second of your time");
+        ui.separator();
+        ui.label(status(latest, duration_s));
+    });
+    action
+}
+
+/// One line on the run: time, requests, failures.
+pub fn status(latest: Option<&SimUpdate>, duration_s: f64) -> String {
+    let Some(update) = latest else {
+        return "not started".to_owned();
+    };
+    if let Some(error) = &update.error {
+        return format!("cannot simulate: {error}");
+    }
+    let snapshot = &update.snapshot;
+    let started: u64 = snapshot.flows.iter().map(|f| f.started).sum();
+    let completed: u64 = snapshot.flows.iter().map(|f| f.completed).sum();
+    let failed: u64 = snapshot.flows.iter().map(|f| f.failed).sum();
+    let state = if update.finished {
+        "finished"
+    } else if update.running {
+        "running"
+    } else {
+        "paused"
+    };
+    format!(
+        "{state} at {:.1} / {duration_s:.0} s: {started} requests, {completed} answered, {failed} failed",
+        snapshot.time_s
+    )
+}
