@@ -465,7 +465,9 @@ fn the_export_window_previews_each_target_and_saves_them_all() {
     let dir = tempfile::tempdir().unwrap();
     let design = harness.state().document().design().clone();
     let files = syncopate::export::export(&design, syncopate::export::Target::Rabbitmq);
-    harness.state_mut().export_to(dir.path(), &files);
+    // What the dialog's thread does with the folder picked, then what the app says about it.
+    let written = syncopate::export::write_files(dir.path(), &files).map(|paths| paths.len());
+    harness.state_mut().report_export(dir.path(), written);
     harness.run_steps(3);
     assert!(
         dir.path()

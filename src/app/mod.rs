@@ -30,8 +30,8 @@ enum Background {
     SaveAs(PathBuf),
     /// The user picked where to save an exported text (a diagram).
     SaveText(PathBuf, String),
-    /// The user picked the folder to write exported configuration into.
-    ExportTo(PathBuf, Vec<crate::export::ExportedFile>),
+    /// Exported files were written (on the dialog's thread) into the folder the user picked, or failed to be.
+    Exported(PathBuf, Result<usize, crate::model::SaveError>),
     /// A file the user picked was imported (on the dialog's thread, since big traces take a moment).
     Imported(Box<Result<crate::import::Imported, crate::import::ImportError>>),
 }
@@ -635,17 +635,23 @@ impl SyncopateApp {
     /// Asks for a folder, then writes the exported files into it.
     fn ask_export_folder(&self, ctx: &egui::Context, files: Vec<crate::export::ExportedFile>) {
         let dialog = rfd::AsyncFileDialog::new().set_title("Export configuration into folder");
+        // The files are written on the dialog's thread, like imports are read there: no file I/O in a frame.
         self.pick_path(ctx, dialog, PickKind::Folder, move |folder| {
-            Background::ExportTo(folder, files)
+            let written = crate::export::write_files(&folder, &files).map(|paths| paths.len());
+            Background::Exported(folder, written)
         });
     }
 
-    /// Writes exported files into `folder` and says how it went.
-    pub fn export_to(&mut self, folder: &std::path::Path, files: &[crate::export::ExportedFile]) {
-        self.notice = Some(match crate::export::write_files(folder, files) {
-            Ok(written) => Notice::Info(format!(
+    /// Says how writing exported files into `folder` went.
+    pub fn report_export(
+        &mut self,
+        folder: &std::path::Path,
+        written: Result<usize, crate::model::SaveError>,
+    ) {
+        self.notice = Some(match written {
+            Ok(count) => Notice::Info(format!(
                 "Exported {} into {}",
-                match written.len() {
+                match count {
                     1 => "1 file".to_owned(),
                     n => format!("{n} files"),
                 },
@@ -715,7 +721,7 @@ impl SyncopateApp {
             match message {
                 Background::Open(path) => self.open(path),
                 Background::SaveAs(path) => self.save_as(path),
-                Background::ExportTo(folder, files) => self.export_to(&folder, &files),
+                Background::Exported(folder, written) => self.report_export(&folder, written),
                 Background::Imported(result) => self.apply_import(*result),
                 Background::SaveText(path, text) => {
                     self.notice = Some(
