@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_yaml_ng::Value;
 
-use super::{Builder, call_style, hosts_in_value, is_subscription_key, resolve_host};
+use super::{Builder, Reference, call_style, hosts_in_value, resolve_host};
 use crate::model::{Protocol, ServiceId, ServiceKind};
 
 /// Label of Syncopate's compose export with a service's kind.
@@ -187,7 +187,7 @@ pub(crate) fn import(text: &str, name: &str) -> Result<Builder, String> {
     }
     for (key, service) in &services {
         let from = names[&key.to_ascii_lowercase()].clone();
-        let mut targets: Vec<(ServiceId, String, bool)> = Vec::new();
+        let mut targets: Vec<(ServiceId, String, Reference)> = Vec::new();
         let declared = service
             .depends_on
             .as_ref()
@@ -205,7 +205,11 @@ pub(crate) fn import(text: &str, name: &str) -> Result<Builder, String> {
             );
         for (dependency, how) in declared {
             match names.get(&dependency.to_ascii_lowercase()) {
-                Some(to) => targets.push((to.clone(), format!("{how} {dependency}"), false)),
+                Some(to) => targets.push((
+                    to.clone(),
+                    format!("{how} {dependency}"),
+                    Reference::Declared,
+                )),
                 None => builder.skipped(format!(
                     "{key}: {how} names \"{dependency}\", which is not a service of this file"
                 )),
@@ -222,7 +226,7 @@ pub(crate) fn import(text: &str, name: &str) -> Result<Builder, String> {
                     Some(to) => targets.push((
                         to.clone(),
                         format!("{variable}={value}"),
-                        is_subscription_key(&variable),
+                        Reference::of_variable(&variable),
                     )),
                     None if super::is_address_key(&variable) => builder.skipped(format!(
                         "{key}: {variable} points at \"{host}\", which is not a service of this file"
@@ -234,11 +238,11 @@ pub(crate) fn import(text: &str, name: &str) -> Result<Builder, String> {
         // A consumer also depends on its broker to start after it; that is its subscription, not a publish.
         let subscribed: Vec<ServiceId> = targets
             .iter()
-            .filter(|(_, _, subscription)| *subscription)
+            .filter(|(_, _, reference)| *reference == Reference::Subscription)
             .map(|(to, _, _)| to.clone())
             .collect();
-        for (to, why, subscription) in targets {
-            if to == from || (!subscription && !why.contains('=') && subscribed.contains(&to)) {
+        for (to, why, reference) in targets {
+            if to == from || (reference == Reference::Declared && subscribed.contains(&to)) {
                 continue;
             }
             add_call(
@@ -246,7 +250,7 @@ pub(crate) fn import(text: &str, name: &str) -> Result<Builder, String> {
                 &broker_protocols,
                 &from,
                 &to,
-                subscription,
+                reference,
                 key,
                 &why,
             );
@@ -262,7 +266,7 @@ pub(crate) fn add_call(
     broker_protocols: &BTreeMap<ServiceId, Option<Protocol>>,
     from: &ServiceId,
     to: &ServiceId,
-    subscription: bool,
+    reference: Reference,
     what: &str,
     why: &str,
 ) {
@@ -271,11 +275,12 @@ pub(crate) fn add_call(
     };
     let protocol = broker_protocols.get(to).copied().flatten();
     let (mode, protocol) = call_style(&callee, protocol);
-    let (caller, callee_id) = if subscription && callee.kind == ServiceKind::Broker {
-        (to, from)
-    } else {
-        (from, to)
-    };
+    let (caller, callee_id) =
+        if reference == Reference::Subscription && callee.kind == ServiceKind::Broker {
+            (to, from)
+        } else {
+            (from, to)
+        };
     if builder.add_edge(caller, callee_id, mode, protocol) {
         builder.guessed(format!(
             "{what}: {} call {caller} -> {callee_id} over {} (from {why})",

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_yaml_ng::Value;
 
 use super::compose::{add_call, scalar_text};
-use super::{Builder, hosts_in_value, is_address_key, is_subscription_key, resolve_host};
+use super::{Builder, Reference, hosts_in_value, is_address_key, resolve_host};
 use crate::model::{Protocol, ServiceId, ServiceKind};
 
 /// Annotation of Syncopate's Kubernetes export with a service's kind.
@@ -276,7 +276,7 @@ pub(crate) fn import(text: &str, name: &str) -> Result<Builder, String> {
                             &broker_protocols,
                             &from,
                             &to,
-                            is_subscription_key(&variable.name),
+                            Reference::of_variable(&variable.name),
                             workload_name,
                             &format!("{}={value}", variable.name),
                         );

@@ -422,8 +422,7 @@ pub(crate) fn kind_from_image(image: &str) -> Option<(ServiceKind, Option<Protoc
 /// A database by its name alone (`user-db`, `orders-mongodb`): a weaker hint than the image.
 pub(crate) fn kind_from_name(name: &str) -> Option<ServiceKind> {
     let name = name.to_ascii_lowercase();
-    (name.ends_with("-db") || name.ends_with("db") || name.ends_with("-database"))
-        .then_some(ServiceKind::Database)
+    (name.ends_with("db") || name.ends_with("-database")).then_some(ServiceKind::Database)
 }
 
 /// Parses a service kind as Syncopate's own exports label it.
@@ -465,11 +464,28 @@ pub(crate) fn is_address_key(key: &str) -> bool {
     ADDRESS_KEY_ENDINGS.iter().any(|end| key.ends_with(end))
 }
 
-/// Whether a variable tells a consumer where the broker it reads from is (Syncopate's exports name it
-/// `<BROKER>_SUBSCRIBE_ADDR`; other systems often say CONSUMER or SUBSCRIBE).
-pub(crate) fn is_subscription_key(key: &str) -> bool {
-    let key = key.to_ascii_uppercase();
-    key.contains("SUBSCRIBE") || key.contains("CONSUMER")
+/// How an input refers from one service to another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reference {
+    /// `depends_on` or `links`: start-up order, read as a call unless the same service is a subscription.
+    Declared,
+    /// An address variable: a call to the service it names.
+    Address,
+    /// An address variable that tells a consumer where the broker it reads from is: the broker delivers to it.
+    Subscription,
+}
+
+impl Reference {
+    /// What an address variable is, by its name: Syncopate's exports name a consumer's broker address
+    /// `<BROKER>_SUBSCRIBE_ADDR`; other systems often say CONSUMER or SUBSCRIBE.
+    pub(crate) fn of_variable(key: &str) -> Self {
+        let key = key.to_ascii_uppercase();
+        if key.contains("SUBSCRIBE") || key.contains("CONSUMER") {
+            Reference::Subscription
+        } else {
+            Reference::Address
+        }
+    }
 }
 
 /// The host names an environment value refers to: URL hosts, the hosts of `host:port` pairs, and, when the
