@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::{
-    ExportedFile, Exporter, Target, envoy::RETRY_ON, header_comment, is_deployed, is_http_family,
-    proto_duration, service_port, sorted_services, to_yaml_documents,
+    ExportedFile, Exporter, Metadata, Object, Target, envoy::RETRY_ON, header_comment, is_deployed,
+    is_http_family, proto_duration, service_port, sorted_services, to_yaml_documents,
 };
 use crate::model::{CallMode, Design, Edge, Service};
 
@@ -97,21 +97,6 @@ impl Exporter for IstioExporter {
 enum Resource {
     VirtualService(Object<VirtualServiceSpec>),
     DestinationRule(Object<DestinationRuleSpec>),
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Object<Spec> {
-    api_version: &'static str,
-    kind: &'static str,
-    metadata: Metadata,
-    spec: Spec,
-}
-
-#[derive(Serialize)]
-struct Metadata {
-    name: String,
-    labels: BTreeMap<&'static str, String>,
 }
 
 #[derive(Serialize)]
@@ -295,6 +280,7 @@ fn virtual_service(
         metadata: Metadata {
             name: callee.id.to_string(),
             labels: app_label(callee),
+            annotations: BTreeMap::new(),
         },
         spec: VirtualServiceSpec {
             hosts: vec![callee.id.to_string()],
@@ -311,6 +297,7 @@ fn destination_rule(name: String, callee: &Service, call: &Edge) -> Object<Desti
         metadata: Metadata {
             name,
             labels: app_label(callee),
+            annotations: BTreeMap::new(),
         },
         spec: DestinationRuleSpec {
             host: callee.id.to_string(),

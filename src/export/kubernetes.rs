@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::{
-    ExportedFile, Exporter, Target, header_comment, is_deployed, peer_addresses, service_image,
-    service_port, sorted_services, to_yaml_documents,
+    ExportedFile, Exporter, Metadata, Object, Target, header_comment, is_deployed, peer_addresses,
+    service_image, service_port, sorted_services, to_yaml_documents,
 };
 use crate::model::{CallMode, Design, Service, ServiceKind};
 
@@ -91,23 +91,6 @@ pub(crate) fn port_name(design: &Design, service: &Service) -> &'static str {
 enum Resource {
     Workload(Object<WorkloadSpec>),
     Service(Object<ServiceSpec>),
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Object<Spec> {
-    api_version: &'static str,
-    kind: &'static str,
-    metadata: Metadata,
-    spec: Spec,
-}
-
-#[derive(Serialize)]
-struct Metadata {
-    name: String,
-    labels: BTreeMap<&'static str, String>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    annotations: BTreeMap<&'static str, String>,
 }
 
 #[derive(Serialize)]

@@ -332,6 +332,26 @@ pub(crate) fn header_comment(design: &Design, what: &str) -> String {
     )
 }
 
+/// A Kubernetes-style object (`apiVersion`, `kind`, `metadata`, `spec`), shared by the Kubernetes and Istio
+/// exporters.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Object<Spec> {
+    pub(crate) api_version: &'static str,
+    pub(crate) kind: &'static str,
+    pub(crate) metadata: Metadata,
+    pub(crate) spec: Spec,
+}
+
+/// An object's `metadata`: its name, labels and (when any) annotations.
+#[derive(Serialize)]
+pub(crate) struct Metadata {
+    pub(crate) name: String,
+    pub(crate) labels: BTreeMap<&'static str, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) annotations: BTreeMap<&'static str, String>,
+}
+
 /// Serializes a typed document to YAML.
 pub(crate) fn to_yaml<T: Serialize>(value: &T) -> String {
     // The documents are plain structs, maps and strings: YAML serialization cannot fail on them.
