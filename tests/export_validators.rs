@@ -97,6 +97,29 @@ fn report(what: &str, out: &Output) -> String {
     )
 }
 
+/// Runs a one-file validator on every file (each must pass), then on a copy of the first with `from` replaced by
+/// `to` (which must fail), so the check is shown able to fail.
+fn every_file_passes_and_a_broken_one_fails(
+    files: &[PathBuf],
+    (from, to): (&str, &str),
+    validator: &str,
+    run: impl Fn(&Path) -> Output,
+) {
+    for file in files {
+        let out = run(file);
+        assert!(
+            out.status.success(),
+            "{}",
+            report(&file.display().to_string(), &out)
+        );
+    }
+    let broken = broken_copy(&files[0], from, to);
+    assert!(
+        !run(&broken).status.success(),
+        "{validator} accepted a file with {to:?} in place of {from:?}"
+    );
+}
+
 #[test]
 fn envoy_validates_every_bootstrap() {
     let Some(envoy) = tool("envoy") else { return };
@@ -116,18 +139,11 @@ fn envoy_validates_every_bootstrap() {
             .output()
             .unwrap()
     };
-    for file in &files {
-        let out = validate(file);
-        assert!(
-            out.status.success(),
-            "{}",
-            report(&file.display().to_string(), &out)
-        );
-    }
-    let broken = broken_copy(&files[0], "STRICT_DNS", "STRICT_DNZ");
-    assert!(
-        !validate(&broken).status.success(),
-        "Envoy accepted a broken bootstrap"
+    every_file_passes_and_a_broken_one_fails(
+        &files,
+        ("STRICT_DNS", "STRICT_DNZ"),
+        "Envoy",
+        validate,
     );
 }
 
@@ -233,21 +249,15 @@ fn docker_compose_and_the_compose_spec_accept_every_file() {
             .output()
             .unwrap()
     };
-    for file in &files {
-        let out = config(file);
-        assert!(
-            out.status.success(),
-            "{}",
-            report(&file.display().to_string(), &out)
-        );
-    }
+    every_file_passes_and_a_broken_one_fails(
+        &files,
+        ("    image:", "    imagen:"),
+        "docker-compose",
+        config,
+    );
     let out = spec(&files);
     assert!(out.status.success(), "{}", report("check-jsonschema", &out));
     let broken = broken_copy(&files[0], "    image:", "    imagen:");
-    assert!(
-        !config(&broken).status.success(),
-        "docker-compose accepted an unknown key"
-    );
     assert!(
         !spec(&[broken]).status.success(),
         "the compose spec accepted an unknown key"
@@ -307,18 +317,11 @@ fn nginx_accepts_every_gateway_config() {
         println!("skipped: cannot make a mount namespace here (not root)");
         return;
     }
-    for file in &files {
-        let out = test(file);
-        assert!(
-            out.status.success(),
-            "{}",
-            report(&file.display().to_string(), &out)
-        );
-    }
-    let broken = broken_copy(&files[0], "_next_upstream_tries", "_next_upstream_triez");
-    assert!(
-        !test(&broken).status.success(),
-        "nginx accepted an unknown directive"
+    every_file_passes_and_a_broken_one_fails(
+        &files,
+        ("_next_upstream_tries", "_next_upstream_triez"),
+        "nginx",
+        test,
     );
 }
 
