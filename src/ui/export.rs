@@ -67,75 +67,91 @@ impl ExportWindow {
                     }
                 });
                 ui.separator();
-                let files = self.files(design, state_id).to_vec();
-                if files.is_empty() {
-                    ui.label(empty_help(self.target));
+                // Borrow the cached files for the frame (the window's own fields change below); put them back after.
+                self.files(design, state_id);
+                let Some(cached) = self.cached.take() else {
                     return;
-                }
-                if !self
-                    .previewed
-                    .as_ref()
-                    .is_some_and(|p| files.iter().any(|f| &f.path == p))
-                {
-                    self.previewed = files.first().map(|f| f.path.clone());
-                }
-                ui.horizontal(|ui| {
-                    if ui
-                        .button(match files.len() {
-                            1 => "Save the file to a folder…".to_owned(),
-                            n => format!("Save all {n} files to a folder…"),
-                        })
-                        .on_hover_text("Writes every file below into a folder you pick, under one folder per target")
-                        .clicked()
-                    {
-                        action = Some(ExportAction::SaveAll(files.clone()));
-                    }
-                    let previewed = files
-                        .iter()
-                        .find(|f| Some(&f.path) == self.previewed.as_ref());
-                    if let Some(file) = previewed
-                        && ui
-                            .button("Copy this file")
-                            .on_hover_text("Copies the previewed file's text to the clipboard")
-                            .clicked()
-                    {
-                        ui.ctx().copy_text(file.contents.clone());
-                    }
-                });
-                ui.separator();
-                egui::Panel::left("export-files")
-                    .resizable(true)
-                    .default_size(240.0)
-                    .show(ui, |ui| {
-                        egui::ScrollArea::vertical()
-                            .id_salt("export-file-list")
-                            .show(ui, |ui| {
-                                for file in &files {
-                                    let selected = Some(&file.path) == self.previewed.as_ref();
-                                    if ui.selectable_label(selected, &file.path).clicked() {
-                                        self.previewed = Some(file.path.clone());
-                                    }
-                                }
-                            });
-                    });
-                if let Some(file) = files
-                    .iter()
-                    .find(|f| Some(&f.path) == self.previewed.as_ref())
-                {
-                    egui::ScrollArea::both()
-                        .id_salt("export-preview")
-                        .auto_shrink([false, false])
-                        .show(ui, |ui| {
-                            // Configuration reads line by line: no wrapping; the text is selectable for copying.
-                            ui.add(
-                                egui::Label::new(egui::RichText::new(&file.contents).monospace())
-                                    .extend(),
-                            );
-                        });
-                }
+                };
+                self.show_files(ui, &cached.2, &mut action);
+                self.cached = Some(cached);
             });
         self.open = open;
         action
+    }
+
+    /// The file list, the preview and the buttons, for the files of the target picked.
+    fn show_files(
+        &mut self,
+        ui: &mut egui::Ui,
+        files: &[ExportedFile],
+        action: &mut Option<ExportAction>,
+    ) {
+        if files.is_empty() {
+            ui.label(empty_help(self.target));
+            return;
+        }
+        if !self
+            .previewed
+            .as_ref()
+            .is_some_and(|p| files.iter().any(|f| &f.path == p))
+        {
+            self.previewed = files.first().map(|f| f.path.clone());
+        }
+        ui.horizontal(|ui| {
+            if ui
+                .button(match files.len() {
+                    1 => "Save the file to a folder…".to_owned(),
+                    n => format!("Save all {n} files to a folder…"),
+                })
+                .on_hover_text(
+                    "Writes every file below into a folder you pick, under one folder per target",
+                )
+                .clicked()
+            {
+                *action = Some(ExportAction::SaveAll(files.to_vec()));
+            }
+            let previewed = files
+                .iter()
+                .find(|f| Some(&f.path) == self.previewed.as_ref());
+            if let Some(file) = previewed
+                && ui
+                    .button("Copy this file")
+                    .on_hover_text("Copies the previewed file's text to the clipboard")
+                    .clicked()
+            {
+                ui.ctx().copy_text(file.contents.clone());
+            }
+        });
+        ui.separator();
+        egui::Panel::left("export-files")
+            .resizable(true)
+            .default_size(240.0)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical()
+                    .id_salt("export-file-list")
+                    .show(ui, |ui| {
+                        for file in files {
+                            let selected = Some(&file.path) == self.previewed.as_ref();
+                            if ui.selectable_label(selected, &file.path).clicked() {
+                                self.previewed = Some(file.path.clone());
+                            }
+                        }
+                    });
+            });
+        if let Some(file) = files
+            .iter()
+            .find(|f| Some(&f.path) == self.previewed.as_ref())
+        {
+            egui::ScrollArea::both()
+                .id_salt("export-preview")
+                .auto_shrink([false, false])
+                .show(ui, |ui| {
+                    // Configuration reads line by line: no wrapping; the text is selectable for copying.
+                    ui.add(
+                        egui::Label::new(egui::RichText::new(&file.contents).monospace()).extend(),
+                    );
+                });
+        }
     }
 }
 
