@@ -7,6 +7,7 @@ pub mod autosave;
 pub mod clipboard;
 mod command;
 mod document;
+pub mod live;
 pub mod recent;
 pub mod sim_runner;
 
@@ -28,8 +29,8 @@ enum Background {
     Open(PathBuf),
     /// The user picked where to save.
     SaveAs(PathBuf),
-    /// The user picked where to save an exported text (a diagram).
-    SaveText(PathBuf, String),
+    /// The user picked where to save an exported file (a diagram, a run's results, charts).
+    SaveFile(PathBuf, Vec<u8>),
     /// Exported files were written (on the dialog's thread) into the folder the user picked, or failed to be.
     Exported(PathBuf, Result<usize, crate::model::SaveError>),
     /// A file the user picked was imported (on the dialog's thread, since big traces take a moment).
@@ -63,10 +64,22 @@ pub struct SyncopateApp {
     /// What the last import guessed or skipped, with the input's name, until the user closes the list.
     import_notes: Option<(String, Vec<crate::import::Note>)>,
     recent: recent::RecentFiles,
-    /// The live simulation, the document state it was started on, its speed and its newest update.
-    simulation: Option<(sim_runner::SimRunner, u64)>,
+    /// The live simulation on screen.
+    live: Option<live::LiveRun>,
+    /// A finished run kept to compare the next one with.
+    baseline: Option<live::FinishedRun>,
     sim_speed: sim_runner::Speed,
-    sim_latest: Option<sim_runner::SimUpdate>,
+    /// Duration and seed for the next run, as set in the simulation bar; they follow the design's own settings
+    /// whenever those change (the second field is the design's settings they were taken from).
+    sim_settings: (
+        crate::model::SimulationSettings,
+        crate::model::SimulationSettings,
+    ),
+    dashboard: crate::ui::dashboard::Dashboard,
+    /// Wall-clock time of the last frame that moved the canvas animation, while the simulation runs.
+    last_animation_at: Option<f64>,
+    /// A PNG of the charts was asked for: the screenshot it waits for.
+    awaiting_chart_screenshot: bool,
     inspector: crate::ui::inspector::Inspector,
     /// An action waiting for "save, discard or cancel" because the document has unsaved changes.
     confirm: Option<Pending>,
@@ -104,12 +117,15 @@ pub enum BottomTab {
     Warnings,
     /// The sequence diagram of a flow.
     Sequence,
+    /// The live simulation's charts and tables.
+    Dashboard,
 }
 
 impl SyncopateApp {
     /// An app showing `document`.
     pub fn new(document: Document) -> Self {
         let (background_tx, background_rx) = mpsc::channel();
+        let design_settings = document.design().simulation_settings();
         Self {
             document,
             canvas: Canvas::default(),
@@ -125,9 +141,13 @@ impl SyncopateApp {
             export: crate::ui::export::ExportWindow::default(),
             import_notes: None,
             recent: recent::RecentFiles::default(),
-            simulation: None,
+            live: None,
+            baseline: None,
             sim_speed: sim_runner::Speed::Times(1.0),
-            sim_latest: None,
+            sim_settings: (design_settings, design_settings),
+            dashboard: crate::ui::dashboard::Dashboard::default(),
+            last_animation_at: None,
+            awaiting_chart_screenshot: false,
             inspector: crate::ui::inspector::Inspector::default(),
             confirm: None,
             closing: false,
@@ -246,6 +266,7 @@ impl SyncopateApp {
             Ok(document) => {
                 self.recent.add(&path);
                 self.document = document;
+                self.stop_simulation();
                 self.selection = Selection::default();
                 self.canvas = Canvas::default();
                 self.notice = None;
@@ -262,13 +283,28 @@ impl SyncopateApp {
     /// The status line of the live simulation.
     pub fn simulation_status(&self) -> String {
         crate::ui::sim_bar::status(
-            self.sim_latest.as_ref(),
-            self.document.design().simulation_settings().duration_s,
+            self.live.as_ref().and_then(|l| l.latest.as_ref()),
+            self.sim_settings.0.duration_s,
         )
     }
 
-    /// Carries out a simulation bar action. A run started on an older state of the design is thrown away first, so
-    /// Run always simulates the design as it is now.
+    /// The live run, if one is on.
+    pub fn live_run(&self) -> Option<&live::LiveRun> {
+        self.live.as_ref()
+    }
+
+    /// The run kept as the baseline of a comparison.
+    pub fn baseline(&self) -> Option<&live::FinishedRun> {
+        self.baseline.as_ref()
+    }
+
+    /// The duration and seed the next run uses.
+    pub fn run_settings(&self) -> crate::model::SimulationSettings {
+        self.sim_settings.0
+    }
+
+    /// Carries out a simulation bar action. A run started on an older state of the design, or with other settings,
+    /// is thrown away first, so Run always simulates the design as it is now.
     pub fn simulation_action(
         &mut self,
         ctx: &egui::Context,
@@ -276,52 +312,216 @@ impl SyncopateApp {
     ) {
         use crate::ui::sim_bar::SimAction;
         use sim_runner::SimCommand;
+        match action {
+            SimAction::SetSpeed(speed) => self.sim_speed = speed,
+            SimAction::SetDuration(duration_s) => {
+                if duration_s.is_finite() && duration_s > self.sim_settings.0.warmup_s {
+                    self.sim_settings.0.duration_s = duration_s;
+                }
+                return;
+            }
+            SimAction::SetSeed(seed) => {
+                self.sim_settings.0.seed = seed;
+                return;
+            }
+            _ => {}
+        }
         let state = self.document.state_id();
         if matches!(action, SimAction::Reset)
-            || self.simulation.as_ref().is_some_and(|(_, s)| *s != state)
+            || self
+                .live
+                .as_ref()
+                .is_some_and(|l| l.state_id != state || l.settings != self.sim_settings.0)
         {
-            self.simulation = None;
-            self.sim_latest = None;
-        }
-        if let SimAction::SetSpeed(speed) = action {
-            self.sim_speed = speed;
+            self.stop_simulation();
         }
         if matches!(action, SimAction::Reset) {
             return;
         }
-        if self.simulation.is_none() && matches!(action, SimAction::Run | SimAction::Step) {
-            let design = self.document.design();
-            let repaint = ctx.clone();
-            match sim_runner::SimRunner::start(
-                design,
-                design.simulation_settings(),
-                std::sync::Arc::new(move || repaint.request_repaint()),
-            ) {
-                Ok(runner) => self.simulation = Some((runner, state)),
-                Err(error) => self.notice = Some(Notice::Error(error)),
-            }
+        if matches!(action, SimAction::Run | SimAction::Step) {
+            self.ensure_live_run(ctx);
         }
-        let Some((runner, _)) = &self.simulation else {
+        let Some(live) = &self.live else {
             return;
         };
         match action {
-            SimAction::Run => {
-                runner.send(SimCommand::SetSpeed(self.sim_speed));
-                runner.send(SimCommand::Run);
-            }
-            SimAction::Pause => runner.send(SimCommand::Pause),
-            SimAction::Step => runner.send(SimCommand::Step(1.0)),
-            SimAction::SetSpeed(speed) => runner.send(SimCommand::SetSpeed(speed)),
-            SimAction::Reset => {}
+            SimAction::Run => live.run(self.sim_speed),
+            SimAction::Pause => live.send(SimCommand::Pause),
+            SimAction::Step => live.send(SimCommand::Step(1.0)),
+            SimAction::SetSpeed(speed) => live.send(SimCommand::SetSpeed(speed)),
+            SimAction::Reset | SimAction::SetDuration(_) | SimAction::SetSeed(_) => {}
         }
     }
 
-    /// Takes what the simulator thread published since the last frame (within a small time budget).
-    fn drain_simulation(&mut self) {
-        if let Some((runner, _)) = &self.simulation
-            && let Some(update) = runner.latest(std::time::Duration::from_millis(2))
+    /// Starts a (paused) run of the design as it is, unless one is on; the first run opens the dashboard.
+    fn ensure_live_run(&mut self, ctx: &egui::Context) {
+        if self.live.is_some() {
+            return;
+        }
+        let design = self.document.design();
+        let repaint = ctx.clone();
+        match live::LiveRun::start(
+            design,
+            self.document.state_id(),
+            self.sim_settings.0,
+            std::sync::Arc::new(move || repaint.request_repaint()),
+        ) {
+            Ok(run) => {
+                self.live = Some(run);
+                self.bottom_tab = BottomTab::Dashboard;
+            }
+            Err(error) => self.notice = Some(Notice::Error(error)),
+        }
+    }
+
+    /// Throws the live run away (its thread stops) and takes its marks off the canvas.
+    fn stop_simulation(&mut self) {
+        self.live = None;
+        self.canvas.set_live(None);
+        self.last_animation_at = None;
+    }
+
+    /// Injects a fault into the live run (starting a paused run if none is on), or clears a service's faults.
+    pub fn fault_request(&mut self, ctx: &egui::Context, request: crate::ui::canvas::FaultRequest) {
+        use crate::ui::canvas::FaultRequest;
+        if self
+            .live
+            .as_ref()
+            .is_some_and(|l| l.state_id != self.document.state_id())
         {
-            self.sim_latest = Some(update);
+            self.stop_simulation();
+        }
+        self.ensure_live_run(ctx);
+        let Some(live) = &mut self.live else { return };
+        match request {
+            FaultRequest::Inject(fault) => {
+                self.notice = Some(Notice::Info(format!(
+                    "Injected {} into {} at {:.1} s",
+                    crate::ui::dashboard::fault_label(fault.kind, fault.factor, fault.error_rate),
+                    fault.service,
+                    live.history.time_s
+                )));
+                live.inject(fault);
+            }
+            FaultRequest::Clear(service) => {
+                self.notice = Some(Notice::Info(format!(
+                    "Cleared the faults of {service} at {:.1} s",
+                    live.history.time_s
+                )));
+                live.clear(&service);
+            }
+        }
+    }
+
+    /// Carries out what the user asked for in the dashboard.
+    pub fn dashboard_action(
+        &mut self,
+        ctx: &egui::Context,
+        action: crate::ui::dashboard::DashboardAction,
+    ) {
+        use crate::ui::dashboard::DashboardAction;
+        match action {
+            DashboardAction::SetRate { flow, rate_rps } => {
+                if let Some(live) = &mut self.live {
+                    live.set_rate(flow, rate_rps);
+                }
+            }
+            DashboardAction::PinBaseline => {
+                let label = format!("baseline (seed {})", self.sim_settings.0.seed);
+                if let Some(finished) = self.live.as_ref().and_then(|l| l.to_finished(label)) {
+                    self.notice = Some(Notice::Info(
+                        "Baseline kept: change the design, run it again, and open Compare"
+                            .to_owned(),
+                    ));
+                    self.baseline = Some(finished);
+                }
+            }
+            DashboardAction::ClearBaseline => self.baseline = None,
+            DashboardAction::ExportCsv | DashboardAction::ExportJson => {
+                let Some(live) = &self.live else { return };
+                let stem = self.export_stem();
+                let (bytes, name) = if action == DashboardAction::ExportCsv {
+                    (
+                        live.history.to_csv().into_bytes(),
+                        format!("{stem}-run.csv"),
+                    )
+                } else {
+                    (
+                        live.history.to_json(live.report.as_ref()).into_bytes(),
+                        format!("{stem}-run.json"),
+                    )
+                };
+                self.ask_save_file(ctx, "Save the run", bytes, name);
+            }
+            DashboardAction::ExportPng => {
+                self.awaiting_chart_screenshot = true;
+                ctx.send_viewport_cmd(egui::ViewportCommand::Screenshot(egui::UserData::default()));
+            }
+        }
+    }
+
+    /// A file-name stem from the design's file or name.
+    fn export_stem(&self) -> String {
+        self.document
+            .path()
+            .and_then(|p| p.file_stem())
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "design".to_owned())
+    }
+
+    /// A screenshot asked for by "Charts as PNG": cut the charts out and ask where to save them.
+    fn take_chart_screenshot(&mut self, ctx: &egui::Context) {
+        if !self.awaiting_chart_screenshot {
+            return;
+        }
+        let image = ctx.input(|i| {
+            i.events.iter().find_map(|e| match e {
+                egui::Event::Screenshot { image, .. } => Some(image.clone()),
+                _ => None,
+            })
+        });
+        let Some(image) = image else { return };
+        self.awaiting_chart_screenshot = false;
+        let Some(rect) = self.dashboard.charts_rect else {
+            self.notice = Some(Notice::Error(
+                "Open the dashboard's Charts to save them as an image".to_owned(),
+            ));
+            return;
+        };
+        match crate::ui::dashboard::png_of_region(&image, rect, ctx.pixels_per_point()) {
+            Ok(png) => {
+                let name = format!("{}-charts.png", self.export_stem());
+                self.ask_save_file(ctx, "Save the charts", png, name);
+            }
+            Err(error) => self.notice = Some(Notice::Error(error)),
+        }
+    }
+
+    /// Takes what the simulator thread published since the last frame (within a small time budget), and shows it
+    /// on the canvas.
+    fn drain_simulation(&mut self, ctx: &egui::Context) {
+        // The bar follows the design's own duration and seed whenever those change.
+        let design_settings = self.document.design().simulation_settings();
+        if design_settings != self.sim_settings.1 {
+            self.sim_settings = (design_settings, design_settings);
+        }
+        let Some(live) = &mut self.live else { return };
+        if live.drain(std::time::Duration::from_millis(2)) {
+            self.canvas
+                .set_live(Some(crate::ui::canvas::LiveOverlay::from_history(
+                    &live.history,
+                )));
+        }
+        // The dots move while the clock runs; the window keeps painting for them.
+        if live.running() {
+            let now = ctx.input(|i| i.time);
+            if let Some(last) = self.last_animation_at {
+                self.canvas.advance_animation((now - last).clamp(0.0, 0.1));
+            }
+            self.last_animation_at = Some(now);
+            ctx.request_repaint();
+        } else {
+            self.last_animation_at = None;
         }
     }
 
@@ -352,6 +552,7 @@ impl SyncopateApp {
     /// Replaces the document with a new empty design.
     fn new_design(&mut self) {
         self.document = Document::new(Design::new("Untitled design"));
+        self.stop_simulation();
         self.selection = Selection::default();
         self.canvas = Canvas::default();
         self.notice = None;
@@ -498,6 +699,7 @@ impl SyncopateApp {
             Some(0) => {
                 if let Some(recovery) = self.recovery.take() {
                     self.document = Document::recovered(recovery.design, recovery.path);
+                    self.stop_simulation();
                     self.selection = Selection::default();
                     self.canvas = Canvas::default();
                 }
@@ -541,12 +743,12 @@ impl SyncopateApp {
     }
 
     /// Asks where to save an exported text (a diagram), then writes it.
-    fn ask_save_text(&self, ctx: &egui::Context, text: String, file_name: String) {
+    fn ask_save_file(&self, ctx: &egui::Context, title: &str, bytes: Vec<u8>, file_name: String) {
         let dialog = rfd::AsyncFileDialog::new()
-            .set_title("Save diagram")
+            .set_title(title)
             .set_file_name(file_name);
         self.pick_path(ctx, dialog, PickKind::SaveFile, move |path| {
-            Background::SaveText(path, text)
+            Background::SaveFile(path, bytes)
         });
     }
 
@@ -586,6 +788,7 @@ impl SyncopateApp {
                 )));
                 self.import_notes = Some((design.name.clone(), imported.notes));
                 self.document = Document::imported(imported.design);
+                self.stop_simulation();
                 self.selection = Selection::default();
                 self.canvas = Canvas::default();
             }
@@ -723,13 +926,11 @@ impl SyncopateApp {
                 Background::SaveAs(path) => self.save_as(path),
                 Background::Exported(folder, written) => self.report_export(&folder, written),
                 Background::Imported(result) => self.apply_import(*result),
-                Background::SaveText(path, text) => {
-                    self.notice = Some(
-                        match crate::model::file::write_atomically(&path, text.as_bytes()) {
-                            Ok(()) => Notice::Info(format!("Saved {}", path.display())),
-                            Err(error) => Notice::Error(error.to_string()),
-                        },
-                    );
+                Background::SaveFile(path, bytes) => {
+                    self.notice = Some(match crate::model::file::write_atomically(&path, &bytes) {
+                        Ok(()) => Notice::Info(format!("Saved {}", path.display())),
+                        Err(error) => Notice::Error(error.to_string()),
+                    });
                 }
             }
         }
@@ -1094,11 +1295,16 @@ impl eframe::App for SyncopateApp {
         }
         egui::Panel::top("menu").show(ui, |ui| self.menu_bar(ui));
         egui::Panel::top("toolbar").show(ui, |ui| self.toolbar(ui));
-        self.drain_simulation();
-        let duration_s = self.document.design().simulation_settings().duration_s;
+        self.drain_simulation(&ctx);
+        self.take_chart_screenshot(&ctx);
         let sim_action = egui::Panel::top("simulation")
             .show(ui, |ui| {
-                crate::ui::sim_bar::show(ui, self.sim_speed, self.sim_latest.as_ref(), duration_s)
+                crate::ui::sim_bar::show(
+                    ui,
+                    self.sim_speed,
+                    self.live.as_ref().and_then(|l| l.latest.as_ref()),
+                    self.sim_settings.0,
+                )
             })
             .inner;
         if let Some(action) = sim_action {
@@ -1131,6 +1337,7 @@ impl eframe::App for SyncopateApp {
             });
         self.refresh_findings();
         let mut warning_actions = Vec::new();
+        let mut dashboard_action = None;
         egui::Panel::bottom("warnings")
             .resizable(true)
             .default_size(240.0)
@@ -1150,6 +1357,14 @@ impl eframe::App for SyncopateApp {
                         BottomTab::Sequence,
                         "Sequence diagram",
                     );
+                    ui.selectable_value(
+                        &mut self.bottom_tab,
+                        BottomTab::Dashboard,
+                        "Simulation dashboard",
+                    )
+                    .on_hover_text(
+                        "Charts, service table, faults timeline and comparison of the live run",
+                    );
                 });
                 ui.separator();
                 match self.bottom_tab {
@@ -1166,13 +1381,29 @@ impl eframe::App for SyncopateApp {
                                 warning_actions.push(WarningAction::Reveal(Subject::Edge(edge)));
                             }
                             Some(SequenceAction::SaveSvg(svg, name)) => {
-                                self.ask_save_text(ui.ctx(), svg, name);
+                                self.ask_save_file(
+                                    ui.ctx(),
+                                    "Save diagram",
+                                    svg.into_bytes(),
+                                    name,
+                                );
                             }
                             None => {}
                         }
                     }
+                    BottomTab::Dashboard => {
+                        dashboard_action = self.dashboard.show(
+                            ui,
+                            self.live.as_ref(),
+                            self.baseline.as_ref(),
+                            self.document.design(),
+                        );
+                    }
                 }
             });
+        if let Some(action) = dashboard_action {
+            self.dashboard_action(&ctx, action);
+        }
         egui::CentralPanel::default().show(ui, |ui| {
             let design = self.document.design();
             let no_badges = Badges::default();
@@ -1186,6 +1417,9 @@ impl eframe::App for SyncopateApp {
                 &mut self.pending,
             );
         });
+        if let Some(request) = self.canvas.fault_request.take() {
+            self.fault_request(&ctx, request);
+        }
         for action in warning_actions {
             match action {
                 WarningAction::Reveal(subject) => self.reveal(&subject),

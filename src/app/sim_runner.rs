@@ -105,17 +105,22 @@ impl SimRunner {
         }
     }
 
-    /// The newest update that arrived, reading for at most `budget`; `None` when nothing new came.
-    pub fn latest(&self, budget: Duration) -> Option<SimUpdate> {
+    /// The updates that arrived, oldest first, reading for at most `budget`.
+    pub fn drain(&self, budget: Duration) -> Vec<SimUpdate> {
         let started = Instant::now();
-        let mut latest = None;
+        let mut updates = Vec::new();
         while let Ok(update) = self.updates.try_recv() {
-            latest = Some(update);
+            updates.push(update);
             if started.elapsed() >= budget {
                 break;
             }
         }
-        latest
+        updates
+    }
+
+    /// The newest update that arrived, reading for at most `budget`; `None` when nothing new came.
+    pub fn latest(&self, budget: Duration) -> Option<SimUpdate> {
+        self.drain(budget).pop()
     }
 }
 

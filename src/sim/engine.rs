@@ -234,6 +234,8 @@ struct ServiceState {
     busy_area: f64,
     waiting_area: f64,
     sojourn: Histogram<u64>,
+    /// Sojourn times since the previous snapshot, for the live table.
+    recent_sojourn: Histogram<u64>,
     // Faults in force.
     down: u32,
     hanging: u32,
@@ -264,6 +266,8 @@ struct EdgeState {
     total_calls: u64,
     total_failures: u64,
     report: EdgeReport,
+    /// From the call to its successful answer (sync calls, measured period), for the per-hop latencies.
+    latency: Histogram<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -391,6 +395,7 @@ impl Simulation {
                 busy_area: 0.0,
                 waiting_area: 0.0,
                 sojourn: new_histogram(),
+                recent_sojourn: new_histogram(),
                 down: 0,
                 hanging: 0,
                 slow_factor: 1.0,
@@ -412,6 +417,7 @@ impl Simulation {
                 total_calls: 0,
                 total_failures: 0,
                 report: EdgeReport::default(),
+                latency: new_histogram(),
             });
         }
         let flow_count = design.flows.len();
@@ -1073,6 +1079,10 @@ impl Simulation {
     fn succeed_call(&mut self, call: u32) {
         let edge = self.calls[call as usize].edge as usize;
         self.record_breaker(edge, true);
+        if self.measuring() {
+            let took_ms = self.now - self.calls[call as usize].started_at;
+            record(&mut self.edges[edge].latency, took_ms);
+        }
         let (caller, caller_generation) = {
             let c = &self.calls[call as usize];
             (c.caller, c.caller_generation)
@@ -1132,6 +1142,7 @@ impl Simulation {
             if !success {
                 s.total_failed += 1;
             }
+            record(&mut s.recent_sojourn, sojourn);
             if measuring {
                 if success {
                     s.completed += 1;
@@ -1447,9 +1458,11 @@ impl Simulation {
             );
         }
         for (i, e) in self.edges.iter().enumerate() {
+            let mut edge_report = e.report.clone();
+            edge_report.latency_ms = LatencyStats::from_histogram(&e.latency);
             report
                 .edges
-                .insert(self.design.edges[i].id.to_string(), e.report.clone());
+                .insert(self.design.edges[i].id.to_string(), edge_report);
         }
         report
     }
@@ -1474,17 +1487,24 @@ impl Simulation {
             .collect();
         let services = self
             .services
-            .iter()
+            .iter_mut()
             .map(|s| {
                 let workers = s.replicas.len() as f64 * f64::from(s.concurrency);
-                ServiceLive {
+                let live = ServiceLive {
                     arrivals: s.total_arrivals,
                     rejected: s.total_rejected,
                     failed: s.total_failed,
                     queue_length: s.waiting,
                     busy_workers: s.busy,
                     utilization: s.busy as f64 / workers,
-                }
+                    recent_sojourn_ms: LatencyStats::from_histogram(&s.recent_sojourn),
+                    faulted: s.down > 0
+                        || s.hanging > 0
+                        || s.slow_factor != 1.0
+                        || s.fault_error_rate > 0.0,
+                };
+                s.recent_sojourn.reset();
+                live
             })
             .collect();
         let edges = self

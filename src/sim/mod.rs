@@ -5,10 +5,14 @@
 //! the live controls, on a thread of its own. See `docs/simulation.md`.
 
 mod engine;
+pub mod history;
 pub mod report;
 
 pub use engine::{SimError, Simulation};
-pub use report::{SimReport, Snapshot};
+pub use report::{
+    BreakerState, EdgeLive, EdgeReport, FlowLive, FlowReport, LatencyStats, ServiceLive,
+    ServiceReport, SimReport, Snapshot,
+};
 
 use crate::model::{Design, SimulationSettings};
 

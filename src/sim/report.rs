@@ -86,6 +86,8 @@ pub struct EdgeReport {
     pub retries: u64,
     /// Calls failed at once by an open circuit breaker.
     pub short_circuited: u64,
+    /// From the call to its successful answer, sync calls only (zero for async messages): the simulated hop.
+    pub latency_ms: LatencyStats,
 }
 
 /// The whole report of a run; serializes to the `simulate --json` shape.
@@ -150,6 +152,10 @@ pub struct ServiceLive {
     pub busy_workers: u64,
     /// Busy workers over all workers now.
     pub utilization: f64,
+    /// Sojourn times of work that ended since the previous snapshot.
+    pub recent_sojourn_ms: LatencyStats,
+    /// Whether a fault is in force on it now.
+    pub faulted: bool,
 }
 
 /// Live numbers of a call.

@@ -15,12 +15,17 @@ use egui_graphs::{
     DisplayEdge, DisplayNode, DrawContext, EdgeProps, GraphChange, GraphView, Layout, LayoutState,
     MetadataFrame, NodeProps, SettingsInteraction, SettingsNavigation, SettingsStyle,
 };
-use petgraph::{Directed, stable_graph::DefaultIx, stable_graph::NodeIndex};
+use petgraph::{
+    Directed,
+    stable_graph::{DefaultIx, EdgeIndex, NodeIndex},
+};
 use serde::{Deserialize, Serialize};
 
 use crate::app::Command;
-use crate::model::{CallMode, Design, Edge, EdgeId, ServiceId, ServiceKind};
+use crate::model::{CallMode, Design, Edge, EdgeId, Fault, ServiceId, ServiceKind};
 use crate::rules::{Report, Severity, Subject};
+use crate::sim::BreakerState;
+use crate::sim::history::{EdgeNow, RunHistory, ServiceNow};
 use crate::ui::warnings::severity_color;
 
 /// Finding counts per service and per call, with the worst severity, drawn as badges.
@@ -102,6 +107,18 @@ pub struct Canvas {
     graph_view_started: bool,
     /// Position of the dragged service when the drag started, so a drag becomes one move command.
     drag_origin: Option<(ServiceId, Pos2)>,
+    /// The view graph's edge of each call.
+    edges: HashMap<EdgeId, EdgeIndex>,
+    /// The live simulation's numbers, drawn over the design while a run is on.
+    live: Option<LiveOverlay>,
+    /// Whether the view graph's shapes carry live numbers now (so they are cleared once when the run goes).
+    live_drawn: bool,
+    /// Seconds of dot animation; it advances only while the simulation runs.
+    animation_s: f64,
+    /// The service whose fault menu is open, and where on screen.
+    fault_menu: Option<(ServiceId, Pos2)>,
+    /// What the user asked of the simulation on the canvas this frame; the app takes it.
+    pub fault_request: Option<FaultRequest>,
 }
 
 impl Default for Canvas {
@@ -121,6 +138,12 @@ impl Default for Canvas {
             new_service_kind: ServiceKind::Service,
             last_view: None,
             drag_origin: None,
+            edges: HashMap::new(),
+            live: None,
+            live_drawn: false,
+            animation_s: 0.0,
+            fault_menu: None,
+            fault_request: None,
         }
     }
 }
@@ -268,6 +291,7 @@ impl Canvas {
             *pair_counts.entry(unordered_pair(edge)).or_default() += 1;
         }
         let mut pair_seen: HashMap<(&str, &str), usize> = HashMap::new();
+        let mut edges = HashMap::with_capacity(design.edges.len());
         for edge in &design.edges {
             let (Some(&from), Some(&to)) = (nodes.get(&edge.from), nodes.get(&edge.to)) else {
                 continue;
@@ -282,6 +306,7 @@ impl Canvas {
                 lane_offset = -lane_offset;
             }
             let index = graph.add_edge(from, to, edge.id.clone());
+            edges.insert(edge.id.clone(), index);
             if let Some(view_edge) = graph.edge_mut(index) {
                 view_edge.set_selected(selection.edges.contains(&edge.id));
                 let display = view_edge.display_mut();
@@ -293,6 +318,61 @@ impl Canvas {
         }
         self.graph = graph;
         self.nodes = nodes;
+        self.edges = edges;
+        // The new shapes carry no live numbers yet.
+        self.live_drawn = false;
+    }
+
+    /// Shows a run's live numbers over the design from now on, or stops showing them (`None`).
+    pub fn set_live(&mut self, live: Option<LiveOverlay>) {
+        self.live = live;
+        if self.live.is_none() {
+            self.fault_menu = None;
+        }
+    }
+
+    /// Moves the dots along the calls on by `seconds` (called while the simulation runs).
+    pub fn advance_animation(&mut self, seconds: f64) {
+        self.animation_s += seconds;
+    }
+
+    /// Copies the live numbers into the view graph's shapes, or clears them once the run is gone.
+    fn apply_live(&mut self) {
+        let Some(live) = &self.live else {
+            if self.live_drawn {
+                for node in self.graph.g_mut().node_weights_mut() {
+                    node.display_mut().live = None;
+                }
+                for edge in self.graph.g_mut().edge_weights_mut() {
+                    edge.display_mut().live = None;
+                }
+                self.live_drawn = false;
+            }
+            return;
+        };
+        for (id, index) in &self.nodes {
+            if let Some(node) = self.graph.node_mut(*index) {
+                node.display_mut().live = live.services.get(id.as_str()).map(|s| ServiceOverlay {
+                    utilization: s.utilization,
+                    queue_length: s.queue_length,
+                    queue_capacity: s.queue_capacity,
+                    rejected: s.rejected,
+                    failed: s.failed,
+                    faulted: s.faulted,
+                });
+            }
+        }
+        for (id, index) in &self.edges {
+            if let Some(edge) = self.graph.edge_mut(*index) {
+                edge.display_mut().live = live.edges.get(id.as_str()).map(|e| CallOverlay {
+                    calls_rps: e.calls_rps,
+                    failures_rps: e.failures_rps,
+                    breaker: e.has_breaker.then_some(e.breaker),
+                    animation_s: self.animation_s,
+                });
+            }
+        }
+        self.live_drawn = true;
     }
 
     /// Draws the canvas and turns the user's gestures into commands and selection changes.
@@ -324,11 +404,88 @@ impl Canvas {
             meta.pan = canvas_size / 2.0 - target.to_vec2() * meta.zoom;
             meta.save(ui);
         }
-        if interacting {
-            self.show_interactive(ui, design, selection, commands);
+        self.apply_live();
+        let response = if interacting {
+            self.show_interactive(ui, design, selection, commands)
         } else {
-            self.paint_static(ui);
+            self.paint_static(ui)
+        };
+        if self.live.is_some() {
+            self.live_extras(ui, &response);
         }
+    }
+
+    /// While a run is on: the legend, live numbers of what the pointer is over, and the fault menu a right-click
+    /// on a service opens.
+    fn live_extras(&mut self, ui: &mut egui::Ui, response: &egui::Response) {
+        let Some(live) = &self.live else { return };
+        paint_legend(ui, response.rect);
+        let pointer = ui.input(|i| i.pointer.hover_pos());
+        if ui.input(|i| i.pointer.secondary_clicked())
+            && let Some(at) = pointer
+            && response.rect.contains(at)
+        {
+            self.fault_menu = self.service_at(at).map(|id| (id, at));
+        }
+        if self.fault_menu.is_none()
+            && let Some(at) = pointer.filter(|p| response.rect.contains(*p))
+        {
+            let lines = if let Some(id) = self.service_at(at) {
+                live.services
+                    .get(id.as_str())
+                    .map(|s| service_hover_lines(id.as_str(), s))
+            } else {
+                self.edge_at(at).and_then(|id| {
+                    live.edges
+                        .get(id.as_str())
+                        .map(|e| edge_hover_lines(id.as_str(), e))
+                })
+            };
+            if let Some(lines) = lines {
+                paint_hover_box(ui, at, &lines);
+            }
+        }
+        let Some((service, at)) = self.fault_menu.clone() else {
+            return;
+        };
+        let area = egui::Area::new(egui::Id::new("canvas-fault-menu"))
+            .order(egui::Order::Foreground)
+            .fixed_pos(at)
+            .show(ui.ctx(), |ui| {
+                egui::Frame::menu(ui.style())
+                    .show(ui, |ui| fault_menu(ui, &service))
+                    .inner
+            });
+        if let Some(request) = area.inner {
+            self.fault_request = Some(request);
+            self.fault_menu = None;
+        } else if area.response.clicked_elsewhere()
+            || ui.input(|i| i.key_pressed(egui::Key::Escape))
+        {
+            self.fault_menu = None;
+        }
+    }
+
+    /// The call drawn at a screen position.
+    fn edge_at(&self, screen: Pos2) -> Option<EdgeId> {
+        let at = self.canvas_position(screen)?;
+        self.edges.iter().find_map(|(id, index)| {
+            let (from, to) = self.graph.edge_endpoints(*index)?;
+            let (start, end) = (self.graph.node(from)?, self.graph.node(to)?);
+            let edge = self.graph.edge(*index)?;
+            DisplayEdge::<ServiceId, EdgeId, Directed, DefaultIx, ServiceShape>::is_inside(
+                edge.display(),
+                start,
+                end,
+                at,
+            )
+            .then(|| id.clone())
+        })
+    }
+
+    /// Opens the fault menu of a service as a right-click would (for tests and tooling).
+    pub fn open_fault_menu(&mut self, service: &ServiceId, at: Pos2) {
+        self.fault_menu = Some((service.clone(), at));
     }
 
     /// Where a service is on screen, as of the last frame.
@@ -362,7 +519,7 @@ impl Canvas {
         design: &Design,
         selection: &mut Selection,
         commands: &mut Vec<Command>,
-    ) {
+    ) -> egui::Response {
         // A click selects one thing; shift-click adds to the selection.
         let adding = ui.input(|i| i.modifiers.shift);
         let interactions = SettingsInteraction::new()
@@ -440,6 +597,7 @@ impl Canvas {
                 .map(|(_, e)| e.payload().clone())
                 .collect();
         }
+        response.response
     }
 
     /// Double-click on empty canvas adds a service; in connect mode, a drag from one service to another adds a call.
@@ -491,9 +649,10 @@ impl Canvas {
     }
 
     /// Paints the graph exactly as `GraphView` would, without its interaction handling or repaint request.
-    fn paint_static(&mut self, ui: &mut egui::Ui) {
+    fn paint_static(&mut self, ui: &mut egui::Ui) -> egui::Response {
         let (response, painter) = ui.allocate_painter(ui.available_size(), Sense::click_and_drag());
         let mut meta = MetadataFrame::new(Some(CANVAS_ID.to_owned())).load(ui);
+        self.last_view = Some((response.rect, meta.zoom, meta.pan));
         meta.pan += response.rect.left_top().to_vec2();
         let style = SettingsStyle::new().with_labels_always(true);
         let ctx = DrawContext {
@@ -542,6 +701,7 @@ impl Canvas {
                 ),
             );
         }
+        response
     }
 
     /// Sets zoom and pan so the whole design fits in a view of `size`.
@@ -707,6 +867,117 @@ pub struct ServiceShape {
     pub replicas: u32,
     /// The worst severity and the number of findings about this service.
     pub badge: Option<(Severity, usize)>,
+    /// Live numbers while a simulation is on.
+    pub live: Option<ServiceOverlay>,
+}
+
+/// A service's live numbers as the canvas draws them.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ServiceOverlay {
+    /// Busy workers over all workers, 0 to 1.
+    pub utilization: f64,
+    /// Requests waiting.
+    pub queue_length: u64,
+    /// The queue's capacity over all replicas, when bounded.
+    pub queue_capacity: Option<u64>,
+    /// Rejections since the run started.
+    pub rejected: u64,
+    /// Failures since the run started.
+    pub failed: u64,
+    /// Whether a fault is in force.
+    pub faulted: bool,
+}
+
+/// A call's live numbers as the canvas draws them.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CallOverlay {
+    /// Calls per second.
+    pub calls_rps: f64,
+    /// Failed calls per second.
+    pub failures_rps: f64,
+    /// The breaker's state, when the call has one.
+    pub breaker: Option<BreakerState>,
+    /// Seconds of animation so far; the dots' positions follow it.
+    pub animation_s: f64,
+}
+
+/// The live numbers of a run, by service and call id, for the canvas.
+#[derive(Debug, Clone, Default)]
+pub struct LiveOverlay {
+    /// Per service id.
+    pub services: HashMap<String, ServiceNow>,
+    /// Per call id.
+    pub edges: HashMap<String, EdgeNow>,
+}
+
+impl LiveOverlay {
+    /// The overlay of a run's history.
+    pub fn from_history(history: &RunHistory) -> Self {
+        Self {
+            services: history
+                .services
+                .iter()
+                .map(|s| (s.id.clone(), s.clone()))
+                .collect(),
+            edges: history
+                .edges
+                .iter()
+                .map(|e| (e.id.clone(), e.clone()))
+                .collect(),
+        }
+    }
+}
+
+/// What the user asked of the live simulation on the canvas (right-click on a service).
+#[derive(Debug, Clone, PartialEq)]
+pub enum FaultRequest {
+    /// Inject this fault now.
+    Inject(Fault),
+    /// Clear every fault of this service now.
+    Clear(ServiceId),
+}
+
+/// The colour of a utilization on the overlay's scale: green when idle, yellow, orange, red when saturated.
+pub fn utilization_color(utilization: f64) -> Color32 {
+    const STOPS: [(f64, [u8; 3]); 4] = [
+        (0.0, [102, 187, 106]),
+        (0.5, [253, 216, 53]),
+        (0.8, [251, 140, 0]),
+        (1.0, [229, 57, 53]),
+    ];
+    let u = if utilization.is_finite() {
+        utilization.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    for pair in STOPS.windows(2) {
+        let ((a, ca), (b, cb)) = (pair[0], pair[1]);
+        if u <= b {
+            let t = ((u - a) / (b - a)) as f32;
+            let mix =
+                |x: u8, y: u8| (f32::from(x) + (f32::from(y) - f32::from(x)) * t).round() as u8;
+            return Color32::from_rgb(mix(ca[0], cb[0]), mix(ca[1], cb[1]), mix(ca[2], cb[2]));
+        }
+    }
+    Color32::from_rgb(229, 57, 53)
+}
+
+/// The colour of a breaker state.
+fn breaker_color(state: BreakerState) -> Color32 {
+    match state {
+        BreakerState::Closed => Color32::from_rgb(67, 160, 71),
+        BreakerState::Open => Color32::from_rgb(229, 57, 53),
+        BreakerState::HalfOpen => Color32::from_rgb(251, 140, 0),
+    }
+}
+
+/// A breaker state's name as shown.
+pub fn breaker_label(state: BreakerState) -> &'static str {
+    match state {
+        BreakerState::Closed => "closed",
+        BreakerState::Open => "open",
+        BreakerState::HalfOpen => "half-open",
+    }
 }
 
 impl From<NodeProps<ServiceId>> for ServiceShape {
@@ -720,6 +991,7 @@ impl From<NodeProps<ServiceId>> for ServiceShape {
             kind: ServiceKind::Service,
             replicas: 1,
             badge: None,
+            live: None,
         }
     }
 }
@@ -752,7 +1024,16 @@ impl DisplayNode<ServiceId, EdgeId, Directed, DefaultIx> for ServiceShape {
 
     fn shapes(&mut self, ctx: &DrawContext) -> Vec<Shape> {
         let dark = ctx.ctx.global_style().visuals.dark_mode;
-        let (fill, border) = kind_colors(self.kind, dark);
+        let (mut fill, border) = kind_colors(self.kind, dark);
+        if let Some(live) = &self.live {
+            // While simulating, the fill tells how busy the service is.
+            let heat = utilization_color(live.utilization);
+            fill = if dark {
+                heat.gamma_multiply(0.55)
+            } else {
+                heat.gamma_multiply(0.85)
+            };
+        }
         let text_color = if dark {
             Color32::from_gray(235)
         } else {
@@ -912,6 +1193,9 @@ impl DisplayNode<ServiceId, EdgeId, Directed, DefaultIx> for ServiceShape {
         if let Some((severity, count)) = self.badge {
             shapes.extend(badge_shapes(ctx, rect.right_top(), severity, count));
         }
+        if let Some(live) = self.live {
+            shapes.extend(service_overlay_shapes(ctx, rect, &live, text_color));
+        }
         shapes
     }
 
@@ -940,6 +1224,8 @@ pub struct CallShape {
     pub label: String,
     /// The worst severity and the number of findings about this call.
     pub badge: Option<(Severity, usize)>,
+    /// Live numbers while a simulation is on.
+    pub live: Option<CallOverlay>,
 }
 
 impl From<EdgeProps<EdgeId>> for CallShape {
@@ -950,6 +1236,7 @@ impl From<EdgeProps<EdgeId>> for CallShape {
             mode: CallMode::Sync,
             label: String::new(),
             badge: None,
+            live: None,
         }
     }
 }
@@ -994,7 +1281,18 @@ impl DisplayEdge<ServiceId, EdgeId, Directed, DefaultIx, ServiceShape> for CallS
             base
         };
         let zoom = ctx.meta.zoom;
-        let width = if self.selected { 2.5 } else { 1.5 } * zoom.clamp(0.6, 1.6);
+        let mut width = if self.selected { 2.5 } else { 1.5 } * zoom.clamp(0.6, 1.6);
+        let mut color = color;
+        if let Some(live) = &self.live {
+            // Thicker with throughput (log scale: 1 call/s to thousands stay readable), redder with failures.
+            width += (live.calls_rps.max(0.0) + 1.0).log2().min(10.0) as f32
+                * 0.6
+                * zoom.clamp(0.6, 1.6);
+            if live.failures_rps > 0.0 && !self.selected {
+                let share = (live.failures_rps / live.calls_rps.max(live.failures_rps)) as f32;
+                color = lerp_color(color, Color32::from_rgb(229, 57, 53), 0.35 + 0.65 * share);
+            }
+        }
         let (from, to) = self.endpoints(start, end);
         let (from, to) = (
             ctx.meta.canvas_to_screen_pos(from),
@@ -1074,6 +1372,9 @@ impl DisplayEdge<ServiceId, EdgeId, Directed, DefaultIx, ServiceShape> for CallS
         } else if let Some((severity, count)) = self.badge {
             shapes.extend(badge_shapes(ctx, from + (to - from) / 2.0, severity, count));
         }
+        if let Some(live) = self.live {
+            shapes.extend(call_overlay_shapes(ctx, from, to, self.mode, &live, width));
+        }
         shapes
     }
 
@@ -1122,4 +1423,345 @@ fn distance_to_segment(point: Pos2, a: Pos2, b: Pos2) -> f32 {
 /// Half a pixel is too small to see.
 fn text_size(size: f32, min: f32, max: f32) -> f32 {
     ((size * 2.0).round() / 2.0).clamp(min, max)
+}
+
+/// A colour part way from `a` to `b`.
+fn lerp_color(a: Color32, b: Color32, t: f32) -> Color32 {
+    let t = t.clamp(0.0, 1.0);
+    let mix = |x: u8, y: u8| (f32::from(x) + (f32::from(y) - f32::from(x)) * t).round() as u8;
+    Color32::from_rgb(mix(a.r(), b.r()), mix(a.g(), b.g()), mix(a.b(), b.b()))
+}
+
+/// The live marks of a service: its queue bar under the box, rejected and failed counts, and a fault tag.
+fn service_overlay_shapes(
+    ctx: &DrawContext,
+    rect: Rect,
+    live: &ServiceOverlay,
+    text_color: Color32,
+) -> Vec<Shape> {
+    let zoom = ctx.meta.zoom;
+    let mut shapes = Vec::new();
+    let bar = Rect::from_min_size(
+        Pos2::new(rect.left(), rect.bottom() + 3.0 * zoom),
+        Vec2::new(rect.width(), (5.0 * zoom).max(2.0)),
+    );
+    // Bounded queues fill to their capacity; unbounded ones on a log scale up to a thousand waiting.
+    let fraction = match live.queue_capacity {
+        Some(capacity) if capacity > 0 => live.queue_length as f64 / capacity as f64,
+        _ => (live.queue_length as f64 + 1.0).ln() / 1001f64.ln(),
+    }
+    .clamp(0.0, 1.0) as f32;
+    shapes.push(Shape::rect_filled(
+        bar,
+        2.0,
+        Color32::from_gray(128).gamma_multiply(0.35),
+    ));
+    if fraction > 0.0 {
+        let filled = Rect::from_min_size(bar.min, Vec2::new(bar.width() * fraction, bar.height()));
+        shapes.push(Shape::rect_filled(
+            filled,
+            2.0,
+            utilization_color(f64::from(fraction)),
+        ));
+    }
+    let small = text_size(10.0 * zoom, 5.0, 18.0);
+    let mut notes = Vec::new();
+    if live.queue_length > 0 {
+        notes.push(format!("queue {}", live.queue_length));
+    }
+    if live.rejected > 0 {
+        notes.push(format!("{} rejected", live.rejected));
+    }
+    if live.failed > 0 {
+        notes.push(format!("{} failed", live.failed));
+    }
+    if !notes.is_empty() && zoom > 0.3 {
+        let color = if live.rejected > 0 || live.failed > 0 {
+            Color32::from_rgb(229, 57, 53)
+        } else {
+            text_color
+        };
+        let galley = ctx
+            .ctx
+            .fonts_mut(|f| f.layout_no_wrap(notes.join(" · "), FontId::proportional(small), color));
+        let pos = Pos2::new(rect.center().x - galley.size().x / 2.0, bar.bottom() + 2.0);
+        shapes.push(TextShape::new(pos, galley, color).into());
+    }
+    if live.faulted {
+        let galley = ctx.ctx.fonts_mut(|f| {
+            f.layout_no_wrap(
+                "⚡ fault".to_owned(),
+                FontId::proportional(small),
+                Color32::WHITE,
+            )
+        });
+        let tag = Rect::from_min_size(
+            rect.left_top() - Vec2::new(0.0, galley.size().y + 4.0),
+            galley.size() + Vec2::splat(4.0),
+        );
+        shapes.push(Shape::rect_filled(tag, 3.0, Color32::from_rgb(198, 40, 40)));
+        shapes.push(TextShape::new(tag.min + Vec2::splat(2.0), galley, Color32::WHITE).into());
+    }
+    shapes
+}
+
+/// The live marks of a call: dots moving along it (round for sync calls, square for async messages) and its
+/// breaker's state.
+fn call_overlay_shapes(
+    ctx: &DrawContext,
+    from: Pos2,
+    to: Pos2,
+    mode: CallMode,
+    live: &CallOverlay,
+    width: f32,
+) -> Vec<Shape> {
+    let zoom = ctx.meta.zoom;
+    let mut shapes = Vec::new();
+    let length = (to - from).length();
+    if live.calls_rps > 0.0 && length > 1.0 {
+        // More dots for busier calls; they travel at a steady screen speed so motion reads the same at any zoom.
+        let dots = (1.0 + live.calls_rps.log10().max(0.0) * 2.0).min(8.0) as usize;
+        let speed_px = 60.0 * zoom.clamp(0.5, 2.0);
+        let travelled = (live.animation_s as f32 * speed_px) / length;
+        let radius = (width * 0.9).clamp(2.5, 6.0);
+        let dot_color = match mode {
+            CallMode::Sync => Color32::from_rgb(30, 136, 229),
+            CallMode::Async => Color32::from_rgb(142, 68, 173),
+        };
+        for i in 0..dots {
+            let t = (travelled + i as f32 / dots as f32).fract();
+            let at = from + (to - from) * t;
+            match mode {
+                CallMode::Sync => shapes.push(Shape::circle_filled(at, radius, dot_color)),
+                CallMode::Async => shapes.push(Shape::rect_filled(
+                    Rect::from_center_size(at, Vec2::splat(radius * 1.8)),
+                    1.0,
+                    dot_color,
+                )),
+            }
+        }
+    }
+    if let Some(state) = live.breaker {
+        let center = from + (to - from) * 0.22;
+        let color = breaker_color(state);
+        let text = format!("⚡ {}", breaker_label(state));
+        let galley = ctx.ctx.fonts_mut(|f| {
+            f.layout_no_wrap(
+                text,
+                FontId::proportional(text_size(10.0 * zoom, 6.0, 16.0)),
+                Color32::WHITE,
+            )
+        });
+        let rect = Rect::from_center_size(center, galley.size() + Vec2::new(8.0, 4.0));
+        shapes.push(Shape::rect_filled(rect, rect.height() / 2.0, color));
+        shapes.push(TextShape::new(rect.min + Vec2::new(4.0, 2.0), galley, Color32::WHITE).into());
+    }
+    shapes
+}
+
+/// The legend of the live overlay, in the canvas' lower left corner.
+fn paint_legend(ui: &egui::Ui, canvas: Rect) {
+    let painter = ui.painter_at(canvas);
+    let visuals = ui.visuals();
+    let text = visuals.text_color();
+    let font = FontId::proportional(11.0);
+    let size = Vec2::new(330.0, 62.0);
+    let frame = Rect::from_min_size(canvas.left_bottom() + Vec2::new(8.0, -size.y - 8.0), size);
+    painter.rect_filled(frame, 6.0, visuals.extreme_bg_color.gamma_multiply(0.92));
+    painter.rect_stroke(
+        frame,
+        6.0,
+        visuals.widgets.noninteractive.bg_stroke,
+        StrokeKind::Inside,
+    );
+    let left = frame.left() + 8.0;
+    painter.text(
+        Pos2::new(left, frame.top() + 6.0),
+        egui::Align2::LEFT_TOP,
+        "Utilization",
+        font.clone(),
+        text,
+    );
+    let bar = Rect::from_min_size(
+        Pos2::new(left + 70.0, frame.top() + 7.0),
+        Vec2::new(160.0, 10.0),
+    );
+    let steps = 32;
+    for i in 0..steps {
+        let x0 = bar.left() + bar.width() * i as f32 / steps as f32;
+        let x1 = bar.left() + bar.width() * (i + 1) as f32 / steps as f32;
+        painter.rect_filled(
+            Rect::from_min_max(Pos2::new(x0, bar.top()), Pos2::new(x1, bar.bottom())),
+            0.0,
+            utilization_color(f64::from(i) / f64::from(steps - 1)),
+        );
+    }
+    painter.text(
+        bar.left_bottom() + Vec2::new(0.0, 1.0),
+        egui::Align2::LEFT_TOP,
+        "0%",
+        FontId::proportional(9.0),
+        text,
+    );
+    painter.text(
+        bar.right_bottom() + Vec2::new(0.0, 1.0),
+        egui::Align2::RIGHT_TOP,
+        "100%",
+        FontId::proportional(9.0),
+        text,
+    );
+    painter.text(
+        bar.right_center() + Vec2::new(8.0, 0.0),
+        egui::Align2::LEFT_CENTER,
+        "bar: queue",
+        font.clone(),
+        text,
+    );
+    let y = frame.bottom() - 14.0;
+    painter.circle_filled(
+        Pos2::new(left + 5.0, y),
+        4.0,
+        Color32::from_rgb(30, 136, 229),
+    );
+    painter.text(
+        Pos2::new(left + 13.0, y),
+        egui::Align2::LEFT_CENTER,
+        "sync call",
+        font.clone(),
+        text,
+    );
+    painter.rect_filled(
+        Rect::from_center_size(Pos2::new(left + 85.0, y), Vec2::splat(7.0)),
+        1.0,
+        Color32::from_rgb(142, 68, 173),
+    );
+    painter.text(
+        Pos2::new(left + 93.0, y),
+        egui::Align2::LEFT_CENTER,
+        "async message",
+        font.clone(),
+        text,
+    );
+    let mut x = left + 190.0;
+    for state in [
+        BreakerState::Closed,
+        BreakerState::Open,
+        BreakerState::HalfOpen,
+    ] {
+        painter.circle_filled(Pos2::new(x, y), 4.0, breaker_color(state));
+        let label = painter.text(
+            Pos2::new(x + 7.0, y),
+            egui::Align2::LEFT_CENTER,
+            breaker_label(state),
+            font.clone(),
+            text,
+        );
+        x = label.right() + 10.0;
+    }
+}
+
+/// Live numbers of a service, one line each, for the hover box.
+fn service_hover_lines(id: &str, s: &ServiceNow) -> Vec<String> {
+    let capacity = s
+        .queue_capacity
+        .map_or(String::new(), |c| format!(" of {c}"));
+    vec![
+        id.to_owned(),
+        format!(
+            "arrivals {:.1}/s · utilization {:.0}%",
+            s.arrivals_rps,
+            s.utilization * 100.0
+        ),
+        format!("queue {}{capacity}", s.queue_length),
+        format!(
+            "p99 {} · rejected {} · failed {}",
+            s.p99_ms.map_or("–".to_owned(), crate::rules::format_ms),
+            s.rejected,
+            s.failed
+        ),
+        if s.faulted {
+            "a fault is in force".to_owned()
+        } else {
+            "right-click to inject a fault".to_owned()
+        },
+    ]
+}
+
+/// Live numbers of a call, one line each, for the hover box.
+fn edge_hover_lines(id: &str, e: &EdgeNow) -> Vec<String> {
+    let mut lines = vec![
+        id.to_owned(),
+        format!(
+            "{:.1} calls/s · {:.1} failed/s",
+            e.calls_rps, e.failures_rps
+        ),
+        format!("{} in flight", e.in_flight),
+    ];
+    if e.has_breaker {
+        lines.push(format!("circuit breaker {}", breaker_label(e.breaker)));
+    }
+    lines
+}
+
+/// A box of text beside the pointer, above everything else.
+fn paint_hover_box(ui: &egui::Ui, at: Pos2, lines: &[String]) {
+    let painter = ui.ctx().layer_painter(egui::LayerId::new(
+        egui::Order::Tooltip,
+        egui::Id::new("canvas-live-hover"),
+    ));
+    let visuals = ui.visuals();
+    let galley = painter.layout_no_wrap(
+        lines.join("\n"),
+        FontId::proportional(12.0),
+        visuals.text_color(),
+    );
+    let rect = Rect::from_min_size(
+        at + Vec2::new(16.0, 16.0),
+        galley.size() + Vec2::splat(12.0),
+    );
+    painter.rect_filled(rect, 6.0, visuals.window_fill);
+    painter.rect_stroke(rect, 6.0, visuals.window_stroke, StrokeKind::Inside);
+    painter.galley(rect.min + Vec2::splat(6.0), galley, visuals.text_color());
+}
+
+/// The fault menu of a service; returns what was chosen.
+fn fault_menu(ui: &mut egui::Ui, service: &ServiceId) -> Option<FaultRequest> {
+    use crate::model::FaultKind;
+    ui.label(egui::RichText::new(format!("Inject a fault into {service}")).strong());
+    let fault = |kind: FaultKind, factor: Option<f64>, error_rate: Option<f64>| Fault {
+        service: service.clone(),
+        kind,
+        // The simulator starts an injected fault at its current time.
+        start_s: 0.0,
+        end_s: None,
+        factor,
+        error_rate,
+    };
+    let choices = [
+        (
+            "Down: refuses every request",
+            fault(FaultKind::Down, None, None),
+        ),
+        (
+            "Hang: takes requests, never answers",
+            fault(FaultKind::Hang, None, None),
+        ),
+        ("Slow ×5", fault(FaultKind::Slow, Some(5.0), None)),
+        ("Slow ×20", fault(FaultKind::Slow, Some(20.0), None)),
+        (
+            "Errors: 50% of requests fail",
+            fault(FaultKind::Errors, None, Some(0.5)),
+        ),
+    ];
+    let mut chosen = None;
+    for (label, fault) in choices {
+        if ui.button(label).clicked() {
+            chosen = Some(FaultRequest::Inject(fault));
+        }
+    }
+    ui.separator();
+    if ui.button("Clear this service's faults").clicked() {
+        chosen = Some(FaultRequest::Clear(service.clone()));
+    }
+    chosen
 }

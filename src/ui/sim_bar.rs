@@ -2,6 +2,7 @@
 //! what the user asked for; the app drives the simulator thread (`app::sim_runner`).
 
 use crate::app::sim_runner::{SimUpdate, Speed};
+use crate::model::SimulationSettings;
 
 /// The speeds offered, with their labels.
 pub const SPEEDS: [(Speed, &str); 4] = [
@@ -24,6 +25,10 @@ pub enum SimAction {
     Reset,
     /// Run at this speed.
     SetSpeed(Speed),
+    /// Simulate this many seconds in the next run.
+    SetDuration(f64),
+    /// Use this random seed in the next run.
+    SetSeed(u64),
 }
 
 /// Shows the bar; returns what the user asked for.
@@ -31,8 +36,9 @@ pub fn show(
     ui: &mut egui::Ui,
     speed: Speed,
     latest: Option<&SimUpdate>,
-    duration_s: f64,
+    settings: SimulationSettings,
 ) -> Option<SimAction> {
+    let duration_s = settings.duration_s;
     let mut action = None;
     let running = latest.is_some_and(|u| u.running);
     ui.horizontal(|ui| {
@@ -81,6 +87,30 @@ pub fn show(
             })
             .response
             .on_hover_text("Simulated seconds per second of your time");
+        let mut duration = duration_s;
+        if ui
+            .add(
+                egui::DragValue::new(&mut duration)
+                    .range((settings.warmup_s + 1.0)..=86_400.0)
+                    .speed(1.0)
+                    .prefix("duration ")
+                    .suffix(" s"),
+            )
+            .on_hover_text(
+                "Simulated time of a run (from the design's simulation settings; a change applies to the next run)",
+            )
+            .changed()
+        {
+            action = Some(SimAction::SetDuration(duration));
+        }
+        let mut seed = settings.seed;
+        if ui
+            .add(egui::DragValue::new(&mut seed).prefix("seed "))
+            .on_hover_text("Random seed: the same seed and design give the same run, so variants compare fairly")
+            .changed()
+        {
+            action = Some(SimAction::SetSeed(seed));
+        }
         ui.separator();
         ui.label(status(latest, duration_s));
     });

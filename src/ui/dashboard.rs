@@ -1,0 +1,671 @@
+//! The simulation dashboard: charts over time per flow (throughput, goodput, error rate, latency percentiles with
+//! the SLO line), the sortable per-service table, the faults timeline, and the comparison with a baseline run.
+//! It reads the live run and reports what the user asked for; the app carries it out.
+
+use egui::{Color32, Rect, RichText};
+use egui_plot::{HLine, Legend, Line, LineStyle, Plot, PlotPoints, Text, VLine};
+
+use crate::app::live::{FinishedRun, LiveRun};
+use crate::model::{Design, FaultKind};
+use crate::sim::history::{self, RunHistory, ServiceNow};
+
+/// Which part of the dashboard is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DashboardTab {
+    /// Throughput, errors and latency over time.
+    #[default]
+    Charts,
+    /// The per-service table.
+    Services,
+    /// Planned and injected faults over time.
+    Faults,
+    /// This run against the baseline.
+    Compare,
+}
+
+/// A column of the service table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceColumn {
+    /// The service id.
+    Service,
+    /// Arrivals per second.
+    Arrivals,
+    /// Utilization.
+    Utilization,
+    /// Queue length.
+    Queue,
+    /// 99th-percentile time there.
+    P99,
+    /// Rejections.
+    Rejected,
+    /// Failures.
+    Failed,
+}
+
+const COLUMNS: [(ServiceColumn, &str, &str); 7] = [
+    (ServiceColumn::Service, "Service", "The service's id"),
+    (
+        ServiceColumn::Arrivals,
+        "Arrivals/s",
+        "Requests and messages arriving per second",
+    ),
+    (
+        ServiceColumn::Utilization,
+        "Utilization",
+        "Busy workers over all workers",
+    ),
+    (ServiceColumn::Queue, "Queue", "Requests waiting now"),
+    (
+        ServiceColumn::P99,
+        "p99",
+        "99th percentile of the time spent there, recently",
+    ),
+    (
+        ServiceColumn::Rejected,
+        "Rejected",
+        "Turned away by a full queue or a down service, since the start",
+    ),
+    (
+        ServiceColumn::Failed,
+        "Failed",
+        "Failed there (errors, failed or timed-out calls), since the start",
+    ),
+];
+
+/// What the user asked for in the dashboard.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DashboardAction {
+    /// Change a flow's arrival rate now.
+    SetRate {
+        /// The flow's index in the run's design.
+        flow: usize,
+        /// The new rate.
+        rate_rps: f64,
+    },
+    /// Keep this finished run as the baseline of a comparison.
+    PinBaseline,
+    /// Drop the baseline.
+    ClearBaseline,
+    /// Save the run's time series as CSV.
+    ExportCsv,
+    /// Save the run's time series and report as JSON.
+    ExportJson,
+    /// Save the charts as a PNG image.
+    ExportPng,
+}
+
+/// The dashboard's own state.
+#[derive(Debug, Clone)]
+pub struct Dashboard {
+    /// The part shown.
+    pub tab: DashboardTab,
+    /// The flow whose charts are shown (index in the run's design).
+    pub flow: usize,
+    /// The service table's sort column, and whether it is descending.
+    pub sort: (ServiceColumn, bool),
+    /// Where the charts were drawn last frame (screen points), for the PNG export.
+    pub charts_rect: Option<Rect>,
+}
+
+impl Default for Dashboard {
+    fn default() -> Self {
+        Self {
+            tab: DashboardTab::Charts,
+            flow: 0,
+            sort: (ServiceColumn::Utilization, true),
+            charts_rect: None,
+        }
+    }
+}
+
+const BASELINE_ALPHA: f32 = 0.55;
+
+impl Dashboard {
+    /// Shows the dashboard of `run` (or how to start one); returns what the user asked for.
+    pub fn show(
+        &mut self,
+        ui: &mut egui::Ui,
+        run: Option<&LiveRun>,
+        baseline: Option<&FinishedRun>,
+        design: &Design,
+    ) -> Option<DashboardAction> {
+        let Some(run) = run else {
+            ui.label(
+                "Press ▶ Run in the simulation bar to put the design under its flows' load. This panel then shows \
+                 throughput, errors and latency per flow, every service's numbers, and the faults over time.",
+            );
+            if let Some(baseline) = baseline {
+                ui.label(format!(
+                    "Baseline kept for comparison: {} (run the changed design to compare).",
+                    baseline.label
+                ));
+            }
+            return None;
+        };
+        let mut action = None;
+        let history = &run.history;
+        if self.flow >= history.flows.len() {
+            self.flow = 0;
+        }
+        ui.horizontal(|ui| {
+            for (tab, label) in [
+                (DashboardTab::Charts, "Charts"),
+                (DashboardTab::Services, "Services"),
+                (DashboardTab::Faults, "Faults timeline"),
+                (DashboardTab::Compare, "Compare"),
+            ] {
+                ui.selectable_value(&mut self.tab, tab, label);
+            }
+            ui.separator();
+            let fraction = (history.time_s / run.settings.duration_s.max(f64::MIN_POSITIVE)) as f32;
+            ui.add(
+                egui::ProgressBar::new(fraction.clamp(0.0, 1.0))
+                    .desired_width(140.0)
+                    .text(format!(
+                        "{:.1} / {:.0} s",
+                        history.time_s, run.settings.duration_s
+                    )),
+            )
+            .on_hover_text("Simulated time of the run");
+            ui.separator();
+            ui.menu_button("Export run ▾", |ui| {
+                if ui
+                    .button("Time series as CSV…")
+                    .on_hover_text("One row per moment and flow")
+                    .clicked()
+                {
+                    action = Some(DashboardAction::ExportCsv);
+                }
+                if ui
+                    .button("Series and report as JSON…")
+                    .on_hover_text("The time series, every service and call, and the final report")
+                    .clicked()
+                {
+                    action = Some(DashboardAction::ExportJson);
+                }
+                if ui
+                    .button("Charts as PNG…")
+                    .on_hover_text("An image of the charts as shown")
+                    .clicked()
+                {
+                    action = Some(DashboardAction::ExportPng);
+                }
+            });
+            if baseline.is_some() {
+                if ui
+                    .button("Forget baseline")
+                    .on_hover_text("Stop comparing with the kept run")
+                    .clicked()
+                {
+                    action = Some(DashboardAction::ClearBaseline);
+                }
+            }
+            if ui
+                .add_enabled(run.report.is_some(), egui::Button::new("📌 Keep as baseline"))
+                .on_hover_text(
+                    "Keep this finished run; change the design (e.g. make a call async), run again and compare",
+                )
+                .on_disabled_hover_text("Available once the run has finished")
+                .clicked()
+            {
+                action = Some(DashboardAction::PinBaseline);
+            }
+        });
+        ui.separator();
+        match self.tab {
+            DashboardTab::Charts => {
+                if let Some(a) = self.charts(ui, run, baseline) {
+                    action = Some(a);
+                }
+            }
+            DashboardTab::Services => self.services(ui, history),
+            DashboardTab::Faults => faults_timeline(ui, run, design),
+            DashboardTab::Compare => compare(ui, run, baseline),
+        }
+        action
+    }
+
+    fn charts(
+        &mut self,
+        ui: &mut egui::Ui,
+        run: &LiveRun,
+        baseline: Option<&FinishedRun>,
+    ) -> Option<DashboardAction> {
+        let history = &run.history;
+        let mut action = None;
+        if history.flows.is_empty() {
+            ui.label("This design has no flows: add one in the inspector to put load on it.");
+            return None;
+        }
+        ui.horizontal(|ui| {
+            ui.label("Flow:");
+            egui::ComboBox::from_id_salt("dashboard-flow")
+                .selected_text(history.flows[self.flow].1.as_str())
+                .show_ui(ui, |ui| {
+                    for (index, (_, name)) in history.flows.iter().enumerate() {
+                        ui.selectable_value(&mut self.flow, index, name);
+                    }
+                });
+            let mut rate = run.rates_rps.get(self.flow).copied().unwrap_or(0.0);
+            let design_rate = run.design.flows.get(self.flow).map_or(1.0, |f| f.rate_rps);
+            let top = (design_rate * 4.0).max(10.0);
+            let slider = ui
+                .add(
+                    egui::Slider::new(&mut rate, 0.0..=top)
+                        .text("rate (requests/s)")
+                        .clamping(egui::SliderClamping::Never),
+                )
+                .on_hover_text("Change this flow's arrival rate while the simulation runs");
+            if slider.changed() {
+                action = Some(DashboardAction::SetRate {
+                    flow: self.flow,
+                    rate_rps: rate.max(0.0),
+                });
+            }
+        });
+        let flow_id = history.flows[self.flow].0.clone();
+        let base = baseline.and_then(|b| {
+            let index = b.history.flows.iter().position(|(id, _)| *id == flow_id)?;
+            Some((b, index))
+        });
+        let slo = history.slo_p99_ms.get(self.flow).copied().flatten();
+        let height = (ui.available_height() - 8.0).clamp(120.0, 320.0);
+        let width = ((ui.available_width() - 24.0) / 3.0).max(160.0);
+        let group = egui::Id::new("dashboard-time-axis");
+        let response = ui.horizontal(|ui| {
+            let flow = self.flow;
+            chart(ui, "Requests per second", width, height, group, |plot| {
+                plot.line(
+                    series("throughput", history, flow, |p| Some(p.throughput_rps)).color(BLUE),
+                );
+                plot.line(series("goodput", history, flow, |p| Some(p.goodput_rps)).color(GREEN));
+                if let Some((b, index)) = base {
+                    plot.line(baseline_series(
+                        b,
+                        "goodput",
+                        index,
+                        |p| Some(p.goodput_rps),
+                        GREEN,
+                    ));
+                }
+            });
+            chart(ui, "Error rate (%)", width, height, group, |plot| {
+                plot.line(
+                    series("errors", history, flow, |p| Some(p.error_rate * 100.0)).color(RED),
+                );
+                if let Some((b, index)) = base {
+                    plot.line(baseline_series(
+                        b,
+                        "errors",
+                        index,
+                        |p| Some(p.error_rate * 100.0),
+                        RED,
+                    ));
+                }
+            });
+            chart(ui, "Latency (ms)", width, height, group, |plot| {
+                plot.line(series("p50", history, flow, |p| p.p50_ms).color(GREEN));
+                plot.line(series("p95", history, flow, |p| p.p95_ms).color(ORANGE));
+                plot.line(series("p99", history, flow, |p| p.p99_ms).color(RED));
+                if let Some((b, index)) = base {
+                    plot.line(baseline_series(b, "p99", index, |p| p.p99_ms, RED));
+                }
+                if let Some(slo) = slo {
+                    plot.hline(
+                        HLine::new(format!("SLO p99 {slo} ms"), slo)
+                            .color(Color32::from_gray(140))
+                            .style(LineStyle::Dashed { length: 6.0 }),
+                    );
+                }
+            });
+        });
+        self.charts_rect = Some(response.response.rect);
+        action
+    }
+
+    fn services(&mut self, ui: &mut egui::Ui, history: &RunHistory) {
+        let mut rows: Vec<&ServiceNow> = history.services.iter().collect();
+        let (column, descending) = self.sort;
+        let key = |s: &ServiceNow| -> f64 {
+            match column {
+                ServiceColumn::Service => 0.0,
+                ServiceColumn::Arrivals => s.arrivals_rps,
+                ServiceColumn::Utilization => s.utilization,
+                ServiceColumn::Queue => s.queue_length as f64,
+                ServiceColumn::P99 => s.p99_ms.unwrap_or(-1.0),
+                ServiceColumn::Rejected => s.rejected as f64,
+                ServiceColumn::Failed => s.failed as f64,
+            }
+        };
+        rows.sort_by(|a, b| {
+            let order = if column == ServiceColumn::Service {
+                a.id.cmp(&b.id)
+            } else {
+                key(a).total_cmp(&key(b)).then_with(|| a.id.cmp(&b.id))
+            };
+            if descending { order.reverse() } else { order }
+        });
+        let row_height = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
+        egui::Grid::new("service-table-head")
+            .num_columns(COLUMNS.len())
+            .min_col_width(90.0)
+            .show(ui, |ui| {
+                for (option, name, hint) in COLUMNS {
+                    let arrow = match (option == column, descending) {
+                        (true, true) => " ⏷",
+                        (true, false) => " ⏶",
+                        _ => "",
+                    };
+                    if ui
+                        .selectable_label(option == column, format!("{name}{arrow}"))
+                        .on_hover_text(format!("{hint}. Click to sort."))
+                        .clicked()
+                    {
+                        self.sort = if option == column {
+                            (option, !descending)
+                        } else {
+                            (option, option != ServiceColumn::Service)
+                        };
+                    }
+                }
+                ui.end_row();
+            });
+        egui::ScrollArea::vertical()
+            .auto_shrink([false, false])
+            .show_rows(ui, row_height, rows.len(), |ui, range| {
+                egui::Grid::new("service-table")
+                    .num_columns(COLUMNS.len())
+                    .min_col_width(90.0)
+                    .striped(true)
+                    .show(ui, |ui| {
+                        for service in &rows[range] {
+                            let name = if service.faulted {
+                                RichText::new(format!("⚡ {}", service.id)).color(RED)
+                            } else {
+                                RichText::new(service.id.as_str())
+                            };
+                            ui.label(name);
+                            ui.label(format!("{:.1}", service.arrivals_rps));
+                            ui.label(
+                                RichText::new(format!("{:.0}%", service.utilization * 100.0))
+                                    .color(crate::ui::canvas::utilization_color(
+                                        service.utilization,
+                                    )),
+                            );
+                            ui.label(service.queue_length.to_string());
+                            ui.label(
+                                service
+                                    .p99_ms
+                                    .map_or("–".to_owned(), crate::rules::format_ms),
+                            );
+                            ui.label(service.rejected.to_string());
+                            ui.label(service.failed.to_string());
+                            ui.end_row();
+                        }
+                    });
+            });
+    }
+}
+
+const BLUE: Color32 = Color32::from_rgb(30, 136, 229);
+const GREEN: Color32 = Color32::from_rgb(67, 160, 71);
+const ORANGE: Color32 = Color32::from_rgb(251, 140, 0);
+const RED: Color32 = Color32::from_rgb(229, 57, 53);
+
+/// One chart over simulated time, sharing its time axis with the others.
+fn chart(
+    ui: &mut egui::Ui,
+    title: &str,
+    width: f32,
+    height: f32,
+    group: egui::Id,
+    build: impl FnOnce(&mut egui_plot::PlotUi<'_>),
+) {
+    ui.vertical(|ui| {
+        ui.label(RichText::new(title).strong());
+        Plot::new(title)
+            .width(width)
+            .height(height - 20.0)
+            .legend(Legend::default())
+            .x_axis_label("simulated s")
+            .include_y(0.0)
+            .allow_scroll(false)
+            .link_axis(group, [true, false])
+            .show(ui, build);
+    });
+}
+
+/// A flow's values over time as a line; moments without a value (no answers) are left out.
+fn series<'a>(
+    name: &str,
+    history: &RunHistory,
+    flow: usize,
+    value: impl Fn(&history::FlowPoint) -> Option<f64>,
+) -> Line<'a> {
+    let points: Vec<[f64; 2]> = history
+        .points
+        .iter()
+        .filter_map(|p| Some([p.time_s, value(p.flows.get(flow)?)?]))
+        .collect();
+    Line::new(name.to_owned(), PlotPoints::from(points))
+}
+
+/// The baseline's values, dashed and paler, named after the baseline.
+fn baseline_series<'a>(
+    baseline: &FinishedRun,
+    name: &str,
+    flow: usize,
+    value: impl Fn(&history::FlowPoint) -> Option<f64>,
+    color: Color32,
+) -> Line<'a> {
+    series(
+        &format!("{name} ({})", baseline.label),
+        &baseline.history,
+        flow,
+        value,
+    )
+    .color(color.gamma_multiply(BASELINE_ALPHA))
+    .style(LineStyle::Dashed { length: 6.0 })
+}
+
+/// Planned faults (from the design) and injected ones (by hand), one row per service, with the current time.
+fn faults_timeline(ui: &mut egui::Ui, run: &LiveRun, design: &Design) {
+    let duration_s = run.settings.duration_s;
+    let mut rows: Vec<(String, f64, f64, String, bool)> = Vec::new();
+    for fault in &design.faults {
+        rows.push((
+            fault.service.to_string(),
+            fault.start_s,
+            fault.end_s.unwrap_or(duration_s),
+            fault_label(fault.kind, fault.factor, fault.error_rate),
+            false,
+        ));
+    }
+    for injected in &run.injected {
+        let fault = &injected.fault;
+        rows.push((
+            fault.service.to_string(),
+            injected.from_s,
+            injected
+                .until_s
+                .unwrap_or(run.history.time_s.max(injected.from_s)),
+            fault_label(fault.kind, fault.factor, fault.error_rate),
+            true,
+        ));
+    }
+    if rows.is_empty() {
+        ui.label(
+            "No faults yet. Plan them in the design's faults (inspector, with nothing selected), or right-click a \
+             service on the canvas while the simulation runs to inject one.",
+        );
+        return;
+    }
+    let mut services: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+    services.sort();
+    services.dedup();
+    let height = (ui.available_height() - 8.0).clamp(100.0, 320.0);
+    Plot::new("faults-timeline")
+        .height(height)
+        .legend(Legend::default())
+        .x_axis_label("simulated s")
+        .include_x(0.0)
+        .include_x(duration_s)
+        .include_y(-0.7)
+        .include_y(services.len() as f64 - 0.3)
+        .show_axes([true, false])
+        .allow_scroll(false)
+        .show(ui, |plot| {
+            for (row, service) in services.iter().enumerate() {
+                plot.text(
+                    Text::new(
+                        format!("service {service}"),
+                        [0.0, row as f64 + 0.32].into(),
+                        RichText::new(service.as_str()).strong(),
+                    )
+                    .anchor(egui::Align2::LEFT_BOTTOM),
+                );
+            }
+            for (service, from, until, label, injected) in &rows {
+                let row = services.iter().position(|s| s == service).unwrap_or(0) as f64;
+                let (name, color) = if *injected {
+                    ("injected", RED)
+                } else {
+                    ("planned", ORANGE)
+                };
+                plot.line(
+                    Line::new(name, PlotPoints::from(vec![[*from, row], [*until, row]]))
+                        .color(color)
+                        .width(10.0),
+                );
+                plot.text(
+                    Text::new(
+                        format!("{name} {service} {from}"),
+                        [*from, row - 0.3].into(),
+                        label.as_str(),
+                    )
+                    .anchor(egui::Align2::LEFT_TOP),
+                );
+            }
+            plot.vline(VLine::new("now", run.history.time_s).color(BLUE));
+        });
+}
+
+/// The part of a screenshot inside `rect` (in points) as PNG bytes.
+pub fn png_of_region(
+    image: &egui::ColorImage,
+    rect: Rect,
+    pixels_per_point: f32,
+) -> Result<Vec<u8>, String> {
+    let [width, height] = image.size;
+    let x0 = ((rect.left() * pixels_per_point).floor().max(0.0) as usize).min(width);
+    let y0 = ((rect.top() * pixels_per_point).floor().max(0.0) as usize).min(height);
+    let x1 = ((rect.right() * pixels_per_point).ceil().max(0.0) as usize).min(width);
+    let y1 = ((rect.bottom() * pixels_per_point).ceil().max(0.0) as usize).min(height);
+    if x1 <= x0 || y1 <= y0 {
+        return Err("the charts are not on screen".to_owned());
+    }
+    let mut pixels = Vec::with_capacity((x1 - x0) * (y1 - y0) * 4);
+    for y in y0..y1 {
+        for pixel in &image.pixels[y * width + x0..y * width + x1] {
+            pixels.extend_from_slice(&pixel.to_srgba_unmultiplied());
+        }
+    }
+    let buffer = image::RgbaImage::from_raw((x1 - x0) as u32, (y1 - y0) as u32, pixels)
+        .ok_or_else(|| "the screenshot has an unexpected size".to_owned())?;
+    let mut png = Vec::new();
+    buffer
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .map_err(|e| format!("cannot encode the charts as PNG: {e}"))?;
+    Ok(png)
+}
+
+/// A fault's short description.
+pub fn fault_label(kind: FaultKind, factor: Option<f64>, error_rate: Option<f64>) -> String {
+    match kind {
+        FaultKind::Down => "down".to_owned(),
+        FaultKind::Hang => "hang".to_owned(),
+        FaultKind::Slow => format!("slow ×{}", factor.unwrap_or(1.0)),
+        FaultKind::Errors => format!("errors {:.0}%", error_rate.unwrap_or(0.0) * 100.0),
+    }
+}
+
+/// The table of differences per flow between the baseline and this run.
+fn compare(ui: &mut egui::Ui, run: &LiveRun, baseline: Option<&FinishedRun>) {
+    let Some(baseline) = baseline else {
+        ui.label(
+            "To compare two variants: let a run finish and press 📌 Keep as baseline; then change the design (for \
+             example switch a call to async, add a breaker, change replicas), run it again with the same seed, and \
+             the charts and this table show both.",
+        );
+        return;
+    };
+    let Some(report) = &run.report else {
+        ui.label(format!(
+            "Baseline: {}. The table fills in when this run finishes (the charts already overlay the baseline).",
+            baseline.label
+        ));
+        return;
+    };
+    if baseline.settings.seed != run.settings.seed
+        || baseline.settings.duration_s != run.settings.duration_s
+    {
+        ui.colored_label(
+            ORANGE,
+            "⚠ The runs used different seeds or durations: differences may be luck, not design.",
+        );
+    }
+    let differences = history::compare(&baseline.report, report);
+    if differences.is_empty() {
+        ui.label("The two runs share no flow to compare.");
+        return;
+    }
+    egui::Grid::new("compare-table")
+        .striped(true)
+        .num_columns(5)
+        .min_col_width(110.0)
+        .show(ui, |ui| {
+            for head in [
+                "Flow",
+                "Measure",
+                baseline.label.as_str(),
+                "this run",
+                "change",
+            ] {
+                ui.label(RichText::new(head).strong());
+            }
+            ui.end_row();
+            for d in &differences {
+                let rows = [
+                    ("goodput (req/s)", d.goodput_rps, true, 1.0),
+                    ("p99 latency (ms)", d.p99_ms, false, 1.0),
+                    ("errors (%)", d.error_rate, false, 100.0),
+                ];
+                for (measure, (before, after), higher_is_better, scale) in rows {
+                    ui.label(d.flow.as_str());
+                    ui.label(measure);
+                    ui.label(format!("{:.1}", before * scale));
+                    ui.label(format!("{:.1}", after * scale));
+                    let change = after - before;
+                    let better = if higher_is_better {
+                        change > 0.0
+                    } else {
+                        change < 0.0
+                    };
+                    let text = if before.abs() > f64::EPSILON {
+                        format!("{:+.1} ({:+.0}%)", change * scale, change / before * 100.0)
+                    } else {
+                        format!("{:+.1}", change * scale)
+                    };
+                    let color = if change.abs() < 1e-9 {
+                        ui.visuals().text_color()
+                    } else if better {
+                        GREEN
+                    } else {
+                        RED
+                    };
+                    ui.colored_label(color, text);
+                    ui.end_row();
+                }
+            }
+        });
+}
