@@ -98,6 +98,25 @@ fn a_consumer_down_behind_a_queue_leaves_the_producer_healthy_and_its_backlog_dr
 }
 
 #[test]
+fn clearing_a_hang_by_hand_restarts_the_service_and_its_callers_recover() {
+    let design = chain(
+        json!({"from": "api", "to": "db", "mode": "sync", "timeout_ms": 200}),
+        json!({"service": "db", "kind": "hang", "start_s": 10}),
+    );
+    let mut sim = Simulation::new(&design, settings(60.0, 1.0)).unwrap();
+    let during = goodput_between(&mut sim, 12.0, 20.0);
+    assert!(during < 2.0, "goodput during the hang {during}");
+    let stuck = sim.snapshot().services[2].busy_workers;
+    assert_eq!(stuck, 8, "every db worker is stuck");
+    sim.clear_faults("db");
+    let after = goodput_between(&mut sim, 22.0, 60.0);
+    assert!(after > 180.0, "goodput after the restart {after}");
+    let report = sim.report();
+    let flow = &report.flows["requests"];
+    assert_eq!(flow.started, flow.completed + flow.failed + flow.in_flight);
+}
+
+#[test]
 fn a_timeout_and_a_breaker_keep_the_callers_latency_near_the_timeout_during_a_fault() {
     let guarded = chain(
         json!({"from": "api", "to": "db", "mode": "sync", "timeout_ms": 100,

@@ -613,3 +613,236 @@ fn the_simulation_bar_runs_the_design_and_shows_its_progress() {
     harness.run_steps(2);
     harness.get_by_label_contains("not started");
 }
+
+/// Steps the app (in real time, since the simulator is paced by the wall clock) until `done` holds.
+fn step_until(
+    harness: &mut Harness<'static, SyncopateApp>,
+    what: &str,
+    done: impl Fn(&SyncopateApp) -> bool,
+) {
+    let started = std::time::Instant::now();
+    while !done(harness.state()) {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(90),
+            "timed out waiting for {what}: {}",
+            harness.state().simulation_status()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        harness.step();
+    }
+}
+
+fn simulated_s(app: &SyncopateApp) -> f64 {
+    app.live_run().map_or(0.0, |l| l.history.time_s)
+}
+
+fn failed(app: &SyncopateApp) -> u64 {
+    app.live_run()
+        .and_then(|l| l.latest.as_ref())
+        .map_or(0, |u| u.snapshot.flows.iter().map(|f| f.failed).sum())
+}
+
+/// The payment sample without its planned fault, running longer, so a hand-injected fault is the only trouble.
+fn payment_without_planned_faults(dir: &Path) -> PathBuf {
+    let mut design = syncopate::model::load_file(&sample("payment-guarded")).unwrap();
+    design.faults.clear();
+    if let Some(settings) = &mut design.simulation {
+        settings.duration_s = 120.0;
+    }
+    let path = dir.join("payment.syncopate");
+    syncopate::model::save_file(&path, &design).unwrap();
+    path
+}
+
+fn choose_speed(harness: &mut Harness<'static, SyncopateApp>, from: &str, to: &str) {
+    harness
+        .get_by(|node| {
+            node.role() == egui::accesskit::Role::ComboBox && node.value().as_deref() == Some(from)
+        })
+        .click();
+    harness.run_steps(2);
+    harness.get_by_label(to).click();
+    harness.run_steps(2);
+}
+
+fn right_click(harness: &mut Harness<'static, SyncopateApp>, at: egui::Pos2) {
+    harness.event(egui::Event::PointerMoved(at));
+    harness.run_steps(1);
+    for pressed in [true, false] {
+        harness.event(egui::Event::PointerButton {
+            pos: at,
+            button: egui::PointerButton::Secondary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        });
+        harness.run_steps(1);
+    }
+    harness.run_steps(2);
+}
+
+#[test]
+fn a_running_simulation_shows_metrics_a_hang_raises_failures_and_clearing_it_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut harness = app_on(Some(payment_without_planned_faults(dir.path())));
+    choose_speed(&mut harness, "1×", "10×");
+    harness.get_by_label_contains("Run").click();
+    harness.run_steps(2);
+    // Metrics appear: the dashboard opens on its charts, the history fills, the canvas shows utilization.
+    step_until(&mut harness, "the first metrics", |app| {
+        app.live_run().is_some_and(|l| {
+            l.history.points.len() > 5
+                && l.history
+                    .points
+                    .last()
+                    .is_some_and(|p| p.flows[0].goodput_rps > 0.0)
+        })
+    });
+    harness.get_by_label("Requests per second");
+    harness.get_by_label("Latency (ms)");
+    harness.get_by_label("Services").click();
+    harness.run_steps(2);
+    harness.get_by_label("payment-service");
+    harness.get_by_label_contains("Utilization").click();
+    harness.run_steps(2);
+    step_until(&mut harness, "5 simulated seconds", |app| {
+        simulated_s(app) >= 5.0
+    });
+    let failed_before = failed(harness.state());
+
+    // Right-click the payment service on the canvas and make it hang.
+    let payment = harness
+        .state()
+        .canvas()
+        .screen_position("payment-service")
+        .unwrap();
+    right_click(&mut harness, payment);
+    harness.get_by_label_contains("Hang").click();
+    harness.run_steps(2);
+    let injected_at = simulated_s(harness.state());
+    assert_eq!(harness.state().live_run().unwrap().injected.len(), 1);
+    step_until(
+        &mut harness,
+        "failures to rise and the breaker to open",
+        |app| {
+            failed(app) > failed_before + 100
+                && app.live_run().is_some_and(|l| {
+                    l.history.edges.iter().any(|e| {
+                        e.id == "checkout-api-payment-service"
+                            && e.breaker == syncopate::sim::BreakerState::Open
+                    })
+                })
+        },
+    );
+    assert!(simulated_s(harness.state()) > injected_at);
+    harness.get_by_label("Faults timeline").click();
+    harness.run_steps(2);
+
+    // Clear it the same way: the breaker closes again and requests succeed.
+    let payment = harness
+        .state()
+        .canvas()
+        .screen_position("payment-service")
+        .unwrap();
+    right_click(&mut harness, payment);
+    assert_eq!(
+        harness
+            .state()
+            .canvas()
+            .fault_menu_service()
+            .map(|s| s.as_str()),
+        Some("payment-service")
+    );
+    harness
+        .get_by_label_contains("Clear this service's faults")
+        .click();
+    harness.run_steps(2);
+    let cleared_at = simulated_s(harness.state());
+    assert!(
+        harness.state().live_run().unwrap().injected[0]
+            .until_s
+            .is_some()
+    );
+    step_until(&mut harness, "recovery", |app| {
+        simulated_s(app) > cleared_at + 25.0
+    });
+    let run = harness.state().live_run().unwrap();
+    let recent: Vec<_> = run
+        .history
+        .points
+        .iter()
+        .filter(|p| p.time_s > cleared_at + 20.0)
+        .collect();
+    assert!(!recent.is_empty());
+    for point in &recent {
+        assert_eq!(point.flows[0].error_rate, 0.0, "at {} s", point.time_s);
+    }
+    let goodput: f64 =
+        recent.iter().map(|p| p.flows[0].goodput_rps).sum::<f64>() / recent.len() as f64;
+    assert!(
+        (goodput - 60.0).abs() < 15.0,
+        "goodput {goodput} after recovery"
+    );
+    let breaker = run
+        .history
+        .edges
+        .iter()
+        .find(|e| e.id == "checkout-api-payment-service")
+        .map(|e| e.breaker);
+    assert_eq!(breaker, Some(syncopate::sim::BreakerState::Closed));
+}
+
+#[test]
+fn a_comparison_shows_the_baseline_and_the_variant_side_by_side() {
+    let mut harness = app_on(Some(sample("payment-guarded")));
+    choose_speed(&mut harness, "1×", "fastest");
+    harness.get_by_label_contains("Run").click();
+    harness.run_steps(2);
+    step_until(&mut harness, "the first run to finish", |app| {
+        app.live_run().is_some_and(|l| l.report.is_some())
+    });
+    harness.run_steps(2);
+    harness.get_by_label_contains("Keep as baseline").click();
+    harness.run_steps(2);
+    assert!(harness.state().baseline().is_some());
+
+    // The variant: more patience with the slow payment provider (longer timeouts), under the same seed and load.
+    let mut variant = harness.state().document().design().clone();
+    let call = variant
+        .edges
+        .iter_mut()
+        .find(|e| e.id.as_str() == "payment-service-payment-provider")
+        .unwrap();
+    call.timeout_ms = Some(4000.0);
+    if let Some(retry) = &mut call.retry {
+        retry.per_try_timeout_ms = Some(1900.0);
+    }
+    harness
+        .state_mut()
+        .push_command(syncopate::app::Command::ReplaceDesign {
+            label: "Longer provider timeouts".to_owned(),
+            design: Box::new(variant),
+        });
+    harness.run_steps(2);
+    harness.get_by_label_contains("Run").click();
+    harness.run_steps(2);
+    step_until(&mut harness, "the variant to finish", |app| {
+        app.live_run().is_some_and(|l| l.report.is_some())
+    });
+    harness.run_steps(2);
+    harness.get_by_label("Compare").click();
+    harness.run_steps(3);
+    let baseline = harness.state().baseline().unwrap().report.clone();
+    let variant = harness.state().live_run().unwrap().report.clone().unwrap();
+    assert_eq!(baseline.seed, variant.seed);
+    assert_ne!(
+        baseline.flows["pay"], variant.flows["pay"],
+        "the variant changes the numbers"
+    );
+    // Both variants are in the table: one column each, a row per measure.
+    harness.get_by_label("baseline (seed 7)");
+    harness.get_by_label("this run");
+    harness.get_by_label("goodput (req/s)");
+    harness.get_by_label("p99 latency (ms)");
+    harness.get_by_label(&format!("{:.1}", baseline.flows["pay"].latency_ms.p99));
+    harness.get_by_label(&format!("{:.1}", variant.flows["pay"].latency_ms.p99));
+}

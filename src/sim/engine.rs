@@ -182,6 +182,8 @@ struct Job {
     /// Sync calls this job is waiting on (to abandon them when it fails).
     open_calls: Vec<u32>,
     in_service: bool,
+    /// Stuck in a hang: its worker never finishes it.
+    hung: bool,
     live: bool,
 }
 
@@ -618,6 +620,7 @@ impl Simulation {
             pending_calls: 0,
             open_calls: Vec::new(),
             in_service: false,
+            hung: false,
             live: true,
         };
         match self.free_jobs.pop() {
@@ -639,6 +642,7 @@ impl Simulation {
                 slot.pending_calls = 0;
                 slot.open_calls.clear();
                 slot.in_service = false;
+                slot.hung = false;
                 slot.live = true;
                 index
             }
@@ -725,6 +729,7 @@ impl Simulation {
         self.jobs[job as usize].in_service = true;
         if s.hanging > 0 {
             // A hung process accepts work and never finishes it: the worker stays stuck.
+            self.jobs[job as usize].hung = true;
             return;
         }
         let factor = s.slow_factor;
@@ -1289,7 +1294,9 @@ impl Simulation {
         }
     }
 
-    /// Ends every fault on a service now.
+    /// Ends every fault on a service now, as an operator restarting it would: work stuck in a hang is dropped (it
+    /// fails, and its callers see the failure if they still wait) and its workers are free again. (A planned hang
+    /// that simply ends leaves its stuck workers stuck, like a deadlock whose trigger went away.)
     pub fn clear_faults(&mut self, service_id: &str) {
         let targets: Vec<u32> = self
             .faults
@@ -1305,6 +1312,21 @@ impl Simulation {
             if fault.service.as_str() == service_id && !*active {
                 // A fault that has not started yet is dropped too.
                 fault.start_s = f64::INFINITY;
+            }
+        }
+        if let Some(service) = self.design.services.iter().position(|s| s.id == service_id) {
+            let stuck: Vec<u32> = (0..self.jobs.len() as u32)
+                .filter(|&j| {
+                    let job = &self.jobs[j as usize];
+                    job.live && job.hung && job.service as usize == service
+                })
+                .collect();
+            for job in stuck {
+                let j = &mut self.jobs[job as usize];
+                if j.live && j.hung {
+                    j.hung = false;
+                    self.finish_job(job, false);
+                }
             }
         }
     }

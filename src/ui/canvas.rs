@@ -421,11 +421,13 @@ impl Canvas {
         let Some(live) = &self.live else { return };
         paint_legend(ui, response.rect);
         let pointer = ui.input(|i| i.pointer.hover_pos());
+        let mut just_opened = false;
         if ui.input(|i| i.pointer.secondary_clicked())
             && let Some(at) = pointer
             && response.rect.contains(at)
         {
             self.fault_menu = self.service_at(at).map(|id| (id, at));
+            just_opened = self.fault_menu.is_some();
         }
         if self.fault_menu.is_none()
             && let Some(at) = pointer.filter(|p| response.rect.contains(*p))
@@ -459,8 +461,8 @@ impl Canvas {
         if let Some(request) = area.inner {
             self.fault_request = Some(request);
             self.fault_menu = None;
-        } else if area.response.clicked_elsewhere()
-            || ui.input(|i| i.key_pressed(egui::Key::Escape))
+        } else if !just_opened
+            && (area.response.clicked_elsewhere() || ui.input(|i| i.key_pressed(egui::Key::Escape)))
         {
             self.fault_menu = None;
         }
@@ -483,9 +485,9 @@ impl Canvas {
         })
     }
 
-    /// Opens the fault menu of a service as a right-click would (for tests and tooling).
-    pub fn open_fault_menu(&mut self, service: &ServiceId, at: Pos2) {
-        self.fault_menu = Some((service.clone(), at));
+    /// The service whose fault menu is open.
+    pub fn fault_menu_service(&self) -> Option<&ServiceId> {
+        self.fault_menu.as_ref().map(|(id, _)| id)
     }
 
     /// Where a service is on screen, as of the last frame.
