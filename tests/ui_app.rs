@@ -846,3 +846,21 @@ fn a_comparison_shows_the_baseline_and_the_variant_side_by_side() {
     harness.get_by_label(&format!("{:.1}", baseline.flows["pay"].latency_ms.p99));
     harness.get_by_label(&format!("{:.1}", variant.flows["pay"].latency_ms.p99));
 }
+
+#[test]
+fn the_dashboard_tabs_keep_their_panel_size() {
+    let mut harness = app_on(Some(sample("payment-guarded")));
+    harness.get_by_label_contains("Step 1 s").click();
+    step_until(&mut harness, "a step", |app| simulated_s(app) >= 1.0);
+    harness.run_steps(3);
+    let canvas = harness.state().canvas().screen_rect();
+    for tab in ["Services", "Faults timeline", "Compare", "Charts"] {
+        harness.get_by_label(tab).click();
+        harness.run_steps(4);
+        assert_eq!(
+            harness.state().canvas().screen_rect(),
+            canvas,
+            "after {tab}"
+        );
+    }
+}

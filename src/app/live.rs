@@ -79,7 +79,7 @@ impl LiveRun {
         let changed = !updates.is_empty();
         for update in updates {
             if update.error.is_none() {
-                self.history.push(&update.snapshot);
+                self.history.push(&update.snapshot, update.window_closed);
             }
             if let Some(report) = &update.report {
                 self.report = Some((**report).clone());

@@ -80,6 +80,11 @@ pub struct SyncopateApp {
     last_animation_at: Option<f64>,
     /// A PNG of the charts was asked for: the screenshot it waits for.
     awaiting_chart_screenshot: bool,
+    /// Simulated per-call latencies beside the estimates, from the finished run of the current design state.
+    hops: Option<(
+        u64,
+        std::collections::HashMap<String, crate::ui::warnings::HopLatency>,
+    )>,
     inspector: crate::ui::inspector::Inspector,
     /// An action waiting for "save, discard or cancel" because the document has unsaved changes.
     confirm: Option<Pending>,
@@ -148,6 +153,7 @@ impl SyncopateApp {
             dashboard: crate::ui::dashboard::Dashboard::default(),
             last_animation_at: None,
             awaiting_chart_screenshot: false,
+            hops: None,
             inspector: crate::ui::inspector::Inspector::default(),
             confirm: None,
             closing: false,
@@ -296,6 +302,12 @@ impl SyncopateApp {
     /// The run kept as the baseline of a comparison.
     pub fn baseline(&self) -> Option<&live::FinishedRun> {
         self.baseline.as_ref()
+    }
+
+    /// Shows a part of the simulation dashboard (and the dashboard).
+    pub fn set_dashboard_tab(&mut self, tab: crate::ui::dashboard::DashboardTab) {
+        self.bottom_tab = BottomTab::Dashboard;
+        self.dashboard.tab = tab;
     }
 
     /// The duration and seed the next run uses.
@@ -494,6 +506,31 @@ impl SyncopateApp {
                 self.ask_save_file(ctx, "Save the charts", png, name);
             }
             Err(error) => self.notice = Some(Notice::Error(error)),
+        }
+    }
+
+    /// Keeps the per-call latencies in step: computed once a run of this design state finishes, dropped when the
+    /// design changes.
+    fn refresh_hops(&mut self) {
+        let state = self.document.state_id();
+        let finished = self
+            .live
+            .as_ref()
+            .filter(|l| l.state_id == state)
+            .and_then(|l| l.report.as_ref());
+        match (finished, &self.hops) {
+            (Some(_), Some((s, _))) if *s == state => {}
+            (Some(run), _) => {
+                if let Some((_, report, _)) = &self.findings {
+                    let hops = crate::ui::warnings::hop_latencies(
+                        self.document.design(),
+                        &report.analysis,
+                        run,
+                    );
+                    self.hops = Some((state, hops));
+                }
+            }
+            (None, _) => self.hops = None,
         }
     }
 
@@ -1336,6 +1373,7 @@ impl eframe::App for SyncopateApp {
                 );
             });
         self.refresh_findings();
+        self.refresh_hops();
         let mut warning_actions = Vec::new();
         let mut dashboard_action = None;
         egui::Panel::bottom("warnings")
@@ -1370,13 +1408,19 @@ impl eframe::App for SyncopateApp {
                 match self.bottom_tab {
                     BottomTab::Warnings => {
                         if let Some((_, report, _)) = &self.findings {
-                            warning_actions = crate::ui::warnings::show(ui, report);
+                            warning_actions = crate::ui::warnings::show(
+                                ui,
+                                report,
+                                self.document.design(),
+                                self.hops.as_ref().map(|(_, h)| h),
+                            );
                         }
                     }
                     BottomTab::Sequence => {
                         let state = self.document.state_id();
                         let design = self.document.design();
-                        match self.sequence.show(ui, design, state, &self.selection) {
+                        let hops = self.hops.as_ref().map(|(_, h)| h);
+                        match self.sequence.show(ui, design, state, &self.selection, hops) {
                             Some(SequenceAction::Select(edge)) => {
                                 warning_actions.push(WarningAction::Reveal(Subject::Edge(edge)));
                             }

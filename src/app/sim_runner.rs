@@ -16,6 +16,9 @@ use crate::sim::{SimReport, Simulation, Snapshot};
 pub const PUBLISH_INTERVAL: Duration = Duration::from_millis(50);
 /// How long the thread simulates before looking at its commands again, when running as fast as possible.
 const SLICE_BUDGET: Duration = Duration::from_millis(10);
+/// Simulated seconds the charts' points are apart at least (rates and percentiles over a few requests would only
+/// show noise); updates in between refresh the gauges.
+pub const CHART_WINDOW_S: f64 = 0.5;
 /// Snapshots that may wait in the channel for the UI.
 const UPDATE_CAPACITY: usize = 8;
 
@@ -59,6 +62,9 @@ pub enum SimCommand {
 pub struct SimUpdate {
     /// Live numbers now.
     pub snapshot: Snapshot,
+    /// Whether this snapshot closes a chart window: its recent latencies cover the time since the previous one
+    /// that did, and its counters make the next point of the charts.
+    pub window_closed: bool,
     /// Whether it is advancing.
     pub running: bool,
     /// Whether the run reached its duration.
@@ -157,6 +163,7 @@ fn run_thread(
     };
     let mut last_publish: Option<Instant> = None;
     let mut publish_now = true;
+    let mut window_start_s = 0.0;
     loop {
         // Paused or finished: sleep until a command comes. Running: look at commands without waiting.
         let idle = !pacing.running || simulation.as_ref().is_ok_and(Simulation::finished);
@@ -175,6 +182,9 @@ fn run_thread(
         };
         if let Some(command) = command {
             publish_now = true;
+            if matches!(command, SimCommand::Reset(..)) {
+                window_start_s = 0.0;
+            }
             apply(command, &mut simulation, &mut pacing);
         }
         if let Ok(sim) = &mut simulation
@@ -192,8 +202,19 @@ fn run_thread(
             let update = match &mut simulation {
                 Ok(sim) => {
                     let finished = sim.finished();
+                    let elapsed_s = sim.time_s() - window_start_s;
+                    let window_closed =
+                        elapsed_s >= CHART_WINDOW_S || (finished && elapsed_s > 0.0);
+                    if window_closed {
+                        window_start_s = sim.time_s();
+                    }
                     SimUpdate {
-                        snapshot: sim.snapshot(),
+                        snapshot: if window_closed {
+                            sim.snapshot()
+                        } else {
+                            sim.peek()
+                        },
+                        window_closed,
                         running: pacing.running,
                         finished,
                         report: finished.then(|| Box::new(sim.report())),
@@ -202,6 +223,7 @@ fn run_thread(
                 }
                 Err(error) => SimUpdate {
                     snapshot: Snapshot::default(),
+                    window_closed: false,
                     running: false,
                     finished: false,
                     report: None,

@@ -1489,8 +1489,18 @@ impl Simulation {
         report
     }
 
-    /// Live numbers now; the recent latencies cover the time since the previous snapshot.
+    /// Live numbers now; the recent latencies cover the time since the previous snapshot, and start afresh.
     pub fn snapshot(&mut self) -> Snapshot {
+        self.snapshot_with(true)
+    }
+
+    /// Live numbers now, like [`Self::snapshot`], but the recent latencies keep accumulating (for updates in
+    /// between the windows the charts are drawn in).
+    pub fn peek(&mut self) -> Snapshot {
+        self.snapshot_with(false)
+    }
+
+    fn snapshot_with(&mut self, reset_recent: bool) -> Snapshot {
         let now = self.now;
         let flows = (0..self.flows.len())
             .map(|f| {
@@ -1503,7 +1513,9 @@ impl Simulation {
                     rate_rps: rate,
                     recent_latency_ms: LatencyStats::from_histogram(&flow.recent_latency),
                 };
-                flow.recent_latency.reset();
+                if reset_recent {
+                    flow.recent_latency.reset();
+                }
                 live
             })
             .collect();
@@ -1525,7 +1537,9 @@ impl Simulation {
                         || s.slow_factor != 1.0
                         || s.fault_error_rate > 0.0,
                 };
-                s.recent_sojourn.reset();
+                if reset_recent {
+                    s.recent_sojourn.reset();
+                }
                 live
             })
             .collect();

@@ -134,12 +134,15 @@ impl RunHistory {
         }
     }
 
-    /// Takes in a snapshot. Rates are measured against the previous snapshot; a snapshot that did not move time
-    /// forward (a pause, a repeated publish) refreshes the gauges only.
-    pub fn push(&mut self, snapshot: &Snapshot) {
-        let Some(last) = &self.last else {
+    /// Takes in a snapshot. One that closes a chart window (`window_closed`: its recent latencies cover the time
+    /// since the previous such snapshot) adds a point, with rates measured against that previous one; any other,
+    /// or one that did not move time forward (a pause, a repeated publish), refreshes the gauges only.
+    pub fn push(&mut self, snapshot: &Snapshot, window_closed: bool) {
+        let Some(last) = self.last.as_ref().filter(|_| window_closed) else {
+            if self.last.is_none() {
+                self.last = Some(snapshot.clone());
+            }
             self.refresh_gauges(snapshot);
-            self.last = Some(snapshot.clone());
             return;
         };
         let interval_s = snapshot.time_s - last.time_s;
@@ -391,15 +394,37 @@ mod tests {
         }
     }
 
+    impl RunHistory {
+        fn push_closed(&mut self, snapshot: &Snapshot) {
+            self.push(snapshot, true);
+        }
+    }
+
+    #[test]
+    fn gauges_follow_every_snapshot_but_points_only_closed_windows() {
+        let mut history = RunHistory::new(&design());
+        history.push(&snapshot(0.0, 0, 0, 0), true);
+        let mut busy = snapshot(0.2, 2, 2, 0);
+        busy.services[1].queue_length = 4;
+        history.push(&busy, false);
+        assert!(history.points.is_empty());
+        assert_eq!(history.services[1].queue_length, 4);
+        assert_eq!(history.time_s, 0.2);
+        history.push(&snapshot(0.5, 5, 5, 0), true);
+        assert_eq!(history.points.len(), 1);
+        // The rate covers the whole window, not just the last update.
+        assert_eq!(history.points[0].flows[0].throughput_rps, 10.0);
+    }
+
     #[test]
     fn rates_come_from_the_change_between_snapshots() {
         let mut history = RunHistory::new(&design());
         assert_eq!(history.slo_p99_ms, vec![Some(200.0)]);
         assert_eq!(history.services[1].queue_capacity, Some(10));
-        history.push(&snapshot(0.0, 0, 0, 0));
-        history.push(&snapshot(2.0, 20, 15, 5));
+        history.push_closed(&snapshot(0.0, 0, 0, 0));
+        history.push_closed(&snapshot(2.0, 20, 15, 5));
         // A pause republishes the same time: no new point.
-        history.push(&snapshot(2.0, 20, 15, 5));
+        history.push_closed(&snapshot(2.0, 20, 15, 5));
         assert_eq!(history.points.len(), 1);
         let point = history.points[0].flows[0];
         assert_eq!(point.throughput_rps, 10.0);
@@ -408,7 +433,7 @@ mod tests {
         assert_eq!(point.p99_ms, Some(30.0));
         assert_eq!(history.edges[0].failures_rps, 2.5);
         // Nothing answered: no latency point rather than a zero.
-        history.push(&snapshot(3.0, 25, 15, 5));
+        history.push_closed(&snapshot(3.0, 25, 15, 5));
         assert_eq!(history.points[1].flows[0].p99_ms, None);
         assert_eq!(history.points[1].flows[0].error_rate, 0.0);
     }
@@ -417,7 +442,7 @@ mod tests {
     fn long_runs_are_thinned_not_cut() {
         let mut history = RunHistory::new(&design());
         for i in 0..=(MAX_POINTS as u64 + 1) {
-            history.push(&snapshot(i as f64, i * 10, i * 10, 0));
+            history.push_closed(&snapshot(i as f64, i * 10, i * 10, 0));
         }
         assert!(history.points.len() <= MAX_POINTS);
         assert!(history.points.len() > MAX_POINTS / 2 - 2);
@@ -428,9 +453,9 @@ mod tests {
     #[test]
     fn csv_and_json_hold_every_point() {
         let mut history = RunHistory::new(&design());
-        history.push(&snapshot(0.0, 0, 0, 0));
-        history.push(&snapshot(1.0, 10, 10, 0));
-        history.push(&snapshot(2.0, 20, 19, 1));
+        history.push_closed(&snapshot(0.0, 0, 0, 0));
+        history.push_closed(&snapshot(1.0, 10, 10, 0));
+        history.push_closed(&snapshot(2.0, 20, 19, 1));
         let csv = history.to_csv();
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines.len(), 3);

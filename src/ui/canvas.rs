@@ -485,6 +485,11 @@ impl Canvas {
         })
     }
 
+    /// Where the canvas was on screen last frame.
+    pub fn screen_rect(&self) -> Option<Rect> {
+        self.last_view.map(|(rect, _, _)| rect)
+    }
+
     /// The service whose fault menu is open.
     pub fn fault_menu_service(&self) -> Option<&ServiceId> {
         self.fault_menu.as_ref().map(|(id, _)| id)

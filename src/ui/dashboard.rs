@@ -212,16 +212,27 @@ impl Dashboard {
             }
         });
         ui.separator();
-        match self.tab {
-            DashboardTab::Charts => {
-                if let Some(a) = self.charts(ui, run, baseline) {
-                    action = Some(a);
+        // Each tab gets exactly the room left: egui sizes a panel by its content, so content that fell short or
+        // spilled over would make the panel jump at every switch.
+        let room = ui.available_size().max(egui::Vec2::ZERO);
+        ui.allocate_ui_with_layout(room, egui::Layout::top_down(egui::Align::Min), |ui| {
+            ui.set_min_size(room);
+            ui.set_max_size(room);
+            match self.tab {
+                DashboardTab::Charts => {
+                    if let Some(a) = self.charts(ui, run, baseline) {
+                        action = Some(a);
+                    }
+                }
+                DashboardTab::Services => self.services(ui, history),
+                DashboardTab::Faults => faults_timeline(ui, run, design),
+                DashboardTab::Compare => {
+                    egui::ScrollArea::vertical()
+                        .auto_shrink([false, false])
+                        .show(ui, |ui| compare(ui, run, baseline));
                 }
             }
-            DashboardTab::Services => self.services(ui, history),
-            DashboardTab::Faults => faults_timeline(ui, run, design),
-            DashboardTab::Compare => compare(ui, run, baseline),
-        }
+        });
         action
     }
 

@@ -6,6 +6,8 @@ use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Shape, Stroke, Vec2};
 use crate::model::Design;
 use crate::sequence::{self, Item, MessageKind, SequenceDiagram};
 use crate::ui::canvas::Selection;
+use crate::ui::warnings::{HopLatency, hop_text};
+use std::collections::HashMap;
 
 /// Width of one lifeline's column, at zoom 1.
 const COLUMN: f32 = 160.0;
@@ -52,6 +54,7 @@ impl SequencePanel {
         design: &Design,
         state_id: u64,
         selection: &Selection,
+        hops: Option<&HashMap<String, HopLatency>>,
     ) -> Option<SequenceAction> {
         if design.flows.is_empty() {
             ui.label("This design has no flows yet: add a flow to see how its requests move through the services.");
@@ -116,7 +119,7 @@ impl SequencePanel {
         egui::ScrollArea::both()
             .auto_shrink([false, false])
             .show(ui, |ui| {
-                clicked = paint(ui, diagram, self.zoom, selection, &mut points);
+                clicked = paint(ui, diagram, self.zoom, selection, hops, &mut points);
             });
         self.message_points = points;
         save.or(clicked.map(SequenceAction::Select))
@@ -132,6 +135,7 @@ struct Painter<'a> {
     clicked: bool,
     hit: Option<String>,
     selection: &'a Selection,
+    hops: Option<&'a HashMap<String, HopLatency>>,
     text: Color32,
     points: &'a mut Vec<(String, Pos2)>,
 }
@@ -191,6 +195,19 @@ impl Painter<'_> {
                         FontId::proportional(11.0 * self.zoom),
                         color,
                     );
+                    // After a run, each answer shows the hop's simulated latency beside the estimate.
+                    if *kind == MessageKind::Reply
+                        && let Some(hop) =
+                            edge.as_ref().and_then(|e| self.hops.and_then(|h| h.get(e)))
+                    {
+                        self.painter.text(
+                            Pos2::new((x1 + x2) / 2.0, y + 3.0),
+                            Align2::CENTER_TOP,
+                            hop_text(hop),
+                            FontId::proportional(10.0 * self.zoom),
+                            Color32::from_rgb(30, 136, 229),
+                        );
+                    }
                     let hit_rect = Rect::from_min_max(
                         Pos2::new(x1.min(x2), y - 12.0),
                         Pos2::new(x1.max(x2), y + 6.0),
@@ -304,6 +321,7 @@ fn paint(
     diagram: &SequenceDiagram,
     zoom: f32,
     selection: &Selection,
+    hops: Option<&HashMap<String, HopLatency>>,
     points: &mut Vec<(String, Pos2)>,
 ) -> Option<String> {
     let width = (diagram.participants.len() as f32 * COLUMN + 40.0) * zoom;
@@ -320,6 +338,7 @@ fn paint(
         clicked: response.clicked(),
         hit: None,
         selection,
+        hops,
         text,
         points,
     };

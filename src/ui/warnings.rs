@@ -3,7 +3,85 @@
 
 use egui::{Color32, RichText};
 
-use crate::rules::{Finding, Fix, Report, Severity, Subject};
+use std::collections::HashMap;
+
+use crate::model::{CallMode, Design};
+use crate::rules::{Analysis, Finding, Fix, Report, Severity, Subject, format_ms};
+use crate::sim::{LatencyStats, SimReport};
+
+/// A sync call's latency as the analysis estimates it and as the last run measured it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HopLatency {
+    /// The analysis' mean response time of the callee, in milliseconds (in the flow that uses the call most).
+    pub estimated_ms: f64,
+    /// From the call to its successful answer, in the simulation.
+    pub simulated: LatencyStats,
+    /// Calls made in the measured period.
+    pub calls: u64,
+    /// Of those, calls that failed.
+    pub failures: u64,
+}
+
+/// The estimated and simulated latency of every sync call of `design` that the run made.
+pub fn hop_latencies(
+    design: &Design,
+    analysis: &Analysis,
+    run: &SimReport,
+) -> HashMap<String, HopLatency> {
+    let service_index: HashMap<&str, usize> = design
+        .services
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.id.as_str(), i))
+        .collect();
+    design
+        .edges
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.mode == CallMode::Sync)
+        .filter_map(|(index, edge)| {
+            let measured = run.edges.get(edge.id.as_str())?;
+            let to = *service_index.get(edge.to.as_str())?;
+            // The flow that sends the most calls over this edge gives the estimate.
+            let flow = (0..analysis.flows.len()).max_by(|&a, &b| {
+                let rate = |f: usize| {
+                    analysis.flows[f]
+                        .calls_rps
+                        .get(index)
+                        .copied()
+                        .unwrap_or(0.0)
+                };
+                rate(a).total_cmp(&rate(b))
+            })?;
+            let estimated_ms = analysis.response_ms.get(flow)?.get(to).copied()?;
+            Some((
+                edge.id.to_string(),
+                HopLatency {
+                    estimated_ms,
+                    simulated: measured.latency_ms,
+                    calls: measured.calls,
+                    failures: measured.failures,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// The short text of a hop's latencies, e.g. "sim p50 12 ms · p99 40 ms · est. 10 ms".
+pub fn hop_text(hop: &HopLatency) -> String {
+    if hop.calls == hop.failures {
+        return format!(
+            "sim: every call failed · est. {}",
+            format_ms(hop.estimated_ms)
+        );
+    }
+    format!(
+        "sim p50 {} · p99 {} · est. {}",
+        format_ms(hop.simulated.p50),
+        format_ms(hop.simulated.p99),
+        format_ms(hop.estimated_ms)
+    )
+}
 
 /// What the user asked for in the panel this frame.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,25 +129,104 @@ pub fn summary(report: &Report) -> String {
     )
 }
 
-/// Shows the findings; returns what the user clicked.
-pub fn show(ui: &mut egui::Ui, report: &Report) -> Vec<WarningAction> {
+/// Shows the findings and, after a run of this design, the simulated latency of each call beside the estimate;
+/// returns what the user clicked.
+pub fn show(
+    ui: &mut egui::Ui,
+    report: &Report,
+    design: &Design,
+    hops: Option<&HashMap<String, HopLatency>>,
+) -> Vec<WarningAction> {
     let mut actions = Vec::new();
     ui.horizontal(|ui| {
         ui.heading(summary(report));
     });
     ui.separator();
-    if report.findings.is_empty() {
-        ui.label("No trade-off warnings: this design follows every rule.");
-        return actions;
-    }
     egui::ScrollArea::vertical()
         .auto_shrink([false, false])
         .show(ui, |ui| {
+            if let Some(hops) = hops.filter(|h| !h.is_empty()) {
+                hop_table(ui, design, hops, &mut actions);
+            }
+            if report.findings.is_empty() {
+                ui.label("No trade-off warnings: this design follows every rule.");
+            }
             for (index, finding) in report.findings.iter().enumerate() {
                 show_finding(ui, index, finding, &mut actions);
             }
         });
     actions
+}
+
+/// Each sync call's simulated latency beside the analysis' estimate.
+fn hop_table(
+    ui: &mut egui::Ui,
+    design: &Design,
+    hops: &HashMap<String, HopLatency>,
+    actions: &mut Vec<WarningAction>,
+) {
+    egui::CollapsingHeader::new("⏱ Simulated latency per call, beside the estimate (last run)")
+        .id_salt("hop-latencies")
+        .default_open(true)
+        .show(ui, |ui| {
+            egui::Grid::new("hop-table")
+                .striped(true)
+                .num_columns(6)
+                .show(ui, |ui| {
+                    for head in [
+                        "Call",
+                        "Estimated mean",
+                        "Simulated p50",
+                        "Simulated p99",
+                        "Calls",
+                        "Failed",
+                    ] {
+                        ui.label(RichText::new(head).strong());
+                    }
+                    ui.end_row();
+                    for edge in &design.edges {
+                        let Some(hop) = hops.get(edge.id.as_str()) else {
+                            continue;
+                        };
+                        if ui
+                            .link(edge.id.as_str())
+                            .on_hover_text("Show on canvas")
+                            .clicked()
+                        {
+                            actions.push(WarningAction::Reveal(Subject::Edge(edge.id.to_string())));
+                        }
+                        ui.label(format_ms(hop.estimated_ms));
+                        let answered = hop.calls > hop.failures;
+                        ui.label(if answered {
+                            format_ms(hop.simulated.p50)
+                        } else {
+                            "–".to_owned()
+                        });
+                        let p99 = if answered {
+                            format_ms(hop.simulated.p99)
+                        } else {
+                            "–".to_owned()
+                        };
+                        // Far above the estimate: the queueing or fault the analysis cannot see.
+                        if answered && hop.simulated.p99 > 3.0 * hop.estimated_ms.max(1.0) {
+                            ui.colored_label(severity_color(Severity::Warning), p99);
+                        } else {
+                            ui.label(p99);
+                        }
+                        ui.label(hop.calls.to_string());
+                        if hop.failures > 0 {
+                            ui.colored_label(
+                                severity_color(Severity::Error),
+                                hop.failures.to_string(),
+                            );
+                        } else {
+                            ui.label("0");
+                        }
+                        ui.end_row();
+                    }
+                });
+        });
+    ui.separator();
 }
 
 fn show_finding(
