@@ -1378,7 +1378,7 @@ impl eframe::App for SyncopateApp {
         let mut dashboard_action = None;
         egui::Panel::bottom("warnings")
             .resizable(true)
-            .default_size(240.0)
+            .default_size(270.0)
             .show(ui, |ui| {
                 ui.horizontal(|ui| {
                     let warnings = self

@@ -282,10 +282,10 @@ impl Dashboard {
         let slo = history.slo_p99_ms.get(self.flow).copied().flatten();
         let height = (ui.available_height() - 8.0).clamp(120.0, 320.0);
         let width = ((ui.available_width() - 24.0) / 3.0).max(160.0);
-        let group = egui::Id::new("dashboard-time-axis");
+        let until_s = history.time_s;
         let response = ui.horizontal(|ui| {
             let flow = self.flow;
-            chart(ui, "Requests per second", width, height, group, |plot| {
+            chart(ui, "Requests per second", width, height, until_s, |plot| {
                 plot.line(
                     series("throughput", history, flow, |p| Some(p.throughput_rps)).color(BLUE),
                 );
@@ -300,7 +300,7 @@ impl Dashboard {
                     ));
                 }
             });
-            chart(ui, "Error rate (%)", width, height, group, |plot| {
+            chart(ui, "Error rate (%)", width, height, until_s, |plot| {
                 plot.line(
                     series("errors", history, flow, |p| Some(p.error_rate * 100.0)).color(RED),
                 );
@@ -314,7 +314,7 @@ impl Dashboard {
                     ));
                 }
             });
-            chart(ui, "Latency (ms)", width, height, group, |plot| {
+            chart(ui, "Latency (ms)", width, height, until_s, |plot| {
                 plot.line(series("p50", history, flow, |p| p.p50_ms).color(GREEN));
                 plot.line(series("p95", history, flow, |p| p.p95_ms).color(ORANGE));
                 plot.line(series("p99", history, flow, |p| p.p99_ms).color(RED));
@@ -429,7 +429,7 @@ fn chart(
     title: &str,
     width: f32,
     height: f32,
-    group: egui::Id,
+    until_s: f64,
     build: impl FnOnce(&mut egui_plot::PlotUi<'_>),
 ) {
     ui.vertical(|ui| {
@@ -440,8 +440,10 @@ fn chart(
             .legend(Legend::default())
             .x_axis_label("simulated s")
             .include_y(0.0)
+            // Every chart spans the run so far, even one with no values lately (no answers, no latency).
+            .include_x(0.0)
+            .include_x(until_s)
             .allow_scroll(false)
-            .link_axis(group, [true, false])
             .show(ui, build);
     });
 }
@@ -529,7 +531,8 @@ fn faults_timeline(ui: &mut egui::Ui, run: &LiveRun, design: &Design) {
             for (row, service) in services.iter().enumerate() {
                 plot.text(
                     Text::new(
-                        format!("service {service}"),
+                        // Unnamed: labels stay out of the legend.
+                        "",
                         [0.0, row as f64 + 0.32].into(),
                         RichText::new(service.as_str()).strong(),
                     )
@@ -549,12 +552,8 @@ fn faults_timeline(ui: &mut egui::Ui, run: &LiveRun, design: &Design) {
                         .width(10.0),
                 );
                 plot.text(
-                    Text::new(
-                        format!("{name} {service} {from}"),
-                        [*from, row - 0.3].into(),
-                        label.as_str(),
-                    )
-                    .anchor(egui::Align2::LEFT_TOP),
+                    Text::new("", [*from, row - 0.3].into(), label.as_str())
+                        .anchor(egui::Align2::LEFT_TOP),
                 );
             }
             plot.vline(VLine::new("now", run.history.time_s).color(BLUE));
@@ -679,4 +678,38 @@ fn compare(ui: &mut egui::Ui, run: &LiveRun, baseline: Option<&FinishedRun>) {
                 }
             }
         });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_charts_png_is_the_region_of_the_screenshot_in_pixels() {
+        let mut image = egui::ColorImage::filled([40, 30], Color32::WHITE);
+        // A red block where the "charts" are, at 2 pixels per point: points (5, 5)-(10, 10).
+        for y in 10..20 {
+            for x in 10..20 {
+                image.pixels[y * 40 + x] = Color32::RED;
+            }
+        }
+        let rect = Rect::from_min_max(egui::pos2(5.0, 5.0), egui::pos2(10.0, 10.0));
+        let png = png_of_region(&image, rect, 2.0).unwrap();
+        let decoded = image::load_from_memory(&png).unwrap().to_rgba8();
+        assert_eq!(decoded.dimensions(), (10, 10));
+        assert!(decoded.pixels().all(|p| p.0 == [255, 0, 0, 255]));
+        // Off screen: a clear error, not an empty image.
+        let outside = Rect::from_min_max(egui::pos2(50.0, 50.0), egui::pos2(60.0, 60.0));
+        assert!(png_of_region(&image, outside, 2.0).is_err());
+    }
+
+    #[test]
+    fn fault_labels_say_what_the_fault_does() {
+        assert_eq!(fault_label(FaultKind::Slow, Some(5.0), None), "slow ×5");
+        assert_eq!(
+            fault_label(FaultKind::Errors, None, Some(0.25)),
+            "errors 25%"
+        );
+        assert_eq!(fault_label(FaultKind::Hang, None, None), "hang");
+    }
 }
