@@ -136,6 +136,12 @@ fn a_timeout_and_a_breaker_keep_the_callers_latency_near_the_timeout_during_a_fa
         "{:?}",
         report.edges["api-db"]
     );
+    // A call refused by the open breaker has failed: every short-circuit is among the failures.
+    assert!(
+        report.edges["api-db"].failures >= report.edges["api-db"].short_circuited,
+        "{:?}",
+        report.edges["api-db"]
+    );
     // Without them, the same fault leaves the api's requests waiting for ever.
     let unguarded = chain(
         json!({"from": "api", "to": "db", "mode": "sync"}),

@@ -74,3 +74,51 @@ fn utilization_and_critical_path_latency_agree_within_ten_percent() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn every_sync_call_gets_its_simulated_hop_beside_an_estimate_close_to_it() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/order-saga.syncopate");
+    let mut design = model::load_file(&path).unwrap();
+    design.faults.clear();
+    let analysis = analyse(&Topology::new(&design));
+    let run = simulate(
+        &design,
+        SimulationSettings {
+            duration_s: 120.0,
+            warmup_s: 10.0,
+            seed: 3,
+        },
+    )
+    .unwrap();
+    let hops = syncopate::ui::warnings::hop_latencies(&design, &analysis, &run);
+    let sync_calls: Vec<&str> = design
+        .edges
+        .iter()
+        .filter(|e| e.mode == model::CallMode::Sync)
+        .map(|e| e.id.as_str())
+        .collect();
+    let mut with_hops: Vec<&str> = hops.keys().map(String::as_str).collect();
+    with_hops.sort_unstable();
+    let mut expected = sync_calls.clone();
+    expected.sort_unstable();
+    assert_eq!(
+        with_hops, expected,
+        "one entry per sync call, none for async ones"
+    );
+    for (id, hop) in &hops {
+        assert!(hop.calls > 0, "{id}: {hop:?}");
+        // Moderate load: the simulated mean hop is near the analysis' mean response time of the callee.
+        let error = (hop.simulated.mean - hop.estimated_ms).abs() / hop.estimated_ms.max(1.0);
+        assert!(
+            error < 0.25,
+            "{id}: simulated mean {} ms, estimate {} ms",
+            hop.simulated.mean,
+            hop.estimated_ms
+        );
+        assert!(
+            syncopate::ui::warnings::hop_text(hop).contains("sim p50"),
+            "{}",
+            syncopate::ui::warnings::hop_text(hop)
+        );
+    }
+}

@@ -801,6 +801,13 @@ fn a_comparison_shows_the_baseline_and_the_variant_side_by_side() {
         app.live_run().is_some_and(|l| l.report.is_some())
     });
     harness.run_steps(2);
+    // The finished run's per-call latencies sit beside the estimates in the Warnings panel.
+    harness.get_by_label_contains("Warnings (").click();
+    harness.run_steps(3);
+    harness.get_by_label_contains("Simulated latency per call");
+    harness.get_by_label("checkout-api-payment-service");
+    harness.get_by_label("Simulation dashboard").click();
+    harness.run_steps(2);
     harness.get_by_label_contains("Keep as baseline").click();
     harness.run_steps(2);
     assert!(harness.state().baseline().is_some());

@@ -899,6 +899,13 @@ impl Simulation {
                 if self.retry_or_fail(index, short_circuited) {
                     CallStart::Pending
                 } else {
+                    // Refused at once (open breaker, full bulkhead, callee down or full) with no retry left: the
+                    // call has failed for good, like one that failed later.
+                    let e = &mut self.edges[edge as usize];
+                    e.total_failures += 1;
+                    if measuring {
+                        e.report.failures += 1;
+                    }
                     self.close_call(index);
                     CallStart::Failed
                 }

@@ -200,7 +200,7 @@ impl RunHistory {
             let mut from_newest = self.points.len();
             self.points.retain(|_| {
                 from_newest -= 1;
-                from_newest % 2 == 0
+                from_newest.is_multiple_of(2)
             });
         }
         self.refresh_gauges(snapshot);

@@ -191,14 +191,13 @@ impl Dashboard {
                     action = Some(DashboardAction::ExportPng);
                 }
             });
-            if baseline.is_some() {
-                if ui
+            if baseline.is_some()
+                && ui
                     .button("Forget baseline")
                     .on_hover_text("Stop comparing with the kept run")
                     .clicked()
-                {
-                    action = Some(DashboardAction::ClearBaseline);
-                }
+            {
+                action = Some(DashboardAction::ClearBaseline);
             }
             if ui
                 .add_enabled(run.report.is_some(), egui::Button::new("📌 Keep as baseline"))
