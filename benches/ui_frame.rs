@@ -38,6 +38,32 @@ fn button(harness: &Harness<'static, SyncopateApp>, pos: egui::Pos2, pressed: bo
     });
 }
 
+/// Times one frame.
+fn timed(harness: &mut Harness<'static, SyncopateApp>) -> Duration {
+    let start = Instant::now();
+    harness.step();
+    start.elapsed()
+}
+
+/// Drags the view with the middle button in circles of 150 px around `centre` (the whole design keeps moving under
+/// the pointer), timing each frame.
+fn pan_in_circles(
+    harness: &mut Harness<'static, SyncopateApp>,
+    centre: egui::Pos2,
+) -> Vec<Duration> {
+    let mut times = Vec::with_capacity(FRAMES);
+    button(harness, centre, true);
+    harness.step();
+    for frame in 0..FRAMES {
+        let angle = frame as f32 / 20.0;
+        let pos = centre + egui::vec2(angle.cos(), angle.sin()) * 150.0;
+        harness.event(egui::Event::PointerMoved(pos));
+        times.push(timed(harness));
+    }
+    button(harness, centre, false);
+    times
+}
+
 fn main() {
     let design = layered_design(300, 900, 7);
     println!(
@@ -60,25 +86,10 @@ fn main() {
     harness.run_steps(30);
 
     let centre = egui::pos2(450.0, 350.0);
-    let timed = |harness: &mut Harness<'static, SyncopateApp>| {
-        let start = Instant::now();
-        harness.step();
-        start.elapsed()
-    };
 
-    let mut pan = Vec::with_capacity(FRAMES);
     harness.event(egui::Event::PointerMoved(centre));
     harness.step();
-    button(&harness, centre, true);
-    harness.step();
-    for frame in 0..FRAMES {
-        // Circles of 150 px: the whole design keeps moving under the pointer.
-        let angle = frame as f32 / 20.0;
-        let pos = centre + egui::vec2(angle.cos(), angle.sin()) * 150.0;
-        harness.event(egui::Event::PointerMoved(pos));
-        pan.push(timed(&mut harness));
-    }
-    button(&harness, centre, false);
+    let pan = pan_in_circles(&mut harness, centre);
     harness.run_steps(5);
     report("pan", pan);
 
@@ -113,16 +124,7 @@ fn main() {
     harness.run_steps(10);
     let running: Vec<Duration> = (0..FRAMES).map(|_| timed(&mut harness)).collect();
     report("sim", running);
-    let mut panning = Vec::with_capacity(FRAMES);
-    button(&harness, centre, true);
-    harness.step();
-    for frame in 0..FRAMES {
-        let angle = frame as f32 / 20.0;
-        let pos = centre + egui::vec2(angle.cos(), angle.sin()) * 150.0;
-        harness.event(egui::Event::PointerMoved(pos));
-        panning.push(timed(&mut harness));
-    }
-    button(&harness, centre, false);
+    let panning = pan_in_circles(&mut harness, centre);
     report("sim+pan", panning);
     harness
         .state_mut()

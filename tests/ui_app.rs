@@ -665,6 +665,11 @@ fn choose_speed(harness: &mut Harness<'static, SyncopateApp>, from: &str, to: &s
     harness.run_steps(2);
 }
 
+/// Where a service is drawn on the canvas now.
+fn service_on_screen(harness: &Harness<'static, SyncopateApp>, id: &str) -> egui::Pos2 {
+    harness.state().canvas().screen_position(id).unwrap()
+}
+
 fn right_click(harness: &mut Harness<'static, SyncopateApp>, at: egui::Pos2) {
     harness.event(egui::Event::PointerMoved(at));
     harness.run_steps(1);
@@ -710,11 +715,7 @@ fn a_running_simulation_shows_metrics_a_hang_raises_failures_and_clearing_it_rec
     let failed_before = failed(harness.state());
 
     // Right-click the payment service on the canvas and make it hang.
-    let payment = harness
-        .state()
-        .canvas()
-        .screen_position("payment-service")
-        .unwrap();
+    let payment = service_on_screen(&harness, "payment-service");
     right_click(&mut harness, payment);
     harness.get_by_label_contains("Hang").click();
     harness.run_steps(2);
@@ -738,11 +739,7 @@ fn a_running_simulation_shows_metrics_a_hang_raises_failures_and_clearing_it_rec
     harness.run_steps(2);
 
     // Clear it the same way: the breaker closes again and requests succeed.
-    let payment = harness
-        .state()
-        .canvas()
-        .screen_position("payment-service")
-        .unwrap();
+    let payment = service_on_screen(&harness, "payment-service");
     right_click(&mut harness, payment);
     assert_eq!(
         harness
@@ -791,16 +788,21 @@ fn a_running_simulation_shows_metrics_a_hang_raises_failures_and_clearing_it_rec
     assert_eq!(breaker, Some(syncopate::sim::BreakerState::Closed));
 }
 
+/// Presses Run and waits until the run has finished and reported.
+fn run_to_the_end(harness: &mut Harness<'static, SyncopateApp>, what: &str) {
+    harness.get_by_label_contains("Run").click();
+    harness.run_steps(2);
+    step_until(harness, &format!("{what} to finish"), |app| {
+        app.live_run().is_some_and(|l| l.report.is_some())
+    });
+    harness.run_steps(2);
+}
+
 #[test]
 fn a_comparison_shows_the_baseline_and_the_variant_side_by_side() {
     let mut harness = app_on(Some(sample("payment-guarded")));
     choose_speed(&mut harness, "1×", "fastest");
-    harness.get_by_label_contains("Run").click();
-    harness.run_steps(2);
-    step_until(&mut harness, "the first run to finish", |app| {
-        app.live_run().is_some_and(|l| l.report.is_some())
-    });
-    harness.run_steps(2);
+    run_to_the_end(&mut harness, "the first run");
     // The finished run's per-call latencies sit beside the estimates in the Warnings panel.
     harness.get_by_label_contains("Warnings (").click();
     harness.run_steps(3);
@@ -830,12 +832,7 @@ fn a_comparison_shows_the_baseline_and_the_variant_side_by_side() {
             design: Box::new(variant),
         });
     harness.run_steps(2);
-    harness.get_by_label_contains("Run").click();
-    harness.run_steps(2);
-    step_until(&mut harness, "the variant to finish", |app| {
-        app.live_run().is_some_and(|l| l.report.is_some())
-    });
-    harness.run_steps(2);
+    run_to_the_end(&mut harness, "the variant");
     harness.get_by_label("Compare").click();
     harness.run_steps(3);
     let baseline = harness.state().baseline().unwrap().report.clone();

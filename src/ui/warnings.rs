@@ -28,12 +28,7 @@ pub fn hop_latencies(
     analysis: &Analysis,
     run: &SimReport,
 ) -> HashMap<String, HopLatency> {
-    let service_index: HashMap<&str, usize> = design
-        .services
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.id.as_str(), i))
-        .collect();
+    let topology = crate::rules::Topology::new(design);
     design
         .edges
         .iter()
@@ -41,7 +36,7 @@ pub fn hop_latencies(
         .filter(|(_, e)| e.mode == CallMode::Sync)
         .filter_map(|(index, edge)| {
             let measured = run.edges.get(edge.id.as_str())?;
-            let to = *service_index.get(edge.to.as_str())?;
+            let to = *topology.service_index.get(edge.to.as_str())?;
             // The flow that sends the most calls over this edge gives the estimate.
             let flow = (0..analysis.flows.len()).max_by(|&a, &b| {
                 let rate = |f: usize| {
