@@ -868,3 +868,61 @@ fn the_dashboard_tabs_keep_their_panel_size() {
         );
     }
 }
+
+#[test]
+fn the_welcome_screen_opens_a_sample_as_a_new_unsaved_design() {
+    let mut harness = app_from(|| SyncopateApp::with_file(None).with_welcome());
+    assert!(harness.state().welcome_shown());
+    harness.get_by_label("Welcome to Syncopate");
+    harness.get_by_label_contains("New design");
+    harness.get_by_label_contains("Open a design");
+    harness.get_by_label("Start from a sample");
+    harness.get_by_label("order-saga").click();
+    harness.run_steps(4);
+    assert!(!harness.state().welcome_shown());
+    let document = harness.state().document();
+    assert_eq!(
+        document.design().name,
+        "Order saga: sync inventory check, async payment through a broker"
+    );
+    assert_eq!(
+        document.path(),
+        None,
+        "Save asks where: the sample file stays as it is"
+    );
+    assert!(
+        harness
+            .state()
+            .canvas()
+            .screen_position("order-api")
+            .is_some()
+    );
+    // Help > Welcome screen brings it back; Close keeps the design.
+    harness.get_by_label("Help").click();
+    harness.run_steps(2);
+    harness.get_by_label("Welcome screen").click();
+    harness.run_steps(2);
+    harness.get_by_label("Close").click();
+    harness.run_steps(2);
+    assert!(!harness.state().welcome_shown());
+    assert_eq!(harness.state().document().design().services.len(), 9);
+}
+
+#[test]
+fn opening_another_design_refreshes_every_derived_view() {
+    let mut harness = app_on(Some(sample("ecommerce")));
+    let before = harness.state_mut().report().findings.len();
+    assert!(before > 0);
+    harness.state_mut().open(sample("payment-guarded"));
+    harness.run_steps(3);
+    // The new document's findings, not the old one's (its state ids are its own).
+    assert_eq!(harness.state_mut().report().findings.len(), 0);
+    harness.get_by_label("Warnings (0)");
+    assert!(
+        harness
+            .state()
+            .canvas()
+            .screen_position("payment-service")
+            .is_some()
+    );
+}

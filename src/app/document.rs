@@ -25,9 +25,15 @@ pub struct Document {
     state_id: u64,
     /// The state last saved to (or loaded from) `path`.
     saved_state_id: Option<u64>,
-    next_state_id: u64,
     undo: Vec<Snapshot>,
     redo: Vec<Snapshot>,
+}
+
+/// A new state id, unique in the process: views derived from one document (findings, the canvas' view graph, the
+/// sequence diagram, a simulation run) must not be taken for another document's.
+fn next_state_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 impl Default for Document {
@@ -39,12 +45,12 @@ impl Default for Document {
 impl Document {
     /// A new, never-saved document.
     pub fn new(design: Design) -> Self {
+        let first = next_state_id();
         Self {
             design,
             path: None,
-            state_id: 0,
-            saved_state_id: Some(0),
-            next_state_id: 1,
+            state_id: first,
+            saved_state_id: Some(first),
             undo: Vec::new(),
             redo: Vec::new(),
         }
@@ -117,8 +123,7 @@ impl Document {
             self.undo.remove(0);
         }
         self.redo.clear();
-        self.state_id = self.next_state_id;
-        self.next_state_id += 1;
+        self.state_id = next_state_id();
         Ok(())
     }
 

@@ -9,6 +9,7 @@ mod command;
 mod document;
 pub mod live;
 pub mod recent;
+pub mod samples;
 pub mod sim_runner;
 
 use std::path::PathBuf;
@@ -91,6 +92,8 @@ pub struct SyncopateApp {
     /// Set once the user agreed to close, so the next close request goes through.
     closing: bool,
     show_help: bool,
+    show_welcome: bool,
+    show_about: bool,
     autosave: autosave::Autosave,
     /// What was last copied, for pasting when the system clipboard is not available.
     clipboard: Option<String>,
@@ -111,6 +114,8 @@ pub enum Pending {
     Open(PathBuf),
     /// Choose a file to import as a new design.
     AskImport(crate::import::Source),
+    /// Open a built-in sample (index into `samples::SAMPLES`) as a new, unsaved design.
+    OpenSample(usize),
     /// Close the window.
     Quit,
 }
@@ -158,6 +163,8 @@ impl SyncopateApp {
             confirm: None,
             closing: false,
             show_help: false,
+            show_welcome: false,
+            show_about: false,
             autosave: autosave::Autosave::new(None),
             clipboard: None,
             select_after_apply: None,
@@ -172,6 +179,37 @@ impl SyncopateApp {
             app.open(path);
         }
         app
+    }
+
+    /// Shows the welcome screen (samples, new, open, recent files) until the user picks something.
+    pub fn with_welcome(mut self) -> Self {
+        self.show_welcome = true;
+        self
+    }
+
+    /// Whether the welcome screen is up.
+    pub fn welcome_shown(&self) -> bool {
+        self.show_welcome
+    }
+
+    /// Opens a built-in sample as a new, unsaved design (its file in `samples/` is not touched by Save).
+    fn open_sample(&mut self, index: usize) {
+        let Some(sample) = samples::SAMPLES.get(index) else {
+            return;
+        };
+        match sample.design() {
+            Ok(design) => {
+                self.document = Document::new(design);
+                self.stop_simulation();
+                self.selection = Selection::default();
+                self.canvas.request_fit();
+                self.notice = Some(Notice::Info(format!(
+                    "Opened the {} sample: Save As keeps your changes",
+                    sample.id
+                )));
+            }
+            Err(error) => self.notice = Some(Notice::Error(error.to_string())),
+        }
     }
 
     /// Turns on autosave into `dir`, and offers to restore what a previous run left there.
@@ -663,6 +701,7 @@ impl SyncopateApp {
             Pending::AskOpen => self.ask_open_path(ctx),
             Pending::AskImport(source) => self.ask_import_path(ctx, source),
             Pending::Open(path) => self.open(path),
+            Pending::OpenSample(index) => self.open_sample(index),
             Pending::Quit => {
                 self.closing = true;
                 ctx.send_viewport_cmd(egui::ViewportCommand::Close);
@@ -677,7 +716,9 @@ impl SyncopateApp {
         };
         let what = match action {
             Pending::New => "starting a new design",
-            Pending::AskOpen | Pending::Open(_) => "opening another design",
+            Pending::AskOpen | Pending::Open(_) | Pending::OpenSample(_) => {
+                "opening another design"
+            }
             Pending::AskImport(_) => "importing a new design",
             Pending::Quit => "quitting",
         };
@@ -747,6 +788,21 @@ impl SyncopateApp {
             }
             None => {}
         }
+    }
+
+    fn about_window(&mut self, ctx: &egui::Context) {
+        let mut open = self.show_about;
+        egui::Window::new("About Syncopate")
+            .open(&mut open)
+            .collapsible(false)
+            .resizable(false)
+            .show(ctx, |ui| {
+                ui.heading(format!("Syncopate {}", env!("CARGO_PKG_VERSION")));
+                ui.label(env!("CARGO_PKG_DESCRIPTION"));
+                ui.label(format!("Licence: {}", env!("CARGO_PKG_LICENSE")));
+                ui.label("Designs are plain .syncopate JSON files (docs/design-format.md).");
+            });
+        self.show_about = open;
     }
 
     fn help_window(&mut self, ctx: &egui::Context) {
@@ -1164,6 +1220,16 @@ impl SyncopateApp {
                 if ui.button("Keyboard shortcuts").clicked() {
                     self.show_help = true;
                 }
+                if ui
+                    .button("Welcome screen")
+                    .on_hover_text("Samples, a new design, recent files")
+                    .clicked()
+                {
+                    self.show_welcome = true;
+                }
+                if ui.button("About Syncopate").clicked() {
+                    self.show_about = true;
+                }
             });
         });
     }
@@ -1304,6 +1370,22 @@ impl eframe::App for SyncopateApp {
         self.confirm_dialog(&ctx);
         self.recovery_dialog(&ctx);
         self.help_window(&ctx);
+        self.about_window(&ctx);
+        if self.show_welcome
+            && self.recovery.is_none()
+            && self.confirm.is_none()
+            && let Some(action) = crate::ui::welcome::show(&ctx, self.recent.paths())
+        {
+            use crate::ui::welcome::WelcomeAction;
+            self.show_welcome = false;
+            match action {
+                WelcomeAction::OpenSample(index) => self.request(&ctx, Pending::OpenSample(index)),
+                WelcomeAction::NewDesign => self.request(&ctx, Pending::New),
+                WelcomeAction::Open => self.request(&ctx, Pending::AskOpen),
+                WelcomeAction::OpenRecent(path) => self.request(&ctx, Pending::Open(path)),
+                WelcomeAction::Close => {}
+            }
+        }
         self.import_notes_window(&ctx);
         if let Some(crate::ui::export::ExportAction::SaveAll(files)) =
             self.export
@@ -1491,9 +1573,9 @@ pub fn run(file: Option<PathBuf>) -> u8 {
         "Syncopate",
         options,
         Box::new(move |_creation| {
-            Ok(Box::new(
-                SyncopateApp::with_file(file).with_autosave(autosave::default_data_dir()),
-            ))
+            let welcome = file.is_none();
+            let app = SyncopateApp::with_file(file).with_autosave(autosave::default_data_dir());
+            Ok(Box::new(if welcome { app.with_welcome() } else { app }))
         }),
     );
     match result {

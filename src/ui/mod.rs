@@ -8,3 +8,4 @@ pub mod inspector;
 pub mod sequence;
 pub mod sim_bar;
 pub mod warnings;
+pub mod welcome;
