@@ -1559,6 +1559,16 @@ impl eframe::App for SyncopateApp {
     }
 }
 
+/// The application icon (`assets/icons`), built into the binary.
+fn window_icon() -> std::sync::Arc<egui::IconData> {
+    // The PNG is part of the source tree and checked by a test; should it ever fail to decode, the window simply
+    // goes without an icon.
+    std::sync::Arc::new(
+        eframe::icon_data::from_png_bytes(include_bytes!("../../assets/icons/syncopate-256.png"))
+            .unwrap_or_default(),
+    )
+}
+
 /// Opens the desktop app, optionally on a file; returns the process exit code.
 pub fn run(file: Option<PathBuf>) -> u8 {
     let options = eframe::NativeOptions {
@@ -1566,7 +1576,9 @@ pub fn run(file: Option<PathBuf>) -> u8 {
             .with_title("Syncopate")
             .with_inner_size([1280.0, 800.0])
             .with_min_inner_size([640.0, 400.0])
-            .with_drag_and_drop(true),
+            .with_drag_and_drop(true)
+            .with_app_id("syncopate")
+            .with_icon(window_icon()),
         ..Default::default()
     };
     let result = eframe::run_native(
@@ -1584,5 +1596,14 @@ pub fn run(file: Option<PathBuf>) -> u8 {
             eprintln!("error: cannot open the Syncopate window: {error}");
             1
         }
+    }
+}
+
+#[cfg(test)]
+mod icon_tests {
+    #[test]
+    fn the_window_icon_decodes() {
+        let icon = super::window_icon();
+        assert_eq!((icon.width, icon.height), (256, 256));
     }
 }
