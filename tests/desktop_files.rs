@@ -85,8 +85,14 @@ fn the_desktop_entry_launches_the_binary_and_names_the_icon_and_file_type() {
     assert!(mime.contains(r#"<glob pattern="*.syncopate"/>"#));
     assert!(entry.contains("MimeType=application/x-syncopate+json;"));
     for size in [16, 32, 48, 64, 128, 256, 512] {
-        let png = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("assets/icons/syncopate-{size}.png"));
+        let png = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("assets/icons/syncopate-{size}.png"));
         let image = image::open(&png).unwrap();
-        assert_eq!((image.width(), image.height()), (size, size), "{}", png.display());
+        assert_eq!(
+            (image.width(), image.height()),
+            (size, size),
+            "{}",
+            png.display()
+        );
     }
 }

@@ -1587,6 +1587,7 @@ pub fn run(file: Option<PathBuf>) -> u8 {
         Box::new(move |_creation| {
             let welcome = file.is_none();
             let app = SyncopateApp::with_file(file).with_autosave(autosave::default_data_dir());
+            app.autosave.install_panic_hook();
             Ok(Box::new(if welcome { app.with_welcome() } else { app }))
         }),
     );
