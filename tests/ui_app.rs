@@ -926,3 +926,43 @@ fn opening_another_design_refreshes_every_derived_view() {
             .is_some()
     );
 }
+
+#[test]
+fn a_save_that_cannot_be_written_says_why_and_keeps_the_changes_unsaved() {
+    let mut harness = app_on(Some(sample("payment-guarded")));
+    let mut design = harness.state().document().design().clone();
+    design.name = "edited".to_owned();
+    harness
+        .state_mut()
+        .push_command(syncopate::app::Command::ReplaceDesign {
+            label: "Rename".to_owned(),
+            design: Box::new(design),
+        });
+    harness.run_steps(2);
+    assert!(harness.state().document().is_dirty());
+    // A place nothing can be written to (not even by root): a folder that is really a file.
+    let dir = tempfile::tempdir().unwrap();
+    let not_a_folder = dir.path().join("plain-file");
+    std::fs::write(&not_a_folder, "x").unwrap();
+    let target = not_a_folder.join("design.syncopate");
+    harness.state_mut().save_as(target.clone());
+    harness.run_steps(2);
+    let notice = format!("{:?}", harness.state().notice());
+    assert!(
+        notice.contains("cannot save") && notice.contains("design.syncopate"),
+        "{notice}"
+    );
+    assert!(
+        harness.state().document().is_dirty(),
+        "the edit is still unsaved"
+    );
+    assert_eq!(harness.state().document().design().name, "edited");
+    assert!(!target.exists());
+    let path = sample("payment-guarded");
+    assert_eq!(
+        harness.state().document().path(),
+        Some(path.as_path()),
+        "it still belongs to its file"
+    );
+    harness.get_by_label_contains("cannot save");
+}
