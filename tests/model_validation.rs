@@ -347,10 +347,11 @@ fn service_numbers_in_range() {
         "services[1].image",
         "empty",
     );
+    // Too big for the f32 a coordinate is: refused where it is read, naming the coordinate.
     assert_rejected(
         |v| v["services"][0]["position"] = json!([1e300, 0]),
-        "services[0].position",
-        "finite",
+        "services[0].position[0]",
+        "out of range",
     );
 }
 

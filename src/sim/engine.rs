@@ -1071,9 +1071,12 @@ impl Simulation {
     /// The call has failed for good: count it, and fail its caller.
     fn fail_call(&mut self, call: u32) {
         let edge = self.calls[call as usize].edge as usize;
+        // Counted with the calls of the measured period: a call made during the warm-up that fails after it is in
+        // neither count.
+        let measured = self.calls[call as usize].started_at >= self.warmup_ms;
         let e = &mut self.edges[edge];
         e.total_failures += 1;
-        if self.now >= self.warmup_ms {
+        if measured {
             e.report.failures += 1;
         }
         let (caller, caller_generation) = {
