@@ -966,3 +966,27 @@ fn a_save_that_cannot_be_written_says_why_and_keeps_the_changes_unsaved() {
     );
     harness.get_by_label_contains("cannot save");
 }
+
+#[test]
+fn every_hostile_design_is_refused_in_the_app_with_its_error_and_the_open_design_kept() {
+    let mut harness = app_on(Some(sample("payment-guarded")));
+    let before = harness.state().document().design().clone();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hostile");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 14);
+    for file in files {
+        harness.state_mut().open(file.clone());
+        harness.run_steps(2);
+        let expected = syncopate::model::load_file(&file).unwrap_err().to_string();
+        match harness.state().notice() {
+            Some(syncopate::app::Notice::Error(text)) => assert_eq!(text, &expected),
+            other => panic!("{}: {other:?}", file.display()),
+        }
+        assert_eq!(harness.state().document().design(), &before);
+        assert!(!harness.state().document().is_dirty());
+    }
+}

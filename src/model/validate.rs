@@ -56,7 +56,10 @@ impl Checker {
         if !value.is_finite() || value < min || value > max {
             self.report(
                 path,
-                format!("expected {what} between {min} and {max}, found {value}"),
+                format!(
+                    "expected {what} between {min} and {max}, found {}",
+                    shown(value)
+                ),
             );
         }
     }
@@ -66,7 +69,10 @@ impl Checker {
         if !value.is_finite() || value <= 0.0 || value > max {
             self.report(
                 path,
-                format!("expected {what} greater than 0 and at most {max}, found {value}"),
+                format!(
+                    "expected {what} greater than 0 and at most {max}, found {}",
+                    shown(value)
+                ),
             );
         }
     }
@@ -101,7 +107,7 @@ pub fn validate(design: &Design) -> Vec<Problem> {
                 "simulation.warmup_s",
                 format!(
                     "expected a warm-up of 0 seconds or more, found {}",
-                    sim.warmup_s
+                    shown(sim.warmup_s)
                 ),
             );
         } else if sim.warmup_s >= sim.duration_s {
@@ -347,7 +353,7 @@ fn check_flows<'a>(
                         step_at,
                         format!(
                             "expected [at_s, rate_rps] with rate_rps between 0 and {MAX_RATE_RPS}, found {}",
-                            step.rate_rps
+                            shown(step.rate_rps)
                         ),
                     );
                 }
@@ -520,7 +526,10 @@ fn check_faults(checker: &mut Checker, design: &Design, service_ids: &HashSet<&s
             if !end_s.is_finite() || end_s > MAX_SIMULATED_S {
                 checker.report(
                     format!("{at}.end_s"),
-                    format!("expected a time in seconds up to {MAX_SIMULATED_S}, found {end_s}"),
+                    format!(
+                        "expected a time in seconds up to {MAX_SIMULATED_S}, found {}",
+                        shown(end_s)
+                    ),
                 );
             } else if end_s <= fault.start_s {
                 checker.report(
@@ -569,5 +578,28 @@ fn check_faults(checker: &mut Checker, design: &Design, service_ids: &HashSet<&s
             ),
             (_, None) => {}
         }
+    }
+}
+
+/// A number as an error message shows it: as written for everyday sizes, in scientific notation when huge or tiny
+/// (a 1e308 typed by mistake must not print as 309 digits).
+fn shown(value: f64) -> String {
+    let magnitude = value.abs();
+    if value.is_finite() && magnitude != 0.0 && !(1e-4..1e9).contains(&magnitude) {
+        format!("{value:e}")
+    } else {
+        format!("{value}")
+    }
+}
+
+#[cfg(test)]
+mod shown_tests {
+    #[test]
+    fn huge_and_tiny_numbers_are_shown_short() {
+        assert_eq!(super::shown(1e308), "1e308");
+        assert_eq!(super::shown(-2.5e-7), "-2.5e-7");
+        assert_eq!(super::shown(-5.0), "-5");
+        assert_eq!(super::shown(0.25), "0.25");
+        assert_eq!(super::shown(f64::NAN), "NaN");
     }
 }
