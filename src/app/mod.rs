@@ -809,7 +809,7 @@ impl SyncopateApp {
         let mut open = self.show_help;
         egui::Window::new("Keyboard shortcuts").open(&mut open).show(ctx, |ui| {
             egui::Grid::new("shortcuts").num_columns(2).striped(true).show(ui, |ui| {
-                let command = if cfg!(target_os = "macos") { "Cmd" } else { "Ctrl" };
+                let command = shortcut_key();
                 for (keys, what) in [
                     (format!("{command}+N"), "New design"),
                     (format!("{command}+O"), "Open a design"),
@@ -1133,10 +1133,18 @@ impl SyncopateApp {
     fn menu_bar(&mut self, ui: &mut egui::Ui) {
         egui::MenuBar::new().ui(ui, |ui| {
             ui.menu_button("File", |ui| {
-                if ui.button("New").clicked() {
+                if ui
+                    .button("New")
+                    .on_hover_text(format!("Start an empty design ({}+N)", shortcut_key()))
+                    .clicked()
+                {
                     self.request(ui.ctx(), Pending::New);
                 }
-                if ui.button("Open…").clicked() {
+                if ui
+                    .button("Open…")
+                    .on_hover_text(format!("Open a .syncopate design ({}+O)", shortcut_key()))
+                    .clicked()
+                {
                     self.request(ui.ctx(), Pending::AskOpen);
                 }
                 let recent = self.recent.paths().to_vec();
@@ -1156,10 +1164,18 @@ impl SyncopateApp {
                         }
                     });
                 });
-                if ui.button("Save").clicked() {
+                if ui
+                    .button("Save")
+                    .on_hover_text(format!("Save to the design's file, or ask where ({}+S)", shortcut_key()))
+                    .clicked()
+                {
                     self.save(ui.ctx());
                 }
-                if ui.button("Save As…").clicked() {
+                if ui
+                    .button("Save As…")
+                    .on_hover_text(format!("Save to a new file ({}+Shift+S)", shortcut_key()))
+                    .clicked()
+                {
                     self.ask_save_path(ui.ctx());
                 }
                 ui.separator();
@@ -1185,7 +1201,11 @@ impl SyncopateApp {
                     self.export.open = true;
                 }
                 ui.separator();
-                if ui.button("Quit").clicked() {
+                if ui
+                    .button("Quit")
+                    .on_hover_text("Close the window (unsaved changes are asked about first)")
+                    .clicked()
+                {
                     self.request(ui.ctx(), Pending::Quit);
                 }
             });
@@ -1212,12 +1232,20 @@ impl SyncopateApp {
                 }
             });
             ui.menu_button("View", |ui| {
-                if ui.button("Fit to view (F)").clicked() {
+                if ui
+                    .button("Fit to view (F)")
+                    .on_hover_text("Zoom and pan so the whole design shows")
+                    .clicked()
+                {
                     self.canvas.request_fit();
                 }
             });
             ui.menu_button("Help", |ui| {
-                if ui.button("Keyboard shortcuts").clicked() {
+                if ui
+                    .button("Keyboard shortcuts")
+                    .on_hover_text("Every shortcut and canvas gesture")
+                    .clicked()
+                {
                     self.show_help = true;
                 }
                 if ui
@@ -1227,7 +1255,11 @@ impl SyncopateApp {
                 {
                     self.show_welcome = true;
                 }
-                if ui.button("About Syncopate").clicked() {
+                if ui
+                    .button("About Syncopate")
+                    .on_hover_text("Version and licence")
+                    .clicked()
+                {
                     self.show_about = true;
                 }
             });
@@ -1280,7 +1312,11 @@ impl SyncopateApp {
                 });
                 self.canvas.request_fit();
             }
-            if ui.button("Fit to view").on_hover_text("F").clicked() {
+            if ui
+                .button("Fit to view")
+                .on_hover_text("Zoom and pan so the whole design shows (F)")
+                .clicked()
+            {
                 self.canvas.request_fit();
             }
         });
@@ -1556,6 +1592,15 @@ impl eframe::App for SyncopateApp {
             }
         }
         self.apply_pending();
+    }
+}
+
+/// The key shortcuts are pressed with: Cmd on macOS, Ctrl elsewhere.
+fn shortcut_key() -> &'static str {
+    if cfg!(target_os = "macos") {
+        "Cmd"
+    } else {
+        "Ctrl"
     }
 }
 

@@ -83,7 +83,8 @@ impl SequencePanel {
                         }
                     }
                 });
-            ui.add(egui::Slider::new(&mut self.zoom, 0.5..=2.0).text("zoom"));
+            ui.add(egui::Slider::new(&mut self.zoom, 0.5..=2.0).text("zoom"))
+                .on_hover_text("Size of the diagram");
         });
         let flow = self
             .flow
@@ -102,13 +103,25 @@ impl SequencePanel {
         };
         let mut save = None;
         ui.horizontal(|ui| {
-            if ui.button("Copy as Mermaid").clicked() {
+            if ui
+                .button("Copy as Mermaid")
+                .on_hover_text("Copy the diagram as Mermaid text (for Markdown, GitHub, GitLab)")
+                .clicked()
+            {
                 ui.ctx().copy_text(sequence::to_mermaid(diagram));
             }
-            if ui.button("Copy as PlantUML").clicked() {
+            if ui
+                .button("Copy as PlantUML")
+                .on_hover_text("Copy the diagram as PlantUML text")
+                .clicked()
+            {
                 ui.ctx().copy_text(sequence::to_plantuml(diagram));
             }
-            if ui.button("Save SVG…").clicked() {
+            if ui
+                .button("Save SVG…")
+                .on_hover_text("Save the diagram as an SVG image")
+                .clicked()
+            {
                 save = Some(SequenceAction::SaveSvg(
                     sequence::to_svg(diagram),
                     format!("{}.svg", diagram.flow),
