@@ -114,10 +114,22 @@ pub fn export(design: &Design, target: Target) -> Vec<ExportedFile> {
 
 /// The files of every target, sorted by path.
 pub fn export_all(design: &Design) -> Vec<ExportedFile> {
-    let mut files: Vec<ExportedFile> = Target::ALL
-        .iter()
-        .flat_map(|&target| export(design, target))
-        .collect();
+    // The targets are independent, so they are exported side by side; the result is sorted, so it does not depend
+    // on which finishes first.
+    let mut files: Vec<ExportedFile> = std::thread::scope(|scope| {
+        let exports: Vec<_> = Target::ALL
+            .iter()
+            .map(|&target| scope.spawn(move || export(design, target)))
+            .collect();
+        exports
+            .into_iter()
+            .flat_map(|export| {
+                export
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
     files.sort_by(|a, b| a.path.cmp(&b.path));
     files
 }
