@@ -94,11 +94,6 @@ impl LiveRun {
         self.latest.as_ref().is_some_and(|u| u.running)
     }
 
-    /// Whether the run reached its duration.
-    pub fn finished(&self) -> bool {
-        self.latest.as_ref().is_some_and(|u| u.finished)
-    }
-
     /// Injects a fault now.
     pub fn inject(&mut self, fault: Fault) {
         self.injected.push(InjectedFault {
@@ -135,7 +130,6 @@ impl LiveRun {
             history: self.history.clone(),
             report: self.report.clone()?,
             settings: self.settings,
-            state_id: self.state_id,
         })
     }
 }
@@ -151,6 +145,4 @@ pub struct FinishedRun {
     pub report: SimReport,
     /// Its duration, warm-up and seed: a fair comparison uses the same.
     pub settings: SimulationSettings,
-    /// The document state it ran on.
-    pub state_id: u64,
 }

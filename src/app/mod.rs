@@ -30,8 +30,9 @@ enum Background {
     Open(PathBuf),
     /// The user picked where to save.
     SaveAs(PathBuf),
-    /// The user picked where to save an exported file (a diagram, a run's results, charts).
-    SaveFile(PathBuf, Vec<u8>),
+    /// A file (a diagram, a run's results, charts) was written (on the dialog's thread) where the user picked, or
+    /// failed to be.
+    SavedFile(PathBuf, Result<(), crate::model::SaveError>),
     /// Exported files were written (on the dialog's thread) into the folder the user picked, or failed to be.
     Exported(PathBuf, Result<usize, crate::model::SaveError>),
     /// A file the user picked was imported (on the dialog's thread, since big traces take a moment).
@@ -346,11 +347,6 @@ impl SyncopateApp {
     pub fn set_dashboard_tab(&mut self, tab: crate::ui::dashboard::DashboardTab) {
         self.bottom_tab = BottomTab::Dashboard;
         self.dashboard.tab = tab;
-    }
-
-    /// The duration and seed the next run uses.
-    pub fn run_settings(&self) -> crate::model::SimulationSettings {
-        self.sim_settings.0
     }
 
     /// Carries out a simulation bar action. A run started on an older state of the design, or with other settings,
@@ -835,13 +831,14 @@ impl SyncopateApp {
         self.show_help = open;
     }
 
-    /// Asks where to save an exported text (a diagram), then writes it.
+    /// Asks where to save a file (a diagram, a run's results, charts), then writes it on the dialog's thread.
     fn ask_save_file(&self, ctx: &egui::Context, title: &str, bytes: Vec<u8>, file_name: String) {
         let dialog = rfd::AsyncFileDialog::new()
             .set_title(title)
             .set_file_name(file_name);
         self.pick_path(ctx, dialog, PickKind::SaveFile, move |path| {
-            Background::SaveFile(path, bytes)
+            let written = crate::model::file::write_atomically(&path, &bytes);
+            Background::SavedFile(path, written)
         });
     }
 
@@ -1019,8 +1016,8 @@ impl SyncopateApp {
                 Background::SaveAs(path) => self.save_as(path),
                 Background::Exported(folder, written) => self.report_export(&folder, written),
                 Background::Imported(result) => self.apply_import(*result),
-                Background::SaveFile(path, bytes) => {
-                    self.notice = Some(match crate::model::file::write_atomically(&path, &bytes) {
+                Background::SavedFile(path, written) => {
+                    self.notice = Some(match written {
                         Ok(()) => Notice::Info(format!("Saved {}", path.display())),
                         Err(error) => Notice::Error(error.to_string()),
                     });
