@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 
 use crate::export;
+use crate::logging::LogLevel;
 use crate::model::{self, Design, LoadError};
 use crate::rules::{self, Severity};
 use crate::sequence;
@@ -24,18 +25,38 @@ pub const EXIT_USAGE: u8 = 2;
 
 /// Syncopate: design microservice topologies, see their sync/async trade-offs, simulate load, export configuration.
 #[derive(Debug, Parser)]
-#[command(
-    name = "syncopate",
-    version,
-    about,
-    args_conflicts_with_subcommands = true
-)]
+#[command(name = "syncopate", version, about, subcommand_negates_reqs = true)]
 pub struct Cli {
     /// What to do; without a command the desktop app opens.
     #[command(subcommand)]
     pub command: Option<Command>,
     /// A design file to open in the desktop app.
     pub file: Option<PathBuf>,
+    /// How much to write to the log file (in the data directory's `logs` folder, e.g.
+    /// ~/.local/share/syncopate/logs on Linux; one file a day, the last seven kept).
+    #[arg(long, global = true, value_enum, default_value_t = LogLevel::Info)]
+    pub log_level: LogLevel,
+}
+
+impl Cli {
+    /// Parses the process's arguments; a usage error (exit code 2) ends the process with clap's message.
+    pub fn parse_args() -> Self {
+        let cli = Self::parse();
+        // A file to open and a subcommand together are a mistake (`syncopate a.syncopate check b.syncopate`).
+        if let (Some(file), Some(_)) = (&cli.file, &cli.command) {
+            use clap::CommandFactory;
+            Self::command()
+                .error(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    format!(
+                        "the file to open ({}) cannot be used with a subcommand",
+                        file.display()
+                    ),
+                )
+                .exit();
+        }
+        cli
+    }
 }
 
 /// The headless subcommands.
@@ -156,6 +177,18 @@ pub enum ImportKind {
 
 /// Runs a headless subcommand, writing results to `out` and errors to `err`; returns the exit code.
 pub fn run_command(command: &Command, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    let started = std::time::Instant::now();
+    let code = dispatch(command, out, err);
+    tracing::info!(
+        command = ?command,
+        exit_code = code,
+        elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "command finished"
+    );
+    code
+}
+
+fn dispatch(command: &Command, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     match command {
         Command::Check {
             file,

@@ -2,14 +2,18 @@
 //! and export deployable configuration.
 //!
 //! The core modules (`model`, and the analysis, sequence, simulation, export and import modules built on it) are
-//! plain Rust with no GUI dependency; `app` and `ui` hold the desktop application. See `docs/architecture.md`.
+//! plain Rust with no GUI dependency; `app` and `ui` hold the desktop application (the `gui` feature, on by
+//! default). See `docs/architecture.md`.
 
+#[cfg(feature = "gui")]
 pub mod app;
 pub mod cli;
 pub mod export;
 pub mod import;
+pub mod logging;
 pub mod model;
 pub mod rules;
 pub mod sequence;
 pub mod sim;
+#[cfg(feature = "gui")]
 pub mod ui;

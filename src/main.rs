@@ -5,19 +5,34 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use syncopate::cli::{Cli, run_command};
+use syncopate::logging;
 
 fn main() -> ExitCode {
     attach_to_the_terminal();
-    let cli = Cli::parse();
-    match &cli.command {
-        Some(command) => {
-            let code = run_command(command, &mut std::io::stdout(), &mut std::io::stderr());
-            ExitCode::from(code)
-        }
-        None => ExitCode::from(syncopate::app::run(cli.file)),
-    }
+    let cli = Cli::parse_args();
+    // Held to the end of main: dropping it flushes the log file.
+    let _log = logging::init(cli.log_level, logging::log_dir().as_deref());
+    let code = match &cli.command {
+        Some(command) => run_command(command, &mut std::io::stdout(), &mut std::io::stderr()),
+        None => open_app(cli.file),
+    };
+    tracing::info!(exit_code = code, "syncopate exits");
+    ExitCode::from(code)
+}
+
+#[cfg(feature = "gui")]
+fn open_app(file: Option<std::path::PathBuf>) -> u8 {
+    syncopate::app::run(file)
+}
+
+/// A build without the `gui` feature has only the subcommands.
+#[cfg(not(feature = "gui"))]
+fn open_app(_file: Option<std::path::PathBuf>) -> u8 {
+    eprintln!(
+        "error: this build of syncopate has no desktop app; see `syncopate --help` for its subcommands"
+    );
+    2
 }
 
 /// On Windows, a GUI-subsystem program has no console: attach to the one of the terminal that started it (if any),

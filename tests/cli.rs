@@ -353,3 +353,101 @@ fn export_of_a_broken_design_fails_with_the_loader_error() {
     );
     assert!(!dir.path().join("envoy").exists());
 }
+
+/// Runs the binary with its data directory (and so its log folder) in `data_home`.
+fn syncopate_with_data(args: &[&str], data_home: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_syncopate"))
+        .args(args)
+        .env("XDG_DATA_HOME", data_home)
+        .output()
+        .expect("the syncopate binary runs")
+}
+
+fn logs(data_home: &Path) -> Vec<(PathBuf, String)> {
+    let Ok(entries) = std::fs::read_dir(data_home.join("syncopate/logs")) else {
+        return Vec::new();
+    };
+    entries
+        .map(|e| {
+            let path = e.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            (path, text)
+        })
+        .collect()
+}
+
+#[test]
+fn every_run_is_logged_to_a_daily_file_in_the_data_directory_and_never_to_the_terminal() {
+    let data = tempfile::tempdir().unwrap();
+    let sample = samples()[0].clone();
+    let out = syncopate_with_data(&["check", sample.to_str().unwrap()], data.path());
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stderr).is_empty(), "{}", text(&out.stderr));
+    let files = logs(data.path());
+    assert_eq!(files.len(), 1, "one log file: {files:?}");
+    let (path, log) = &files[0];
+    let name = path.file_name().unwrap().to_str().unwrap();
+    assert!(
+        name.starts_with("syncopate.")
+            && name.ends_with(".log")
+            && name.len() == "syncopate.2026-12-01.log".len(),
+        "a dated file name: {name}"
+    );
+    assert!(
+        log.contains("INFO") && log.contains("syncopate started"),
+        "{log}"
+    );
+    assert!(
+        log.contains("command finished") && log.contains("exit_code=0"),
+        "{log}"
+    );
+    assert!(!log.contains("DEBUG"), "the default level is info:\n{log}");
+
+    // A failing command: still one error line on the terminal; the log has the exit code.
+    let missing = data.path().join("missing.syncopate");
+    let out = syncopate_with_data(
+        &["check", missing.to_str().unwrap(), "--log-level", "debug"],
+        data.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr).lines().count(),
+        1,
+        "{}",
+        text(&out.stderr)
+    );
+    let (_, log) = &logs(data.path())[0];
+    assert!(log.contains("exit_code=1"), "{log}");
+}
+
+#[test]
+fn log_level_off_writes_no_log_and_a_bad_level_is_a_usage_error() {
+    let data = tempfile::tempdir().unwrap();
+    let sample = samples()[0].clone();
+    let out = syncopate_with_data(
+        &["--log-level", "off", "check", sample.to_str().unwrap()],
+        data.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(logs(data.path()).is_empty());
+    let out = syncopate_with_data(&["--log-level", "loud", "check", "x"], data.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("possible values"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_file_to_open_and_a_subcommand_together_are_a_usage_error() {
+    let sample = samples()[0].clone();
+    let sample = sample.to_str().unwrap();
+    let out = syncopate(&[sample, "check", sample]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("cannot be used with a subcommand"),
+        "{}",
+        text(&out.stderr)
+    );
+}

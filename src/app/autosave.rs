@@ -13,12 +13,6 @@ pub const AUTOSAVE_INTERVAL: Duration = Duration::from_secs(3);
 const RECOVERY_FILE: &str = "recovery.syncopate";
 const RECOVERY_PATH_FILE: &str = "recovery-path.txt";
 
-/// The platform's data directory for Syncopate (e.g. `~/.local/share/syncopate` on Linux).
-pub fn default_data_dir() -> Option<PathBuf> {
-    directories::ProjectDirs::from("org", "Syncopate", "Syncopate")
-        .map(|dirs| dirs.data_dir().to_owned())
-}
-
 /// Unsaved work found at start.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recovery {
@@ -67,6 +61,7 @@ impl Autosave {
                 Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
                 Err(TryLockError::WouldBlock) => None,
             };
+            tracing::error!(panic = %info, "syncopate panicked");
             if let Some(guard) = guard
                 && let Some((design, path)) = guard.as_ref()
             {
@@ -145,10 +140,20 @@ impl Autosave {
 
 /// Writes the recovery file and the path of the file it belongs to; failures are ignored (see callers).
 fn write_recovery(dir: &Path, design_json: &str, path: Option<&Path>) {
-    if std::fs::create_dir_all(dir).is_ok() {
-        let path_text = path.map(|p| p.display().to_string()).unwrap_or_default();
-        let _ = model::file::write_atomically(&dir.join(RECOVERY_PATH_FILE), path_text.as_bytes());
-        let _ = model::file::write_atomically(&dir.join(RECOVERY_FILE), design_json.as_bytes());
+    // Autosave is best effort: a failure is logged, and the next interval tries again.
+    if let Err(error) = std::fs::create_dir_all(dir) {
+        tracing::warn!(dir = %dir.display(), %error, "cannot create the recovery folder");
+        return;
+    }
+    let path_text = path.map(|p| p.display().to_string()).unwrap_or_default();
+    let written =
+        model::file::write_atomically(&dir.join(RECOVERY_PATH_FILE), path_text.as_bytes())
+            .and_then(|()| {
+                model::file::write_atomically(&dir.join(RECOVERY_FILE), design_json.as_bytes())
+            });
+    match written {
+        Ok(()) => tracing::debug!(bytes = design_json.len(), "autosaved unsaved changes"),
+        Err(error) => tracing::warn!(%error, "autosave failed"),
     }
 }
 

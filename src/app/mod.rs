@@ -102,6 +102,9 @@ pub struct SyncopateApp {
     select_after_apply: Option<Vec<crate::model::ServiceId>>,
     /// Unsaved work from a previous run, waiting for the user to restore or discard it.
     recovery: Option<autosave::Recovery>,
+    /// The notice last written to the log, so each is logged once.
+    logged_notice: Option<Notice>,
+    first_frame_logged: bool,
 }
 
 /// Something that would replace or close the document, waiting for the user to say what to do with unsaved changes.
@@ -170,6 +173,8 @@ impl SyncopateApp {
             clipboard: None,
             select_after_apply: None,
             recovery: None,
+            logged_notice: None,
+            first_frame_logged: false,
         }
     }
 
@@ -218,6 +223,13 @@ impl SyncopateApp {
         self.recent = recent::RecentFiles::load(dir.clone());
         self.autosave = autosave::Autosave::new(dir);
         self.recovery = self.autosave.find();
+        if let Some(recovery) = &self.recovery {
+            tracing::info!(
+                services = recovery.design.services.len(),
+                path = ?recovery.path,
+                "recovery offered"
+            );
+        }
         self
     }
 
@@ -309,6 +321,12 @@ impl SyncopateApp {
     pub fn open(&mut self, path: PathBuf) {
         match Document::open(&path) {
             Ok(document) => {
+                tracing::info!(
+                    path = %path.display(),
+                    services = document.design().services.len(),
+                    calls = document.design().edges.len(),
+                    "opened design"
+                );
                 self.recent.add(&path);
                 self.document = document;
                 self.stop_simulation();
@@ -413,6 +431,12 @@ impl SyncopateApp {
             std::sync::Arc::new(move || repaint.request_repaint()),
         ) {
             Ok(run) => {
+                tracing::info!(
+                    state = self.document.state_id(),
+                    duration_s = self.sim_settings.0.duration_s,
+                    seed = self.sim_settings.0.seed,
+                    "simulation run started"
+                );
                 self.live = Some(run);
                 self.bottom_tab = BottomTab::Dashboard;
             }
@@ -605,6 +629,7 @@ impl SyncopateApp {
     pub fn save_as(&mut self, path: PathBuf) {
         match self.document.save_as(&path) {
             Ok(()) => {
+                tracing::info!(path = %path.display(), "saved design");
                 self.recent.add(&path);
                 self.notice = Some(Notice::Info(format!("Saved {}", path.display())));
             }
@@ -772,13 +797,21 @@ impl SyncopateApp {
         match answer {
             Some(0) => {
                 if let Some(recovery) = self.recovery.take() {
+                    tracing::info!(
+                        services = recovery.design.services.len(),
+                        path = ?recovery.path,
+                        "restored unsaved work"
+                    );
                     self.document = Document::recovered(recovery.design, recovery.path);
+                    // The restored work is what the user came back for: no welcome screen over it.
+                    self.show_welcome = false;
                     self.stop_simulation();
                     self.selection = Selection::default();
                     self.canvas = Canvas::default();
                 }
             }
             Some(_) => {
+                tracing::info!("discarded unsaved work from the previous run");
                 self.recovery = None;
                 self.autosave.discard();
             }
@@ -797,6 +830,12 @@ impl SyncopateApp {
                 ui.label(env!("CARGO_PKG_DESCRIPTION"));
                 ui.label(format!("Licence: {}", env!("CARGO_PKG_LICENSE")));
                 ui.label("Designs are plain .syncopate JSON files (docs/design-format.md).");
+                if let Some(dir) = crate::logging::log_dir() {
+                    ui.label(format!(
+                        "Log files (one a day; attach the latest to a bug report): {}",
+                        dir.display()
+                    ));
+                }
             });
         self.show_about = open;
     }
@@ -972,8 +1011,10 @@ impl SyncopateApp {
                 Command::AddService(service) => Some(service.id.clone()),
                 _ => None,
             };
+            let label = command.label();
             match self.document.apply(command) {
                 Ok(()) => {
+                    tracing::debug!(command = %label, state = self.document.state_id(), "applied");
                     if let Some((old, new)) = renamed {
                         for id in &mut self.selection.services {
                             if *id == old {
@@ -989,6 +1030,7 @@ impl SyncopateApp {
                     }
                 }
                 Err(problem) => {
+                    tracing::info!(command = %label, %problem, "edit refused");
                     self.notice = Some(Notice::Error(format!("Edit refused: {problem}")))
                 }
             }
@@ -1336,12 +1378,27 @@ fn choice_dialog(
             ui.label(message);
             ui.horizontal(|ui| {
                 for (index, button) in buttons.iter().enumerate() {
-                    if ui.button(*button).clicked() {
+                    // The first choice is the default, shown selected and taken by Enter.
+                    let widget = egui::Button::new(*button).selected(index == 0);
+                    let response = ui.add(widget);
+                    let response = if index == 0 {
+                        response.on_hover_text("Enter")
+                    } else {
+                        response
+                    };
+                    if response.clicked() {
                         answer = Some(index);
                     }
                 }
             });
         });
+    let nothing_focused = ctx.memory(|m| m.focused().is_none());
+    if answer.is_none()
+        && nothing_focused
+        && ctx.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Enter))
+    {
+        answer = Some(0);
+    }
     answer
 }
 
@@ -1378,6 +1435,13 @@ where
 impl eframe::App for SyncopateApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
+        if !self.first_frame_logged {
+            self.first_frame_logged = true;
+            tracing::info!(
+                since_start_ms = crate::logging::ms_since_start(),
+                "first frame"
+            );
+        }
         self.handle_background();
         self.handle_shortcuts(&ctx);
         // Closing the window with unsaved changes asks first.
@@ -1461,6 +1525,14 @@ impl eframe::App for SyncopateApp {
             .inner;
         if let Some(action) = sim_action {
             self.simulation_action(&ctx, action);
+        }
+        if self.notice != self.logged_notice {
+            match &self.notice {
+                Some(Notice::Error(text)) => tracing::warn!(notice = %text, "error shown"),
+                Some(Notice::Info(text)) => tracing::info!(notice = %text, "notice shown"),
+                None => {}
+            }
+            self.logged_notice = self.notice.clone();
         }
         if let Some(notice) = self.notice.clone() {
             egui::Panel::bottom("notice").show(ui, |ui| {
@@ -1628,7 +1700,7 @@ pub fn run(file: Option<PathBuf>) -> u8 {
         options,
         Box::new(move |_creation| {
             let welcome = file.is_none();
-            let app = SyncopateApp::with_file(file).with_autosave(autosave::default_data_dir());
+            let app = SyncopateApp::with_file(file).with_autosave(crate::logging::data_dir());
             app.autosave.install_panic_hook();
             Ok(Box::new(if welcome { app.with_welcome() } else { app }))
         }),

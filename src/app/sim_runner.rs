@@ -156,6 +156,9 @@ fn run_thread(
     wake: Arc<dyn Fn() + Send + Sync>,
 ) {
     let mut simulation = Simulation::new(&design, settings).map_err(|e| e.0);
+    if let Err(error) = &simulation {
+        tracing::warn!(%error, "the design cannot be simulated");
+    }
     let mut pacing = Pacing {
         running: false,
         speed: Speed::Times(1.0),
@@ -181,6 +184,13 @@ fn run_thread(
             }
         };
         if let Some(command) = command {
+            match &command {
+                // A reset carries the whole design: too much for a log line.
+                SimCommand::Reset(design, _) => {
+                    tracing::debug!(services = design.services.len(), "simulator reset");
+                }
+                other => tracing::debug!(command = ?other, "simulator command"),
+            }
             publish_now = true;
             if matches!(command, SimCommand::Reset(..)) {
                 window_start_s = 0.0;
@@ -193,6 +203,7 @@ fn run_thread(
         {
             advance(sim, &mut pacing);
             if sim.finished() {
+                tracing::info!(simulated_s = sim.time_s(), "simulation run finished");
                 pacing.running = false;
                 publish_now = true;
             }

@@ -213,16 +213,22 @@ pub fn load_file(path: &Path) -> Result<Design, LoadError> {
             ),
         ));
     }
-    let text = String::from_utf8(bytes).map_err(|e| {
+    load_from_bytes(&bytes, &source)
+}
+
+/// Parses and validates a design from the bytes of a file (which must be UTF-8). `source` names where they came
+/// from, for messages.
+pub fn load_from_bytes(bytes: &[u8], source: &str) -> Result<Design, LoadError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
         LoadError::whole_file(
-            &source,
+            source,
             format!(
                 "not UTF-8 text (invalid byte at offset {}); a design is a JSON text file",
-                e.utf8_error().valid_up_to()
+                e.valid_up_to()
             ),
         )
     })?;
-    load_from_str(&text, &source)
+    load_from_str(text, source)
 }
 
 /// The design as pretty-printed JSON with a stable key order and a final newline. Arrays of plain values (positions,
