@@ -104,8 +104,11 @@ fn simulate_at_scale(mut design: model::Design) {
     let elapsed = start.elapsed();
     let started: u64 = report.flows.values().map(|f| f.started).sum();
     let completed: u64 = report.flows.values().map(|f| f.completed).sum();
+    let failed: u64 = report.flows.values().map(|f| f.failed).sum();
     println!(
-        "simulate {SIMULATED_S} s at {TOTAL_RATE_RPS} requests/s: {started} requests ({completed} completed), {} events          in {:.1} s of wall time ({:.2}x real time, {:.1} M events/s); at most {max_in_flight} requests in flight;          peak RSS of this process {:.0} MiB",
+        "simulate {SIMULATED_S} s at {TOTAL_RATE_RPS} requests/s: {started} requests ({completed} completed, {failed} failed), {} events \
+         in {:.1} s of wall time ({:.2}x real time, {:.1} M events/s); at most {max_in_flight} requests in flight; \
+         peak RSS of this process {:.0} MiB",
         report.events,
         elapsed.as_secs_f64(),
         SIMULATED_S / elapsed.as_secs_f64(),

@@ -11,6 +11,14 @@ use super::design::{
 };
 use super::layout::tidy_layout;
 
+/// How many gateways each client calls, as a web or mobile front end does.
+const CALLS_PER_CLIENT: usize = 2;
+
+/// How often a request takes each call between services. With about three calls out of every service, a request
+/// takes some 0.75 of them on average, so it visits around ten services (as requests in production systems do)
+/// instead of fanning out over the whole graph.
+const CALL_PROBABILITY: f64 = 0.25;
+
 /// A valid design with `services` services and about `calls` calls.
 pub fn layered_design(services: usize, calls: usize, seed: u64) -> Design {
     let mut rng = StdRng::seed_from_u64(seed);
@@ -60,15 +68,28 @@ pub fn layered_design(services: usize, calls: usize, seed: u64) -> Design {
     let mut edge_count = 0;
     let mut attempts = 0;
     let mut topic_counter = 0;
+    let client_calls: Vec<(usize, usize)> = by_layer[0]
+        .iter()
+        .flat_map(|&client| std::iter::repeat_n(client, CALLS_PER_CLIENT))
+        .filter_map(|client| pick(&mut rng, &by_layer[1]).map(|&gateway| (client, gateway)))
+        .collect();
+    let mut client_calls = client_calls.into_iter();
     while edge_count < calls && attempts < calls * 20 {
         attempts += 1;
-        let from_layer = rng.random_range(0..layers - 1);
-        let to_layer = (from_layer + rng.random_range(1..=2)).min(layers - 1);
-        let (Some(&from), Some(&to)) = (
-            pick(&mut rng, &by_layer[from_layer]),
-            pick(&mut rng, &by_layer[to_layer]),
-        ) else {
-            continue;
+        // The clients' few calls first, then calls between the layers behind them.
+        let (from, to) = match client_calls.next() {
+            Some(call) => call,
+            None => {
+                let from_layer = rng.random_range(1..layers - 1);
+                let to_layer = (from_layer + rng.random_range(1..=2)).min(layers - 1);
+                let (Some(&from), Some(&to)) = (
+                    pick(&mut rng, &by_layer[from_layer]),
+                    pick(&mut rng, &by_layer[to_layer]),
+                ) else {
+                    continue;
+                };
+                (from, to)
+            }
         };
         let from_kind = design.services[from].kind;
         let to_kind = design.services[to].kind;
@@ -107,7 +128,9 @@ pub fn layered_design(services: usize, calls: usize, seed: u64) -> Design {
             if rng.random_bool(0.3) {
                 edge.circuit_breaker = Some(CircuitBreaker::default());
             }
-            edge.probability = if rng.random_bool(0.2) { 0.5 } else { 1.0 };
+        }
+        if from_kind != ServiceKind::Client {
+            edge.probability = CALL_PROBABILITY;
         }
         design.edges.push(edge);
         edge_count += 1;

@@ -22,7 +22,7 @@ pub struct LatencyStats {
 
 impl LatencyStats {
     /// Statistics of a histogram of microseconds.
-    pub fn from_histogram(histogram: &Histogram<u64>) -> Self {
+    pub fn from_histogram(histogram: &Histogram<u32>) -> Self {
         if histogram.is_empty() {
             return Self::default();
         }
