@@ -138,7 +138,7 @@ fn main() {
     let ctx = harness.ctx.clone();
     harness
         .state_mut()
-        .simulation_action(&ctx, SimAction::SetDuration(3600.0));
+        .simulation_action(&ctx, SimAction::SetDuration(86_400.0));
     harness
         .state_mut()
         .simulation_action(&ctx, SimAction::SetSpeed(Speed::Fastest));
