@@ -990,3 +990,40 @@ fn every_hostile_design_is_refused_in_the_app_with_its_error_and_the_open_design
         assert!(!harness.state().document().is_dirty());
     }
 }
+
+#[test]
+fn a_long_warnings_list_lays_out_only_what_is_in_view_and_scrolls_to_the_end() {
+    let design = syncopate::model::generate::layered_design(300, 900, 7);
+    let report = syncopate::rules::check(&design);
+    assert!(report.findings.len() > 100, "{}", report.findings.len());
+    let first = report.findings[0].message.clone();
+    let last = report.findings[report.findings.len() - 1].message.clone();
+    let mut harness = app_from(move || SyncopateApp::new(syncopate::app::Document::new(design)));
+    harness.run_steps(4);
+    harness.get_by_label_contains(&first);
+    assert!(
+        harness.query_by_label_contains(&last).is_none(),
+        "the last of {} findings is out of view and not laid out",
+        report.findings.len()
+    );
+    // Scroll the warnings panel (bottom of the window) a page at a time until the end is in view.
+    let over_the_panel = egui::pos2(400.0, 720.0);
+    harness.event(egui::Event::PointerMoved(over_the_panel));
+    for _ in 0..200 {
+        if harness.query_by_label_contains(&last).is_some() {
+            break;
+        }
+        harness.event(egui::Event::MouseWheel {
+            unit: egui::MouseWheelUnit::Page,
+            delta: egui::vec2(0.0, -1.0),
+            phase: egui::TouchPhase::Move,
+            modifiers: egui::Modifiers::NONE,
+        });
+        harness.run_steps(2);
+    }
+    harness.get_by_label_contains(&last);
+    assert!(
+        harness.query_by_label_contains(&first).is_none(),
+        "scrolled to the end, the first finding is out of view"
+    );
+}

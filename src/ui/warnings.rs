@@ -146,9 +146,24 @@ pub fn show(
             if report.findings.is_empty() {
                 ui.label("No trade-off warnings: this design follows every rule.");
             }
+            // A large design has thousands of findings: only those in view are laid out. Each row's height (with
+            // its spacing) is remembered from the last frame it was shown, and a row out of view only takes up
+            // that space. A row never measured is shown, so the first frame measures them all.
+            let heights_id = ui.id().with(("finding heights", report.findings.len()));
+            let mut heights: Vec<f32> = ui.data(|d| d.get_temp(heights_id)).unwrap_or_default();
+            heights.resize(report.findings.len(), 0.0);
+            let visible = ui.clip_rect().y_range();
             for (index, finding) in report.findings.iter().enumerate() {
+                let top = ui.cursor().top();
+                let known = heights[index];
+                if known > 0.0 && (top + known < visible.min || top > visible.max) {
+                    ui.add_space(known);
+                    continue;
+                }
                 show_finding(ui, index, finding, &mut actions);
+                heights[index] = ui.cursor().top() - top;
             }
+            ui.data_mut(|d| d.insert_temp(heights_id, heights));
         });
     actions
 }
