@@ -146,18 +146,24 @@ pub fn show(
             if report.findings.is_empty() {
                 ui.label("No trade-off warnings: this design follows every rule.");
             }
-            // A large design has thousands of findings: only those in view are laid out. Each row's height (with
-            // its spacing) is remembered from the last frame it was shown, and a row out of view only takes up
-            // that space. A row never measured is shown, so the first frame measures them all.
+            // A large design has thousands of findings, and laying out each one's text costs time and memory
+            // (some 16 KB a row): only the rows in view are laid out. Each row's height (with its spacing) is
+            // remembered from the last frame it was shown; a row out of view only takes up that space, or, never
+            // shown yet, the height of a closed row.
             let heights_id = ui.id().with(("finding heights", report.findings.len()));
             let mut heights: Vec<f32> = ui.data(|d| d.get_temp(heights_id)).unwrap_or_default();
             heights.resize(report.findings.len(), 0.0);
+            let closed_row = ui.spacing().interact_size.y + ui.spacing().item_spacing.y;
             let visible = ui.clip_rect().y_range();
             for (index, finding) in report.findings.iter().enumerate() {
                 let top = ui.cursor().top();
-                let known = heights[index];
-                if known > 0.0 && (top + known < visible.min || top > visible.max) {
-                    ui.add_space(known);
+                let height = if heights[index] > 0.0 {
+                    heights[index]
+                } else {
+                    closed_row
+                };
+                if top + height < visible.min || top > visible.max {
+                    ui.add_space(height);
                     continue;
                 }
                 show_finding(ui, index, finding, &mut actions);
