@@ -1166,37 +1166,42 @@ impl DisplayNode<ServiceId, EdgeId, Directed, DefaultIx> for ServiceShape {
                 ));
             }
         }
-        let name_size = text_size(13.0 * zoom, 5.0, 28.0);
-        let tag_size = text_size(10.0 * zoom, 4.0, 20.0);
-        let max_width = rect.width() - 8.0 * zoom;
-        let name = ctx.ctx.fonts_mut(|f| {
-            let mut job = egui::text::LayoutJob::simple_singleline(
-                self.label.clone(),
-                FontId::proportional(name_size),
-                text_color,
+        // Zoomed far out (a whole large design in view) names would be smaller than the 5 px they are clamped to
+        // and spill over their boxes; they are left out, which also spares laying out two texts per service a
+        // frame.
+        if zoom >= MIN_TEXT_ZOOM {
+            let name_size = text_size(13.0 * zoom, 5.0, 28.0);
+            let tag_size = text_size(10.0 * zoom, 4.0, 20.0);
+            let max_width = rect.width() - 8.0 * zoom;
+            let name = ctx.ctx.fonts_mut(|f| {
+                let mut job = egui::text::LayoutJob::simple_singleline(
+                    self.label.clone(),
+                    FontId::proportional(name_size),
+                    text_color,
+                );
+                job.wrap.max_width = max_width;
+                job.wrap.max_rows = 1;
+                f.layout_job(job)
+            });
+            let name_pos = Pos2::new(
+                rect.center().x - name.size().x / 2.0,
+                rect.center().y - name.size().y * 0.75,
             );
-            job.wrap.max_width = max_width;
-            job.wrap.max_rows = 1;
-            f.layout_job(job)
-        });
-        let name_pos = Pos2::new(
-            rect.center().x - name.size().x / 2.0,
-            rect.center().y - name.size().y * 0.75,
-        );
-        shapes.push(TextShape::new(name_pos, name, text_color).into());
-        let tag_text = if self.replicas > 1 {
-            format!("{} ×{}", self.kind.as_str(), self.replicas)
-        } else {
-            self.kind.as_str().to_owned()
-        };
-        let tag = ctx
-            .ctx
-            .fonts_mut(|f| f.layout_no_wrap(tag_text, FontId::proportional(tag_size), border));
-        let tag_pos = Pos2::new(
-            rect.center().x - tag.size().x / 2.0,
-            rect.center().y + tag.size().y * 0.2,
-        );
-        shapes.push(TextShape::new(tag_pos, tag, border).into());
+            shapes.push(TextShape::new(name_pos, name, text_color).into());
+            let tag_text = if self.replicas > 1 {
+                format!("{} ×{}", self.kind.as_str(), self.replicas)
+            } else {
+                self.kind.as_str().to_owned()
+            };
+            let tag = ctx
+                .ctx
+                .fonts_mut(|f| f.layout_no_wrap(tag_text, FontId::proportional(tag_size), border));
+            let tag_pos = Pos2::new(
+                rect.center().x - tag.size().x / 2.0,
+                rect.center().y + tag.size().y * 0.2,
+            );
+            shapes.push(TextShape::new(tag_pos, tag, border).into());
+        }
         if let Some((severity, count)) = self.badge {
             shapes.extend(badge_shapes(ctx, rect.right_top(), severity, count));
         }
@@ -1343,7 +1348,7 @@ impl DisplayEdge<ServiceId, EdgeId, Directed, DefaultIx, ServiceShape> for CallS
                 }));
             }
         }
-        if !self.label.is_empty() && zoom > 0.35 {
+        if !self.label.is_empty() && zoom >= MIN_TEXT_ZOOM {
             let size = text_size(10.5 * zoom, 6.0, 18.0);
             let text_color = if self.selected {
                 color
@@ -1424,6 +1429,9 @@ fn distance_to_segment(point: Pos2, a: Pos2, b: Pos2) -> f32 {
     let t = ((point - a).dot(ab) / length_sq).clamp(0.0, 1.0);
     (point - (a + ab * t)).length()
 }
+
+/// Below this zoom, services are drawn without their names, and calls without their labels.
+const MIN_TEXT_ZOOM: f32 = 0.35;
 
 /// A font size for canvas text at the current zoom, snapped to half pixels: text that follows the zoom exactly
 /// would ask for a new size every frame of a zoom gesture, and egui lays out and rasterizes every new size afresh.
