@@ -1435,13 +1435,6 @@ where
 impl eframe::App for SyncopateApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
-        if !self.first_frame_logged {
-            self.first_frame_logged = true;
-            tracing::info!(
-                since_start_ms = crate::logging::ms_since_start(),
-                "first frame"
-            );
-        }
         self.handle_background();
         self.handle_shortcuts(&ctx);
         // Closing the window with unsaved changes asks first.
@@ -1661,6 +1654,15 @@ impl eframe::App for SyncopateApp {
             }
         }
         self.apply_pending();
+        // The mark of start-up, once the first frame's work (findings, view graph, panels) is done; painting it
+        // follows.
+        if !self.first_frame_logged {
+            self.first_frame_logged = true;
+            tracing::info!(
+                since_start_ms = crate::logging::ms_since_start(),
+                "first frame"
+            );
+        }
     }
 }
 
