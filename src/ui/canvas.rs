@@ -1334,11 +1334,13 @@ impl DisplayEdge<ServiceId, EdgeId, Directed, DefaultIx, ServiceShape> for CallS
                 )));
             }
             CallMode::Async => {
+                // Dashes never shrink below 6 px on screen: zoomed far out, a design's async calls would
+                // otherwise be tens of thousands of dashes (and vertices) a frame.
                 shapes.extend(Shape::dashed_line(
                     &[from, to],
                     Stroke::new(width, color),
-                    8.0 * zoom.max(0.4),
-                    5.0 * zoom.max(0.4),
+                    (8.0 * zoom).max(6.0),
+                    (5.0 * zoom).max(4.0),
                 ));
                 shapes.push(Shape::Path(PathShape {
                     points: vec![head[1], to, head[2]],
@@ -1402,8 +1404,13 @@ impl DisplayEdge<ServiceId, EdgeId, Directed, DefaultIx, ServiceShape> for CallS
 
 /// A round badge with a finding count, coloured by the worst severity.
 fn badge_shapes(ctx: &DrawContext, center: Pos2, severity: Severity, count: usize) -> Vec<Shape> {
-    let radius = (8.0 * ctx.meta.zoom).clamp(6.0, 11.0);
     let color = severity_color(severity);
+    if ctx.meta.zoom < MIN_TEXT_ZOOM {
+        // Zoomed far out, a dot of the severity's colour: the count would not be readable, and the badge would
+        // cover its service.
+        return vec![Shape::circle_filled(center, 3.0, color)];
+    }
+    let radius = (8.0 * ctx.meta.zoom).clamp(6.0, 11.0);
     let galley = ctx.ctx.fonts_mut(|f| {
         f.layout_no_wrap(
             count.to_string(),
