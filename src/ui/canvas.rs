@@ -1542,7 +1542,13 @@ fn call_overlay_shapes(
     let length = (to - from).length();
     if live.calls_rps > 0.0 && length > 1.0 {
         // More dots for busier calls; they travel at a steady screen speed so motion reads the same at any zoom.
-        let dots = (1.0 + live.calls_rps.log10().max(0.0) * 2.0).min(8.0) as usize;
+        let mut dots = (1.0 + live.calls_rps.log10().max(0.0) * 2.0).min(8.0) as usize;
+        let far = zoom < MIN_TEXT_ZOOM;
+        if far {
+            // Zoomed far out, two dots a call still show the flow; eight round ones on each of thousands of
+            // calls would be over a million vertices a frame.
+            dots = dots.min(2);
+        }
         let speed_px = 60.0 * zoom.clamp(0.5, 2.0);
         let travelled = (live.animation_s as f32 * speed_px) / length;
         let radius = (width * 0.9).clamp(2.5, 6.0);
@@ -1554,6 +1560,11 @@ fn call_overlay_shapes(
             let t = (travelled + i as f32 / dots as f32).fract();
             let at = from + (to - from) * t;
             match mode {
+                CallMode::Sync if far => shapes.push(Shape::rect_filled(
+                    Rect::from_center_size(at, Vec2::splat(radius * 1.4)),
+                    0.0,
+                    dot_color,
+                )),
                 CallMode::Sync => shapes.push(Shape::circle_filled(at, radius, dot_color)),
                 CallMode::Async => shapes.push(Shape::rect_filled(
                     Rect::from_center_size(at, Vec2::splat(radius * 1.8)),
