@@ -2,6 +2,9 @@
 //! desktop-file-utils, `appstreamcli validate` from appstream), and a broken copy of each fails them. `.ci/run`
 //! installs both and sets `SYNCOPATE_REQUIRE_TOOLS=1`; elsewhere a missing tool skips the test with a message.
 
+mod common;
+use common::installed;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -9,21 +12,6 @@ fn asset(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("assets/linux")
         .join(name)
-}
-
-fn installed(tool: &str) -> bool {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var_os("SYNCOPATE_REQUIRE_TOOLS").is_none(),
-            "{tool} is required (SYNCOPATE_REQUIRE_TOOLS is set) but was not found"
-        );
-        println!("skipped: {tool} is not installed");
-    }
-    found
 }
 
 /// Runs `tool args… file`; returns whether it accepted the file, and what it said.

@@ -7,6 +7,9 @@
 
 #![cfg(unix)]
 
+mod common;
+use common::installed;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -15,21 +18,6 @@ use syncopate::model::{self, Design, Service};
 
 /// The window's size (`app::run` opens it at 1280×800; without a window manager it sits at the screen's origin).
 const SCREEN: &str = "1280x800x24";
-
-fn installed(tool: &str) -> bool {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var_os("SYNCOPATE_REQUIRE_TOOLS").is_none(),
-            "{tool} is required (SYNCOPATE_REQUIRE_TOOLS is set) but was not found"
-        );
-        println!("skipped: {tool} is not installed");
-    }
-    found
-}
 
 /// An Xvfb display, stopped when dropped.
 struct VirtualScreen {

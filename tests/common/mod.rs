@@ -1,0 +1,20 @@
+//! Helpers shared by the integration tests that need outside programs.
+
+use std::process::Command;
+
+/// Whether `tool` is on the PATH. When it is not, the test skips with a message, unless `SYNCOPATE_REQUIRE_TOOLS`
+/// is set (as `.ci/run` does, after installing every tool), where a missing tool fails the test.
+pub fn installed(tool: &str) -> bool {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("SYNCOPATE_REQUIRE_TOOLS").is_none(),
+            "{tool} is required (SYNCOPATE_REQUIRE_TOOLS is set) but was not found"
+        );
+        println!("skipped: {tool} is not installed");
+    }
+    found
+}
