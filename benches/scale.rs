@@ -5,6 +5,8 @@
 //! Run: `cargo bench --bench scale`. Prints the median and worst of the runs; the budgets are 100 ms to open and
 //! validate, 500 ms for all exports; the simulation prints its wall time, events and peak memory.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use syncopate::export;
@@ -14,17 +16,6 @@ use syncopate::sim::Simulation;
 /// The simulated load: every flow's rate scaled so they add up to this.
 const TOTAL_RATE_RPS: f64 = 20_000.0;
 const SIMULATED_S: f64 = 60.0;
-
-/// Peak resident memory of this process, in MiB (Linux), from /proc.
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|line| line.split_whitespace().nth(1))
-        .and_then(|kib| kib.parse::<f64>().ok())
-        .map_or(f64::NAN, |kib| kib / 1024.0)
-}
 
 fn timed<T>(runs: usize, mut work: impl FnMut() -> T) -> (Duration, Duration, T) {
     let mut times = Vec::with_capacity(runs);
@@ -114,7 +105,7 @@ fn simulate_at_scale(mut design: model::Design) {
         elapsed.as_secs_f64(),
         SIMULATED_S / elapsed.as_secs_f64(),
         report.events as f64 / elapsed.as_secs_f64() / 1e6,
-        peak_rss_mib()
+        common::status_mib("self", "VmHWM").unwrap_or(f64::NAN)
     );
 }
 

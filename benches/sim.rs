@@ -4,18 +4,12 @@
 //! per second of wall time on one core and the peak resident memory. `benches/compare_simpy.sh` runs the same
 //! model in SimPy beside it.
 
+mod common;
+
 use std::time::Instant;
 
 use syncopate::model::{self, SimulationSettings};
 use syncopate::sim::Simulation;
-
-/// Peak resident memory of this process, in MiB (Linux), from /proc.
-fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
-}
 
 fn main() {
     let arrivals: f64 = std::env::args()
@@ -65,6 +59,6 @@ fn main() {
         report.events,
         started as f64 / elapsed,
         report.events as f64 / elapsed,
-        peak_rss_mib().unwrap_or(f64::NAN)
+        common::status_mib("self", "VmHWM").unwrap_or(f64::NAN)
     );
 }

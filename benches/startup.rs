@@ -11,6 +11,8 @@
 //! Run: `cargo bench --bench startup` (needs Xvfb and xdotool). Budgets: start-up under 1 s, memory under 300 MB,
 //! idle CPU near zero.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -119,13 +121,6 @@ fn cpu_ticks(pid: u32) -> u64 {
     field(14) + field(15)
 }
 
-fn rss_mib(pid: u32) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
-}
-
 fn summary(label: &str, mut times: Vec<Duration>, own: &[f64]) {
     times.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
@@ -175,10 +170,10 @@ fn main() {
     );
     stop(app);
 
-    // Memory: the large design open, then simulating as fast as it goes.
+    // Memory: the large design open, then simulating at the default speed (1×).
     let (app, data_home, _, _) = start(&screen, &large, work.path(), starts + 2);
     std::thread::sleep(Duration::from_secs(3));
-    let open_mib = rss_mib(app.id()).unwrap_or(f64::NAN);
+    let open_mib = common::status_mib(&app.id().to_string(), "VmRSS").unwrap_or(f64::NAN);
     let clicked = Command::new("xdotool")
         .args(["mousemove", RUN_BUTTON.0, RUN_BUTTON.1, "click", "1"])
         .env("DISPLAY", &screen.display)
@@ -193,7 +188,7 @@ fn main() {
     let mut peak_mib: f64 = 0.0;
     let sampling = Instant::now();
     while sampling.elapsed() < Duration::from_secs(30) {
-        peak_mib = peak_mib.max(rss_mib(app.id()).unwrap_or(0.0));
+        peak_mib = peak_mib.max(common::status_mib(&app.id().to_string(), "VmRSS").unwrap_or(0.0));
         std::thread::sleep(Duration::from_millis(100));
     }
     println!(

@@ -10,6 +10,8 @@
 //! 1000` (the 1,000-service, 3,000-call design; the budget is 33 ms). Prints median, 95th percentile and worst frame
 //! per phase, and the process's peak resident memory with the design open and simulating.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
@@ -28,19 +30,6 @@ fn report(phase: &str, budget_ms: u32, mut times: Vec<Duration>) {
         ms(times[times.len() * 95 / 100]),
         ms(times[times.len() - 1])
     );
-}
-
-/// A line of `/proc/self/status` (Linux), such as `VmHWM` (peak resident memory).
-fn proc_status(field: &str) -> String {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|line| line.starts_with(field))
-                .map(|line| line[field.len() + 1..].trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 fn button(harness: &Harness<'static, SyncopateApp>, pos: egui::Pos2, pressed: bool) {
@@ -157,9 +146,9 @@ fn main() {
     let status = harness.state().simulation_status();
     println!("simulation: {status}");
     println!(
-        "memory with the design open and simulating: peak RSS {}, now {}",
-        proc_status("VmHWM"),
-        proc_status("VmRSS")
+        "memory with the design open and simulating: peak RSS {:.0} MiB, now {:.0} MiB",
+        common::status_mib("self", "VmHWM").unwrap_or(f64::NAN),
+        common::status_mib("self", "VmRSS").unwrap_or(f64::NAN)
     );
     assert!(
         status.contains("running"),

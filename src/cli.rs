@@ -25,7 +25,7 @@ pub const EXIT_USAGE: u8 = 2;
 
 /// Syncopate: design microservice topologies, see their sync/async trade-offs, simulate load, export configuration.
 #[derive(Debug, Parser)]
-#[command(name = "syncopate", version, about, subcommand_negates_reqs = true)]
+#[command(name = "syncopate", version, about)]
 pub struct Cli {
     /// What to do; without a command the desktop app opens.
     #[command(subcommand)]

@@ -33,7 +33,7 @@ pub enum LogLevel {
     /// What the user did and what the program did about it (files opened and saved, runs, exports).
     #[default]
     Info,
-    /// Also every applied command, autosave and simulator step batch.
+    /// Also every applied command, autosave and command to the simulator thread.
     Debug,
     /// Everything.
     Trace,

@@ -3,11 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// Runs the binary with its data directory (and so its log files) in a folder of the tests', not the user's.
 fn syncopate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_syncopate"))
-        .args(args)
-        .output()
-        .expect("the syncopate binary runs")
+    syncopate_with_data(args, &std::env::temp_dir().join("syncopate-cli-tests"))
 }
 
 fn samples() -> Vec<PathBuf> {

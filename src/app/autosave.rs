@@ -138,9 +138,9 @@ impl Autosave {
     }
 }
 
-/// Writes the recovery file and the path of the file it belongs to; failures are ignored (see callers).
+/// Writes the recovery file and the path of the file it belongs to; a failure is logged, not reported (autosave
+/// tries again at the next interval).
 fn write_recovery(dir: &Path, design_json: &str, path: Option<&Path>) {
-    // Autosave is best effort: a failure is logged, and the next interval tries again.
     if let Err(error) = std::fs::create_dir_all(dir) {
         tracing::warn!(dir = %dir.display(), %error, "cannot create the recovery folder");
         return;

@@ -1379,13 +1379,10 @@ fn choice_dialog(
             ui.horizontal(|ui| {
                 for (index, button) in buttons.iter().enumerate() {
                     // The first choice is the default, shown selected and taken by Enter.
-                    let widget = egui::Button::new(*button).selected(index == 0);
-                    let response = ui.add(widget);
-                    let response = if index == 0 {
-                        response.on_hover_text("Enter")
-                    } else {
-                        response
-                    };
+                    let mut response = ui.add(egui::Button::new(*button).selected(index == 0));
+                    if index == 0 {
+                        response = response.on_hover_text("Enter");
+                    }
                     if response.clicked() {
                         answer = Some(index);
                     }

@@ -185,16 +185,14 @@ fn run_thread(
         };
         if let Some(command) = command {
             match &command {
-                // A reset carries the whole design: too much for a log line.
                 SimCommand::Reset(design, _) => {
+                    // A reset carries the whole design: too much for a log line.
                     tracing::debug!(services = design.services.len(), "simulator reset");
+                    window_start_s = 0.0;
                 }
                 other => tracing::debug!(command = ?other, "simulator command"),
             }
             publish_now = true;
-            if matches!(command, SimCommand::Reset(..)) {
-                window_start_s = 0.0;
-            }
             apply(command, &mut simulation, &mut pacing);
         }
         if let Ok(sim) = &mut simulation

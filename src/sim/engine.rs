@@ -10,8 +10,8 @@ use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution as _, Exp1, LogNormal};
 
 use super::report::{
-    BreakerState, EdgeLive, EdgeReport, FlowLive, FlowReport, LatencyStats, ServiceLive,
-    ServiceReport, SimReport, Snapshot,
+    BreakerState, EdgeLive, EdgeReport, FlowLive, FlowReport, LatencyHistogram, LatencyStats,
+    ServiceLive, ServiceReport, SimReport, Snapshot,
 };
 use crate::model::{
     ArrivalProcess, CallMode, Design, Distribution, Fault, FaultKind, ServiceKind,
@@ -319,11 +319,6 @@ pub struct Simulation {
     warmup_ms: f64,
     end_ms: f64,
 }
-
-/// Latencies in microseconds, 3 significant digits. Counts are `u32` and the histogram grows with the largest value
-/// it has seen (up to `HISTOGRAM_MAX_US`) rather than being allocated for that range up front: a design of 1,000
-/// services and 3,000 calls holds some 5,000 of them, which took 254 KiB each at the full range (1.2 GiB).
-pub type LatencyHistogram = Histogram<u32>;
 
 fn new_histogram() -> LatencyHistogram {
     // 3 significant digits is a valid, fixed configuration; the histogram resizes itself as values arrive.

@@ -1559,19 +1559,20 @@ fn call_overlay_shapes(
         for i in 0..dots {
             let t = (travelled + i as f32 / dots as f32).fract();
             let at = from + (to - from) * t;
-            match mode {
-                CallMode::Sync if far => shapes.push(Shape::rect_filled(
-                    Rect::from_center_size(at, Vec2::splat(radius * 1.4)),
-                    0.0,
-                    dot_color,
-                )),
-                CallMode::Sync => shapes.push(Shape::circle_filled(at, radius, dot_color)),
-                CallMode::Async => shapes.push(Shape::rect_filled(
-                    Rect::from_center_size(at, Vec2::splat(radius * 1.8)),
+            // Sync dots are round, async ones square; zoomed far out sync dots are squares of about a circle's
+            // area too, which cost a fraction of a circle's vertices.
+            let square = |side: f32| {
+                Shape::rect_filled(
+                    Rect::from_center_size(at, Vec2::splat(side)),
                     1.0,
                     dot_color,
-                )),
-            }
+                )
+            };
+            shapes.push(match (mode, far) {
+                (CallMode::Sync, false) => Shape::circle_filled(at, radius, dot_color),
+                (CallMode::Sync, true) => square(radius * 1.4),
+                (CallMode::Async, _) => square(radius * 1.8),
+            });
         }
     }
     if let Some(state) = live.breaker {
