@@ -41,6 +41,22 @@ fn button(harness: &Harness<'static, SyncopateApp>, pos: egui::Pos2, pressed: bo
     });
 }
 
+/// The size of the last frame's tessellated mesh: what the renderer uploads and rasterises every frame.
+fn mesh_size(harness: &Harness<'static, SyncopateApp>, phase: &str) {
+    let output = harness.output();
+    let primitives = harness
+        .ctx
+        .tessellate(output.shapes.clone(), output.pixels_per_point);
+    let (mut vertices, mut indices) = (0, 0);
+    for primitive in &primitives {
+        if let egui::epaint::Primitive::Mesh(mesh) = &primitive.primitive {
+            vertices += mesh.vertices.len();
+            indices += mesh.indices.len();
+        }
+    }
+    println!("{phase:<8} frame mesh: {vertices} vertices, {indices} indices");
+}
+
 /// Times one frame.
 fn timed(harness: &mut Harness<'static, SyncopateApp>) -> Duration {
     let start = Instant::now();
@@ -120,6 +136,7 @@ fn main() {
     harness.run_steps(5);
     let idle: Vec<Duration> = (0..FRAMES).map(|_| timed(&mut harness)).collect();
     report("idle", budget_ms, idle);
+    mesh_size(&harness, "idle");
 
     // The simulator runs as fast as it can on the other core while the UI draws what it publishes.
     use syncopate::app::sim_runner::Speed;
@@ -135,6 +152,7 @@ fn main() {
     harness.run_steps(10);
     let running: Vec<Duration> = (0..FRAMES).map(|_| timed(&mut harness)).collect();
     report("sim", budget_ms, running);
+    mesh_size(&harness, "sim");
     let panning = pan_in_circles(&mut harness, centre);
     report("sim+pan", budget_ms, panning);
     harness

@@ -24,6 +24,9 @@ use crate::ui::canvas::{Badges, Canvas, Selection};
 use crate::ui::sequence::SequenceAction;
 use crate::ui::warnings::WarningAction;
 
+/// The time between frames while a simulation runs (about 30 frames a second).
+const ANIMATION_FRAME: std::time::Duration = std::time::Duration::from_millis(33);
+
 /// What a background job (a native file dialog) reports back to the UI thread.
 enum Background {
     /// The user picked a file to open.
@@ -607,14 +610,16 @@ impl SyncopateApp {
                     &live.history,
                 )));
         }
-        // The dots move while the clock runs; the window keeps painting for them.
+        // The dots move while the clock runs; the window keeps painting for them, at about 30 frames a second:
+        // smooth enough for dots and charts, and it leaves the CPU to the simulator (a software renderer on two
+        // cores otherwise paints as fast as it can).
         if live.running() {
             let now = ctx.input(|i| i.time);
             if let Some(last) = self.last_animation_at {
                 self.canvas.advance_animation((now - last).clamp(0.0, 0.1));
             }
             self.last_animation_at = Some(now);
-            ctx.request_repaint();
+            ctx.request_repaint_after(ANIMATION_FRAME);
         } else {
             self.last_animation_at = None;
         }
@@ -1682,6 +1687,24 @@ fn window_icon() -> std::sync::Arc<egui::IconData> {
     )
 }
 
+/// The renderer's setup: eframe's default, with GPU memory suballocated in blocks of 4-8 MiB rather than wgpu's
+/// default 64-256 MiB. The app's GPU work is small (a font atlas and a few vertex buffers); with a software
+/// renderer (no GPU, as on CI machines and many virtual desktops) those blocks are process memory.
+fn wgpu_options() -> eframe::egui_wgpu::WgpuConfiguration {
+    let mut options = eframe::egui_wgpu::WgpuConfiguration::default();
+    if let eframe::egui_wgpu::WgpuSetup::CreateNew(setup) = &mut options.wgpu_setup {
+        let default_descriptor = std::sync::Arc::clone(&setup.device_descriptor);
+        setup.device_descriptor =
+            std::sync::Arc::new(move |adapter| eframe::wgpu::DeviceDescriptor {
+                memory_hints: eframe::wgpu::MemoryHints::Manual {
+                    suballocated_device_memory_block_size: (4 << 20)..(8 << 20),
+                },
+                ..default_descriptor(adapter)
+            });
+    }
+    options
+}
+
 /// Opens the desktop app, optionally on a file; returns the process exit code.
 pub fn run(file: Option<PathBuf>) -> u8 {
     let options = eframe::NativeOptions {
@@ -1692,6 +1715,7 @@ pub fn run(file: Option<PathBuf>) -> u8 {
             .with_drag_and_drop(true)
             .with_app_id("syncopate")
             .with_icon(window_icon()),
+        wgpu_options: wgpu_options(),
         ..Default::default()
     };
     let result = eframe::run_native(

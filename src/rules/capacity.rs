@@ -137,7 +137,7 @@ fn orchestrator_single_replica(ctx: &Context, out: &mut Vec<Finding>) {
                 "{} orchestrates {} services synchronously ({}) and runs as a single replica",
                 s.id,
                 callees.len(),
-                callees.join(", ")
+                super::list_names(&callees)
             ),
             tradeoff: "An orchestrator keeps the flow in one place, which is easy to follow, but every request \
                        depends on it and it waits on all its callees. One replica means one restart or one slow \
@@ -172,7 +172,7 @@ fn unbounded_queue(ctx: &Context, out: &mut Vec<Finding>) {
             message: format!(
                 "{} consumes messages from {} into an unbounded queue",
                 s.id,
-                async_producers.join(", ")
+                super::list_names(&async_producers)
             ),
             tradeoff: "A queue absorbs bursts, but an unbounded one also absorbs a consumer that can never keep up: \
                        the backlog and the age of every message grow until memory runs out, and nobody is told to \

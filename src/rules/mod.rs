@@ -252,6 +252,20 @@ pub fn format_ms(ms: f64) -> String {
     }
 }
 
+/// The most items a message lists; the rest are counted. The finding's subjects still name every one, and a list of
+/// hundreds (a flow through a large design) is unreadable in a warning line and costly to draw.
+const MAX_LISTED: usize = 8;
+
+/// Joins names for a message with ", ": the first `MAX_LISTED`, then "and N more".
+pub fn list_names<S: AsRef<str>>(names: &[S]) -> String {
+    let shown: Vec<&str> = names.iter().take(MAX_LISTED).map(AsRef::as_ref).collect();
+    let mut text = shown.join(", ");
+    if names.len() > MAX_LISTED {
+        text.push_str(&format!(" and {} more", names.len() - MAX_LISTED));
+    }
+    text
+}
+
 /// Formats a fraction as a percentage for messages.
 pub fn format_percent(fraction: f64) -> String {
     if !fraction.is_finite() {
@@ -265,6 +279,17 @@ pub fn format_percent(fraction: f64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn long_lists_in_messages_are_cut_and_counted() {
+        assert_eq!(super::list_names(&["a", "b"]), "a, b");
+        let many: Vec<String> = (0..20).map(|i| format!("s{i}")).collect();
+        assert_eq!(
+            super::list_names(&many),
+            "s0, s1, s2, s3, s4, s5, s6, s7 and 12 more"
+        );
+        assert_eq!(super::list_names::<&str>(&[]), "");
+    }
+
     use super::*;
 
     #[test]

@@ -248,7 +248,7 @@ fn retry_storm(ctx: &Context, out: &mut Vec<Finding>) {
                 flow.id,
                 amplification,
                 deepest,
-                retrying.join(", ")
+                super::list_names(&retrying)
             ),
             tradeoff: "Each layer that retries multiplies the load the layers below see. When the deepest service \
                        struggles, that is exactly when every layer retries, and the multiplied load keeps it down: \

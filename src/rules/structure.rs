@@ -293,10 +293,10 @@ fn sync_cycle(ctx: &Context, out: &mut Vec<Finding>) {
             message: if certain {
                 format!(
                     "{} call each other synchronously in a cycle that every request follows: requests never finish",
-                    names.join(", ")
+                    super::list_names(&names)
                 )
             } else {
-                format!("{} call each other synchronously in a cycle", names.join(", "))
+                format!("{} call each other synchronously in a cycle", super::list_names(&names))
             },
             tradeoff: "In a synchronous cycle each service holds a worker while waiting on the next, which waits on \
                        the first: under load all workers end up waiting on each other (a distributed deadlock), and \

@@ -89,14 +89,14 @@ fn async_edges(ctx: &Context, edges: &[usize]) -> Vec<usize> {
 }
 
 fn edge_list(ctx: &Context, edges: &[usize]) -> String {
-    edges
+    let names: Vec<String> = edges
         .iter()
         .map(|&e| {
             let edge = ctx.topology.edge(e);
             format!("{} -> {}", edge.from, edge.to)
         })
-        .collect::<Vec<_>>()
-        .join(", ")
+        .collect();
+    super::list_names(&names)
 }
 
 fn caller_waits_on_async(ctx: &Context, out: &mut Vec<Finding>) {
@@ -339,7 +339,7 @@ fn stale_read(ctx: &Context, out: &mut Vec<Finding>) {
                 message: format!(
                     "read flow {} reads {} synchronously, which write flow {} updates through async hops: reads may see stale data",
                     read.id,
-                    stores.join(", "),
+                    super::list_names(&stores),
                     write.id
                 ),
                 tradeoff: "Data written through a queue becomes visible only after the message is consumed: the \

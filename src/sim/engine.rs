@@ -320,9 +320,17 @@ pub struct Simulation {
     end_ms: f64,
 }
 
-fn new_histogram() -> LatencyHistogram {
-    // 3 significant digits is a valid, fixed configuration; the histogram resizes itself as values arrive.
-    Histogram::new(3).unwrap_or_else(|e| unreachable!("histogram precision: {e}"))
+/// Significant digits of a flow's end-to-end latencies: the figures a run is judged by (SLOs, comparisons).
+const FLOW_HISTOGRAM_DIGITS: u8 = 3;
+
+/// Significant digits of the per-service and per-call latencies (within 1%). A design has a few flows but
+/// thousands of services and calls, and at 3 digits their histograms were most of a large run's memory
+/// (32 KiB each up to 100 ms, against 5.5 KiB at 2 digits).
+const PART_HISTOGRAM_DIGITS: u8 = 2;
+
+fn new_histogram(significant_digits: u8) -> LatencyHistogram {
+    // 2 and 3 significant digits are valid, fixed configurations; the histogram resizes itself as values arrive.
+    Histogram::new(significant_digits).unwrap_or_else(|e| unreachable!("histogram precision: {e}"))
 }
 
 fn record(histogram: &mut LatencyHistogram, ms: f64) {
@@ -398,8 +406,8 @@ impl Simulation {
                 rejected: 0,
                 busy_area: 0.0,
                 waiting_area: 0.0,
-                sojourn: new_histogram(),
-                recent_sojourn: new_histogram(),
+                sojourn: new_histogram(PART_HISTOGRAM_DIGITS),
+                recent_sojourn: new_histogram(PART_HISTOGRAM_DIGITS),
                 down: 0,
                 hanging: 0,
                 slow_factor: 1.0,
@@ -421,7 +429,7 @@ impl Simulation {
                 total_calls: 0,
                 total_failures: 0,
                 report: EdgeReport::default(),
-                latency: new_histogram(),
+                latency: new_histogram(PART_HISTOGRAM_DIGITS),
             });
         }
         let flow_count = design.flows.len();
@@ -470,8 +478,8 @@ impl Simulation {
                 started: 0,
                 completed: 0,
                 failed: 0,
-                latency: new_histogram(),
-                recent_latency: new_histogram(),
+                latency: new_histogram(FLOW_HISTOGRAM_DIGITS),
+                recent_latency: new_histogram(FLOW_HISTOGRAM_DIGITS),
             });
         }
         let mut simulation = Self {

@@ -20,9 +20,10 @@ pub struct LatencyStats {
     pub max: f64,
 }
 
-/// Latencies in microseconds, 3 significant digits. Counts are `u32` and a histogram grows with the largest value it
-/// has seen rather than being allocated for its whole range up front: a design of 1,000 services and 3,000 calls
-/// holds some 5,000 of them, which took 254 KiB each at the full range (1.2 GiB).
+/// Latencies in microseconds, 3 significant digits for flows and 2 for services and calls. Counts are `u32` and a
+/// histogram grows with the largest value it has seen rather than being allocated for its whole range up front: a
+/// design of 1,000 services and 3,000 calls holds some 5,000 of them, which took 254 KiB each at the full range
+/// (1.2 GiB).
 pub type LatencyHistogram = Histogram<u32>;
 
 impl LatencyStats {

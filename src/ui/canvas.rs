@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use egui::{
-    Color32, CornerRadius, FontId, Pos2, Rect, Sense, Shape, Stroke, StrokeKind, Vec2,
+    Color32, FontId, Pos2, Rect, Sense, Shape, Stroke, StrokeKind, Vec2,
     epaint::{PathShape, PathStroke, TextShape},
 };
 use egui_graphs::{
@@ -1066,17 +1066,20 @@ impl DisplayNode<ServiceId, EdgeId, Directed, DefaultIx> for ServiceShape {
                 border
             },
         );
+        // Zoomed far out, corners are too small to see and each rounded one costs a fan of vertices: thousands of
+        // boxes are drawn square.
+        let radius = |r: f32| if zoom < MIN_TEXT_ZOOM { 0.0 } else { r };
         let mut shapes = Vec::new();
         if self.replicas > 1 {
             let offset = Vec2::splat(4.0 * zoom.clamp(0.5, 1.5));
             shapes.push(Shape::rect_filled(
                 rect.translate(offset * 2.0),
-                8.0 * zoom,
+                radius(8.0 * zoom),
                 border.gamma_multiply(0.25),
             ));
             shapes.push(Shape::rect_filled(
                 rect.translate(offset),
-                8.0 * zoom,
+                radius(8.0 * zoom),
                 border.gamma_multiply(0.45),
             ));
         }
@@ -1084,14 +1087,10 @@ impl DisplayNode<ServiceId, EdgeId, Directed, DefaultIx> for ServiceShape {
             ServiceKind::Database => {
                 // A cylinder: a body with an elliptic top.
                 let cap = rect.height() * 0.18;
-                shapes.push(Shape::rect_filled(
-                    rect,
-                    CornerRadius::same((cap as u8).max(2)),
-                    fill,
-                ));
+                shapes.push(Shape::rect_filled(rect, radius(cap.floor().max(2.0)), fill));
                 shapes.push(Shape::rect_stroke(
                     rect,
-                    CornerRadius::same((cap as u8).max(2)),
+                    radius(cap.floor().max(2.0)),
                     stroke,
                     StrokeKind::Middle,
                 ));
@@ -1116,10 +1115,10 @@ impl DisplayNode<ServiceId, EdgeId, Directed, DefaultIx> for ServiceShape {
                 shapes.push(Shape::Path(PathShape::convex_polygon(points, fill, stroke)));
             }
             ServiceKind::Broker => {
-                shapes.push(Shape::rect_filled(rect, 4.0 * zoom, fill));
+                shapes.push(Shape::rect_filled(rect, radius(4.0 * zoom), fill));
                 shapes.push(Shape::rect_stroke(
                     rect,
-                    4.0 * zoom,
+                    radius(4.0 * zoom),
                     stroke,
                     StrokeKind::Middle,
                 ));
@@ -1137,16 +1136,16 @@ impl DisplayNode<ServiceId, EdgeId, Directed, DefaultIx> for ServiceShape {
                 }
             }
             ServiceKind::Client => {
-                shapes.push(Shape::rect_filled(rect, rect.height() / 2.0, fill));
+                shapes.push(Shape::rect_filled(rect, radius(rect.height() / 2.0), fill));
                 shapes.push(Shape::rect_stroke(
                     rect,
-                    rect.height() / 2.0,
+                    radius(rect.height() / 2.0),
                     stroke,
                     StrokeKind::Middle,
                 ));
             }
             ServiceKind::External => {
-                shapes.push(Shape::rect_filled(rect, 8.0 * zoom, fill));
+                shapes.push(Shape::rect_filled(rect, radius(8.0 * zoom), fill));
                 let corners = [
                     rect.left_top(),
                     rect.right_top(),
@@ -1157,10 +1156,10 @@ impl DisplayNode<ServiceId, EdgeId, Directed, DefaultIx> for ServiceShape {
                 shapes.extend(Shape::dashed_line(&corners, stroke, 6.0, 4.0));
             }
             ServiceKind::Service => {
-                shapes.push(Shape::rect_filled(rect, 8.0 * zoom, fill));
+                shapes.push(Shape::rect_filled(rect, radius(8.0 * zoom), fill));
                 shapes.push(Shape::rect_stroke(
                     rect,
-                    8.0 * zoom,
+                    radius(8.0 * zoom),
                     stroke,
                     StrokeKind::Middle,
                 ));
@@ -1334,13 +1333,20 @@ impl DisplayEdge<ServiceId, EdgeId, Directed, DefaultIx, ServiceShape> for CallS
                 )));
             }
             CallMode::Async => {
-                // Dashes never shrink below 6 px on screen: zoomed far out, a design's async calls would
-                // otherwise be tens of thousands of dashes (and vertices) a frame.
+                // Dashes never shrink below 6 px on screen, and zoomed far out a call has at most
+                // `FAR_DASHES_PER_CALL` of them: a large design's async calls would otherwise be tens of
+                // thousands of dashes (and vertices) a frame, for lines too thin to see the dashes of.
+                let (mut dash, mut gap) = ((8.0 * zoom).max(6.0), (5.0 * zoom).max(4.0));
+                if zoom < MIN_TEXT_ZOOM {
+                    let stretch =
+                        ((to - from).length() / (FAR_DASHES_PER_CALL * (dash + gap))).max(1.0);
+                    (dash, gap) = (dash * stretch, gap * stretch);
+                }
                 shapes.extend(Shape::dashed_line(
                     &[from, to],
                     Stroke::new(width, color),
-                    (8.0 * zoom).max(6.0),
-                    (5.0 * zoom).max(4.0),
+                    dash,
+                    gap,
                 ));
                 shapes.push(Shape::Path(PathShape {
                     points: vec![head[1], to, head[2]],
@@ -1440,6 +1446,9 @@ fn distance_to_segment(point: Pos2, a: Pos2, b: Pos2) -> f32 {
 /// Below this zoom, services are drawn without their names, and calls without their labels.
 const MIN_TEXT_ZOOM: f32 = 0.35;
 
+/// The most dashes an async call is drawn with below `MIN_TEXT_ZOOM`.
+const FAR_DASHES_PER_CALL: f32 = 8.0;
+
 /// A font size for canvas text at the current zoom, snapped to half pixels: text that follows the zoom exactly
 /// would ask for a new size every frame of a zoom gesture, and egui lays out and rasterizes every new size afresh.
 /// Half a pixel is too small to see.
@@ -1473,16 +1482,17 @@ fn service_overlay_shapes(
         _ => (live.queue_length as f64 + 1.0).ln() / 1001f64.ln(),
     }
     .clamp(0.0, 1.0) as f32;
+    let bar_radius = if zoom < MIN_TEXT_ZOOM { 0.0 } else { 2.0 };
     shapes.push(Shape::rect_filled(
         bar,
-        2.0,
+        bar_radius,
         Color32::from_gray(128).gamma_multiply(0.35),
     ));
     if fraction > 0.0 {
         let filled = Rect::from_min_size(bar.min, Vec2::new(bar.width() * fraction, bar.height()));
         shapes.push(Shape::rect_filled(
             filled,
-            2.0,
+            bar_radius,
             utilization_color(f64::from(fraction)),
         ));
     }
@@ -1497,7 +1507,7 @@ fn service_overlay_shapes(
     if live.failed > 0 {
         notes.push(format!("{} failed", live.failed));
     }
-    if !notes.is_empty() && zoom > 0.3 {
+    if !notes.is_empty() && zoom >= MIN_TEXT_ZOOM {
         let color = if live.rejected > 0 || live.failed > 0 {
             Color32::from_rgb(229, 57, 53)
         } else {
@@ -1564,7 +1574,7 @@ fn call_overlay_shapes(
             let square = |side: f32| {
                 Shape::rect_filled(
                     Rect::from_center_size(at, Vec2::splat(side)),
-                    1.0,
+                    if far { 0.0 } else { 1.0 },
                     dot_color,
                 )
             };
