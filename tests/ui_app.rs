@@ -38,8 +38,8 @@ fn app_from(make: impl FnOnce() -> SyncopateApp + 'static) -> Harness<'static, S
 #[test]
 fn the_warnings_panel_lists_findings_by_severity() {
     let mut harness = app_on(Some(sample("ecommerce")));
-    harness.get_by_label_contains("Warnings: 0 errors, 16 warnings");
-    harness.get_by_label_contains("missing-timeout: admin-orchestrator waits on catalog");
+    harness.get_by_label_contains("Warnings: 0 errors, 31 warnings");
+    harness.get_by_label_contains("missing-circuit-breaker: admin-orchestrator calls catalog");
     let report = harness.state_mut().report().clone();
     assert!(
         report
@@ -63,34 +63,27 @@ fn clicking_a_finding_selects_its_subject() {
 #[test]
 fn a_one_click_fix_is_one_undoable_edit() {
     let mut harness = app_on(Some(sample("ecommerce")));
-    let timeout_of = |harness: &Harness<'_, SyncopateApp>| {
+    let breaker_of = |harness: &Harness<'_, SyncopateApp>| {
         harness
             .state()
             .document()
             .design()
             .edge("admin-orchestrator-catalog")
             .unwrap()
-            .timeout_ms
+            .circuit_breaker
     };
-    assert_eq!(timeout_of(&harness), None);
-    click(
-        &mut harness,
-        "missing-timeout: admin-orchestrator waits on catalog",
-    );
-    click(&mut harness, "ms timeout");
-    let timeout = timeout_of(&harness).expect("the fix added a timeout");
-    assert!(timeout >= 50.0, "{timeout}");
+    let finding = "missing-circuit-breaker: admin-orchestrator calls catalog";
+    assert_eq!(breaker_of(&harness), None);
+    click(&mut harness, finding);
+    click(&mut harness, "Add a circuit breaker");
+    assert!(breaker_of(&harness).is_some(), "the fix added a breaker");
     assert!(harness.state().document().is_dirty());
     // The finding is gone, and undo brings back the design and the finding.
-    assert!(
-        harness
-            .query_by_label_contains("missing-timeout: admin-orchestrator waits on catalog")
-            .is_none()
-    );
+    assert!(harness.query_by_label_contains(finding).is_none());
     harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
     harness.run_steps(3);
-    assert_eq!(timeout_of(&harness), None);
-    harness.get_by_label_contains("missing-timeout: admin-orchestrator waits on catalog");
+    assert_eq!(breaker_of(&harness), None);
+    harness.get_by_label_contains(finding);
 }
 
 #[test]
@@ -1026,4 +1019,43 @@ fn a_long_warnings_list_lays_out_only_what_is_in_view_and_scrolls_to_the_end() {
         harness.query_by_label_contains(&first).is_none(),
         "scrolled to the end, the first finding is out of view"
     );
+}
+
+#[test]
+fn a_call_routed_through_a_broker_from_the_inspector_is_one_undoable_edit() {
+    let mut harness = app_on(Some(sample("ecommerce")));
+    // Click the middle of the checkout -> payment call to select it.
+    let middle =
+        service_on_screen(&harness, "checkout").lerp(service_on_screen(&harness, "payment"), 0.5);
+    harness.event(egui::Event::PointerMoved(middle));
+    harness.run_steps(1);
+    press(&harness, middle, true);
+    harness.run_steps(1);
+    press(&harness, middle, false);
+    harness.run_steps(3);
+    assert_eq!(
+        harness.state().selection().edges,
+        vec![syncopate::model::EdgeId::new("checkout-payment")]
+    );
+    click(&mut harness, "Route through a broker");
+    let design = harness.state().document().design().clone();
+    assert!(design.edge("checkout-payment").is_none());
+    let broker = design.service("payment-queue").expect("a new broker");
+    assert_eq!(broker.kind, syncopate::model::ServiceKind::Broker);
+    let publish = design.edge("checkout-payment-queue").unwrap();
+    let deliver = design.edge("payment-queue-payment").unwrap();
+    for call in [publish, deliver] {
+        assert_eq!(call.mode, syncopate::model::CallMode::Async);
+        assert_eq!(call.topic.as_deref(), Some("payment.requests"));
+    }
+    assert_eq!(publish.order, 2, "the publish keeps the call's place");
+    assert!(syncopate::model::validate(&design).is_empty());
+    // The rules now see the async hop the checkout's caller waits for, and the new single-replica broker.
+    harness.get_by_label_contains("caller-waits-on-async: the caller of flow checkout");
+    harness.get_by_label_contains("broker-single-replica: payment-queue");
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    harness.run_steps(3);
+    let undone = harness.state().document().design();
+    assert!(undone.edge("checkout-payment").is_some());
+    assert!(undone.service("payment-queue").is_none());
 }

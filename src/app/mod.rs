@@ -1561,7 +1561,16 @@ impl eframe::App for SyncopateApp {
         egui::Panel::bottom("warnings")
             .resizable(true)
             .default_size(270.0)
+            // egui draws a panel's separator across the whole window, through the inspector beside it; the panel
+            // draws its own, within its width.
+            .show_separator_line(false)
             .show(ui, |ui| {
+                let clip = ui.clip_rect();
+                ui.painter().hline(
+                    clip.x_range(),
+                    clip.top() + 0.5,
+                    ui.visuals().widgets.noninteractive.bg_stroke,
+                );
                 ui.horizontal(|ui| {
                     let warnings = self
                         .findings

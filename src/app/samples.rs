@@ -27,7 +27,7 @@ impl Sample {
 pub const SAMPLES: [Sample; 9] = [
     Sample {
         id: "ecommerce",
-        title: "E-commerce admin: orchestrator over gRPC behind an HTTP edge",
+        title: "E-commerce: checkout and admin dashboard, all synchronous behind one HTTP edge",
         json: include_str!("../../samples/ecommerce.syncopate"),
     },
     Sample {

@@ -2,7 +2,10 @@
 
 use serde::Serialize;
 
-use crate::model::{CallMode, CircuitBreaker, Design, RetryPolicy};
+use crate::model::{
+    CallMode, CircuitBreaker, Design, Distribution, Edge, EdgeId, Protocol, RetryPolicy, Service,
+    ServiceId, ServiceKind,
+};
 
 /// A change the app can apply as one undoable edit.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -37,6 +40,12 @@ pub enum Fix {
         /// The call.
         edge: String,
     },
+    /// Replace a call with a message through a new broker: the caller publishes to the broker, which forwards to
+    /// the callee, both async on one topic.
+    RouteThroughBroker {
+        /// The call.
+        edge: String,
+    },
     /// Give a call's retries an exponential backoff.
     AddBackoff {
         /// The call.
@@ -62,6 +71,7 @@ impl Fix {
             Fix::SetReplicas { replicas, .. } => format!("Run {replicas} replicas"),
             Fix::MakeCallsParallel { .. } => "Make the calls parallel".to_owned(),
             Fix::SwitchToAsync { .. } => "Switch the call to async".to_owned(),
+            Fix::RouteThroughBroker { .. } => "Route the call through a broker".to_owned(),
             Fix::AddBackoff { backoff_ms, .. } => format!("Back off {backoff_ms} ms"),
             Fix::AddPerTryTimeout {
                 per_try_timeout_ms, ..
@@ -117,6 +127,7 @@ pub fn apply_fix(design: &Design, fix: &Fix) -> Design {
                 }
             }
         }
+        Fix::RouteThroughBroker { edge } => route_through_broker(&mut fixed, edge),
         Fix::AddBackoff { edge, backoff_ms } => {
             if let Some(retry) = fixed.edge_mut(edge).and_then(|e| e.retry.as_mut()) {
                 retry.backoff_ms = *backoff_ms;
@@ -139,6 +150,108 @@ pub fn apply_fix(design: &Design, fix: &Fix) -> Design {
     fixed
 }
 
+/// Replaces the call `edge_id` with caller → broker → callee, async on one topic, in the call's place: its
+/// order, probability and flows stay with the publish, and waiting (timeout, breaker, bulkhead) goes, since nothing
+/// waits any more. The broker is new, named after the callee ("payment-queue"), placed between the two, with one
+/// replica (the rules then point out that it is a single point of failure) and an unbounded queue: the messaging
+/// system holds the backlog.
+fn route_through_broker(design: &mut Design, edge_id: &str) {
+    let Some(index) = design.edges.iter().position(|e| e.id == edge_id) else {
+        return;
+    };
+    let call = design.edges.remove(index);
+    let broker_id = free_service_id(design, &format!("{}-queue", call.to));
+    let callee = design.service(call.to.as_str());
+    let callee_name = callee
+        .map_or(call.to.as_str(), Service::display_name)
+        .to_owned();
+    let position = match (
+        design.service(call.from.as_str()).and_then(|s| s.position),
+        callee.and_then(|s| s.position),
+    ) {
+        // Between the two, a little below the line so the new calls do not overlap the others.
+        (Some([fx, fy]), Some([tx, ty])) => Some([(fx + tx) / 2.0, (fy + ty) / 2.0 + 60.0]),
+        (_, position) => position.map(|[x, y]| [x, y + 100.0]),
+    };
+    design.services.push(Service {
+        name: Some(format!("{callee_name} queue")),
+        kind: ServiceKind::Broker,
+        position,
+        concurrency: 16,
+        queue_capacity: None,
+        service_time: Distribution::Exponential { mean_ms: 0.5 },
+        image: Some("rabbitmq:3.13-management".to_owned()),
+        port: Some(5672),
+        ..Service::new(broker_id.as_str())
+    });
+    let topic = call
+        .topic
+        .clone()
+        .unwrap_or_else(|| format!("{}.requests", call.to));
+    let publish = Edge {
+        id: free_edge_id(design, &format!("{}-{broker_id}", call.from)),
+        mode: CallMode::Async,
+        protocol: Some(Protocol::Amqp),
+        topic: Some(topic.clone()),
+        order: call.order,
+        probability: call.probability,
+        flows: call.flows.clone(),
+        retry: call.retry.map(|retry| RetryPolicy {
+            per_try_timeout_ms: None,
+            ..retry
+        }),
+        ..Edge::new(call.from.as_str(), broker_id.as_str(), CallMode::Async)
+    };
+    let deliver = Edge {
+        id: free_edge_id(design, &format!("{broker_id}-{}", call.to)),
+        protocol: Some(Protocol::Amqp),
+        topic: Some(topic),
+        flows: call.flows,
+        ..Edge::new(broker_id.as_str(), call.to.as_str(), CallMode::Async)
+    };
+    design.edges.insert(index, deliver);
+    design.edges.insert(index, publish);
+}
+
+/// `wanted`, or `wanted-2`, `wanted-3`… : the first that no service has, within the id length limit.
+fn free_service_id(design: &Design, wanted: &str) -> ServiceId {
+    let base: String = wanted
+        .chars()
+        .take(crate::model::ids::MAX_SERVICE_ID_LEN - 4)
+        .collect();
+    let base = base.trim_end_matches('-');
+    (1..)
+        .map(|n| {
+            if n == 1 {
+                base.to_owned()
+            } else {
+                format!("{base}-{n}")
+            }
+        })
+        .find(|id| design.service(id).is_none())
+        .map(ServiceId::new)
+        .unwrap_or_else(|| unreachable!("an unbounded range always has a free id"))
+}
+
+/// `wanted`, or `wanted-2`, `wanted-3`… : the first that no call has.
+fn free_edge_id(design: &Design, wanted: &str) -> EdgeId {
+    let base: String = wanted
+        .chars()
+        .take(crate::model::ids::MAX_OTHER_ID_LEN - 6)
+        .collect();
+    (1..)
+        .map(|n| {
+            if n == 1 {
+                base.clone()
+            } else {
+                format!("{base}-{n}")
+            }
+        })
+        .find(|id| design.edges.iter().all(|e| e.id != id.as_str()))
+        .map(EdgeId)
+        .unwrap_or_else(|| unreachable!("an unbounded range always has a free id"))
+}
+
 /// Rounds a suggested time up to a value people would type: 50 ms steps below a second, 100 ms steps above.
 pub fn round_up_ms(ms: f64) -> f64 {
     if !ms.is_finite() || ms <= 0.0 {
@@ -146,4 +259,87 @@ pub fn round_up_ms(ms: f64) -> f64 {
     }
     let step = if ms < 1000.0 { 50.0 } else { 100.0 };
     ((ms / step).ceil() * step).max(step)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Service, validate};
+
+    fn two_services() -> Design {
+        let mut design = Design::new("t");
+        design.services.push(Service {
+            position: Some([0.0, 0.0]),
+            ..Service::new("checkout")
+        });
+        design.services.push(Service {
+            position: Some([300.0, 100.0]),
+            ..Service::new("payment")
+        });
+        let mut call = Edge::new("checkout", "payment", CallMode::Sync);
+        call.order = 2;
+        call.timeout_ms = Some(500.0);
+        call.circuit_breaker = Some(CircuitBreaker::default());
+        design.edges.push(call);
+        design
+    }
+
+    #[test]
+    fn routing_through_a_broker_replaces_the_call_with_two_async_hops_on_one_topic() {
+        let design = two_services();
+        let fix = Fix::RouteThroughBroker {
+            edge: "checkout-payment".to_owned(),
+        };
+        let routed = apply_fix(&design, &fix);
+        assert!(validate(&routed).is_empty(), "{:?}", validate(&routed));
+        let broker = routed.service("payment-queue").unwrap();
+        assert_eq!(broker.kind, ServiceKind::Broker);
+        assert_eq!(broker.position, Some([150.0, 110.0]));
+        let ids: Vec<&str> = routed.edges.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["checkout-payment-queue", "payment-queue-payment"]);
+        let publish = &routed.edges[0];
+        assert_eq!((publish.mode, publish.order), (CallMode::Async, 2));
+        assert_eq!(publish.timeout_ms, None);
+        assert_eq!(publish.circuit_breaker, None);
+        assert_eq!(routed.edges[1].topic, publish.topic);
+        // Routing the new publish again makes a second broker with ids of its own.
+        let again = apply_fix(
+            &routed,
+            &Fix::RouteThroughBroker {
+                edge: "checkout-payment-queue".to_owned(),
+            },
+        );
+        assert!(validate(&again).is_empty(), "{:?}", validate(&again));
+        assert!(again.service("payment-queue-queue").is_some());
+        // A call that is not there changes nothing.
+        assert_eq!(
+            apply_fix(
+                &design,
+                &Fix::RouteThroughBroker {
+                    edge: "nope".to_owned()
+                }
+            ),
+            design
+        );
+    }
+
+    #[test]
+    fn broker_ids_stay_valid_and_unique() {
+        let mut design = Design::new("t");
+        let long = "s".repeat(63);
+        design.services.push(Service::new(long.as_str()));
+        design.services.push(Service::new("a"));
+        design.services.push(Service::new(format!("{}-queue", "a")));
+        design
+            .edges
+            .push(Edge::new("a", long.as_str(), CallMode::Sync));
+        design
+            .edges
+            .push(Edge::new(long.as_str(), "a", CallMode::Sync));
+        for edge in [format!("a-{long}"), format!("{long}-a")] {
+            design = apply_fix(&design, &Fix::RouteThroughBroker { edge });
+            assert!(validate(&design).is_empty(), "{:?}", validate(&design));
+        }
+        assert!(design.service("a-queue-2").is_some());
+    }
 }

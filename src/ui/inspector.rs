@@ -373,6 +373,32 @@ impl Inspector {
                 });
                 ui.end_row();
             });
+        let is_broker = |id: &crate::model::ServiceId| {
+            design
+                .service(id.as_str())
+                .is_some_and(|s| s.kind == ServiceKind::Broker)
+        };
+        if !is_broker(&edge.from)
+            && !is_broker(&edge.to)
+            && ui
+                .button("⇄ Route through a broker")
+                .on_hover_text(
+                    "Replace this call with a message: the caller publishes to a new broker, which delivers to \
+                     the callee (both async, one topic). The caller stops waiting, so a slow callee no longer \
+                     holds its workers; the answer no longer carries the callee's result.",
+                )
+                .clicked()
+        {
+            let fix = crate::rules::Fix::RouteThroughBroker {
+                edge: edge.id.to_string(),
+            };
+            commands.push(Command::ReplaceDesign {
+                label: format!("route {} through a broker", edge.id),
+                design: Box::new(crate::rules::apply_fix(design, &fix)),
+            });
+            self.edge = None;
+            return;
+        }
         let edited = buffer.clone();
         let id = original_id.clone();
         self.finish(
