@@ -1059,3 +1059,46 @@ fn a_call_routed_through_a_broker_from_the_inspector_is_one_undoable_edit() {
     assert!(undone.edge("checkout-payment").is_some());
     assert!(undone.service("payment-queue").is_none());
 }
+
+#[test]
+fn every_symbol_in_the_ui_code_has_a_glyph_in_the_fonts() {
+    // A character egui's fonts lack is drawn as an empty box: check every non-ASCII character the UI code writes
+    // (comments included, which only makes the check stricter).
+    let harness = app_on(Some(sample("ecommerce")));
+    let sources = [
+        include_str!("../src/app/mod.rs"),
+        include_str!("../src/ui/canvas.rs"),
+        include_str!("../src/ui/dashboard.rs"),
+        include_str!("../src/ui/export.rs"),
+        include_str!("../src/ui/inspector.rs"),
+        include_str!("../src/ui/mod.rs"),
+        include_str!("../src/ui/sequence.rs"),
+        include_str!("../src/ui/sim_bar.rs"),
+        include_str!("../src/ui/warnings.rs"),
+        include_str!("../src/ui/welcome.rs"),
+    ];
+    let mut symbols: Vec<char> = sources
+        .iter()
+        .flat_map(|source| source.chars())
+        .filter(|c| !c.is_ascii())
+        .collect();
+    symbols.sort_unstable();
+    symbols.dedup();
+    // The window title (with its unsaved-changes dot) is drawn by the desktop, not by egui.
+    symbols.retain(|&c| c != '●');
+    // egui's own `has_glyph` says no for every character of the face holding its replacement box, so compare what
+    // is drawn with what a character no font has (one from the private use area) is drawn as.
+    let font = egui::FontId::proportional(14.0);
+    let missing: Vec<char> = harness.ctx.fonts_mut(|fonts| {
+        let mut drawn_as = |c: char| {
+            let galley = fonts.layout_no_wrap(c.to_string(), font.clone(), egui::Color32::WHITE);
+            galley.rows[0].glyphs[0].uv_rect
+        };
+        let replacement = drawn_as('\u{E000}');
+        symbols
+            .into_iter()
+            .filter(|&c| drawn_as(c) == replacement)
+            .collect()
+    });
+    assert!(missing.is_empty(), "no glyph for {missing:?}");
+}

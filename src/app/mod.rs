@@ -1538,7 +1538,7 @@ impl eframe::App for SyncopateApp {
                         }
                         Notice::Info(text) => ui.label(text),
                     };
-                    if ui.small_button("✕").on_hover_text("Dismiss").clicked() {
+                    if ui.small_button("🗙").on_hover_text("Dismiss").clicked() {
                         self.notice = None;
                     }
                 });

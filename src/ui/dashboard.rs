@@ -168,7 +168,7 @@ impl Dashboard {
             )
             .on_hover_text("Simulated time of the run");
             ui.separator();
-            ui.menu_button("Export run ▾", |ui| {
+            ui.menu_button("Export run ⏷", |ui| {
                 if ui
                     .button("Time series as CSV…")
                     .on_hover_text("One row per moment and flow")

@@ -381,7 +381,7 @@ impl Inspector {
         if !is_broker(&edge.from)
             && !is_broker(&edge.to)
             && ui
-                .button("⇄ Route through a broker")
+                .button("📨 Route through a broker")
                 .on_hover_text(
                     "Replace this call with a message: the caller publishes to a new broker, which delivers to \
                      the callee (both async, one topic). The caller stops waiting, so a slow callee no longer \
@@ -628,7 +628,7 @@ fn rate_steps(ui: &mut egui::Ui, pattern: &mut Option<Vec<RateStep>>, rate_rps: 
                         .suffix(" rps"),
                 );
                 if ui
-                    .small_button("✕")
+                    .small_button("🗙")
                     .on_hover_text("Remove this step")
                     .clicked()
                 {
