@@ -1799,12 +1799,24 @@ fn fault_menu(ui: &mut egui::Ui, service: &ServiceId) -> Option<FaultRequest> {
     ];
     let mut chosen = None;
     for (label, fault) in choices {
-        if ui.button(label).clicked() {
+        if ui
+            .button(label)
+            .on_hover_text(
+                "Starts now, in this run only, until cleared; plan faults in the design's settings",
+            )
+            .clicked()
+        {
             chosen = Some(FaultRequest::Inject(fault));
         }
     }
     ui.separator();
-    if ui.button("Clear this service's faults").clicked() {
+    if ui
+        .button("Clear this service's faults")
+        .on_hover_text(
+            "Ends every fault on it now, planned or injected, as an operator restarting it would",
+        )
+        .clicked()
+    {
         chosen = Some(FaultRequest::Clear(service.clone()));
     }
     chosen

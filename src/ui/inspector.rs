@@ -164,7 +164,11 @@ impl Inspector {
                 ui.end_row();
                 ui.label("Name");
                 let mut name = buffer.name.clone().unwrap_or_default();
-                if ui.text_edit_singleline(&mut name).changed() {
+                if ui
+                    .text_edit_singleline(&mut name)
+                    .on_hover_text("Shown on the canvas and in diagrams; the id when empty")
+                    .changed()
+                {
                     buffer.name = if name.is_empty() { None } else { Some(name) };
                 }
                 ui.end_row();
@@ -175,22 +179,36 @@ impl Inspector {
                         for kind in ServiceKind::ALL {
                             ui.selectable_value(&mut buffer.kind, kind, kind.as_str());
                         }
-                    });
+                    })
+                    .response
+                    .on_hover_text(
+                        "How it is drawn and exported; a broker forwards messages by topic, an external system is \
+                         not yours to deploy",
+                    );
                 ui.end_row();
                 ui.label("Replicas");
-                ui.add(egui::DragValue::new(&mut buffer.replicas).range(1..=10_000));
+                ui.add(egui::DragValue::new(&mut buffer.replicas).range(1..=10_000))
+                    .on_hover_text("Copies running; a request goes to the one with the fewest waiting");
                 ui.end_row();
                 ui.label("Workers / replica");
-                ui.add(egui::DragValue::new(&mut buffer.concurrency).range(1..=100_000));
+                ui.add(egui::DragValue::new(&mut buffer.concurrency).range(1..=100_000))
+                    .on_hover_text(
+                        "Requests one replica works on at once; a sync call keeps its worker busy while it waits",
+                    );
                 ui.end_row();
                 ui.label("Queue / replica");
                 ui.horizontal(|ui| {
                     let mut unbounded = buffer.queue_capacity.is_none();
-                    if ui.checkbox(&mut unbounded, "unbounded").changed() {
+                    if ui
+                        .checkbox(&mut unbounded, "unbounded")
+                        .on_hover_text("No limit on waiting requests; otherwise a full queue turns them away")
+                        .changed()
+                    {
                         buffer.queue_capacity = if unbounded { None } else { Some(100) };
                     }
                     if let Some(capacity) = &mut buffer.queue_capacity {
-                        ui.add(egui::DragValue::new(capacity));
+                        ui.add(egui::DragValue::new(capacity))
+                            .on_hover_text("Requests that may wait per replica; more are rejected (0: none wait)");
                     }
                 });
                 ui.end_row();
@@ -202,7 +220,8 @@ impl Inspector {
                     egui::DragValue::new(&mut buffer.error_rate)
                         .range(0.0..=1.0)
                         .speed(0.001),
-                );
+                )
+                .on_hover_text("Probability, 0 to 1, that a request fails here on its own");
                 ui.end_row();
             });
         let edited = buffer.clone();
@@ -253,8 +272,10 @@ impl Inspector {
                 ui.label("Mode");
                 ui.horizontal(|ui| {
                     let before = buffer.mode;
-                    ui.radio_value(&mut buffer.mode, CallMode::Sync, "sync");
-                    ui.radio_value(&mut buffer.mode, CallMode::Async, "async");
+                    ui.radio_value(&mut buffer.mode, CallMode::Sync, "sync")
+                        .on_hover_text("Request/response: the caller's worker waits for the answer");
+                    ui.radio_value(&mut buffer.mode, CallMode::Async, "async")
+                        .on_hover_text("A message through a queue: the caller hands it over and moves on");
                     if buffer.mode != before {
                         // A protocol, timeout or topic of the other mode would make the call invalid.
                         buffer.protocol = None;
@@ -285,7 +306,9 @@ impl Inspector {
                                 buffer.protocol = Some(chosen);
                             }
                         }
-                    });
+                    })
+                    .response
+                    .on_hover_text("The wire protocol, one that fits the mode; exports configure it");
                 ui.end_row();
                 ui.label("Order");
                 ui.add(egui::DragValue::new(&mut buffer.order))
@@ -296,16 +319,26 @@ impl Inspector {
                     egui::DragValue::new(&mut buffer.probability)
                         .range(0.0..=1.0)
                         .speed(0.01),
-                );
+                )
+                .on_hover_text("How often a request makes this call, 0 to 1");
                 ui.end_row();
                 if buffer.mode == CallMode::Sync {
                     ui.label("Timeout");
-                    optional_ms(ui, &mut buffer.timeout_ms, 1000.0);
+                    optional_ms(
+                        ui,
+                        &mut buffer.timeout_ms,
+                        1000.0,
+                        "How long the caller waits before giving up; the callee's work goes on, wasted",
+                    );
                     ui.end_row();
                 } else {
                     ui.label("Topic");
                     let mut topic = buffer.topic.clone().unwrap_or_default();
-                    if ui.text_edit_singleline(&mut topic).changed() {
+                    if ui
+                        .text_edit_singleline(&mut topic)
+                        .on_hover_text("A broker forwards a message along its calls with the same topic")
+                        .changed()
+                    {
                         buffer.topic = if topic.is_empty() { None } else { Some(topic) };
                     }
                     ui.end_row();
@@ -313,7 +346,11 @@ impl Inspector {
                 ui.label("Retries");
                 ui.horizontal(|ui| {
                     let mut on = buffer.retry.is_some();
-                    if ui.checkbox(&mut on, "").changed() {
+                    if ui
+                        .checkbox(&mut on, "")
+                        .on_hover_text("Try again after a failure or timeout")
+                        .changed()
+                    {
                         buffer.retry = on.then_some(RetryPolicy {
                             max_retries: 2,
                             backoff_ms: 50.0,
@@ -325,12 +362,14 @@ impl Inspector {
                             egui::DragValue::new(&mut retry.max_retries)
                                 .range(0..=100)
                                 .suffix(" retries"),
-                        );
+                        )
+                        .on_hover_text("Tries after the first one");
                         ui.add(
                             egui::DragValue::new(&mut retry.backoff_ms)
                                 .range(0.0..=86_400_000.0)
                                 .suffix(" ms backoff"),
-                        );
+                        )
+                        .on_hover_text("Wait before the first retry, doubling before each further one");
                     }
                 });
                 ui.end_row();
@@ -338,13 +377,22 @@ impl Inspector {
                     && let Some(retry) = &mut buffer.retry
                 {
                     ui.label("Per-try timeout");
-                    optional_ms(ui, &mut retry.per_try_timeout_ms, 200.0);
+                    optional_ms(
+                        ui,
+                        &mut retry.per_try_timeout_ms,
+                        200.0,
+                        "How long each try may take, within the call's timeout",
+                    );
                     ui.end_row();
                 }
                 ui.label("Circuit breaker");
                 ui.horizontal(|ui| {
                     let mut on = buffer.circuit_breaker.is_some();
-                    if ui.checkbox(&mut on, "").changed() {
+                    if ui
+                        .checkbox(&mut on, "")
+                        .on_hover_text("Fail fast while the callee keeps failing, and let it recover")
+                        .changed()
+                    {
                         buffer.circuit_breaker = on.then(CircuitBreaker::default);
                     }
                     if let Some(breaker) = &mut buffer.circuit_breaker {
@@ -352,23 +400,30 @@ impl Inspector {
                             egui::DragValue::new(&mut breaker.consecutive_failures)
                                 .range(1..=1000)
                                 .suffix(" failures"),
-                        );
+                        )
+                        .on_hover_text("Consecutive failures that open the breaker");
                         ui.add(
                             egui::DragValue::new(&mut breaker.open_ms)
                                 .range(1.0..=86_400_000.0)
                                 .suffix(" ms open"),
-                        );
+                        )
+                        .on_hover_text("How long it stays open before letting a trial call through");
                     }
                 });
                 ui.end_row();
                 ui.label("Max in flight");
                 ui.horizontal(|ui| {
                     let mut on = buffer.max_in_flight.is_some();
-                    if ui.checkbox(&mut on, "").changed() {
+                    if ui
+                        .checkbox(&mut on, "")
+                        .on_hover_text("A bulkhead: at most this many calls at once, the rest fail at once")
+                        .changed()
+                    {
                         buffer.max_in_flight = on.then_some(100);
                     }
                     if let Some(max) = &mut buffer.max_in_flight {
-                        ui.add(egui::DragValue::new(max).range(1..=1_000_000));
+                        ui.add(egui::DragValue::new(max).range(1..=1_000_000))
+                            .on_hover_text("Calls in flight at most");
                     }
                 });
                 ui.end_row();
@@ -452,10 +507,11 @@ fn user_is_editing(ctx: &egui::Context) -> bool {
     ctx.input(|i| i.pointer.any_down()) || ctx.memory(|m| m.focused().is_some())
 }
 
-fn optional_ms(ui: &mut egui::Ui, value: &mut Option<f64>, default: f64) {
+/// A time that may be unset: a checkbox, and the value when set; `help` is both controls' tooltip.
+fn optional_ms(ui: &mut egui::Ui, value: &mut Option<f64>, default: f64, help: &str) {
     ui.horizontal(|ui| {
         let mut on = value.is_some();
-        if ui.checkbox(&mut on, "").changed() {
+        if ui.checkbox(&mut on, "").on_hover_text(help).changed() {
             *value = on.then_some(default);
         }
         if let Some(ms) = value {
@@ -463,12 +519,15 @@ fn optional_ms(ui: &mut egui::Ui, value: &mut Option<f64>, default: f64) {
                 egui::DragValue::new(ms)
                     .range(1.0..=86_400_000.0)
                     .suffix(" ms"),
-            );
+            )
+            .on_hover_text(help);
         }
     });
 }
 
 fn distribution_editor(ui: &mut egui::Ui, dist: &mut Distribution) {
+    const HELP: &str =
+        "The local work per request, drawn from this distribution (the file's service_time)";
     ui.horizontal(|ui| match dist {
         Distribution::Exponential { mean_ms } => {
             ui.label("exp, mean");
@@ -476,7 +535,8 @@ fn distribution_editor(ui: &mut egui::Ui, dist: &mut Distribution) {
                 egui::DragValue::new(mean_ms)
                     .range(0.001..=86_400_000.0)
                     .suffix(" ms"),
-            );
+            )
+            .on_hover_text(HELP);
         }
         Distribution::Constant { ms } => {
             ui.label("constant");
@@ -484,7 +544,8 @@ fn distribution_editor(ui: &mut egui::Ui, dist: &mut Distribution) {
                 egui::DragValue::new(ms)
                     .range(0.0..=86_400_000.0)
                     .suffix(" ms"),
-            );
+            )
+            .on_hover_text(HELP);
         }
         Distribution::Uniform { min_ms, max_ms } => {
             ui.label("uniform");
@@ -492,12 +553,14 @@ fn distribution_editor(ui: &mut egui::Ui, dist: &mut Distribution) {
                 egui::DragValue::new(min_ms)
                     .range(0.0..=86_400_000.0)
                     .suffix(" ms"),
-            );
+            )
+            .on_hover_text(HELP);
             ui.add(
                 egui::DragValue::new(max_ms)
                     .range(0.0..=86_400_000.0)
                     .suffix(" ms"),
-            );
+            )
+            .on_hover_text(HELP);
         }
         Distribution::Lognormal { median_ms, p99_ms } => {
             ui.label("lognormal");
@@ -506,13 +569,15 @@ fn distribution_editor(ui: &mut egui::Ui, dist: &mut Distribution) {
                     .range(0.001..=86_400_000.0)
                     .prefix("p50 ")
                     .suffix(" ms"),
-            );
+            )
+            .on_hover_text(HELP);
             ui.add(
                 egui::DragValue::new(p99_ms)
                     .range(0.001..=86_400_000.0)
                     .prefix("p99 ")
                     .suffix(" ms"),
-            );
+            )
+            .on_hover_text(HELP);
         }
     });
 }
@@ -523,6 +588,7 @@ fn service_picker(
     salt: impl std::hash::Hash + std::fmt::Debug,
     value: &mut String,
     services: &[String],
+    help: &str,
 ) {
     egui::ComboBox::from_id_salt(salt)
         .selected_text(value.as_str())
@@ -530,7 +596,9 @@ fn service_picker(
             for id in services {
                 ui.selectable_value(value, id.clone(), id);
             }
-        });
+        })
+        .response
+        .on_hover_text(help);
 }
 
 fn flows_editor(ui: &mut egui::Ui, flows: &mut Vec<Flow>, services: &[String]) {
@@ -542,17 +610,28 @@ fn flows_editor(ui: &mut egui::Ui, flows: &mut Vec<Flow>, services: &[String]) {
             for (i, flow) in flows.iter_mut().enumerate() {
                 egui::Grid::new(("flow", i)).num_columns(2).show(ui, |ui| {
                     ui.label("Id");
-                    ui.text_edit_singleline(&mut flow.id.0);
+                    ui.text_edit_singleline(&mut flow.id.0)
+                        .on_hover_text("Unique; calls name the flows they take part in by it");
                     ui.end_row();
                     ui.label("Name");
                     let mut name = flow.name.clone().unwrap_or_default();
-                    if ui.text_edit_singleline(&mut name).changed() {
+                    if ui
+                        .text_edit_singleline(&mut name)
+                        .on_hover_text("Shown in the dashboard and diagrams; the id when empty")
+                        .changed()
+                    {
                         flow.name = (!name.is_empty()).then_some(name);
                     }
                     ui.end_row();
                     ui.label("Entry")
                         .on_hover_text("The service where its requests arrive");
-                    service_picker(ui, ("flow-entry", i), &mut flow.entry.0, services);
+                    service_picker(
+                        ui,
+                        ("flow-entry", i),
+                        &mut flow.entry.0,
+                        services,
+                        "The service where its requests arrive",
+                    );
                     ui.end_row();
                     ui.label("Rate");
                     ui.add(
@@ -560,34 +639,52 @@ fn flows_editor(ui: &mut egui::Ui, flows: &mut Vec<Flow>, services: &[String]) {
                             .range(0.0..=1_000_000.0)
                             .speed(0.5)
                             .suffix(" rps"),
-                    );
+                    )
+                    .on_hover_text("Mean requests per second arriving at the entry");
                     ui.end_row();
                     ui.label("Arrivals");
                     ui.horizontal(|ui| {
-                        ui.radio_value(&mut flow.arrival, ArrivalProcess::Poisson, "poisson");
-                        ui.radio_value(&mut flow.arrival, ArrivalProcess::Constant, "constant");
+                        ui.radio_value(&mut flow.arrival, ArrivalProcess::Poisson, "poisson")
+                            .on_hover_text(
+                                "Independent arrivals at random times, as from many users",
+                            );
+                        ui.radio_value(&mut flow.arrival, ArrivalProcess::Constant, "constant")
+                            .on_hover_text("Evenly spaced arrivals, as from a timer");
                     });
                     ui.end_row();
                     ui.label("Kind");
                     ui.horizontal(|ui| {
-                        ui.radio_value(&mut flow.kind, FlowKind::Read, "read");
-                        ui.radio_value(&mut flow.kind, FlowKind::Write, "write");
+                        ui.radio_value(&mut flow.kind, FlowKind::Read, "read")
+                            .on_hover_text("Reads data: the rules check what it may read stale");
+                        ui.radio_value(&mut flow.kind, FlowKind::Write, "write")
+                            .on_hover_text("Changes data: the rules check how long writes wait");
                     });
                     ui.end_row();
                     ui.label("Caller waits").on_hover_text(
                         "The caller needs the answer now (off: it fires and forgets)",
                     );
-                    ui.checkbox(&mut flow.caller_waits, "");
+                    ui.checkbox(&mut flow.caller_waits, "").on_hover_text(
+                        "The caller needs the answer now (off: it fires and forgets)",
+                    );
                     ui.end_row();
                     ui.label("SLO p99");
-                    optional_ms(ui, &mut flow.slo_p99_ms, 500.0);
+                    optional_ms(
+                        ui,
+                        &mut flow.slo_p99_ms,
+                        500.0,
+                        "The latency 99% of requests should beat; drawn on the latency chart",
+                    );
                     ui.end_row();
                     ui.label("Rate steps")
                         .on_hover_text("From each time on, requests arrive at that rate (bursts)");
                     rate_steps(ui, &mut flow.pattern, flow.rate_rps);
                     ui.end_row();
                 });
-                if ui.small_button("Remove this flow").clicked() {
+                if ui
+                    .small_button("Remove this flow")
+                    .on_hover_text("Delete this flow (undoable)")
+                    .clicked()
+                {
                     remove = Some(i);
                 }
                 ui.separator();
@@ -621,12 +718,14 @@ fn rate_steps(ui: &mut egui::Ui, pattern: &mut Option<Vec<RateStep>>, rate_rps: 
                         .range(0.0..=86_400.0)
                         .prefix("at ")
                         .suffix(" s"),
-                );
+                )
+                .on_hover_text("From this simulated time on…");
                 ui.add(
                     egui::DragValue::new(&mut step.rate_rps)
                         .range(0.0..=1_000_000.0)
                         .suffix(" rps"),
-                );
+                )
+                .on_hover_text("…requests arrive at this rate");
                 if ui
                     .small_button("🗙")
                     .on_hover_text("Remove this step")
@@ -639,7 +738,11 @@ fn rate_steps(ui: &mut egui::Ui, pattern: &mut Option<Vec<RateStep>>, rate_rps: 
         if let Some(j) = remove {
             steps.remove(j);
         }
-        if ui.small_button("+ Step").clicked() {
+        if ui
+            .small_button("+ Step")
+            .on_hover_text("A change of rate at a moment of the run: a burst, a ramp, a lull")
+            .clicked()
+        {
             let at_s = steps.last().map_or(10.0, |s| s.at_s + 10.0);
             steps.push(RateStep {
                 at_s,
@@ -660,7 +763,13 @@ fn faults_editor(ui: &mut egui::Ui, faults: &mut Vec<Fault>, services: &[String]
             for (i, fault) in faults.iter_mut().enumerate() {
                 egui::Grid::new(("fault", i)).num_columns(2).show(ui, |ui| {
                     ui.label("Service");
-                    service_picker(ui, ("fault-service", i), &mut fault.service.0, services);
+                    service_picker(
+                        ui,
+                        ("fault-service", i),
+                        &mut fault.service.0,
+                        services,
+                        "The service the fault hits",
+                    );
                     ui.end_row();
                     ui.label("Kind");
                     egui::ComboBox::from_id_salt(("fault-kind", i))
@@ -674,7 +783,12 @@ fn faults_editor(ui: &mut egui::Ui, faults: &mut Vec<Fault>, services: &[String]
                             ] {
                                 ui.selectable_value(&mut fault.kind, kind, kind.as_str());
                             }
-                        });
+                        })
+                        .response
+                        .on_hover_text(
+                            "down: refuses sync calls (messages wait); hang: never answers; slow: work takes \
+                             longer; errors: requests fail",
+                        );
                     // Only the kind's own parameter may be set.
                     match fault.kind {
                         FaultKind::Slow => {
@@ -696,17 +810,23 @@ fn faults_editor(ui: &mut egui::Ui, faults: &mut Vec<Fault>, services: &[String]
                         egui::DragValue::new(&mut fault.start_s)
                             .range(0.0..=86_400.0)
                             .suffix(" s"),
-                    );
+                    )
+                    .on_hover_text("Simulated time the fault starts");
                     ui.end_row();
                     ui.label("Until")
                         .on_hover_text("Unset: to the end of the run");
                     ui.horizontal(|ui| {
                         let mut bounded = fault.end_s.is_some();
-                        if ui.checkbox(&mut bounded, "").changed() {
+                        if ui
+                            .checkbox(&mut bounded, "")
+                            .on_hover_text("Unset: to the end of the run")
+                            .changed()
+                        {
                             fault.end_s = bounded.then_some(fault.start_s + 10.0);
                         }
                         if let Some(end) = &mut fault.end_s {
-                            ui.add(egui::DragValue::new(end).range(0.0..=86_400.0).suffix(" s"));
+                            ui.add(egui::DragValue::new(end).range(0.0..=86_400.0).suffix(" s"))
+                                .on_hover_text("Simulated time the fault ends");
                         }
                     });
                     ui.end_row();
@@ -717,16 +837,22 @@ fn faults_editor(ui: &mut egui::Ui, faults: &mut Vec<Fault>, services: &[String]
                                 .range(1.0..=1000.0)
                                 .speed(0.1)
                                 .prefix("× "),
-                        );
+                        )
+                        .on_hover_text("The service's work takes this many times as long");
                         ui.end_row();
                     }
                     if let Some(rate) = &mut fault.error_rate {
                         ui.label("Error rate");
-                        ui.add(egui::DragValue::new(rate).range(0.0..=1.0).speed(0.01));
+                        ui.add(egui::DragValue::new(rate).range(0.0..=1.0).speed(0.01))
+                            .on_hover_text("Share of requests that fail, 0 to 1");
                         ui.end_row();
                     }
                 });
-                if ui.small_button("Remove this fault").clicked() {
+                if ui
+                    .small_button("Remove this fault")
+                    .on_hover_text("Delete this fault (undoable)")
+                    .clicked()
+                {
                     remove = Some(i);
                 }
                 ui.separator();
@@ -773,7 +899,8 @@ fn simulation_editor(ui: &mut egui::Ui, simulation: &mut Option<SimulationSettin
                             egui::DragValue::new(&mut settings.duration_s)
                                 .range(0.001..=86_400.0)
                                 .suffix(" s"),
-                        );
+                        )
+                        .on_hover_text("Simulated seconds a run lasts");
                         ui.end_row();
                         ui.label("Warm-up")
                             .on_hover_text("Left out of the statistics");
@@ -781,10 +908,13 @@ fn simulation_editor(ui: &mut egui::Ui, simulation: &mut Option<SimulationSettin
                             egui::DragValue::new(&mut settings.warmup_s)
                                 .range(0.0..=86_400.0)
                                 .suffix(" s"),
-                        );
+                        )
+                        .on_hover_text("Left out of the statistics");
                         ui.end_row();
                         ui.label("Seed");
-                        ui.add(egui::DragValue::new(&mut settings.seed));
+                        ui.add(egui::DragValue::new(&mut settings.seed)).on_hover_text(
+                            "The same seed and design give the same run, so variants compare fairly",
+                        );
                         ui.end_row();
                     });
             }
