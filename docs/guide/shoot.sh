@@ -29,7 +29,13 @@ cp "$root/samples/ecommerce.syncopate" "$work/ecommerce.syncopate"
 pid=$!
 sleep 4
 
-shot() { import -window root "$here/$1.png"; echo "saved docs/guide/$1.png"; }
+# The pointer is moved off the controls first, so no tooltip covers the picture.
+shot() {
+    xdotool mousemove 700 11
+    sleep 0.7
+    import -window root "$here/$1.png"
+    echo "saved docs/guide/$1.png"
+}
 click() { xdotool mousemove "$1" "$2" click 1; sleep "${3:-1}"; }
 # Types into the value field at x, y: a click turns a number field into text; keys need the window focused.
 type_into() {

@@ -79,6 +79,9 @@ impl LiveRun {
         let changed = !updates.is_empty();
         for update in updates {
             if update.error.is_none() {
+                for window in &update.earlier_windows {
+                    self.history.push(window, true);
+                }
                 self.history.push(&update.snapshot, update.window_closed);
             }
             if let Some(report) = &update.report {

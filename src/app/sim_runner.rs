@@ -19,6 +19,8 @@ const SLICE_BUDGET: Duration = Duration::from_millis(10);
 /// Simulated seconds the charts' points are apart at least (rates and percentiles over a few requests would only
 /// show noise); updates in between refresh the gauges.
 pub const CHART_WINDOW_S: f64 = 0.5;
+/// Most chart windows one update carries; beyond them a window simply grows until the next update.
+const MAX_EARLIER_WINDOWS: usize = 64;
 /// Snapshots that may wait in the channel for the UI.
 const UPDATE_CAPACITY: usize = 8;
 
@@ -65,6 +67,10 @@ pub struct SimUpdate {
     /// Whether this snapshot closes a chart window: its recent latencies cover the time since the previous one
     /// that did, and its counters make the next point of the charts.
     pub window_closed: bool,
+    /// Chart windows that closed since the previous update, oldest first, each a snapshot that closes its window
+    /// (before `snapshot`). Running as fast as possible passes many windows between two updates; without these
+    /// the charts would get one point per update, seconds of simulated time apart.
+    pub earlier_windows: Vec<Snapshot>,
     /// Whether it is advancing.
     pub running: bool,
     /// Whether the run reached its duration.
@@ -167,6 +173,7 @@ fn run_thread(
     let mut last_publish: Option<Instant> = None;
     let mut publish_now = true;
     let mut window_start_s = 0.0;
+    let mut earlier_windows = Vec::new();
     loop {
         // Paused or finished: sleep until a command comes. Running: look at commands without waiting.
         let idle = !pacing.running || simulation.as_ref().is_ok_and(Simulation::finished);
@@ -189,6 +196,7 @@ fn run_thread(
                     // A reset carries the whole design: too much for a log line.
                     tracing::debug!(services = design.services.len(), "simulator reset");
                     window_start_s = 0.0;
+                    earlier_windows.clear();
                 }
                 other => tracing::debug!(command = ?other, "simulator command"),
             }
@@ -199,7 +207,7 @@ fn run_thread(
             && pacing.running
             && !sim.finished()
         {
-            advance(sim, &mut pacing);
+            advance(sim, &mut pacing, &mut window_start_s, &mut earlier_windows);
             if sim.finished() {
                 tracing::info!(simulated_s = sim.time_s(), "simulation run finished");
                 pacing.running = false;
@@ -224,6 +232,7 @@ fn run_thread(
                             sim.peek()
                         },
                         window_closed,
+                        earlier_windows: std::mem::take(&mut earlier_windows),
                         running: pacing.running,
                         finished,
                         report: finished.then(|| Box::new(sim.report())),
@@ -233,6 +242,7 @@ fn run_thread(
                 Err(error) => SimUpdate {
                     snapshot: Snapshot::default(),
                     window_closed: false,
+                    earlier_windows: Vec::new(),
                     running: false,
                     finished: false,
                     report: None,
@@ -299,7 +309,15 @@ fn apply(command: SimCommand, simulation: &mut Result<Simulation, String>, pacin
 }
 
 /// Advances the simulation as far as the pacing allows now.
-fn advance(sim: &mut Simulation, pacing: &mut Pacing) {
+/// Moves the simulation on at the pace asked for. Running as fast as possible, it stops at every chart window's
+/// end and keeps the snapshot that closes it in `closed` (at most `MAX_EARLIER_WINDOWS`), so the charts keep their
+/// resolution however much simulated time passes between two updates.
+fn advance(
+    sim: &mut Simulation,
+    pacing: &mut Pacing,
+    window_start_s: &mut f64,
+    closed: &mut Vec<Snapshot>,
+) {
     match pacing.speed {
         Speed::Times(factor) => {
             let (wall, from_s) = *pacing.anchor.get_or_insert((Instant::now(), sim.time_s()));
@@ -310,7 +328,18 @@ fn advance(sim: &mut Simulation, pacing: &mut Pacing) {
             let started = Instant::now();
             let slice_s = (sim.settings().duration_s / 1000.0).max(0.001);
             while !sim.finished() && started.elapsed() < SLICE_BUDGET {
-                sim.step_until(sim.time_s() + slice_s);
+                let window_end_s = *window_start_s + CHART_WINDOW_S;
+                let collecting = closed.len() < MAX_EARLIER_WINDOWS;
+                let until_s = sim.time_s() + slice_s;
+                sim.step_until(if collecting {
+                    until_s.min(window_end_s)
+                } else {
+                    until_s
+                });
+                if collecting && !sim.finished() && sim.time_s() >= window_end_s {
+                    closed.push(sim.snapshot());
+                    *window_start_s = sim.time_s();
+                }
             }
         }
     }
@@ -382,6 +411,41 @@ mod tests {
         let flow = &report.flows["requests"];
         assert!(flow.started > 500, "{}", flow.started);
         assert!(wakes.load(Ordering::Relaxed) >= 3);
+    }
+
+    #[test]
+    fn a_run_as_fast_as_possible_keeps_a_chart_point_every_window() {
+        let runner = SimRunner::start(&design(), settings(30.0), Arc::new(|| {})).unwrap();
+        runner.send(SimCommand::SetSpeed(Speed::Fastest));
+        runner.send(SimCommand::Run);
+        let started = Instant::now();
+        let mut windows = Vec::new();
+        loop {
+            let updates = runner.drain(Duration::from_millis(5));
+            let finished = updates.iter().any(|u| u.finished);
+            for update in updates {
+                windows.extend(update.earlier_windows.iter().map(|w| w.time_s));
+                if update.window_closed {
+                    windows.push(update.snapshot.time_s);
+                }
+            }
+            if finished {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the run never finished"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        // Every half simulated second closes a window, however few updates the run took.
+        assert_eq!(windows.len(), 60, "{windows:?}");
+        assert!(
+            windows
+                .windows(2)
+                .all(|w| (w[1] - w[0] - CHART_WINDOW_S).abs() < 1e-9)
+        );
+        assert_eq!(windows.last().copied(), Some(30.0));
     }
 
     #[test]
