@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Design, Edge, EdgeId, Service, ServiceId};
+use crate::model::{Design, Edge, Service, ServiceId};
 use crate::ui::canvas::Selection;
 
 /// The `type` tag of a copied fragment.
@@ -87,12 +87,7 @@ pub fn paste(design: &Design, text: &str) -> Option<(Design, Vec<ServiceId>)> {
         };
         edge.from = from;
         edge.to = to;
-        let base = Edge::default_id(&edge.from, &edge.to).to_string();
-        edge.id = std::iter::once(base.clone())
-            .chain((2..).map(|n| format!("{base}-{n}")))
-            .find(|id| result.edge(id).is_none())
-            .map(EdgeId::new)
-            .unwrap_or_else(|| EdgeId::new(base));
+        edge.id = result.free_edge_id(Edge::default_id(&edge.from, &edge.to).as_str());
         // Flows are the design's own; a pasted call keeps only the flows that exist here.
         if let Some(flows) = &mut edge.flows {
             flows.retain(|f| design.flow(f.as_str()).is_some());

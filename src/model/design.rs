@@ -888,6 +888,20 @@ impl Default for SimulationSettings {
     }
 }
 
+/// `base` cut to leave room for a "-NNNNN" suffix within `max_len` bytes, without a trailing '-' (ids are ASCII).
+fn cut_for_suffix(base: &str, max_len: usize) -> &str {
+    let keep = base.len().min(max_len.saturating_sub(6));
+    base.get(..keep).unwrap_or(base).trim_end_matches('-')
+}
+
+/// `base` if `taken` says no to it, else the first of `base-2`, `base-3`… it says no to.
+fn first_free(base: &str, taken: impl Fn(&str) -> bool) -> String {
+    std::iter::once(base.to_owned())
+        .chain((2u64..).map(|n| format!("{base}-{n}")))
+        .find(|id| !taken(id))
+        .unwrap_or_else(|| unreachable!("an unbounded sequence of ids has a free one"))
+}
+
 impl Design {
     /// An empty design with a name.
     pub fn new(name: impl Into<String>) -> Self {
@@ -915,6 +929,19 @@ impl Design {
     /// The edge with this id, to change it.
     pub fn edge_mut(&mut self, id: &str) -> Option<&mut Edge> {
         self.edges.iter_mut().find(|e| e.id.as_str() == id)
+    }
+
+    /// `base`, or `base-2`, `base-3`…: the first id no service has. `base` is cut so that the id stays within the
+    /// length limit; it should be a valid service id.
+    pub fn free_service_id(&self, base: &str) -> ServiceId {
+        let base = cut_for_suffix(base, super::ids::MAX_SERVICE_ID_LEN);
+        ServiceId::new(first_free(base, |id| self.service(id).is_some()))
+    }
+
+    /// `base`, or `base-2`, `base-3`…: the first id no call has, within the length limit.
+    pub fn free_edge_id(&self, base: &str) -> EdgeId {
+        let base = cut_for_suffix(base, super::ids::MAX_OTHER_ID_LEN);
+        EdgeId::new(first_free(base, |id| self.edge(id).is_some()))
     }
 
     /// The flow with this id.

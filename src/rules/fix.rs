@@ -3,8 +3,8 @@
 use serde::Serialize;
 
 use crate::model::{
-    CallMode, CircuitBreaker, Design, Distribution, Edge, EdgeId, Protocol, RetryPolicy, Service,
-    ServiceId, ServiceKind,
+    CallMode, CircuitBreaker, Design, Distribution, Edge, Protocol, RetryPolicy, Service,
+    ServiceKind,
 };
 
 /// A change the app can apply as one undoable edit.
@@ -160,7 +160,7 @@ fn route_through_broker(design: &mut Design, edge_id: &str) {
         return;
     };
     let call = design.edges.remove(index);
-    let broker_id = free_service_id(design, &format!("{}-queue", call.to));
+    let broker_id = design.free_service_id(&format!("{}-queue", call.to));
     let callee = design.service(call.to.as_str());
     let callee_name = callee
         .map_or(call.to.as_str(), Service::display_name)
@@ -189,7 +189,7 @@ fn route_through_broker(design: &mut Design, edge_id: &str) {
         .clone()
         .unwrap_or_else(|| format!("{}.requests", call.to));
     let publish = Edge {
-        id: free_edge_id(design, &format!("{}-{broker_id}", call.from)),
+        id: design.free_edge_id(&format!("{}-{broker_id}", call.from)),
         mode: CallMode::Async,
         protocol: Some(Protocol::Amqp),
         topic: Some(topic.clone()),
@@ -203,7 +203,7 @@ fn route_through_broker(design: &mut Design, edge_id: &str) {
         ..Edge::new(call.from.as_str(), broker_id.as_str(), CallMode::Async)
     };
     let deliver = Edge {
-        id: free_edge_id(design, &format!("{broker_id}-{}", call.to)),
+        id: design.free_edge_id(&format!("{broker_id}-{}", call.to)),
         protocol: Some(Protocol::Amqp),
         topic: Some(topic),
         flows: call.flows,
@@ -211,45 +211,6 @@ fn route_through_broker(design: &mut Design, edge_id: &str) {
     };
     design.edges.insert(index, deliver);
     design.edges.insert(index, publish);
-}
-
-/// `wanted`, or `wanted-2`, `wanted-3`… : the first that no service has, within the id length limit.
-fn free_service_id(design: &Design, wanted: &str) -> ServiceId {
-    let base: String = wanted
-        .chars()
-        .take(crate::model::ids::MAX_SERVICE_ID_LEN - 4)
-        .collect();
-    let base = base.trim_end_matches('-');
-    (1..)
-        .map(|n| {
-            if n == 1 {
-                base.to_owned()
-            } else {
-                format!("{base}-{n}")
-            }
-        })
-        .find(|id| design.service(id).is_none())
-        .map(ServiceId::new)
-        .unwrap_or_else(|| unreachable!("an unbounded range always has a free id"))
-}
-
-/// `wanted`, or `wanted-2`, `wanted-3`… : the first that no call has.
-fn free_edge_id(design: &Design, wanted: &str) -> EdgeId {
-    let base: String = wanted
-        .chars()
-        .take(crate::model::ids::MAX_OTHER_ID_LEN - 6)
-        .collect();
-    (1..)
-        .map(|n| {
-            if n == 1 {
-                base.clone()
-            } else {
-                format!("{base}-{n}")
-            }
-        })
-        .find(|id| design.edges.iter().all(|e| e.id != id.as_str()))
-        .map(EdgeId)
-        .unwrap_or_else(|| unreachable!("an unbounded range always has a free id"))
 }
 
 /// Rounds a suggested time up to a value people would type: 50 ms steps below a second, 100 ms steps above.

@@ -757,14 +757,7 @@ pub fn new_service(design: &Design, kind: ServiceKind, position: Pos2) -> crate:
 /// A new sync call between two services, with an id not yet used.
 pub fn new_edge(design: &Design, from: &ServiceId, to: &ServiceId) -> Edge {
     let mut edge = Edge::new(from.as_str(), to.as_str(), CallMode::Sync);
-    let base = edge.id.to_string();
-    if design.edge(&base).is_some() {
-        edge.id = (2..)
-            .map(|n| format!("{base}-{n}"))
-            .find(|id| design.edge(id).is_none())
-            .unwrap_or(base)
-            .into();
-    }
+    edge.id = design.free_edge_id(edge.id.as_str());
     edge
 }
 
