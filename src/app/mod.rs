@@ -1339,7 +1339,11 @@ impl SyncopateApp {
                     for kind in crate::model::ServiceKind::ALL {
                         ui.selectable_value(&mut self.canvas.new_service_kind, kind, kind.as_str());
                     }
-                });
+                })
+                .response
+                .on_hover_text(
+                    "The kind of service that + Service and a double-click on the canvas add",
+                );
             ui.toggle_value(&mut self.canvas.connecting, "Connect")
                 .on_hover_text("Drag from one service to another to draw a call");
             ui.separator();
@@ -1580,12 +1584,14 @@ impl eframe::App for SyncopateApp {
                         &mut self.bottom_tab,
                         BottomTab::Warnings,
                         format!("Warnings ({warnings})"),
-                    );
+                    )
+                    .on_hover_text("What the trade-off rules found, most severe first, with fixes");
                     ui.selectable_value(
                         &mut self.bottom_tab,
                         BottomTab::Sequence,
                         "Sequence diagram",
-                    );
+                    )
+                    .on_hover_text("The chosen flow's calls in time order, sync and async");
                     ui.selectable_value(
                         &mut self.bottom_tab,
                         BottomTab::Dashboard,
