@@ -1062,26 +1062,17 @@ fn a_call_routed_through_a_broker_from_the_inspector_is_one_undoable_edit() {
 
 #[test]
 fn every_symbol_in_the_ui_code_has_a_glyph_in_the_fonts() {
-    // A character egui's fonts lack is drawn as an empty box: check every non-ASCII character the UI code writes
-    // (comments included, which only makes the check stricter).
+    // A character egui's fonts lack is drawn as an empty box: check every non-ASCII character of the UI code and of
+    // the rules and the simulator, whose messages the UI shows (comments included, which only makes it stricter).
     let harness = app_on(Some(sample("ecommerce")));
-    let sources = [
-        include_str!("../src/app/mod.rs"),
-        include_str!("../src/ui/canvas.rs"),
-        include_str!("../src/ui/dashboard.rs"),
-        include_str!("../src/ui/export.rs"),
-        include_str!("../src/ui/inspector.rs"),
-        include_str!("../src/ui/mod.rs"),
-        include_str!("../src/ui/sequence.rs"),
-        include_str!("../src/ui/sim_bar.rs"),
-        include_str!("../src/ui/warnings.rs"),
-        include_str!("../src/ui/welcome.rs"),
-    ];
-    let mut symbols: Vec<char> = sources
-        .iter()
-        .flat_map(|source| source.chars())
-        .filter(|c| !c.is_ascii())
-        .collect();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut symbols: Vec<char> = Vec::new();
+    for folder in ["src/app", "src/ui", "src/rules", "src/sim"] {
+        for entry in std::fs::read_dir(root.join(folder)).unwrap() {
+            let source = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            symbols.extend(source.chars().filter(|c| !c.is_ascii()));
+        }
+    }
     symbols.sort_unstable();
     symbols.dedup();
     // The window title (with its unsaved-changes dot) is drawn by the desktop, not by egui.

@@ -46,7 +46,8 @@ pub fn copy(design: &Design, selection: &Selection) -> Option<String> {
     serde_json::to_string_pretty(&fragment).ok()
 }
 
-/// The design with a copied fragment added: every service and call gets a fresh id and pasted services are moved
+/// The design with a copied fragment added: every service and call gets an id the design does not use yet (its
+/// own, without a numeric suffix, when free; else with `-2`, `-3`...) and pasted services are moved
 /// a little, so they do not hide the originals. Returns the new design and the ids of the pasted services, or
 /// `None` when the text is not a fragment.
 pub fn paste(design: &Design, text: &str) -> Option<(Design, Vec<ServiceId>)> {
@@ -62,14 +63,9 @@ pub fn paste(design: &Design, text: &str) -> Option<(Design, Vec<ServiceId>)> {
             .as_str()
             .trim_end_matches(|c: char| c.is_ascii_digit() || c == '-');
         let base = if base.is_empty() { "service" } else { base };
-        let new_id = (2..)
-            .map(|n| format!("{base}-{n}"))
-            .find(|id| {
-                result.service(id).is_none() && id.len() <= crate::model::ids::MAX_SERVICE_ID_LEN
-            })
-            .unwrap_or_else(|| base.to_owned());
-        renamed.push((service.id.clone(), ServiceId::new(new_id.clone())));
-        service.id = ServiceId::new(new_id);
+        let new_id = result.free_service_id(base);
+        renamed.push((service.id.clone(), new_id.clone()));
+        service.id = new_id;
         service.position = service
             .position
             .map(|[x, y]| [x + PASTE_OFFSET, y + PASTE_OFFSET]);

@@ -631,6 +631,25 @@ impl Edge {
         EdgeId(format!("{from}-{to}"))
     }
 
+    /// Switches the call to `mode`, dropping what only the other mode may have: the protocol (it must fit the
+    /// mode), and the timeouts of a sync call or the topic of an async one. Retries and the breaker stay.
+    pub fn set_mode(&mut self, mode: CallMode) {
+        if self.mode == mode {
+            return;
+        }
+        self.mode = mode;
+        self.protocol = None;
+        match mode {
+            CallMode::Async => {
+                self.timeout_ms = None;
+                if let Some(retry) = &mut self.retry {
+                    retry.per_try_timeout_ms = None;
+                }
+            }
+            CallMode::Sync => self.topic = None,
+        }
+    }
+
     /// The protocol in effect: the given one, or the mode's default.
     pub fn effective_protocol(&self) -> Protocol {
         self.protocol.unwrap_or(self.mode.default_protocol())
@@ -1072,6 +1091,40 @@ mod tests {
         assert_eq!(flow.rate_at(10.0), 100.0);
         assert_eq!(flow.rate_at(25.0), 10.0);
         assert!((flow.mean_rate_over(30.0) - 40.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn switching_a_call_s_mode_drops_what_only_the_other_mode_may_have() {
+        let mut call = Edge::new("a", "b", CallMode::Sync);
+        call.protocol = Some(Protocol::Grpc);
+        call.timeout_ms = Some(500.0);
+        call.retry = Some(RetryPolicy {
+            max_retries: 2,
+            backoff_ms: 50.0,
+            per_try_timeout_ms: Some(100.0),
+        });
+        call.circuit_breaker = Some(CircuitBreaker::default());
+        call.set_mode(CallMode::Async);
+        assert_eq!(
+            (call.mode, call.protocol, call.timeout_ms),
+            (CallMode::Async, None, None)
+        );
+        let retry = call.retry.expect("retries stay");
+        assert_eq!((retry.max_retries, retry.per_try_timeout_ms), (2, None));
+        assert!(call.circuit_breaker.is_some());
+        call.topic = Some("t".to_owned());
+        call.protocol = Some(Protocol::Kafka);
+        call.set_mode(CallMode::Async);
+        assert_eq!(
+            call.protocol,
+            Some(Protocol::Kafka),
+            "the same mode changes nothing"
+        );
+        call.set_mode(CallMode::Sync);
+        assert_eq!(
+            (call.mode, call.protocol, call.topic),
+            (CallMode::Sync, None, None)
+        );
     }
 
     #[test]

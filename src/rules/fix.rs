@@ -118,13 +118,8 @@ pub fn apply_fix(design: &Design, fix: &Fix) -> Design {
         }
         Fix::SwitchToAsync { edge } => {
             if let Some(e) = fixed.edge_mut(edge) {
-                e.mode = CallMode::Async;
-                e.protocol = None;
                 // An async hand-off does not wait, so timeouts no longer apply; retries of the publish stay.
-                e.timeout_ms = None;
-                if let Some(retry) = &mut e.retry {
-                    retry.per_try_timeout_ms = None;
-                }
+                e.set_mode(CallMode::Async);
             }
         }
         Fix::RouteThroughBroker { edge } => route_through_broker(&mut fixed, edge),
@@ -150,7 +145,7 @@ pub fn apply_fix(design: &Design, fix: &Fix) -> Design {
     fixed
 }
 
-/// Replaces the call `edge_id` with caller → broker → callee, async on one topic, in the call's place: its
+/// Replaces the call `edge_id` with caller -> broker -> callee, async on one topic, in the call's place: its
 /// order, probability and flows stay with the publish, and waiting (timeout, breaker, bulkhead) goes, since nothing
 /// waits any more. The broker is new, named after the callee ("payment-queue"), placed between the two, with one
 /// replica (the rules then point out that it is a single point of failure) and an unbounded queue: the messaging
@@ -188,20 +183,17 @@ fn route_through_broker(design: &mut Design, edge_id: &str) {
         .topic
         .clone()
         .unwrap_or_else(|| format!("{}.requests", call.to));
-    let publish = Edge {
+    // The publish is the call, async, to the broker; what waited on the answer (timeout, breaker, bulkhead) goes.
+    let mut publish = Edge {
         id: design.free_edge_id(&format!("{}-{broker_id}", call.from)),
-        mode: CallMode::Async,
-        protocol: Some(Protocol::Amqp),
-        topic: Some(topic.clone()),
-        order: call.order,
-        probability: call.probability,
-        flows: call.flows.clone(),
-        retry: call.retry.map(|retry| RetryPolicy {
-            per_try_timeout_ms: None,
-            ..retry
-        }),
-        ..Edge::new(call.from.as_str(), broker_id.as_str(), CallMode::Async)
+        to: broker_id.clone(),
+        circuit_breaker: None,
+        max_in_flight: None,
+        ..call.clone()
     };
+    publish.set_mode(CallMode::Async);
+    publish.protocol = Some(Protocol::Amqp);
+    publish.topic = Some(topic.clone());
     let deliver = Edge {
         id: design.free_edge_id(&format!("{broker_id}-{}", call.to)),
         protocol: Some(Protocol::Amqp),

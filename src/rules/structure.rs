@@ -73,7 +73,7 @@ pub(super) fn longest_sync_chain(
     best
 }
 
-/// `a → b → c` for a chain of edges starting at `entry`.
+/// `a -> b -> c` for a chain of edges starting at `entry`.
 pub(super) fn chain_text(ctx: &Context, entry: &str, chain: &[usize]) -> String {
     std::iter::once(entry)
         .chain(chain.iter().map(|&e| ctx.topology.edge(e).to.as_str()))

@@ -1059,9 +1059,7 @@ impl DisplayNode<ServiceId, EdgeId, Directed, DefaultIx> for ServiceShape {
                 border
             },
         );
-        // Zoomed far out, corners are too small to see and each rounded one costs a fan of vertices: thousands of
-        // boxes are drawn square.
-        let radius = |r: f32| if zoom < MIN_TEXT_ZOOM { 0.0 } else { r };
+        let radius = |r: f32| corner(zoom, r);
         let mut shapes = Vec::new();
         if self.replicas > 1 {
             let offset = Vec2::splat(4.0 * zoom.clamp(0.5, 1.5));
@@ -1161,7 +1159,7 @@ impl DisplayNode<ServiceId, EdgeId, Directed, DefaultIx> for ServiceShape {
         // Zoomed far out (a whole large design in view) names would be smaller than the 5 px they are clamped to
         // and spill over their boxes; they are left out, which also spares laying out two texts per service a
         // frame.
-        if zoom >= MIN_TEXT_ZOOM {
+        if !is_far(zoom) {
             let name_size = text_size(13.0 * zoom, 5.0, 28.0);
             let tag_size = text_size(10.0 * zoom, 4.0, 20.0);
             let max_width = rect.width() - 8.0 * zoom;
@@ -1330,7 +1328,7 @@ impl DisplayEdge<ServiceId, EdgeId, Directed, DefaultIx, ServiceShape> for CallS
                 // `FAR_DASHES_PER_CALL` of them: a large design's async calls would otherwise be tens of
                 // thousands of dashes (and vertices) a frame, for lines too thin to see the dashes of.
                 let (mut dash, mut gap) = ((8.0 * zoom).max(6.0), (5.0 * zoom).max(4.0));
-                if zoom < MIN_TEXT_ZOOM {
+                if is_far(zoom) {
                     let stretch =
                         ((to - from).length() / (FAR_DASHES_PER_CALL * (dash + gap))).max(1.0);
                     (dash, gap) = (dash * stretch, gap * stretch);
@@ -1349,7 +1347,7 @@ impl DisplayEdge<ServiceId, EdgeId, Directed, DefaultIx, ServiceShape> for CallS
                 }));
             }
         }
-        if !self.label.is_empty() && zoom >= MIN_TEXT_ZOOM {
+        if !self.label.is_empty() && !is_far(zoom) {
             let size = text_size(10.5 * zoom, 6.0, 18.0);
             let text_color = if self.selected {
                 color
@@ -1404,7 +1402,7 @@ impl DisplayEdge<ServiceId, EdgeId, Directed, DefaultIx, ServiceShape> for CallS
 /// A round badge with a finding count, coloured by the worst severity.
 fn badge_shapes(ctx: &DrawContext, center: Pos2, severity: Severity, count: usize) -> Vec<Shape> {
     let color = severity_color(severity);
-    if ctx.meta.zoom < MIN_TEXT_ZOOM {
+    if is_far(ctx.meta.zoom) {
         // Zoomed far out, a dot of the severity's colour: the count would not be readable, and the badge would
         // cover its service.
         return vec![Shape::circle_filled(center, 3.0, color)];
@@ -1436,11 +1434,23 @@ fn distance_to_segment(point: Pos2, a: Pos2, b: Pos2) -> f32 {
     (point - (a + ab * t)).length()
 }
 
-/// Below this zoom, services are drawn without their names, and calls without their labels.
-const MIN_TEXT_ZOOM: f32 = 0.35;
+/// Below this zoom the canvas draws an overview (a whole large design in view): no names, labels or counts,
+/// square corners, and fewer dashes and dots. Text there would be under 5 px and spill over its box, and thousands of
+/// rounded corners, dashes and dots were most of the frame's vertices.
+const FAR_ZOOM: f32 = 0.35;
 
-/// The most dashes an async call is drawn with below `MIN_TEXT_ZOOM`.
+/// The most dashes an async call is drawn with when zoomed far out.
 const FAR_DASHES_PER_CALL: f32 = 8.0;
+
+/// Whether the canvas is zoomed out to the overview (`FAR_ZOOM`).
+fn is_far(zoom: f32) -> bool {
+    zoom < FAR_ZOOM
+}
+
+/// A corner radius of `radius` px, or square corners when zoomed far out (each rounded one is a fan of vertices).
+fn corner(zoom: f32, radius: f32) -> f32 {
+    if is_far(zoom) { 0.0 } else { radius }
+}
 
 /// A font size for canvas text at the current zoom, snapped to half pixels: text that follows the zoom exactly
 /// would ask for a new size every frame of a zoom gesture, and egui lays out and rasterizes every new size afresh.
@@ -1475,7 +1485,7 @@ fn service_overlay_shapes(
         _ => (live.queue_length as f64 + 1.0).ln() / 1001f64.ln(),
     }
     .clamp(0.0, 1.0) as f32;
-    let bar_radius = if zoom < MIN_TEXT_ZOOM { 0.0 } else { 2.0 };
+    let bar_radius = corner(zoom, 2.0);
     shapes.push(Shape::rect_filled(
         bar,
         bar_radius,
@@ -1500,7 +1510,7 @@ fn service_overlay_shapes(
     if live.failed > 0 {
         notes.push(format!("{} failed", live.failed));
     }
-    if !notes.is_empty() && zoom >= MIN_TEXT_ZOOM {
+    if !notes.is_empty() && !is_far(zoom) {
         let color = if live.rejected > 0 || live.failed > 0 {
             Color32::from_rgb(229, 57, 53)
         } else {
@@ -1546,7 +1556,7 @@ fn call_overlay_shapes(
     if live.calls_rps > 0.0 && length > 1.0 {
         // More dots for busier calls; they travel at a steady screen speed so motion reads the same at any zoom.
         let mut dots = (1.0 + live.calls_rps.log10().max(0.0) * 2.0).min(8.0) as usize;
-        let far = zoom < MIN_TEXT_ZOOM;
+        let far = is_far(zoom);
         if far {
             // Zoomed far out, two dots a call still show the flow; eight round ones on each of thousands of
             // calls would be over a million vertices a frame.
@@ -1567,7 +1577,7 @@ fn call_overlay_shapes(
             let square = |side: f32| {
                 Shape::rect_filled(
                     Rect::from_center_size(at, Vec2::splat(side)),
-                    if far { 0.0 } else { 1.0 },
+                    corner(zoom, 1.0),
                     dot_color,
                 )
             };

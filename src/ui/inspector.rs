@@ -276,18 +276,9 @@ impl Inspector {
                         .on_hover_text("Request/response: the caller's worker waits for the answer");
                     ui.radio_value(&mut buffer.mode, CallMode::Async, "async")
                         .on_hover_text("A message through a queue: the caller hands it over and moves on");
-                    if buffer.mode != before {
-                        // A protocol, timeout or topic of the other mode would make the call invalid.
-                        buffer.protocol = None;
-                        if buffer.mode == CallMode::Async {
-                            buffer.timeout_ms = None;
-                            if let Some(retry) = &mut buffer.retry {
-                                retry.per_try_timeout_ms = None;
-                            }
-                        } else {
-                            buffer.topic = None;
-                        }
-                    }
+                    // A protocol, timeout or topic of the other mode would make the call invalid.
+                    let chosen = std::mem::replace(&mut buffer.mode, before);
+                    buffer.set_mode(chosen);
                 });
                 ui.end_row();
                 ui.label("Protocol");
