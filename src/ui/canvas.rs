@@ -1591,6 +1591,16 @@ fn call_overlay_shapes(
     if let Some(state) = live.breaker {
         let center = from + (to - from) * 0.22;
         let color = breaker_color(state);
+        if is_far(zoom) {
+            // Zoomed far out, a dot of the state's colour (the legend names them): the words would not be
+            // readable and would cover the calls around.
+            shapes.push(Shape::rect_filled(
+                Rect::from_center_size(center, Vec2::splat(5.0)),
+                0.0,
+                color,
+            ));
+            return shapes;
+        }
         let text = format!("⚡ {}", breaker_label(state));
         let galley = ctx.ctx.fonts_mut(|f| {
             f.layout_no_wrap(
