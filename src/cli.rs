@@ -410,7 +410,7 @@ fn print_simulation(report: &sim::SimReport, out: &mut dyn Write) {
         .max(7);
     let _ = writeln!(
         out,
-        "\n{:width$}  {:>9} {:>9} {:>7} {:>10} {:>9} {:>9} {:>9} {:>9}",
+        "\n{:width$}  {:>9} {:>9} {:>7} {:>10} {:>9} {:>9} {:>9} {:>9} {:>14} {:>9} {:>13}",
         "FLOW",
         "started",
         "completed",
@@ -419,19 +419,32 @@ fn print_simulation(report: &sim::SimReport, out: &mut dyn Write) {
         "p50 ms",
         "p95 ms",
         "p99 ms",
-        "max ms"
+        "max ms",
+        "settle p99 ms",
+        "unsettled",
+        "settle failed"
     );
     for (id, f) in &report.flows {
         let l = &f.latency_ms;
         let _ = writeln!(
             out,
-            "{id:width$}  {:>9} {:>9} {:>7} {:>10.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1}",
-            f.started, f.completed, f.failed, f.goodput_rps, l.p50, l.p95, l.p99, l.max
+            "{id:width$}  {:>9} {:>9} {:>7} {:>10.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>14.1} {:>9} {:>13}",
+            f.started,
+            f.completed,
+            f.failed,
+            f.goodput_rps,
+            l.p50,
+            l.p95,
+            l.p99,
+            l.max,
+            f.settle_ms.p99,
+            f.unsettled,
+            f.settle_failed
         );
     }
     let _ = writeln!(
         out,
-        "\n{:width$}  {:>9} {:>9} {:>7} {:>8} {:>6} {:>9} {:>9} {:>9}",
+        "\n{:width$}  {:>9} {:>9} {:>7} {:>8} {:>6} {:>9} {:>9} {:>9} {:>9}",
         "SERVICE",
         "arrivals",
         "completed",
@@ -439,33 +452,45 @@ fn print_simulation(report: &sim::SimReport, out: &mut dyn Write) {
         "rejected",
         "util",
         "queue",
+        "max queue",
         "mean ms",
         "p99 ms"
     );
     for (id, s) in &report.services {
         let _ = writeln!(
             out,
-            "{id:width$}  {:>9} {:>9} {:>7} {:>8} {:>5.0}% {:>9.1} {:>9.1} {:>9.1}",
+            "{id:width$}  {:>9} {:>9} {:>7} {:>8} {:>5.0}% {:>9.1} {:>9} {:>9.1} {:>9.1}",
             s.arrivals,
             s.completed,
             s.failed,
             s.rejected,
             s.utilization * 100.0,
             s.mean_queue_length,
+            s.max_queue_length,
             s.sojourn_ms.mean,
             s.sojourn_ms.p99
         );
     }
     let _ = writeln!(
         out,
-        "\n{:width$}  {:>9} {:>9} {:>9} {:>9} {:>15}",
-        "CALL", "calls", "failures", "timeouts", "retries", "short-circuited"
+        "\n{:width$}  {:>9} {:>9} {:>9} {:>9} {:>15} {:>11} {:>11}",
+        "CALL",
+        "calls",
+        "failures",
+        "timeouts",
+        "retries",
+        "short-circuited",
+        "lag p99 ms",
+        "max backlog"
     );
     for (id, e) in &report.edges {
+        // Lag and backlog belong to async calls; a sync call shows a dash.
+        let lag = e.lag_ms.map_or("-".to_owned(), |l| format!("{:.1}", l.p99));
+        let backlog = e.max_backlog.map_or("-".to_owned(), |b| b.to_string());
         let _ = writeln!(
             out,
-            "{id:width$}  {:>9} {:>9} {:>9} {:>9} {:>15}",
-            e.calls, e.failures, e.timeouts, e.retries, e.short_circuited
+            "{id:width$}  {:>9} {:>9} {:>9} {:>9} {:>15} {:>11} {:>11}",
+            e.calls, e.failures, e.timeouts, e.retries, e.short_circuited, lag, backlog
         );
     }
 }

@@ -165,12 +165,11 @@ fn check_envoy(name: &str, design: &Design) {
                         Some(t) => assert_eq!(ms(&policy["per_try_timeout"]), t),
                         None => assert!(policy.get("per_try_timeout").is_none()),
                     }
-                    if retry.backoff_ms > 1.0 {
-                        assert_eq!(
-                            ms(&policy["retry_back_off"]["base_interval"]),
-                            retry.backoff_ms
-                        );
-                    }
+                    // Envoy's shortest interval is 1 ms, which a zero backoff becomes.
+                    assert_eq!(
+                        ms(&policy["retry_back_off"]["base_interval"]),
+                        retry.backoff_ms.max(1.0)
+                    );
                 }
                 None => assert!(action.get("retry_policy").is_none(), "{name} {}", call.id),
             }
@@ -183,7 +182,7 @@ fn check_envoy(name: &str, design: &Design) {
                 .map(|l| l["filter_chains"][0]["filters"][0]["typed_config"].clone())
                 .find(|c| {
                     c["cluster"].as_str().is_some_and(|c| {
-                        c == call.to.as_str() || c.starts_with(&format!("{}-", call.to))
+                        c == call.to.as_str() || c.starts_with(&format!("{}_", call.to))
                     })
                 })
                 .unwrap_or_else(|| panic!("{name}: no tcp proxy for {}", call.id));
@@ -192,8 +191,8 @@ fn check_envoy(name: &str, design: &Design) {
                 call.max_tries()
             );
             match call.timeout_ms {
-                Some(t) => assert_eq!(ms(&proxy["idle_timeout"]), t),
-                None => assert!(proxy.get("idle_timeout").is_none()),
+                Some(t) => assert_eq!(ms(&proxy["max_downstream_connection_duration"]), t),
+                None => assert!(proxy.get("max_downstream_connection_duration").is_none()),
             }
             proxy["cluster"].as_str().unwrap().to_owned()
         };
@@ -215,17 +214,30 @@ fn check_envoy(name: &str, design: &Design) {
                     u64::from(breaker.consecutive_failures)
                 );
                 assert_eq!(ms(&outlier["base_ejection_time"]), breaker.open_ms);
+                assert_eq!(ms(&outlier["max_ejection_time"]), breaker.open_ms);
+                // With every replica ejected, a panic threshold above 0 would send to them anyway.
+                assert_eq!(
+                    cluster["common_lb_config"]["healthy_panic_threshold"]["value"].as_f64(),
+                    Some(0.0)
+                );
             }
             None => assert!(cluster.get("outlier_detection").is_none()),
         }
+        let caller_replicas = design.service(call.from.as_str()).map_or(1, |s| s.replicas);
+        let thresholds = &cluster["circuit_breakers"]["thresholds"][0];
         match call.max_in_flight {
             Some(limit) => assert_eq!(
-                cluster["circuit_breakers"]["thresholds"][0]["max_requests"]
-                    .as_u64()
-                    .unwrap(),
-                u64::from(limit)
+                thresholds["max_requests"].as_u64().unwrap(),
+                u64::from(limit.div_ceil(caller_replicas))
             ),
-            None => assert!(cluster.get("circuit_breakers").is_none()),
+            None => assert!(thresholds.get("max_requests").is_none()),
+        }
+        if call.retry.is_some_and(|r| r.max_retries > 0) {
+            assert!(
+                thresholds["max_retries"].as_u64().unwrap() >= 1,
+                "{name} {}: Envoy's default of 3 retries in flight would apply",
+                call.id
+            );
         }
     }
 }
@@ -360,7 +372,15 @@ fn check_nginx(name: &str, design: &Design) {
         }
         let directives =
             nginx_directives(&file(&files, &format!("nginx/{}.conf", caller.id)).contents);
-        let location = format!("location /{}/", call.to);
+        // gRPC is routed by its service path, `/<package>.`, on a listener of its own.
+        let location = if call.effective_protocol() == model::Protocol::Grpc {
+            format!(
+                "location /{}.",
+                syncopate::export::nginx_grpc_package(call.to.as_str())
+            )
+        } else {
+            format!("location /{}/", call.to)
+        };
         let in_location = |directive: &str| -> Option<Vec<String>> {
             directives
                 .iter()
@@ -390,11 +410,11 @@ fn check_nginx(name: &str, design: &Design) {
             })
             .map(|(_, args)| args)
             .collect();
-        let callee = design.service(call.to.as_str()).unwrap();
-        assert_eq!(
-            servers.len(),
-            callee.replicas as usize,
-            "{name}: one server per replica"
+        // One server on the service name, which nginx resolves to every replica.
+        assert_eq!(servers.len(), 1, "{name}: {servers:?}");
+        assert!(
+            servers[0][0].starts_with(&format!("{}:", call.to)),
+            "{name}: {servers:?}"
         );
         if let Some(breaker) = call.circuit_breaker {
             for args in servers {
@@ -500,4 +520,64 @@ fn a_design_without_gateways_or_brokers_exports_only_what_applies() {
     assert!(export::export(&design, Target::Kafka).is_empty());
     assert_eq!(export::export(&design, Target::Kubernetes).len(), 2);
     assert_eq!(export::export(&design, Target::Envoy).len(), 1);
+}
+
+#[test]
+fn every_sample_s_compose_file_could_start_and_its_nginx_upstreams_resolve_in_it() {
+    for (name, design) in samples() {
+        let files = export::export_all(&design);
+        let compose = &yaml_documents(&file(&files, "compose/docker-compose.yml").contents)[0];
+        let services = compose["services"].as_mapping().unwrap();
+        // No host port is published twice: every range of every service is disjoint from the others.
+        let mut taken = std::collections::BTreeSet::new();
+        for (id, service) in services {
+            for mapping in service["ports"].as_sequence().into_iter().flatten() {
+                let mapping = mapping.as_str().unwrap();
+                let host = mapping.rsplit_once(':').unwrap().0;
+                let (first, last) = host.split_once('-').unwrap_or((host, host));
+                let (first, last): (u32, u32) = (first.parse().unwrap(), last.parse().unwrap());
+                let replicas = service["deploy"]["replicas"].as_u64().unwrap() as u32;
+                assert_eq!(
+                    last - first + 1,
+                    replicas,
+                    "{name} {id:?}: a host port per replica"
+                );
+                for port in first..=last {
+                    assert!(
+                        taken.insert(port),
+                        "{name}: host port {port} published twice"
+                    );
+                }
+            }
+        }
+        // Every nginx upstream server is a service of the compose file, and its gateway mounts the file.
+        for f in files.iter().filter(|f| f.path.starts_with("nginx/")) {
+            let gateway = f
+                .path
+                .trim_start_matches("nginx/")
+                .trim_end_matches(".conf");
+            for (path, args) in nginx_directives(&f.contents) {
+                if path.last().map(String::as_str) == Some("server") && path.len() == 3 {
+                    let host = args[0].split(':').next().unwrap();
+                    assert!(
+                        services.contains_key(host),
+                        "{name}: nginx upstream {host} is no compose service"
+                    );
+                }
+            }
+            // The gateway runs the exported configuration of what its image is: nginx, or Envoy.
+            let volumes = &services[gateway]["volumes"];
+            let image = services[gateway]["image"].as_str().unwrap();
+            let expected = if image.starts_with("envoyproxy/envoy") {
+                format!("../envoy/{gateway}-front-proxy.yaml:/etc/envoy/envoy.yaml:ro")
+            } else {
+                format!("../nginx/{gateway}.conf:/etc/nginx/nginx.conf:ro")
+            };
+            assert_eq!(
+                volumes[0].as_str(),
+                Some(expected.as_str()),
+                "{name}: {gateway} runs its exported configuration"
+            );
+        }
+    }
 }

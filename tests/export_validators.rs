@@ -544,3 +544,108 @@ fn rabbitmq_imports_every_definitions_file() {
         "RabbitMQ accepted broken definitions: {status}"
     );
 }
+
+/// Every key of every mapping, at any depth.
+fn json_keys(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, inner) in map {
+                out.push(key.clone());
+                json_keys(inner, out);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|i| json_keys(i, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn pyyaml_and_docker_compose_read_hostile_names_as_text_never_as_keys() {
+    let python = std::env::var("SYNCOPATE_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let has_yaml = Command::new(&python)
+        .args(["-c", "import yaml"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_yaml {
+        assert!(
+            !require_tools(),
+            "PyYAML is required (SYNCOPATE_REQUIRE_TOOLS is set) for {python}"
+        );
+        println!("skipped: PyYAML is not installed for {python}");
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let design = model::load_file(&root.join("tests/designs/hostile-names.syncopate")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut paths = Vec::new();
+    for file in export::export_all(&design) {
+        if file.path.ends_with(".yaml") || file.path.ends_with(".yml") {
+            let path = dir.path().join(file.path.replace('/', "__"));
+            std::fs::write(&path, &file.contents).unwrap();
+            paths.push(path);
+        }
+    }
+    let script = root.join("tests/tools/read_yaml.py");
+    let out = Command::new(&python)
+        .arg(&script)
+        .args(&paths)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", report("read_yaml.py", &out));
+    let read: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut keys = Vec::new();
+    json_keys(&read, &mut keys);
+    let injected: Vec<&String> = keys.iter().filter(|k| k.contains("injected")).collect();
+    assert!(
+        injected.is_empty(),
+        "PyYAML read keys from names: {injected:?}"
+    );
+    // Names kept in values come back byte for byte (U+2028, U+2029 and U+0085 included).
+    let catalog = design.service("catalog").unwrap().name.clone().unwrap();
+    let kubernetes = dir.path().join("kubernetes__catalog.yaml");
+    let docs = &read[kubernetes.to_string_lossy().as_ref()];
+    assert_eq!(
+        docs[0]["metadata"]["annotations"]["syncopate.dev/name"].as_str(),
+        Some(catalog.as_str())
+    );
+    // docker-compose interpolates `$`: after its own reading, the label is the name exactly.
+    let Some(compose) = tool("docker-compose") else {
+        return;
+    };
+    let compose_file = dir.path().join("compose__docker-compose.yml");
+    let resolved = Command::new(&compose)
+        .arg("-f")
+        .arg(&compose_file)
+        .arg("config")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        resolved.status.success(),
+        "{}",
+        report("docker-compose config", &resolved)
+    );
+    let resolved_path = dir.path().join("resolved.yml");
+    std::fs::write(&resolved_path, &resolved.stdout).unwrap();
+    let out = Command::new(&python)
+        .arg(&script)
+        .arg(&resolved_path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", report("read_yaml.py", &out));
+    let resolved: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let services = &resolved[resolved_path.to_string_lossy().as_ref()][0]["services"];
+    // `config` prints a file Compose reads again, so its own `$` are doubled there too: read as Compose does,
+    // `$$` is `$`. Had it interpolated (`${HOME}` to a path) or refused (`${X:?e}`), the text would differ.
+    for id in ["cart-db", "catalog", "edge"] {
+        let name = design.service(id).unwrap().name.clone().unwrap();
+        let label = services[id]["labels"]["dev.syncopate.name"]
+            .as_str()
+            .map(|l| l.replace("$$", "$"));
+        assert_eq!(
+            label.as_deref(),
+            Some(name.as_str()),
+            "{id}'s name after docker-compose's interpolation"
+        );
+    }
+}

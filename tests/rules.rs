@@ -422,6 +422,55 @@ fn unbounded_queue() {
 }
 
 #[test]
+fn async_backlog() {
+    // 10 messages/s at a consumer with one worker taking 200 ms: it finishes 5 a second.
+    let mut consumer = svc("c");
+    consumer["concurrency"] = json!(1);
+    consumer["service_time"] = json!({"dist": "constant", "ms": 200});
+    let mut value = design(
+        json!([svc("p"), consumer]),
+        json!([{"from": "p", "to": "c", "mode": "async"}]),
+        flow("p"),
+    );
+    let finding = assert_fires(&value, "async-backlog");
+    assert_eq!(finding.severity, Severity::Error);
+    assert!(
+        finding.message.contains("answer fast")
+            && finding.message.contains("5 messages every second"),
+        "{}",
+        finding.message
+    );
+    assert!(
+        finding.message.contains("60 s later"),
+        "{}",
+        finding.message
+    );
+    // Fast enough: quiet, unless the flow's caller does not wait and its objective is shorter than the work.
+    value["services"][1]["service_time"] = json!({"dist": "constant", "ms": 50});
+    assert_quiet(&value, "async-backlog");
+    value["flows"][0]["caller_waits"] = json!(false);
+    value["flows"][0]["slo_p99_ms"] = json!(20);
+    let finding = assert_fires(&value, "async-backlog");
+    assert_eq!(finding.severity, Severity::Warning);
+    assert!(
+        finding.message.contains("answers fast"),
+        "{}",
+        finding.message
+    );
+}
+
+#[test]
+fn retry_non_idempotent() {
+    let mut call = sync("a", "b");
+    call["retry"] = json!({"max_retries": 2, "backoff_ms": 50});
+    let mut value = design(json!([svc("a"), svc("b")]), json!([call]), flow("a"));
+    assert_quiet(&value, "retry-non-idempotent");
+    value["flows"][0]["kind"] = json!("write");
+    let finding = assert_fires(&value, "retry-non-idempotent");
+    assert_eq!(finding.subjects, vec![Subject::Edge("a-b".to_owned())]);
+}
+
+#[test]
 fn slo_miss() {
     // a (10 ms) calls b (10 ms): about 20 ms.
     let mut value = design(

@@ -164,6 +164,55 @@ fn a_sync_call_into_ample_workers_adds_exactly_its_service_time() {
 }
 
 #[test]
+fn settle_time_behind_an_async_call_is_the_consumer_s_sojourn_while_the_answer_is_instant() {
+    // The producer answers at once; the work is done when the M/M/1 consumer (lambda 20/s, mean service 40 ms,
+    // rho 0.8) has processed the message: settle W = 1 / (mu - lambda) = 1 / (25/s - 20/s) = 200 ms.
+    let reports = replications(&design("async-mm1.syncopate"), 1..=24, &[]);
+    let settle: Vec<f64> = reports
+        .iter()
+        .map(|r| f(&r["flows"]["orders"]["settle_ms"]["mean"]))
+        .collect();
+    assert_matches("async M/M/1 mean settle time (ms)", &settle, 200.0);
+    // Lag is the wait before a worker takes the message: Wq = rho / (mu - lambda) = 160 ms.
+    let lag: Vec<f64> = reports
+        .iter()
+        .map(|r| f(&r["edges"]["publish"]["lag_ms"]["mean"]))
+        .collect();
+    assert_matches("async M/M/1 mean message lag (ms)", &lag, 160.0);
+    for report in &reports {
+        let flow = &report["flows"]["orders"];
+        assert!(
+            f(&flow["latency_ms"]["max"]) <= 0.001,
+            "the answer does not wait for the work: {}",
+            flow["latency_ms"]
+        );
+        let completed = flow["completed"].as_u64().unwrap();
+        let accounted = flow["settled"].as_u64().unwrap()
+            + flow["unsettled"].as_u64().unwrap()
+            + flow["settle_failed"].as_u64().unwrap();
+        assert_eq!(
+            completed, accounted,
+            "completed = settled + unsettled + settle_failed"
+        );
+        // Little's law for the backlog: mean messages waiting = message rate x mean lag.
+        let measured_s = f(&report["simulated_s"]) - f(&report["warmup_s"]);
+        let edge = &report["edges"]["publish"];
+        let rate = f(&edge["calls"]) / measured_s;
+        let lambda_wq = rate * f(&edge["lag_ms"]["mean"]) / 1000.0;
+        let backlog = f(&edge["mean_backlog"]);
+        assert!(
+            (backlog - lambda_wq).abs() / lambda_wq < 0.01,
+            "backlog L = {backlog:.4}, lambda Wq = {lambda_wq:.4}"
+        );
+        assert!(edge["max_backlog"].as_u64().unwrap() >= backlog as u64);
+        assert_eq!(
+            edge["max_backlog"], report["services"]["consumer"]["max_queue_length"],
+            "every message waiting at the consumer came along this edge"
+        );
+    }
+}
+
+#[test]
 fn littles_law_holds_for_every_service() {
     // L = lambda W for every service of a sample with sync and async calls, timeouts and a broker.
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/order-saga.syncopate");

@@ -845,6 +845,52 @@ fn a_comparison_shows_the_baseline_and_the_variant_side_by_side() {
 }
 
 #[test]
+fn the_comparison_and_charts_show_what_async_work_costs() {
+    let mut harness = app_on(Some(sample("order-saga")));
+    choose_speed(&mut harness, "1×", "fastest");
+    run_to_the_end(&mut harness, "the first run");
+    harness.get_by_label("Simulation dashboard").click();
+    harness.run_steps(2);
+    // The latency chart carries the settle p99 beside the answer's, and a fourth chart the message lag.
+    harness.get_by_label("Message lag p99 (ms)");
+    harness.get_by_label_contains("Keep as baseline").click();
+    harness.run_steps(2);
+    // The variant: the payment consumer gets half its workers, so its messages wait longer.
+    let mut variant = harness.state().document().design().clone();
+    let consumer = variant
+        .services
+        .iter_mut()
+        .find(|s| s.id.as_str() == "payment")
+        .unwrap();
+    consumer.concurrency = consumer.concurrency.div_ceil(2);
+    harness
+        .state_mut()
+        .push_command(syncopate::app::Command::ReplaceDesign {
+            label: "Fewer consumer workers".to_owned(),
+            design: Box::new(variant),
+        });
+    harness.run_steps(2);
+    run_to_the_end(&mut harness, "the variant");
+    harness.get_by_label("Compare").click();
+    harness.run_steps(3);
+    harness.get_by_label("p99 until done (ms)");
+    harness.get_by_label("unsettled at end");
+    harness.get_by_label_contains("What the async calls cost");
+    assert!(
+        harness.get_all_by_label("max backlog").count() >= 2,
+        "a row per async call"
+    );
+    assert!(harness.get_all_by_label("lag p99 (ms)").count() >= 2);
+    let variant = harness.state().live_run().unwrap().report.clone().unwrap();
+    let (id, flow) = variant.flows.iter().next().unwrap();
+    assert!(
+        flow.settle_ms.p99 >= flow.latency_ms.p99,
+        "{id}: work is done after the answer"
+    );
+    harness.get_by_label(&format!("{:.1}", flow.settle_ms.p99));
+}
+
+#[test]
 fn the_dashboard_tabs_keep_their_panel_size() {
     let mut harness = app_on(Some(sample("payment-guarded")));
     harness.get_by_label_contains("Step 1 s").click();
@@ -1067,9 +1113,18 @@ fn every_symbol_in_the_ui_code_has_a_glyph_in_the_fonts() {
     let harness = app_on(Some(sample("ecommerce")));
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut symbols: Vec<char> = Vec::new();
-    for folder in ["src/app", "src/ui", "src/rules", "src/sim"] {
-        for entry in std::fs::read_dir(root.join(folder)).unwrap() {
-            let source = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+    let mut folders: Vec<std::path::PathBuf> = ["src/app", "src/ui", "src/rules", "src/sim"]
+        .iter()
+        .map(|f| root.join(f))
+        .collect();
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+                continue;
+            }
+            let source = std::fs::read_to_string(path).unwrap();
             symbols.extend(source.chars().filter(|c| !c.is_ascii()));
         }
     }

@@ -1,7 +1,8 @@
 //! One `docker-compose.yml` with a service per deployed service of the design.
 //!
-//! Each service gets its image, its port (published on the host for services that clients call, only exposed to
-//! the other containers otherwise), `deploy.replicas`, the `<PEER>_ADDR` variables of everything it talks to, and
+//! Each service gets its image, its port (published on the host for what outside callers reach, gateways and the
+//! services clients call, each on host ports of its own, one per replica; only exposed to the other containers
+//! otherwise), `deploy.replicas`, the `<PEER>_ADDR` variables of everything it talks to, and
 //! `depends_on` so that what it needs starts first: a caller depends on its callees, and a consumer on the broker
 //! that delivers to it (never the broker on its consumers). A dependency that would close a cycle is left out,
 //! since Compose refuses cyclic `depends_on`.
@@ -11,8 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use super::{
-    ExportedFile, Exporter, Target, header_comment, is_deployed, peer_addresses, service_image,
-    service_port, sorted_services, to_yaml,
+    ExportedFile, Exporter, Target, compose_literal, header_comment, is_deployed, peer_addresses,
+    service_image, service_port, sorted_services, to_yaml,
 };
 use crate::model::{CallMode, Design, Service, ServiceKind};
 
@@ -37,21 +38,58 @@ impl Exporter for ComposeExporter {
             return Vec::new();
         }
         let dependencies = dependencies(design, &deployed);
+        let mut host_ports = HostPorts::default();
         let services = deployed
             .iter()
             .map(|service| {
-                let port = service_port(design, service).to_string();
-                let published = called_by_client(design, service);
+                let container_port = service_port(design, service);
+                let port = container_port.to_string();
+                let published =
+                    service.kind == ServiceKind::Gateway || called_by_client(design, service);
                 let mut labels = BTreeMap::from([(KIND_LABEL, service.kind.as_str().to_owned())]);
                 if let Some(name) = &service.name {
-                    labels.insert(NAME_LABEL, name.clone());
+                    // Compose interpolates `$` in every value; doubled, the name stays the name.
+                    labels.insert(NAME_LABEL, compose_literal(name));
                 }
+                // A gateway that runs nginx (no image of its own, or an nginx image) mounts the configuration this
+                // export writes beside it.
+                let nginx = service.kind == ServiceKind::Gateway
+                    && service
+                        .image
+                        .as_deref()
+                        .is_none_or(|image| image.starts_with("nginx"))
+                    && super::nginx::has_config(design, service);
+                // One that runs Envoy mounts its exported front proxy.
+                let envoy = service.kind == ServiceKind::Gateway
+                    && service
+                        .image
+                        .as_deref()
+                        .is_some_and(|image| image.starts_with("envoyproxy/envoy"))
+                    && !super::sync_calls_from(design, service).is_empty();
+                let image = match (&service.image, nginx) {
+                    (None, true) => NGINX_IMAGE.to_owned(),
+                    _ => service_image(design, service),
+                };
+                let volumes = if nginx {
+                    vec![format!(
+                        "../nginx/{}.conf:/etc/nginx/nginx.conf:ro",
+                        service.id
+                    )]
+                } else if envoy {
+                    vec![format!(
+                        "../envoy/{}-front-proxy.yaml:/etc/envoy/envoy.yaml:ro",
+                        service.id
+                    )]
+                } else {
+                    Vec::new()
+                };
                 (
                     service.id.to_string(),
                     ComposeService {
-                        image: service_image(design, service),
+                        image: compose_literal(&image),
+                        volumes,
                         ports: if published {
-                            vec![format!("{port}:{port}")]
+                            vec![host_ports.mapping(container_port, service.replicas)]
                         } else {
                             Vec::new()
                         },
@@ -86,9 +124,14 @@ struct ComposeFile {
     services: BTreeMap<String, ComposeService>,
 }
 
+/// The image a gateway runs its exported nginx configuration with.
+pub const NGINX_IMAGE: &str = "nginx:1.27";
+
 #[derive(Serialize)]
 struct ComposeService {
     image: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    volumes: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     ports: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -105,6 +148,38 @@ struct ComposeService {
 #[derive(Serialize)]
 struct Deploy {
     replicas: u32,
+}
+
+/// Host ports handed out so far: every published replica gets a host port no other takes (two services on 8080 would
+/// make `docker compose up` fail, and so would replicas sharing one).
+#[derive(Default)]
+struct HostPorts {
+    taken: BTreeSet<u32>,
+}
+
+impl HostPorts {
+    /// The `ports` entry of a service: `HOST:PORT` for one replica, `FIRST-LAST:PORT` (a port per replica) for
+    /// several, from the first free run of host ports at or above the container's port.
+    fn mapping(&mut self, container_port: u16, replicas: u32) -> String {
+        let count = replicas.max(1);
+        let mut first = u32::from(container_port);
+        while (first..first + count).any(|p| self.taken.contains(&p)) {
+            first += 1;
+        }
+        // Above the last port, wrap to the unprivileged range; a design never publishes thousands of services.
+        if first + count - 1 > u32::from(u16::MAX) {
+            first = 20_000;
+            while (first..first + count).any(|p| self.taken.contains(&p)) {
+                first += 1;
+            }
+        }
+        self.taken.extend(first..first + count);
+        if count == 1 {
+            format!("{first}:{container_port}")
+        } else {
+            format!("{first}-{}:{container_port}", first + count - 1)
+        }
+    }
 }
 
 /// Whether a client calls this service directly, so its port is published on the host.
@@ -165,4 +240,18 @@ fn reaches(graph: &BTreeMap<&str, BTreeSet<&str>>, from: &str, to: &str) -> bool
         }
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_ports_are_never_handed_out_twice() {
+        let mut ports = HostPorts::default();
+        assert_eq!(ports.mapping(8080, 1), "8080:8080");
+        assert_eq!(ports.mapping(8080, 3), "8081-8083:8080");
+        assert_eq!(ports.mapping(8082, 1), "8084:8082");
+        assert_eq!(ports.mapping(9000, 2), "9000-9001:9000");
+    }
 }

@@ -2,9 +2,11 @@
 //! local port), and a front proxy for every gateway (one public listener routing by path prefix to its callees).
 //!
 //! HTTP-family calls (http, grpc, graphql) get the call's `timeout_ms` as the route timeout and its retry policy;
-//! TCP calls go through a `tcp_proxy` whose idle timeout is the call's timeout and whose connect attempts are its
-//! tries. Each callee is a STRICT_DNS cluster on its service name and port, with `circuit_breakers` thresholds from
-//! `max_in_flight` and `outlier_detection` from the call's `circuit_breaker`.
+//! TCP calls go through a `tcp_proxy` whose connection may last at most the call's timeout and whose connect
+//! attempts are its tries. Each callee is a STRICT_DNS cluster on its service name and port (a name that resolves to
+//! every replica, so each replica is a host of its own), with `circuit_breakers` thresholds from `max_in_flight`
+//! (shared out over the caller's replicas) and the retries the design can make, and `outlier_detection` from the
+//! call's `circuit_breaker`, with panic mode off so that ejected hosts are not sent to anyway.
 
 use serde::Serialize;
 
@@ -20,8 +22,24 @@ pub const SIDECAR_FIRST_PORT: u16 = 15001;
 /// The conditions retries apply to, for every HTTP-family call.
 pub const RETRY_ON: &str = "5xx,reset,connect-failure";
 
+/// The retry conditions of a call: for gRPC also the status codes a failing server answers with (an HTTP 200 whose
+/// `grpc-status` is UNAVAILABLE or INTERNAL is no 5xx).
+pub(crate) fn retry_on(call: &Edge) -> String {
+    if call.effective_protocol() == Protocol::Grpc {
+        format!("{RETRY_ON},unavailable,internal")
+    } else {
+        RETRY_ON.to_owned()
+    }
+}
+
 /// How long a new connection to a callee may take to open.
 const CONNECT_TIMEOUT: &str = "1s";
+
+/// Envoy's shortest retry back-off interval.
+const MIN_BACKOFF_MS: f64 = 1.0;
+
+/// The longest outlier sweep interval: how late at most an ejected host comes back after its ejection time.
+const MAX_SWEEP_MS: f64 = 1000.0;
 
 pub(crate) struct EnvoyExporter;
 
@@ -58,7 +76,7 @@ impl Exporter for EnvoyExporter {
                         service.id,
                         service.display_name()
                     ),
-                    sidecar(design, &calls),
+                    sidecar(design, service, &calls),
                     format!("envoy/{}-sidecar.yaml", service.id),
                 )
             };
@@ -135,8 +153,9 @@ struct TcpProxy {
     type_url: &'static str,
     stat_prefix: String,
     cluster: String,
+    /// A TCP call's timeout bounds the whole exchange, so the connection's lifetime, not its idle time.
     #[serde(skip_serializing_if = "Option::is_none")]
-    idle_timeout: Option<String>,
+    max_downstream_connection_duration: Option<String>,
     max_connect_attempts: u64,
 }
 
@@ -213,12 +232,24 @@ struct Cluster {
     connect_timeout: &'static str,
     lb_policy: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
+    common_lb_config: Option<CommonLbConfig>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     typed_extension_protocol_options: Option<ProtocolOptions>,
     #[serde(skip_serializing_if = "Option::is_none")]
     circuit_breakers: Option<CircuitBreakers>,
     #[serde(skip_serializing_if = "Option::is_none")]
     outlier_detection: Option<OutlierDetection>,
     load_assignment: LoadAssignment,
+}
+
+#[derive(Serialize)]
+struct CommonLbConfig {
+    healthy_panic_threshold: Percent,
+}
+
+#[derive(Serialize)]
+struct Percent {
+    value: f64,
 }
 
 #[derive(Serialize)]
@@ -250,16 +281,28 @@ struct CircuitBreakers {
 #[derive(Serialize)]
 struct Thresholds {
     priority: &'static str,
-    max_connections: u32,
-    max_pending_requests: u32,
-    max_requests: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_connections: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_pending_requests: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_requests: Option<u32>,
+    /// Envoy allows 3 retries in flight per cluster unless told otherwise, which would cap the design's retries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_retries: Option<u32>,
 }
 
 #[derive(Serialize)]
 struct OutlierDetection {
     consecutive_5xx: u32,
+    /// Gateway failures (502, 503, 504, resets) are 5xx too; counted by `consecutive_5xx` already.
     base_ejection_time: String,
-    /// A breaker opens for the one callee; Envoy's default (10%) would never eject a small cluster's hosts.
+    /// Ejection time grows with each ejection up to this; equal to the base, a breaker stays open `open_ms`.
+    max_ejection_time: String,
+    /// How often ejected hosts are looked at again: a host comes back at the first sweep after its ejection time,
+    /// so a short sweep keeps the open period close to `open_ms` (Envoy's default is 10 s).
+    interval: String,
+    /// A breaker opens for every replica; Envoy's default (10%) would never eject a small cluster's hosts.
     max_ejection_percent: u32,
 }
 
@@ -293,9 +336,10 @@ const ROUTER_TYPE: &str = "type.googleapis.com/envoy.extensions.filters.http.rou
 const HTTP_OPTIONS_TYPE: &str =
     "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 
-/// The cluster name of a call: the callee's id, or `<callee>-<n>` when one caller has several calls to the same
-/// callee with different policies (each keeps its own thresholds).
-fn cluster_names(calls: &[&Edge]) -> Vec<String> {
+/// The cluster name of a call: the callee's id, or `<callee>_<n>` when one caller has several calls to the same
+/// callee with different policies (each keeps its own thresholds). Service ids never hold `_`, so these names
+/// cannot meet another callee's (`api_2` beside a service `api-2`).
+pub(crate) fn cluster_names(calls: &[&Edge]) -> Vec<String> {
     calls
         .iter()
         .enumerate()
@@ -304,13 +348,13 @@ fn cluster_names(calls: &[&Edge]) -> Vec<String> {
             if same_callee_before == 0 {
                 call.to.to_string()
             } else {
-                format!("{}-{}", call.to, same_callee_before + 1)
+                format!("{}_{}", call.to, same_callee_before + 1)
             }
         })
         .collect()
 }
 
-fn sidecar(design: &Design, calls: &[&Edge]) -> Bootstrap {
+fn sidecar(design: &Design, caller: &Service, calls: &[&Edge]) -> Bootstrap {
     let names = cluster_names(calls);
     let listeners = calls
         .iter()
@@ -343,7 +387,7 @@ fn sidecar(design: &Design, calls: &[&Edge]) -> Bootstrap {
     Bootstrap {
         static_resources: StaticResources {
             listeners,
-            clusters: clusters(design, calls, &names),
+            clusters: clusters(design, caller, calls, &names),
         },
     }
 }
@@ -359,7 +403,7 @@ fn front_proxy(design: &Design, gateway: &Service, calls: &[&Edge]) -> Bootstrap
         .collect();
     if !http_routes.is_empty() {
         listeners.push(Listener {
-            name: "ingress-http".to_owned(),
+            name: "ingress_http".to_owned(),
             address: socket("0.0.0.0", service_port(design, gateway)),
             filter_chains: vec![FilterChain {
                 filters: vec![http_filter(
@@ -393,7 +437,7 @@ fn front_proxy(design: &Design, gateway: &Service, calls: &[&Edge]) -> Bootstrap
     Bootstrap {
         static_resources: StaticResources {
             listeners,
-            clusters: clusters(design, calls, &names),
+            clusters: clusters(design, gateway, calls, &names),
         },
     }
 }
@@ -434,26 +478,26 @@ fn tcp_filter(call: &Edge, cluster: &str) -> NetworkFilter {
             type_url: TCP_PROXY_TYPE,
             stat_prefix: cluster.to_owned(),
             cluster: cluster.to_owned(),
-            idle_timeout: call.timeout_ms.map(proto_duration),
+            max_downstream_connection_duration: call.timeout_ms.map(proto_duration),
             max_connect_attempts: call.max_tries(),
         }),
     }
 }
 
 fn route(call: &Edge, cluster: &str, prefix: &str, rewrite: Option<&str>) -> Route {
-    let retry_on = if call.effective_protocol() == Protocol::Grpc {
-        format!("{RETRY_ON},unavailable")
-    } else {
-        RETRY_ON.to_owned()
-    };
     let retry_policy = call.retry.as_ref().map(|retry| RetryPolicy {
-        retry_on,
+        retry_on: retry_on(call),
         num_retries: retry.max_retries,
         per_try_timeout: retry.per_try_timeout_ms.map(proto_duration),
-        // Envoy needs a base interval above 1 ms; without one it uses its default of 25 ms.
-        retry_back_off: (retry.backoff_ms > 1.0).then(|| RetryBackOff {
-            base_interval: proto_duration(retry.backoff_ms),
-            max_interval: proto_duration(retry.backoff_before_retry_ms(retry.max_retries.max(1))),
+        // Envoy's backoff is fully jittered (a random wait up to the interval) and rounds intervals below 1 ms up
+        // to 1 ms; without a back-off it would wait its default 25 ms, so a design's zero backoff is that 1 ms.
+        retry_back_off: Some(RetryBackOff {
+            base_interval: proto_duration(retry.backoff_ms.max(MIN_BACKOFF_MS)),
+            max_interval: proto_duration(
+                retry
+                    .backoff_before_retry_ms(retry.max_retries.max(1))
+                    .max(MIN_BACKOFF_MS),
+            ),
         }),
     });
     Route {
@@ -470,7 +514,13 @@ fn route(call: &Edge, cluster: &str, prefix: &str, rewrite: Option<&str>) -> Rou
     }
 }
 
-fn clusters(design: &Design, calls: &[&Edge], names: &[String]) -> Vec<Cluster> {
+/// The bulkhead one proxy enforces: the design's `max_in_flight` holds across all the caller's replicas, each of
+/// which runs its own proxy, so each gets its share (rounded up).
+pub(crate) fn per_proxy_limit(max_in_flight: u32, caller_replicas: u32) -> u32 {
+    max_in_flight.div_ceil(caller_replicas.max(1))
+}
+
+fn clusters(design: &Design, caller: &Service, calls: &[&Edge], names: &[String]) -> Vec<Cluster> {
     calls
         .iter()
         .zip(names)
@@ -479,11 +529,25 @@ fn clusters(design: &Design, calls: &[&Edge], names: &[String]) -> Vec<Cluster> 
                 .service(call.to.as_str())
                 .map(|callee| service_port(design, callee))
                 .unwrap_or(8080);
+            let bulkhead = call
+                .max_in_flight
+                .map(|limit| per_proxy_limit(limit, caller.replicas));
+            // Retries in flight at once: every call in flight may be retrying. Without a bulkhead, Envoy's default
+            // of 1,024 requests bounds the calls in flight, and so the retries.
+            let max_retries = call
+                .retry
+                .filter(|r| r.max_retries > 0)
+                .map(|_| bulkhead.unwrap_or(1024));
             Cluster {
                 name: name.clone(),
                 discovery: "STRICT_DNS",
                 connect_timeout: CONNECT_TIMEOUT,
                 lb_policy: "ROUND_ROBIN",
+                // With every replica ejected Envoy would otherwise panic and send to them anyway (threshold 50%):
+                // the breaker would never fail fast.
+                common_lb_config: call.circuit_breaker.map(|_| CommonLbConfig {
+                    healthy_panic_threshold: Percent { value: 0.0 },
+                }),
                 typed_extension_protocol_options: (call.effective_protocol() == Protocol::Grpc)
                     .then_some(ProtocolOptions {
                         http: HttpProtocolOptions {
@@ -493,13 +557,21 @@ fn clusters(design: &Design, calls: &[&Edge], names: &[String]) -> Vec<Cluster> 
                             },
                         },
                     }),
-                circuit_breakers: call.max_in_flight.map(|limit| CircuitBreakers {
-                    thresholds: vec![Thresholds {
-                        priority: "DEFAULT",
-                        max_connections: limit,
-                        max_pending_requests: limit,
-                        max_requests: limit,
-                    }],
+                circuit_breakers: (bulkhead.is_some() || max_retries.is_some()).then(|| {
+                    CircuitBreakers {
+                        thresholds: vec![Thresholds {
+                            priority: "DEFAULT",
+                            // Envoy checks `max_requests` when it hands a request to a free connection. With
+                            // room for twice the limit in connections and pending requests, a call over the limit
+                            // is handed a connection (new or free) at once and refused there, as in the
+                            // simulator; with as many connections as the limit, HTTP/1.1 would queue it for the
+                            // next free one instead.
+                            max_connections: bulkhead.map(|limit| limit.saturating_mul(2)),
+                            max_pending_requests: bulkhead,
+                            max_requests: bulkhead,
+                            max_retries,
+                        }],
+                    }
                 }),
                 outlier_detection: call
                     .circuit_breaker
@@ -507,6 +579,8 @@ fn clusters(design: &Design, calls: &[&Edge], names: &[String]) -> Vec<Cluster> 
                     .map(|breaker| OutlierDetection {
                         consecutive_5xx: breaker.consecutive_failures,
                         base_ejection_time: proto_duration(breaker.open_ms),
+                        max_ejection_time: proto_duration(breaker.open_ms),
+                        interval: proto_duration((breaker.open_ms / 10.0).clamp(1.0, MAX_SWEEP_MS)),
                         max_ejection_percent: 100,
                     }),
                 load_assignment: LoadAssignment {
@@ -522,4 +596,29 @@ fn clusters(design: &Design, calls: &[&Edge], names: &[String]) -> Vec<Cluster> 
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bulkhead_is_shared_out_over_the_caller_s_proxies() {
+        assert_eq!(per_proxy_limit(10, 1), 10);
+        assert_eq!(per_proxy_limit(10, 3), 4);
+        assert_eq!(per_proxy_limit(1, 4), 1);
+        assert_eq!(per_proxy_limit(5, 0), 5);
+    }
+
+    #[test]
+    fn cluster_names_never_meet_another_callee_s() {
+        let mut first = Edge::new("web", "api", crate::model::CallMode::Sync);
+        first.id = "e1".into();
+        let mut second = first.clone();
+        second.id = "e2".into();
+        let mut other = Edge::new("web", "api-2", crate::model::CallMode::Sync);
+        other.id = "e3".into();
+        let names = cluster_names(&[&first, &second, &other]);
+        assert_eq!(names, ["api", "api_2", "api-2"]);
+    }
 }

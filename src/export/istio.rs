@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::{
-    ExportedFile, Exporter, Metadata, Object, Target, envoy::RETRY_ON, header_comment, is_deployed,
-    is_http_family, proto_duration, service_port, sorted_services, to_yaml_documents,
+    ExportedFile, Exporter, Metadata, Object, Target, header_comment, is_deployed, is_http_family,
+    proto_duration, service_port, sorted_services, to_yaml_documents,
 };
 use crate::model::{CallMode, Design, Edge, Service};
 
@@ -214,7 +214,7 @@ fn retries(call: &Edge) -> HttpRetry {
         Some(retry) => HttpRetry {
             attempts: retry.max_retries,
             per_try_timeout: retry.per_try_timeout_ms.map(proto_duration),
-            retry_on: Some(RETRY_ON.to_owned()),
+            retry_on: Some(super::envoy::retry_on(call)),
         },
         // Istio retries twice by default; a call without a retry policy makes one try.
         None => HttpRetry {

@@ -62,6 +62,14 @@ impl Exporter for KubernetesExporter {
     }
 }
 
+/// Whether a sync call to the service has a circuit breaker.
+fn guarded_by_breaker(design: &Design, service: &Service) -> bool {
+    design
+        .edges
+        .iter()
+        .any(|e| e.to == service.id && e.mode == CallMode::Sync && e.circuit_breaker.is_some())
+}
+
 /// The name of a service's port: what it speaks.
 pub(crate) fn port_name(design: &Design, service: &Service) -> &'static str {
     if service.kind == ServiceKind::Broker {
@@ -258,7 +266,10 @@ fn service_object(design: &Design, service: &Service, stateful: bool) -> Object<
         kind: "Service",
         metadata: metadata(service),
         spec: ServiceSpec {
-            cluster_ip: stateful.then_some("None"),
+            // Headless for state (stable pod names) and for callees guarded by a breaker: the callers' proxies
+            // (Envoy, nginx) then resolve every replica and eject a failing one on its own, where one virtual IP
+            // would be one host that is ejected whole or not at all.
+            cluster_ip: (stateful || guarded_by_breaker(design, service)).then_some("None"),
             selector: BTreeMap::from([("app", service.id.to_string())]),
             ports: vec![ServicePort {
                 name: port_name,

@@ -21,6 +21,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+pub use nginx::grpc_package as nginx_grpc_package;
+
 use crate::model::{CallMode, Design, Edge, Protocol, Service, ServiceKind};
 
 /// What to export.
@@ -328,11 +330,23 @@ pub(crate) fn whole_ms(ms: f64) -> u64 {
     ms.max(0.0).ceil() as u64
 }
 
-/// Text safe to put after `#` on one comment line: control characters (line breaks among them) become spaces.
+/// Whether any consumer of our files may read `c` as the end of a line: the control characters (CR, LF, NEL
+/// U+0085 among them) and the Unicode line and paragraph separators, which YAML 1.1 parsers (PyYAML, go-yaml in
+/// kubectl and compose) treat as line breaks.
+pub(crate) fn breaks_lines(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+/// Text safe to put after `#` on one comment line: anything a consumer may read as a line break becomes a space.
 pub(crate) fn comment_text(text: &str) -> String {
     text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
+        .map(|c| if breaks_lines(c) { ' ' } else { c })
         .collect()
+}
+
+/// Text for a docker-compose value, which Compose interpolates: every `$` doubled so it stays a `$`.
+pub(crate) fn compose_literal(text: &str) -> String {
+    text.replace('$', "$$")
 }
 
 /// The comment lines that head every generated YAML or nginx file.
@@ -411,5 +425,18 @@ mod tests {
     #[test]
     fn comments_cannot_break_out_of_their_line() {
         assert_eq!(comment_text("a\nb\r\nc\u{0}"), "a b  c ");
+        assert_eq!(
+            comment_text("a\u{85}b\u{2028}c\u{2029}d"),
+            "a b c d",
+            "YAML 1.1 line breaks"
+        );
+    }
+
+    #[test]
+    fn compose_keeps_dollars_literal() {
+        assert_eq!(
+            compose_literal("Price ${HOME} $(id) $$"),
+            "Price $${HOME} $$(id) $$$$"
+        );
     }
 }

@@ -1,8 +1,11 @@
 //! A complete nginx configuration per gateway that makes sync HTTP-family calls: one `upstream` per callee with a
-//! `server` line per replica (`<callee>-<n>:<port>`; nginx's passive health checks eject a failing replica, so
-//! each must be addressable), `max_fails`/`fail_timeout` from the call's circuit breaker, and a `location
-//! /<callee>/` whose timeouts come from the call's `timeout_ms` and whose `*_next_upstream_tries` is the call's
-//! tries. gRPC calls use `grpc_pass` and the `grpc_*` directives.
+//! `server` on the callee's service name (nginx resolves it when it starts and makes a server of every address,
+//! so each replica behind a compose service name or a headless Kubernetes Service is ejected on its own),
+//! `max_fails`/`fail_timeout` from the call's circuit breaker, and a `location /<callee>/` whose timeouts come from
+//! the call's `timeout_ms` and whose `*_next_upstream_tries` is the call's tries. gRPC calls are served on a
+//! listener of their own (HTTP/2 without TLS cannot share a port with HTTP/1.1 in nginx), routed by the gRPC
+//! service path (`/<package>.`, the callee id with `_` for `-`), with `grpc_pass` and the `grpc_*` directives.
+//! What nginx cannot do of the design (retry the same server, eject the only one) is said in a comment.
 //!
 //! The configuration is built as a tree of directives and printed with every argument quoted where nginx would
 //! read it otherwise, so no text from the design can add a directive.
@@ -15,8 +18,17 @@ use super::{
 };
 use crate::model::{Design, Edge, Protocol, Service, ServiceKind};
 
-/// The errors on which nginx passes a request to the next replica.
-pub const NEXT_UPSTREAM: [&str; 5] = ["error", "timeout", "http_502", "http_503", "http_504"];
+/// The errors on which nginx passes a request to the next replica: what the design counts as a failed try
+/// (5xx answers, resets, timeouts). nginx counts the same toward `max_fails`.
+pub const NEXT_UPSTREAM: [&str; 6] = [
+    "error", "timeout", "http_500", "http_502", "http_503", "http_504",
+];
+
+/// The gRPC package a callee's services are expected in: gRPC requests are routed by their path,
+/// `/<package>.<Service>/<Method>`, and a package name cannot hold `-`.
+pub fn grpc_package(callee: &str) -> String {
+    callee.replace('-', "_")
+}
 
 pub(crate) struct NginxExporter;
 
@@ -53,6 +65,14 @@ impl Exporter for NginxExporter {
             })
             .collect()
     }
+}
+
+/// Whether the nginx export writes a configuration for this gateway (it makes sync HTTP-family calls).
+pub(crate) fn has_config(design: &Design, gateway: &Service) -> bool {
+    gateway.kind == ServiceKind::Gateway
+        && sync_calls_from(design, gateway)
+            .into_iter()
+            .any(|c| is_http_family(c.effective_protocol()))
 }
 
 /// One nginx directive: a name, its arguments, and a block of directives when it has one.
@@ -164,51 +184,97 @@ fn config(design: &Design, gateway: &Service, calls: &[&Edge]) -> Vec<Directive>
             continue;
         };
         let port = service_port(design, callee);
-        let servers = (1..=callee.replicas.max(1))
-            .map(|replica| {
-                let mut args = vec![format!("{}-{replica}:{port}", callee.id)];
-                if let Some(breaker) = &call.circuit_breaker {
-                    args.push(format!("max_fails={}", breaker.consecutive_failures));
-                    // nginx reads server parameters in whole seconds only.
-                    args.push(format!(
-                        "fail_timeout={}s",
-                        whole_ms(breaker.open_ms).div_ceil(1000)
-                    ));
-                }
-                Directive::simple("server", args)
-            })
-            .collect();
-        http.push(
-            Directive::block("upstream", [callee.id.to_string()], servers).with_comment(format!(
-                "{} ({})",
-                callee.id,
-                callee.display_name()
-            )),
-        );
-    }
-    let mut server = vec![
-        Directive::simple("listen", [service_port(design, gateway).to_string()]),
-        Directive::simple("server_name", [gateway.id.to_string()]),
-    ];
-    let mut seen_callees = Vec::new();
-    for call in calls {
-        if seen_callees.contains(&call.to) {
-            continue;
+        let mut args = vec![format!("{}:{port}", callee.id)];
+        if let Some(breaker) = &call.circuit_breaker {
+            args.push(format!("max_fails={}", breaker.consecutive_failures));
+            // nginx reads server parameters in whole seconds only.
+            args.push(format!(
+                "fail_timeout={}s",
+                whole_ms(breaker.open_ms).div_ceil(1000)
+            ));
         }
-        seen_callees.push(call.to.clone());
-        server.push(
-            Directive::block("location", [format!("/{}/", call.to)], location(call))
-                .with_comment(format!("call {}", call.id)),
+        let mut server = Directive::simple("server", args);
+        if callee.replicas <= 1 {
+            let mut limits = Vec::new();
+            if call.retry.is_some_and(|r| r.max_retries > 0) {
+                limits.push(
+                    "nginx never retries the same server, so the call's retries cannot happen",
+                );
+            }
+            if call.circuit_breaker.is_some() {
+                limits.push(
+                    "nginx ignores max_fails on an upstream of one server, so the breaker never opens",
+                );
+            }
+            if !limits.is_empty() {
+                server = server.with_comment(format!(
+                    "{} runs one replica: {}.",
+                    callee.id,
+                    limits.join("; ")
+                ));
+            }
+        } else if call.circuit_breaker.is_some() {
+            server = server.with_comment(
+                "max_fails counts failures within fail_timeout, not in a row; each replica is ejected on its own"
+                    .to_owned(),
+            );
+        }
+        http.push(
+            Directive::block("upstream", [callee.id.to_string()], vec![server])
+                .with_comment(format!("{} ({})", callee.id, callee.display_name())),
         );
     }
-    if calls
+    let http_port = service_port(design, gateway);
+    let (grpc_calls, plain_calls): (Vec<&Edge>, Vec<&Edge>) = calls
         .iter()
-        .any(|c| c.effective_protocol() == Protocol::Grpc)
-    {
-        // gRPC needs HTTP/2 from the client; nginx 1.22 enables it per listen socket.
-        server[0].args.push("http2".to_owned());
+        .partition(|c| c.effective_protocol() == Protocol::Grpc);
+    let locations = |calls: &[&Edge], grpc: bool| {
+        let mut seen = Vec::new();
+        let mut out = Vec::new();
+        for call in calls {
+            if seen.contains(&call.to) {
+                continue;
+            }
+            seen.push(call.to.clone());
+            let path = if grpc {
+                format!("/{}.", grpc_package(call.to.as_str()))
+            } else {
+                format!("/{}/", call.to)
+            };
+            out.push(
+                Directive::block("location", [path], location(design, call))
+                    .with_comment(format!("call {}", call.id)),
+            );
+        }
+        out
+    };
+    if !plain_calls.is_empty() {
+        let mut server = vec![
+            Directive::simple("listen", [http_port.to_string()]),
+            Directive::simple("server_name", [gateway.id.to_string()]),
+        ];
+        server.extend(locations(&plain_calls, false));
+        http.push(Directive::block("server", [], server));
     }
-    http.push(Directive::block("server", [], server));
+    if !grpc_calls.is_empty() {
+        // gRPC needs HTTP/2, which nginx serves without TLS only on a listener of its own: the port after the
+        // HTTP one (or the gateway's port when it makes gRPC calls only).
+        let grpc_port = if plain_calls.is_empty() {
+            http_port
+        } else {
+            http_port.saturating_add(1)
+        };
+        let mut server = vec![
+            Directive::simple("listen", [grpc_port.to_string(), "http2".to_owned()])
+                .with_comment(format!(
+                    "gRPC, routed by service path: /<package>.<Service>/<Method>, the package being the callee id with _ for - (e.g. /{}.Payments/Charge)",
+                    grpc_package(grpc_calls[0].to.as_str())
+                )),
+            Directive::simple("server_name", [gateway.id.to_string()]),
+        ];
+        server.extend(locations(&grpc_calls, true));
+        http.push(Directive::block("server", [], server));
+    }
     vec![
         Directive::block(
             "events",
@@ -219,7 +285,15 @@ fn config(design: &Design, gateway: &Service, calls: &[&Edge]) -> Vec<Directive>
     ]
 }
 
-fn location(call: &Edge) -> Vec<Directive> {
+/// Whether the call takes part in a write flow (whose requests are not idempotent).
+fn in_write_flow(design: &Design, call: &Edge) -> bool {
+    design
+        .flows
+        .iter()
+        .any(|f| f.kind == crate::model::FlowKind::Write && call.in_flow(&f.id))
+}
+
+fn location(design: &Design, call: &Edge) -> Vec<Directive> {
     let grpc = call.effective_protocol() == Protocol::Grpc;
     let tries = call.max_tries().to_string();
     let (pass, connect, send, read, next, next_tries) = if grpc {
@@ -258,10 +332,13 @@ fn location(call: &Edge) -> Vec<Directive> {
             body.push(Directive::simple(name, [ms(whole_ms(timeout))]));
         }
     }
-    body.push(Directive::simple(
-        next,
-        NEXT_UPSTREAM.iter().map(|s| (*s).to_owned()),
-    ));
+    let mut conditions: Vec<String> = NEXT_UPSTREAM.iter().map(|s| (*s).to_owned()).collect();
+    if call.retry.is_some_and(|r| r.max_retries > 0) && in_write_flow(design, call) {
+        // nginx never retries a POST, PUT or PATCH unless told: the design retries this call of a write flow, so
+        // it is told (and the `retry-non-idempotent` rule warns about it).
+        conditions.push("non_idempotent".to_owned());
+    }
+    body.push(Directive::simple(next, conditions));
     body.push(Directive::simple(next_tries, [tries]));
     if let Some(timeout) = call.timeout_ms {
         let name = if grpc {

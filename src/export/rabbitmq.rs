@@ -1,11 +1,15 @@
 //! RabbitMQ definitions, one file per AMQP broker, in the single-virtual-host form that the management API imports
 //! (`POST /api/definitions/<vhost>`) and `rabbitmqadmin import` reads.
 //!
-//! The broker is a durable topic exchange named after it; producers publish with the call's `topic` as routing
-//! key. Every consumer gets one durable queue named after it, bound once per topic it receives (`#`, everything,
-//! for a delivery without a topic). A consumer with a bounded queue gets `x-max-length` = its queue capacity ×
-//! replicas with `reject-publish` overflow (a full queue rejects, as in the simulator). Messages the consumer
-//! rejects go through the `<broker>.dlx` exchange to its dead-letter queue `<consumer>.dlq`.
+//! The broker is a durable *direct* exchange named after it; producers publish with the call's `topic` as routing
+//! key (empty without one). A direct exchange matches keys exactly, so a design topic holding `*` or `#` is a name,
+//! never a wildcard. Every consumer gets one durable queue named after it, bound once per topic it receives; a
+//! delivery without a topic (everything) is bound with every key the broker's producers publish with. A consumer
+//! with a bounded queue gets `x-max-length` = its queue capacity × replicas (at least 1: RabbitMQ checks the limit
+//! before handing a message to a waiting consumer, so 0 would refuse every message) with `reject-publish` overflow
+//! (a full queue rejects, as in the simulator). Queues are quorum queues (replicated) when the broker runs 2 or
+//! more replicas. Messages the consumer rejects go through the `<broker>.dlx` exchange to its dead-letter queue
+//! `<consumer>.dlq`.
 
 use std::collections::BTreeMap;
 
@@ -71,9 +75,6 @@ struct Binding {
     arguments: BTreeMap<String, Value>,
 }
 
-/// The routing key that binds a delivery without a topic: every message.
-pub const ALL_TOPICS: &str = "#";
-
 fn exchange(name: String, kind: &'static str) -> Exchange {
     Exchange {
         name,
@@ -97,16 +98,35 @@ fn binding(source: &str, queue: &str, routing_key: &str) -> Binding {
 
 fn definitions(design: &Design, broker: &str) -> Definitions {
     let dead_letters = format!("{broker}.dlx");
+    let replicated = design.service(broker).is_some_and(|b| b.replicas >= 2);
+    // Every routing key published to the broker (empty for a publish without a topic).
+    let mut published: Vec<&str> = design
+        .edges
+        .iter()
+        .filter(|e| e.to == broker && e.mode == CallMode::Async && e.from != broker)
+        .map(|e| e.topic.as_deref().unwrap_or(""))
+        .collect();
+    published.sort_unstable();
+    published.dedup();
+    if published.is_empty() {
+        published.push("");
+    }
     // Consumer id -> the routing keys it is bound with.
     let mut consumers: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for edge in &design.edges {
         if edge.from == broker && edge.mode == CallMode::Async && edge.to != broker {
-            consumers
-                .entry(edge.to.as_str())
-                .or_default()
-                .push(edge.topic.as_deref().unwrap_or(ALL_TOPICS));
+            let keys = consumers.entry(edge.to.as_str()).or_default();
+            match edge.topic.as_deref() {
+                Some(topic) => keys.push(topic),
+                None => keys.extend(published.iter().copied()),
+            }
         }
     }
+    let queue_type = |arguments: &mut BTreeMap<String, Value>| {
+        if replicated {
+            arguments.insert("x-queue-type".to_owned(), Value::from("quorum"));
+        }
+    };
     let mut queues = Vec::new();
     let mut bindings = Vec::new();
     for (consumer, keys) in &mut consumers {
@@ -123,10 +143,11 @@ fn definitions(design: &Design, broker: &str) -> Definitions {
         if let Some(service) = design.service(consumer)
             && let Some(capacity) = service.queue_capacity
         {
-            let length = u64::from(capacity) * u64::from(service.replicas);
+            let length = (u64::from(capacity) * u64::from(service.replicas)).max(1);
             arguments.insert("x-max-length".to_owned(), Value::from(length));
             arguments.insert("x-overflow".to_owned(), Value::from("reject-publish"));
         }
+        queue_type(&mut arguments);
         queues.push(Queue {
             name: (*consumer).to_owned(),
             durable: true,
@@ -134,11 +155,13 @@ fn definitions(design: &Design, broker: &str) -> Definitions {
             arguments,
         });
         let dead_letter_queue = format!("{consumer}.dlq");
+        let mut dead_letter_arguments = BTreeMap::new();
+        queue_type(&mut dead_letter_arguments);
         queues.push(Queue {
             name: dead_letter_queue.clone(),
             durable: true,
             auto_delete: false,
-            arguments: BTreeMap::new(),
+            arguments: dead_letter_arguments,
         });
         keys.sort_unstable();
         keys.dedup();
@@ -150,7 +173,7 @@ fn definitions(design: &Design, broker: &str) -> Definitions {
     queues.sort_by(|a, b| a.name.cmp(&b.name));
     Definitions {
         exchanges: vec![
-            exchange(broker.to_owned(), "topic"),
+            exchange(broker.to_owned(), "direct"),
             exchange(dead_letters, "direct"),
         ],
         queues,

@@ -140,7 +140,12 @@ pub(crate) fn import(text: &str, name: &str) -> Result<Builder, String> {
             .unwrap_or_default()
             .into_iter()
             .collect();
-        let image = service.image.as_ref().and_then(scalar_text);
+        // `$$` is Compose's literal `$`.
+        let image = service
+            .image
+            .as_ref()
+            .and_then(scalar_text)
+            .map(|image| image.replace("$$", "$"));
         let (kind, protocol) = builder.classify(
             key,
             labels.get(KIND_LABEL).map(String::as_str),
@@ -168,7 +173,8 @@ pub(crate) fn import(text: &str, name: &str) -> Result<Builder, String> {
             entry.port = port;
             entry.replicas = replicas.unwrap_or(1);
             if let Some(display) = labels.get(NAME_LABEL) {
-                entry.name = Some(display.clone());
+                // Compose reads `$$` as a literal `$` (and the exporter doubles every `$`).
+                entry.name = Some(display.replace("$$", "$"));
             }
         }
     }

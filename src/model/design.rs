@@ -632,7 +632,7 @@ impl Edge {
     }
 
     /// Switches the call to `mode`, dropping what only the other mode may have: the protocol (it must fit the
-    /// mode), and the timeouts of a sync call or the topic of an async one. Retries and the breaker stay.
+    /// mode), the timeout, retries, breaker and bulkhead of a sync call, or the topic of an async one.
     pub fn set_mode(&mut self, mode: CallMode) {
         if self.mode == mode {
             return;
@@ -641,10 +641,11 @@ impl Edge {
         self.protocol = None;
         match mode {
             CallMode::Async => {
+                // What only a waiting caller can apply (see validation).
                 self.timeout_ms = None;
-                if let Some(retry) = &mut self.retry {
-                    retry.per_try_timeout_ms = None;
-                }
+                self.retry = None;
+                self.circuit_breaker = None;
+                self.max_in_flight = None;
             }
             CallMode::Sync => self.topic = None,
         }
@@ -1104,14 +1105,17 @@ mod tests {
             per_try_timeout_ms: Some(100.0),
         });
         call.circuit_breaker = Some(CircuitBreaker::default());
+        call.max_in_flight = Some(10);
         call.set_mode(CallMode::Async);
         assert_eq!(
             (call.mode, call.protocol, call.timeout_ms),
             (CallMode::Async, None, None)
         );
-        let retry = call.retry.expect("retries stay");
-        assert_eq!((retry.max_retries, retry.per_try_timeout_ms), (2, None));
-        assert!(call.circuit_breaker.is_some());
+        assert_eq!(
+            (call.retry, call.circuit_breaker, call.max_in_flight),
+            (None, None, None),
+            "an async call has no retries, breaker or bulkhead"
+        );
         call.topic = Some("t".to_owned());
         call.protocol = Some(Protocol::Kafka);
         call.set_mode(CallMode::Async);

@@ -107,6 +107,13 @@ pub fn service_id_problem(id: &str) -> Option<String> {
             escape_for_message(id)
         ));
     }
+    if id.ends_with('-') {
+        return Some(format!(
+            "service id \"{}\" must end with a letter or digit (it becomes a DNS name, which Kubernetes refuses \
+             with a trailing '-')",
+            escape_for_message(id)
+        ));
+    }
     None
 }
 
@@ -187,6 +194,7 @@ mod tests {
         assert!(service_id_problem("-abc").is_some());
         assert!(service_id_problem("Orders").is_some());
         assert!(service_id_problem("or_ders").is_some());
+        assert!(service_id_problem("orders-").is_some());
         assert!(service_id_problem(&"a".repeat(64)).is_some());
     }
 

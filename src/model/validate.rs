@@ -424,6 +424,25 @@ fn check_edges(
                 checker.duration_ms(format!("{at}.timeout_ms"), timeout);
             }
         }
+        if edge.mode == CallMode::Async {
+            // The simulator, the exporters and the emulator give these no meaning on a message handed to a queue;
+            // accepting them would promise a protection that nothing applies.
+            for (field, set) in [
+                ("retry", edge.retry.is_some()),
+                ("circuit_breaker", edge.circuit_breaker.is_some()),
+                ("max_in_flight", edge.max_in_flight.is_some()),
+            ] {
+                if set {
+                    checker.report(
+                        format!("{at}.{field}"),
+                        format!(
+                            "{field} applies to sync calls only; an async call hands its message to the queue \
+                             and does not wait, retry or trip a breaker (remove it, or make the call sync)"
+                        ),
+                    );
+                }
+            }
+        }
         if let Some(retry) = &edge.retry {
             if retry.max_retries > MAX_RETRIES {
                 checker.report(

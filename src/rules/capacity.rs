@@ -27,6 +27,12 @@ pub(super) const UNBOUNDED_QUEUE: Rule = Rule {
     check: unbounded_queue,
 };
 
+pub(super) const ASYNC_BACKLOG: Rule = Rule {
+    id: "async-backlog",
+    title: "Async work done late: a consumer that falls behind",
+    check: async_backlog,
+};
+
 /// Replicas needed to bring utilization down to 70%.
 fn replicas_for_headroom(ctx: &Context, service: usize) -> u32 {
     let s = &ctx.design.services[service];
@@ -183,5 +189,101 @@ fn unbounded_queue(ctx: &Context, out: &mut Vec<Finding>) {
             ),
             fix: None,
         });
+    }
+}
+
+/// The price of async the answer does not show: a consumer that cannot keep up, or that finishes the work of an
+/// async flow later than the flow's objective.
+fn async_backlog(ctx: &Context, out: &mut Vec<Finding>) {
+    for (i, s) in ctx.design.services.iter().enumerate() {
+        if s.kind == ServiceKind::Broker {
+            continue;
+        }
+        let producers: Vec<&str> = ctx.topology.incoming[i]
+            .iter()
+            .filter(|&&e| {
+                ctx.topology.edge(e).mode == CallMode::Async
+                    && ctx.analysis.flows.iter().any(|f| f.calls_rps[e] > 0.0)
+            })
+            .map(|&e| ctx.topology.edge(e).from.as_str())
+            .collect();
+        if producers.is_empty() {
+            continue;
+        }
+        let utilization = ctx.analysis.utilization[i];
+        let holding_ms = ctx.analysis.holding_ms[i];
+        if utilization >= 1.0 && holding_ms > 0.0 {
+            // Messages arrive faster than the workers take them: the backlog grows by the difference every second,
+            // so after a minute at this load new work waits behind a minute's surplus.
+            let load_rps = ctx.analysis.load_rps[i];
+            let capacity_rps = s.total_workers() as f64 * 1000.0 / holding_ms;
+            let late_after_minute_s = 60.0 * (load_rps - capacity_rps) / capacity_rps;
+            let replicas = replicas_for_headroom(ctx, i);
+            out.push(Finding {
+                rule: ASYNC_BACKLOG.id,
+                severity: Severity::Error,
+                subjects: vec![Subject::Service(s.id.to_string())],
+                message: format!(
+                    "{} takes messages from {} at {:.0}/s but can finish only {:.0}/s: the callers answer fast, but \
+                     the backlog grows by {:.0} messages every second, and after a minute of this load the work is \
+                     done {} later",
+                    s.id,
+                    super::list_names(&producers),
+                    load_rps,
+                    capacity_rps,
+                    load_rps - capacity_rps,
+                    super::format_ms(late_after_minute_s * 1000.0),
+                ),
+                tradeoff: "Making a call async takes the slow work off the answer's path, so the caller's latency \
+                           looks fine; the work itself still has to be done. A consumer slower than its producers \
+                           builds a backlog without bound: orders are paid, emails sent and views updated later and \
+                           later, and nothing on the request path shows it.",
+                suggestion: format!(
+                    "Run {replicas} replicas of {} (about 70% utilization), or make its work cheaper; watch its \
+                     settle time and message lag in the simulation.",
+                    s.id
+                ),
+                fix: Some(Fix::SetReplicas {
+                    service: s.id.to_string(),
+                    replicas,
+                }),
+            });
+            continue;
+        }
+        // Below capacity: a flow whose caller does not wait still needs its work done within its objective.
+        let settle_ms = ctx.analysis.wait_ms[i] + holding_ms;
+        for (f, flow) in ctx.design.flows.iter().enumerate() {
+            let Some(slo) = flow.slo_p99_ms else { continue };
+            let reached = ctx.topology.incoming[i].iter().any(|&e| {
+                ctx.topology.edge(e).mode == CallMode::Async
+                    && ctx.analysis.flows[f].calls_rps[e] > 0.0
+            });
+            if flow.caller_waits || !reached || settle_ms <= slo {
+                continue;
+            }
+            out.push(Finding {
+                rule: ASYNC_BACKLOG.id,
+                severity: Severity::Warning,
+                subjects: vec![Subject::Service(s.id.to_string()), Subject::Flow(flow.id.to_string())],
+                message: format!(
+                    "{} answers fast, but its work at {} is done about {} later on average (queue wait {} plus \
+                     {} of work), beyond its objective of {}",
+                    flow.display_name(),
+                    s.id,
+                    super::format_ms(settle_ms),
+                    super::format_ms(ctx.analysis.wait_ms[i]),
+                    super::format_ms(holding_ms),
+                    super::format_ms(slo),
+                ),
+                tradeoff: "The caller of an async flow does not wait, so its answer meets any latency objective; \
+                           what the user waits for is the work behind the queue. A busy consumer delays every \
+                           message by its queueing time.",
+                suggestion: format!(
+                    "Add replicas or workers to {} until its queue wait fits the objective, or split the work.",
+                    s.id
+                ),
+                fix: None,
+            });
+        }
     }
 }

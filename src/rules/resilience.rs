@@ -35,6 +35,12 @@ pub(super) const RETRY_WITHOUT_PER_TRY_TIMEOUT: Rule = Rule {
     check: retry_without_per_try_timeout,
 };
 
+pub(super) const RETRY_NON_IDEMPOTENT: Rule = Rule {
+    id: "retry-non-idempotent",
+    title: "Retries of a call that changes state",
+    check: retry_non_idempotent,
+};
+
 pub(super) const MISSING_CIRCUIT_BREAKER: Rule = Rule {
     id: "missing-circuit-breaker",
     title: "Sync call into a fragile service without a circuit breaker",
@@ -402,6 +408,46 @@ fn missing_circuit_breaker(ctx: &Context, out: &mut Vec<Finding>) {
             fix: Some(Fix::AddCircuitBreaker {
                 edge: edge.id.to_string(),
             }),
+        });
+    }
+}
+
+fn retry_non_idempotent(ctx: &Context, out: &mut Vec<Finding>) {
+    for edge in &ctx.design.edges {
+        let Some(retry) = edge.retry else { continue };
+        if retry.max_retries == 0 || edge.mode != CallMode::Sync {
+            continue;
+        }
+        let writes: Vec<&str> = ctx
+            .design
+            .flows
+            .iter()
+            .filter(|f| f.kind == crate::model::FlowKind::Write && edge.in_flow(&f.id))
+            .map(|f| f.display_name())
+            .collect();
+        if writes.is_empty() {
+            continue;
+        }
+        out.push(Finding {
+            rule: RETRY_NON_IDEMPOTENT.id,
+            severity: Severity::Warning,
+            subjects: vec![Subject::Edge(edge.id.to_string())],
+            message: format!(
+                "{} retries {} up to {} times in the write flow {}: a try that timed out may have done its work, \
+                 and the retry does it again",
+                edge.from,
+                edge.to,
+                retry.max_retries,
+                super::list_names(&writes)
+            ),
+            tradeoff: "A timeout does not say whether the callee did the work: retrying a call that changes state \
+                       (charge a card, place an order) can do it twice. Proxies refuse to retry such requests unless \
+                       told to (nginx's non_idempotent), and the export tells them to because the design retries.",
+            suggestion: format!(
+                "Make {} idempotent (an idempotency key the callee deduplicates on), or remove the retry of {}.",
+                edge.to, edge.id
+            ),
+            fix: None,
         });
     }
 }

@@ -7,11 +7,15 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::model::Design;
+use crate::model::{CallMode, Design};
 use crate::sim::{BreakerState, SimReport, Snapshot};
 
 /// Points kept per run; beyond this every second point is dropped, so a long run stays light to draw.
 const MAX_POINTS: usize = 4_000;
+
+/// Async calls whose message lag is kept over time (the first ones in design order): a series per call per point
+/// would make a design with a thousand queues heavy to keep and unreadable to draw.
+pub const MAX_LAG_SERIES: usize = 8;
 
 /// One flow's numbers over the interval ending at a point.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
@@ -28,6 +32,9 @@ pub struct FlowPoint {
     pub p95_ms: Option<f64>,
     /// 99th percentile.
     pub p99_ms: Option<f64>,
+    /// 99th percentile of the settle time (until all the work a request caused is done) of the requests that
+    /// settled in the interval; `None` when none did.
+    pub settle_p99_ms: Option<f64>,
 }
 
 /// The run at one moment of simulated time.
@@ -37,6 +44,9 @@ pub struct HistoryPoint {
     pub time_s: f64,
     /// Per flow, in the run's design order.
     pub flows: Vec<FlowPoint>,
+    /// 99th percentile of the message lag of each call in [`RunHistory::lag_edges`] over the interval; `None` when
+    /// no message was taken.
+    pub lag_p99_ms: Vec<Option<f64>>,
 }
 
 /// A service's numbers now.
@@ -77,6 +87,12 @@ pub struct EdgeNow {
     pub breaker: BreakerState,
     /// Whether the call has a circuit breaker.
     pub has_breaker: bool,
+    /// Whether the call is async (a message through a queue).
+    pub asynchronous: bool,
+    /// Async calls: messages waiting in the consumer's queue.
+    pub backlog: u64,
+    /// Async calls: 99th percentile of the message lag over the last interval; `None` when none was taken.
+    pub lag_p99_ms: Option<f64>,
 }
 
 /// A run's history: one point per snapshot that moved time forward, and the numbers now.
@@ -92,6 +108,8 @@ pub struct RunHistory {
     pub services: Vec<ServiceNow>,
     /// Per call, in the run's design order.
     pub edges: Vec<EdgeNow>,
+    /// The async calls whose lag is kept in the points: index in the design and id (at most [`MAX_LAG_SERIES`]).
+    pub lag_edges: Vec<(usize, String)>,
     /// Simulated time of the newest snapshot.
     pub time_s: f64,
     #[serde(skip)]
@@ -126,8 +144,17 @@ impl RunHistory {
                 .map(|e| EdgeNow {
                     id: e.id.to_string(),
                     has_breaker: e.circuit_breaker.is_some(),
+                    asynchronous: e.mode == CallMode::Async,
                     ..EdgeNow::default()
                 })
+                .collect(),
+            lag_edges: design
+                .edges
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e.mode == CallMode::Async)
+                .take(MAX_LAG_SERIES)
+                .map(|(i, e)| (i, e.id.to_string()))
                 .collect(),
             time_s: 0.0,
             last: None,
@@ -160,6 +187,8 @@ impl RunHistory {
                 let failed = now.failed.saturating_sub(before.failed);
                 let ended = completed + failed;
                 let latency = (completed > 0).then_some(now.recent_latency_ms);
+                // A histogram with no values reports zeros: no settle point rather than a zero.
+                let settle = (now.recent_settle_ms.max > 0.0).then_some(now.recent_settle_ms.p99);
                 FlowPoint {
                     throughput_rps: per_s(now.started, before.started),
                     goodput_rps: completed as f64 / interval_s,
@@ -171,6 +200,7 @@ impl RunHistory {
                     p50_ms: latency.map(|l| l.p50),
                     p95_ms: latency.map(|l| l.p95),
                     p99_ms: latency.map(|l| l.p99),
+                    settle_p99_ms: settle,
                 }
             })
             .collect();
@@ -190,10 +220,18 @@ impl RunHistory {
         {
             edge.calls_rps = per_s(now.calls, before.calls);
             edge.failures_rps = per_s(now.failures, before.failures);
+            // An empty histogram reports zeros, and a recorded lag is at least 1 µs.
+            edge.lag_p99_ms = (now.recent_lag_ms.max > 0.0).then_some(now.recent_lag_ms.p99);
         }
+        let lag_p99_ms = self
+            .lag_edges
+            .iter()
+            .map(|(index, _)| self.edges.get(*index).and_then(|e| e.lag_p99_ms))
+            .collect();
         self.points.push(HistoryPoint {
             time_s: snapshot.time_s,
             flows,
+            lag_p99_ms,
         });
         if self.points.len() > MAX_POINTS {
             // Counted from the newest, so the newest point always stays.
@@ -219,20 +257,21 @@ impl RunHistory {
         for (edge, now) in self.edges.iter_mut().zip(&snapshot.edges) {
             edge.in_flight = now.in_flight;
             edge.breaker = now.breaker;
+            edge.backlog = now.backlog;
         }
     }
 
     /// The history as CSV: one row per point and flow, sorted by time then flow order.
     pub fn to_csv(&self) -> String {
         let mut csv = String::from(
-            "time_s,flow,throughput_rps,goodput_rps,error_rate,p50_ms,p95_ms,p99_ms\n",
+            "time_s,flow,throughput_rps,goodput_rps,error_rate,p50_ms,p95_ms,p99_ms,settle_p99_ms\n",
         );
         let optional = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.3}"));
         for point in &self.points {
             for ((id, _), flow) in self.flows.iter().zip(&point.flows) {
                 let _ = writeln!(
                     csv,
-                    "{:.3},{},{:.3},{:.3},{:.5},{},{},{}",
+                    "{:.3},{},{:.3},{:.3},{:.5},{},{},{},{}",
                     point.time_s,
                     csv_field(id),
                     flow.throughput_rps,
@@ -241,6 +280,7 @@ impl RunHistory {
                     optional(flow.p50_ms),
                     optional(flow.p95_ms),
                     optional(flow.p99_ms),
+                    optional(flow.settle_p99_ms),
                 );
             }
         }
@@ -268,6 +308,7 @@ impl RunHistory {
             p50_ms: Vec<Option<f64>>,
             p95_ms: Vec<Option<f64>>,
             p99_ms: Vec<Option<f64>>,
+            settle_p99_ms: Vec<Option<f64>>,
         }
         let mut flows = BTreeMap::new();
         for (index, (id, name)) in self.flows.iter().enumerate() {
@@ -287,6 +328,7 @@ impl RunHistory {
                 series.p50_ms.push(flow.p50_ms);
                 series.p95_ms.push(flow.p95_ms);
                 series.p99_ms.push(flow.p99_ms);
+                series.settle_p99_ms.push(flow.settle_p99_ms);
             }
             flows.insert(id.as_str(), series);
         }
@@ -322,6 +364,43 @@ pub struct FlowDifference {
     pub p99_ms: (f64, f64),
     /// Failure fraction of the ended requests, baseline and variant.
     pub error_rate: (f64, f64),
+    /// 99th-percentile settle time (until all the work a request caused is done), baseline and variant.
+    pub settle_p99_ms: (f64, f64),
+    /// Answered requests whose work was still going at the end, baseline and variant.
+    pub unsettled: (u64, u64),
+}
+
+/// One async call in a comparison of two finished runs (a call async in either run).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AsyncDifference {
+    /// The call's id.
+    pub edge: String,
+    /// The most messages waiting at once, baseline and variant (`None` where the call is sync or absent).
+    pub max_backlog: (Option<u64>, Option<u64>),
+    /// 99th-percentile message lag, baseline and variant.
+    pub lag_p99_ms: (Option<f64>, Option<f64>),
+}
+
+/// Compares the async calls of two reports, by id, sorted: the backlog and lag the async side pays.
+pub fn compare_async(baseline: &SimReport, variant: &SimReport) -> Vec<AsyncDifference> {
+    let ids: std::collections::BTreeSet<&String> = baseline
+        .edges
+        .iter()
+        .chain(&variant.edges)
+        .filter(|(_, e)| e.lag_ms.is_some())
+        .map(|(id, _)| id)
+        .collect();
+    ids.into_iter()
+        .map(|id| {
+            let backlog = |r: &SimReport| r.edges.get(id).and_then(|e| e.max_backlog);
+            let lag = |r: &SimReport| r.edges.get(id).and_then(|e| e.lag_ms).map(|l| l.p99);
+            AsyncDifference {
+                edge: id.clone(),
+                max_backlog: (backlog(baseline), backlog(variant)),
+                lag_p99_ms: (lag(baseline), lag(variant)),
+            }
+        })
+        .collect()
 }
 
 /// Compares two reports flow by flow (flows present in both, by id, sorted).
@@ -347,6 +426,8 @@ pub fn compare(baseline: &SimReport, variant: &SimReport) -> Vec<FlowDifference>
                     error_rate(a.completed, a.failed),
                     error_rate(b.completed, b.failed),
                 ),
+                settle_p99_ms: (a.settle_ms.p99, b.settle_ms.p99),
+                unsettled: (a.unsettled, b.unsettled),
             })
         })
         .collect()
@@ -384,6 +465,7 @@ mod tests {
                     p99: 30.0,
                     max: 40.0,
                 },
+                ..FlowLive::default()
             }],
             services: vec![ServiceLive::default(), ServiceLive::default()],
             edges: vec![EdgeLive {
@@ -459,7 +541,10 @@ mod tests {
         let csv = history.to_csv();
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines.len(), 3);
-        assert_eq!(lines[2], "2.000,f,10.000,9.000,0.10000,9.000,20.000,30.000");
+        assert_eq!(
+            lines[2],
+            "2.000,f,10.000,9.000,0.10000,9.000,20.000,30.000,"
+        );
         let json: serde_json::Value = serde_json::from_str(&history.to_json(None)).unwrap();
         assert_eq!(json["flows"]["f"]["goodput_rps"][1], 9.0);
         assert_eq!(json["flows"]["f"]["slo_p99_ms"], 200.0);

@@ -58,6 +58,17 @@ pub struct FlowReport {
     pub goodput_rps: f64,
     /// From arrival at the entry to the entry's answer, of completed requests.
     pub latency_ms: LatencyStats,
+    /// Completed requests whose work, async descendants included, was all done by the end of the run.
+    pub settled: u64,
+    /// Completed requests whose work was still going at the end: `completed = settled + settle_failed +
+    /// unsettled`.
+    pub unsettled: u64,
+    /// Completed requests some of whose async work failed or was dropped (a message a full queue refused, a
+    /// consumer that failed it): their work will never be done.
+    pub settle_failed: u64,
+    /// Time until done: from arrival at the entry until the last piece of work the request caused has finished,
+    /// of settled requests. Equals `latency_ms` for a flow without async calls.
+    pub settle_ms: LatencyStats,
 }
 
 /// Results of one service over the measured period.
@@ -75,6 +86,8 @@ pub struct ServiceReport {
     pub utilization: f64,
     /// Time-averaged number of requests waiting (over all replicas).
     pub mean_queue_length: f64,
+    /// The most requests waiting at once (over all replicas).
+    pub max_queue_length: u64,
     /// From arrival at the service to the end of its work there, including sync waits.
     pub sojourn_ms: LatencyStats,
 }
@@ -94,6 +107,13 @@ pub struct EdgeReport {
     pub short_circuited: u64,
     /// From the call to its successful answer, sync calls only (zero for async messages): the simulated hop.
     pub latency_ms: LatencyStats,
+    /// Async calls only (`null` for sync): how long messages waited in the consumer's queue before a worker took
+    /// them, the staleness a reader of the consumer's data sees.
+    pub lag_ms: Option<LatencyStats>,
+    /// Async calls only: the most of its messages waiting at once.
+    pub max_backlog: Option<u64>,
+    /// Async calls only: the time-averaged number of its messages waiting.
+    pub mean_backlog: Option<f64>,
 }
 
 /// The whole report of a run; serializes to the `simulate --json` shape.
@@ -141,6 +161,10 @@ pub struct FlowLive {
     pub rate_rps: f64,
     /// Latency of requests completed since the previous snapshot.
     pub recent_latency_ms: LatencyStats,
+    /// Settle time of requests whose work was all done since the previous snapshot.
+    pub recent_settle_ms: LatencyStats,
+    /// Requests answered whose work is still going now.
+    pub settling: u64,
 }
 
 /// Live numbers of a service.
@@ -175,6 +199,10 @@ pub struct EdgeLive {
     pub in_flight: u64,
     /// The breaker's state now.
     pub breaker: BreakerState,
+    /// Async calls: messages waiting in the consumer's queue now.
+    pub backlog: u64,
+    /// Async calls: lag of the messages taken since the previous snapshot.
+    pub recent_lag_ms: LatencyStats,
 }
 
 /// A snapshot of a running simulation, for the live view.

@@ -280,7 +280,10 @@ impl Dashboard {
         });
         let slo = history.slo_p99_ms.get(self.flow).copied().flatten();
         let height = (ui.available_height() - 8.0).clamp(120.0, 320.0);
-        let width = ((ui.available_width() - 24.0) / 3.0).max(160.0);
+        // A fourth chart, the message lag of async calls, when the design has any.
+        let has_lag = !history.lag_edges.is_empty();
+        let chart_count = if has_lag { 4.0 } else { 3.0 };
+        let width = ((ui.available_width() - 8.0 * chart_count) / chart_count).max(160.0);
         let until_s = history.time_s;
         let response = ui.horizontal(|ui| {
             let flow = self.flow;
@@ -317,8 +320,21 @@ impl Dashboard {
                 plot.line(series("p50", history, flow, |p| p.p50_ms).color(GREEN));
                 plot.line(series("p95", history, flow, |p| p.p95_ms).color(ORANGE));
                 plot.line(series("p99", history, flow, |p| p.p99_ms).color(RED));
+                // Time until done: the answer's p99 hides the work still queued behind async calls.
+                plot.line(
+                    series("settle p99", history, flow, |p| p.settle_p99_ms)
+                        .color(PURPLE)
+                        .style(LineStyle::Dotted { spacing: 4.0 }),
+                );
                 if let Some((b, index)) = base {
                     plot.line(baseline_series(b, "p99", index, |p| p.p99_ms, RED));
+                    plot.line(baseline_series(
+                        b,
+                        "settle p99",
+                        index,
+                        |p| p.settle_p99_ms,
+                        PURPLE,
+                    ));
                 }
                 if let Some(slo) = slo {
                     plot.hline(
@@ -328,6 +344,21 @@ impl Dashboard {
                     );
                 }
             });
+            if has_lag {
+                chart(ui, "Message lag p99 (ms)", width, height, until_s, |plot| {
+                    for (k, (_, id)) in history.lag_edges.iter().enumerate() {
+                        let points: Vec<[f64; 2]> = history
+                            .points
+                            .iter()
+                            .filter_map(|p| Some([p.time_s, (*p.lag_p99_ms.get(k)?)?]))
+                            .collect();
+                        plot.line(
+                            Line::new(id.clone(), PlotPoints::from(points))
+                                .color(LAG_COLORS[k % LAG_COLORS.len()]),
+                        );
+                    }
+                });
+            }
         });
         self.charts_rect = Some(response.response.rect);
         action
@@ -421,6 +452,13 @@ const BLUE: Color32 = Color32::from_rgb(30, 136, 229);
 const GREEN: Color32 = Color32::from_rgb(67, 160, 71);
 const ORANGE: Color32 = Color32::from_rgb(251, 140, 0);
 const RED: Color32 = Color32::from_rgb(229, 57, 53);
+const PURPLE: Color32 = Color32::from_rgb(142, 36, 170);
+const LAG_COLORS: [Color32; 4] = [
+    Color32::from_rgb(0, 137, 123),
+    Color32::from_rgb(94, 53, 177),
+    Color32::from_rgb(216, 27, 96),
+    Color32::from_rgb(109, 76, 65),
+];
 
 /// One chart over simulated time, sharing its time axis with the others.
 fn chart(
@@ -647,6 +685,13 @@ fn compare(ui: &mut egui::Ui, run: &LiveRun, baseline: Option<&FinishedRun>) {
                 let rows = [
                     ("goodput (req/s)", d.goodput_rps, true, 1.0),
                     ("p99 latency (ms)", d.p99_ms, false, 1.0),
+                    ("p99 until done (ms)", d.settle_p99_ms, false, 1.0),
+                    (
+                        "unsettled at end",
+                        (d.unsettled.0 as f64, d.unsettled.1 as f64),
+                        false,
+                        1.0,
+                    ),
                     ("errors (%)", d.error_rate, false, 100.0),
                 ];
                 for (measure, (before, after), higher_is_better, scale) in rows {
@@ -675,6 +720,39 @@ fn compare(ui: &mut egui::Ui, run: &LiveRun, baseline: Option<&FinishedRun>) {
                     ui.colored_label(color, text);
                     ui.end_row();
                 }
+            }
+        });
+    let queues = history::compare_async(&baseline.report, report);
+    if queues.is_empty() {
+        return;
+    }
+    ui.add_space(8.0);
+    ui.label(RichText::new("What the async calls cost: messages waiting and their lag").strong())
+        .on_hover_text(
+            "An async call answers the caller at once; its work waits in the consumer's queue. The backlog is \
+             the most messages waiting at once, the lag how long the slowest 1% waited.",
+        );
+    let shown = |value: Option<String>| value.unwrap_or_else(|| "-".to_owned());
+    egui::Grid::new("compare-async-table")
+        .striped(true)
+        .num_columns(5)
+        .min_col_width(110.0)
+        .show(ui, |ui| {
+            for head in ["Call", "Measure", baseline.label.as_str(), "this run"] {
+                ui.label(RichText::new(head).strong());
+            }
+            ui.end_row();
+            for q in &queues {
+                ui.label(q.edge.as_str());
+                ui.label("max backlog");
+                ui.label(shown(q.max_backlog.0.map(|b| b.to_string())));
+                ui.label(shown(q.max_backlog.1.map(|b| b.to_string())));
+                ui.end_row();
+                ui.label(q.edge.as_str());
+                ui.label("lag p99 (ms)");
+                ui.label(shown(q.lag_p99_ms.0.map(|l| format!("{l:.1}"))));
+                ui.label(shown(q.lag_p99_ms.1.map(|l| format!("{l:.1}"))));
+                ui.end_row();
             }
         });
 }

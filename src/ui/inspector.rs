@@ -334,6 +334,8 @@ impl Inspector {
                     }
                     ui.end_row();
                 }
+                // Retries, breaker and bulkhead protect a caller that waits; an async call has none (validation).
+                if buffer.mode == CallMode::Sync {
                 ui.label("Retries");
                 ui.horizontal(|ui| {
                     let mut on = buffer.retry.is_some();
@@ -364,9 +366,7 @@ impl Inspector {
                     }
                 });
                 ui.end_row();
-                if buffer.mode == CallMode::Sync
-                    && let Some(retry) = &mut buffer.retry
-                {
+                if let Some(retry) = &mut buffer.retry {
                     ui.label("Per-try timeout");
                     optional_ms(
                         ui,
@@ -418,6 +418,7 @@ impl Inspector {
                     }
                 });
                 ui.end_row();
+                }
             });
         let is_broker = |id: &crate::model::ServiceId| {
             design

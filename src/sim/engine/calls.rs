@@ -1,0 +1,442 @@
+//! Calls along edges: sync calls with their tries, timeouts, retries, breakers and bulkheads, and async messages
+//! with their lag and backlog.
+
+use super::Simulation;
+use super::breaker::Breaker;
+use super::events::EventKind;
+use super::stats::record;
+use crate::sim::report::{EdgeReport, LatencyHistogram};
+
+/// A sync call in flight.
+#[derive(Debug, Clone)]
+pub(super) struct Call {
+    pub(super) generation: u32,
+    pub(super) edge: u32,
+    pub(super) caller: u32,
+    pub(super) caller_generation: u32,
+    /// Tries made so far (the first try is 1); a try the breaker refused is not made.
+    pub(super) tries: u32,
+    /// Whether a try is in flight now (counted against the bulkhead).
+    pub(super) try_in_flight: bool,
+    /// The breaker epoch the current try was admitted in (see `breaker`).
+    pub(super) try_epoch: u32,
+    pub(super) started_at: f64,
+    pub(super) live: bool,
+}
+
+/// Messages of an async edge waiting in the consumer's queue.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Backlog {
+    pub(super) waiting: u32,
+    /// The most waiting at once in the measured period.
+    pub(super) max: u32,
+    /// Time integral of `waiting` over the measured period (message·ms).
+    pub(super) area: f64,
+    last_change: f64,
+}
+
+/// Per-edge state and statistics.
+#[derive(Debug, Clone)]
+pub(super) struct EdgeState {
+    pub(super) to: u32,
+    pub(super) topic: u32,
+    /// Copies of the edge's mode, topic presence and probability, kept beside its state for the hot path.
+    pub(super) asynchronous: bool,
+    pub(super) has_topic: bool,
+    pub(super) probability: f64,
+    pub(super) in_flight: u32,
+    pub(super) breaker: Breaker,
+    pub(super) total_calls: u64,
+    pub(super) total_failures: u64,
+    pub(super) report: EdgeReport,
+    /// From the call to its successful answer (sync calls, measured period), for the per-hop latencies.
+    pub(super) latency: LatencyHistogram,
+    /// Async edges: the backlog, and how long messages waited before a worker took them (measured period, and
+    /// since the previous snapshot).
+    pub(super) backlog: Backlog,
+    pub(super) lag: Option<LatencyHistogram>,
+    pub(super) recent_lag: Option<LatencyHistogram>,
+}
+
+pub(super) enum CallStart {
+    Pending,
+    Failed,
+}
+
+enum TryStart {
+    Started,
+    FailedAtOnce { short_circuited: bool },
+}
+
+impl Simulation {
+    /// An async call: the message joins the callee's queue (or is refused by a full one) and the caller moves on.
+    pub(super) fn send_message(&mut self, job: u32, edge: u32) {
+        let (flow, request) = {
+            let j = &self.jobs[job as usize];
+            (j.flow, j.request)
+        };
+        let to = self.edges[edge as usize].to;
+        let topic = self.edges[edge as usize].topic;
+        let measuring = self.measuring();
+        let e = &mut self.edges[edge as usize];
+        e.total_calls += 1;
+        if measuring {
+            e.report.calls += 1;
+        }
+        let message = self.new_job(request, flow, to, topic);
+        self.jobs[message as usize].via_edge = edge;
+        if !self.arrive(message) {
+            let e = &mut self.edges[edge as usize];
+            e.total_failures += 1;
+            if measuring {
+                e.report.failures += 1;
+            }
+            self.requests.async_failed(request);
+            self.free_job(message);
+        }
+    }
+
+    /// Moves an async edge's backlog statistics up to now.
+    pub(super) fn touch_backlog(&mut self, edge: u32) {
+        let now = self.now;
+        let b = &mut self.edges[edge as usize].backlog;
+        let from = b.last_change.max(self.warmup_ms);
+        if now > from {
+            b.area += f64::from(b.waiting) * (now - from);
+            b.max = b.max.max(b.waiting);
+        }
+        b.last_change = now;
+    }
+
+    /// A message of an async edge joins (`up`) or leaves the consumer's queue.
+    pub(super) fn backlog_changed(&mut self, edge: u32, up: bool) {
+        self.touch_backlog(edge);
+        let b = &mut self.edges[edge as usize].backlog;
+        if up {
+            b.waiting += 1;
+        } else {
+            b.waiting -= 1;
+        }
+    }
+
+    /// A message of an async edge was taken by a worker after waiting `lag_ms`.
+    pub(super) fn record_lag(&mut self, edge: u32, lag_ms: f64) {
+        let measuring = self.measuring();
+        let e = &mut self.edges[edge as usize];
+        if let Some(recent) = &mut e.recent_lag {
+            record(recent, lag_ms);
+        }
+        if measuring && let Some(lag) = &mut e.lag {
+            record(lag, lag_ms);
+        }
+    }
+
+    /// A sync call: the first try goes out now (or is refused at once).
+    pub(super) fn start_call(&mut self, job: u32, edge: u32) -> CallStart {
+        let measuring = self.measuring();
+        let e = &mut self.edges[edge as usize];
+        e.total_calls += 1;
+        if measuring {
+            e.report.calls += 1;
+        }
+        let call = Call {
+            generation: 0,
+            edge,
+            caller: job,
+            caller_generation: self.jobs[job as usize].generation,
+            tries: 0,
+            try_in_flight: false,
+            try_epoch: 0,
+            started_at: self.now,
+            live: true,
+        };
+        let index = match self.free_calls.pop() {
+            Some(index) => {
+                let generation = self.calls[index as usize].generation.wrapping_add(1);
+                self.calls[index as usize] = Call { generation, ..call };
+                index
+            }
+            None => {
+                self.calls.push(call);
+                (self.calls.len() - 1) as u32
+            }
+        };
+        let generation = self.calls[index as usize].generation;
+        if let Some(timeout) = self.design.edges[edge as usize].timeout_ms {
+            self.schedule(
+                self.now + timeout,
+                EventKind::CallTimeout {
+                    call: index,
+                    generation,
+                },
+            );
+        }
+        self.jobs[job as usize].open_calls.push(index);
+        match self.start_try(index) {
+            TryStart::Started => CallStart::Pending,
+            TryStart::FailedAtOnce { short_circuited } => {
+                if self.retry_or_fail(index, short_circuited) {
+                    CallStart::Pending
+                } else {
+                    // Refused at once (open breaker, full bulkhead, callee down or full) with no retry left: the
+                    // call has failed for good, like one that failed later.
+                    let e = &mut self.edges[edge as usize];
+                    e.total_failures += 1;
+                    if measuring {
+                        e.report.failures += 1;
+                    }
+                    self.close_call(index);
+                    CallStart::Failed
+                }
+            }
+        }
+    }
+
+    /// Starts the next try of a call, unless the breaker or the bulkhead refuses it or the callee is down or full.
+    fn start_try(&mut self, call: u32) -> TryStart {
+        let edge = self.calls[call as usize].edge as usize;
+        let policy = &self.design.edges[edge];
+        let max_in_flight = policy.max_in_flight;
+        let per_try = policy.retry.and_then(|r| r.per_try_timeout_ms);
+        let breaker_policy = policy.circuit_breaker;
+        let now = self.now;
+        let mut epoch = 0;
+        if let Some(breaker_policy) = breaker_policy {
+            match self.edges[edge].breaker.admit(now, &breaker_policy) {
+                Some(admitted) => epoch = admitted,
+                None => {
+                    return TryStart::FailedAtOnce {
+                        short_circuited: true,
+                    };
+                }
+            }
+        }
+        // A try refused by the bulkhead or the callee still counts as a try, so retries cannot loop on them.
+        let try_number = {
+            let c = &mut self.calls[call as usize];
+            c.tries += 1;
+            c.try_epoch = epoch;
+            c.tries
+        };
+        let measuring = self.measuring();
+        let e = &mut self.edges[edge];
+        if try_number > 1 && measuring {
+            // Counted when it goes out: a retry whose caller already failed, or that the breaker refused, never ran.
+            e.report.retries += 1;
+        }
+        if max_in_flight.is_some_and(|max| e.in_flight >= max) {
+            e.breaker.trial_not_sent(epoch);
+            return TryStart::FailedAtOnce {
+                short_circuited: false,
+            };
+        }
+        let (flow, request) = {
+            let caller = &self.jobs[self.calls[call as usize].caller as usize];
+            (caller.flow, caller.request)
+        };
+        let to = e.to;
+        let callee = self.new_job(request, flow, to, 0);
+        {
+            let c = &self.calls[call as usize];
+            let j = &mut self.jobs[callee as usize];
+            j.parent_call = call;
+            j.parent_call_generation = c.generation;
+            j.parent_try = try_number;
+        }
+        if !self.arrive(callee) {
+            self.free_job(callee);
+            self.record_breaker(edge, epoch, false);
+            return TryStart::FailedAtOnce {
+                short_circuited: false,
+            };
+        }
+        self.edges[edge].in_flight += 1;
+        self.calls[call as usize].try_in_flight = true;
+        if let Some(per_try) = per_try {
+            let generation = self.calls[call as usize].generation;
+            self.schedule(
+                self.now + per_try,
+                EventKind::TryTimeout {
+                    call,
+                    generation,
+                    try_number,
+                },
+            );
+        }
+        TryStart::Started
+    }
+
+    fn record_breaker(&mut self, edge: usize, epoch: u32, success: bool) {
+        if let Some(policy) = self.design.edges[edge].circuit_breaker {
+            let now = self.now;
+            self.edges[edge]
+                .breaker
+                .record(epoch, success, now, &policy);
+        }
+    }
+
+    /// After a failed try: schedules a retry when one is left and time allows, and returns true; or returns
+    /// false when the call has failed for good.
+    fn retry_or_fail(&mut self, call: u32, short_circuited: bool) -> bool {
+        let edge = self.calls[call as usize].edge as usize;
+        let tries = self.calls[call as usize].tries;
+        if short_circuited {
+            // An open breaker fails the call at once, without retries. The call counts as short-circuited only
+            // when none of its tries went out; a refused retry ends a call that already ran.
+            if tries == 0 && self.measuring() {
+                self.edges[edge].report.short_circuited += 1;
+            }
+            return false;
+        }
+        let policy = &self.design.edges[edge];
+        let Some(retry) = policy.retry else {
+            return false;
+        };
+        if tries > retry.max_retries {
+            return false;
+        }
+        let backoff = retry.backoff_before_retry_ms(tries);
+        if let Some(timeout) = policy.timeout_ms
+            && self.now + backoff >= self.calls[call as usize].started_at + timeout
+        {
+            return false;
+        }
+        let generation = self.calls[call as usize].generation;
+        self.schedule(self.now + backoff, EventKind::RetryDue { call, generation });
+        true
+    }
+
+    /// Ends a try in flight (answered, failed or abandoned).
+    fn end_try(&mut self, call: u32) {
+        let c = &mut self.calls[call as usize];
+        if c.try_in_flight {
+            c.try_in_flight = false;
+            let edge = c.edge as usize;
+            self.edges[edge].in_flight -= 1;
+        }
+    }
+
+    /// Removes a finished call from its caller's open calls and frees it.
+    fn close_call(&mut self, call: u32) {
+        self.end_try(call);
+        let (caller, caller_generation) = {
+            let c = &self.calls[call as usize];
+            (c.caller, c.caller_generation)
+        };
+        let j = &mut self.jobs[caller as usize];
+        if j.live && j.generation == caller_generation {
+            j.open_calls.retain(|&c| c != call);
+        }
+        self.calls[call as usize].live = false;
+        self.free_calls.push(call);
+    }
+
+    /// The caller failed while waiting: the call is dropped (its callee keeps working; that work is wasted).
+    pub(super) fn abandon_call(&mut self, call: u32) {
+        self.end_try(call);
+        self.calls[call as usize].live = false;
+        self.free_calls.push(call);
+    }
+
+    /// The call has failed for good: count it, and fail its caller.
+    fn fail_call(&mut self, call: u32) {
+        let edge = self.calls[call as usize].edge as usize;
+        // Counted with the calls of the measured period: a call made during the warm-up that fails after it is in
+        // neither count.
+        let measured = self.calls[call as usize].started_at >= self.warmup_ms;
+        let e = &mut self.edges[edge];
+        e.total_failures += 1;
+        if measured {
+            e.report.failures += 1;
+        }
+        let (caller, caller_generation) = {
+            let c = &self.calls[call as usize];
+            (c.caller, c.caller_generation)
+        };
+        self.close_call(call);
+        let j = &self.jobs[caller as usize];
+        if j.live && j.generation == caller_generation {
+            self.fail_job_with_open_calls(caller);
+        }
+    }
+
+    /// The call succeeded: its caller moves on when its group is complete.
+    fn succeed_call(&mut self, call: u32) {
+        let edge = self.calls[call as usize].edge as usize;
+        if self.measuring() {
+            let took_ms = self.now - self.calls[call as usize].started_at;
+            record(&mut self.edges[edge].latency, took_ms);
+        }
+        let (caller, caller_generation) = {
+            let c = &self.calls[call as usize];
+            (c.caller, c.caller_generation)
+        };
+        self.close_call(call);
+        let j = &mut self.jobs[caller as usize];
+        if !(j.live && j.generation == caller_generation) {
+            return;
+        }
+        j.pending_calls -= 1;
+        if j.pending_calls == 0 {
+            self.run_groups(caller);
+        }
+    }
+
+    /// The try in flight answered, failed, or ran out of its per-try time.
+    pub(super) fn on_try_result(&mut self, call: u32, success: bool) {
+        let (edge, epoch) = {
+            let c = &self.calls[call as usize];
+            (c.edge as usize, c.try_epoch)
+        };
+        self.end_try(call);
+        self.record_breaker(edge, epoch, success);
+        if success {
+            self.succeed_call(call);
+        } else if !self.retry_or_fail(call, false) {
+            self.fail_call(call);
+        }
+    }
+
+    pub(super) fn on_try_timeout(&mut self, call: u32, generation: u32, try_number: u32) {
+        let c = &self.calls[call as usize];
+        if !(c.live && c.generation == generation && c.tries == try_number && c.try_in_flight) {
+            return;
+        }
+        let edge = c.edge as usize;
+        if self.measuring() {
+            self.edges[edge].report.timeouts += 1;
+        }
+        // The callee keeps working on the abandoned try: that work is wasted.
+        self.on_try_result(call, false);
+    }
+
+    pub(super) fn on_call_timeout(&mut self, call: u32, generation: u32) {
+        let c = &self.calls[call as usize];
+        if !(c.live && c.generation == generation) {
+            return;
+        }
+        let (edge, in_flight, epoch) = (c.edge as usize, c.try_in_flight, c.try_epoch);
+        if self.measuring() {
+            self.edges[edge].report.timeouts += 1;
+        }
+        if in_flight {
+            self.record_breaker(edge, epoch, false);
+        }
+        self.fail_call(call);
+    }
+
+    pub(super) fn on_retry_due(&mut self, call: u32, generation: u32) {
+        let c = &self.calls[call as usize];
+        if !(c.live && c.generation == generation) {
+            return;
+        }
+        match self.start_try(call) {
+            TryStart::Started => {}
+            TryStart::FailedAtOnce { short_circuited } => {
+                if !self.retry_or_fail(call, short_circuited) {
+                    self.fail_call(call);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,415 @@
+//! The discrete-event engine. It follows the request semantics of `docs/design-format.md` exactly; see
+//! `docs/simulation.md` for the choices the format leaves open.
+//!
+//! One file per concept, each rule of the semantics in one place:
+//! - `events`: the event list;
+//! - `service`: replicas, workers, queues, and who is turned away;
+//! - `request`: jobs, the flow's call groups and probabilities, and what ends a job;
+//! - `calls`: sync calls, their tries, timeouts, retries and bulkheads, and async messages;
+//! - `breaker`: circuit breakers;
+//! - `faults`: planned and injected faults;
+//! - `settle`: time until a request's work is done;
+//! - `stats`: histograms, the report and live snapshots.
+
+mod breaker;
+mod calls;
+mod events;
+mod faults;
+mod request;
+mod sampler;
+mod service;
+mod settle;
+mod stats;
+
+use std::collections::VecDeque;
+
+// Xoshiro256++: fast, and reproducible for a given seed with the pinned rand version.
+use rand::SeedableRng;
+use rand::rngs::SmallRng as SimRng;
+use rand_distr::{Distribution as _, Exp1};
+
+use self::calls::{Call, EdgeState};
+use self::events::{EventKind, EventQueue};
+use self::request::Job;
+use self::sampler::Sampler;
+use self::service::{Replica, ServiceState};
+use self::settle::Requests;
+use self::stats::{FLOW_HISTOGRAM_DIGITS, PART_HISTOGRAM_DIGITS, new_histogram};
+use super::report::{EdgeReport, LatencyHistogram};
+use crate::model::{ArrivalProcess, CallMode, Design, Fault, ServiceKind, SimulationSettings};
+
+/// "No index": no parent call, no incoming async edge.
+const NONE: u32 = u32::MAX;
+
+/// Per-flow state and statistics.
+#[derive(Debug, Clone)]
+struct FlowState {
+    entry: u32,
+    arrival: ArrivalProcess,
+    /// Rate set live, replacing the design's rate and pattern.
+    rate_override: Option<f64>,
+    token: u32,
+    total_started: u64,
+    total_completed: u64,
+    total_failed: u64,
+    started: u64,
+    completed: u64,
+    failed: u64,
+    latency: LatencyHistogram,
+    recent_latency: LatencyHistogram,
+    /// Answered requests whose work is all done (measured period), and their settle times.
+    settled: u64,
+    settle_failed: u64,
+    settle: LatencyHistogram,
+    recent_settle: LatencyHistogram,
+    /// Answered requests whose work is still going now (whole run).
+    settling: u64,
+}
+
+/// Why a simulation could not be set up.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SimError(pub String);
+
+/// A discrete-event simulation of a design.
+pub struct Simulation {
+    design: Design,
+    settings: SimulationSettings,
+    rng: SimRng,
+    now: f64,
+    seq: u64,
+    events: u64,
+    queue: EventQueue,
+    jobs: Vec<Job>,
+    free_jobs: Vec<u32>,
+    calls: Vec<Call>,
+    free_calls: Vec<u32>,
+    requests: Requests,
+    services: Vec<ServiceState>,
+    edges: Vec<EdgeState>,
+    flows: Vec<FlowState>,
+    /// `group_spans[service * flows + flow]`: the service's calls of the flow, grouped by order, as ranges of
+    /// `group_edges`.
+    group_spans: Vec<Vec<(u32, u32)>>,
+    group_edges: Vec<u32>,
+    topics: Vec<String>,
+    /// Planned and injected faults: the fault, its service's index, and whether it is in force.
+    faults: Vec<(Fault, u32, bool)>,
+    warmup_ms: f64,
+    end_ms: f64,
+}
+
+impl Simulation {
+    /// Sets up a simulation of a valid design. `settings` replaces the design's simulation section.
+    pub fn new(design: &Design, settings: SimulationSettings) -> Result<Self, SimError> {
+        if let Some(problem) = crate::model::validate(design).into_iter().next() {
+            return Err(SimError(format!("the design is not valid: {problem}")));
+        }
+        if !(settings.duration_s.is_finite() && settings.duration_s > 0.0) {
+            return Err(SimError(format!(
+                "the duration must be a positive number of seconds, not {}",
+                settings.duration_s
+            )));
+        }
+        if !(settings.warmup_s.is_finite()
+            && settings.warmup_s >= 0.0
+            && settings.warmup_s < settings.duration_s)
+        {
+            return Err(SimError(format!(
+                "the warm-up ({} s) must be at least 0 and shorter than the duration ({} s)",
+                settings.warmup_s, settings.duration_s
+            )));
+        }
+        let index = |id: &str| design.services.iter().position(|s| s.id.as_str() == id);
+        let mut topics: Vec<String> = vec![String::new()];
+        let mut topic_index = |topic: &Option<String>| -> u32 {
+            match topic {
+                None => 0,
+                Some(t) => match topics.iter().position(|x| x == t) {
+                    Some(i) => i as u32,
+                    None => {
+                        topics.push(t.clone());
+                        (topics.len() - 1) as u32
+                    }
+                },
+            }
+        };
+        let services: Vec<ServiceState> = design
+            .services
+            .iter()
+            .map(|s| {
+                ServiceState::new(
+                    vec![
+                        Replica {
+                            queue: VecDeque::new(),
+                            busy: 0
+                        };
+                        s.replicas as usize
+                    ],
+                    s.concurrency,
+                    s.queue_capacity,
+                    Sampler::new(&s.service_time),
+                    s.error_rate,
+                    s.kind == ServiceKind::Broker,
+                )
+            })
+            .collect();
+        let mut edges = Vec::with_capacity(design.edges.len());
+        for edge in &design.edges {
+            let to = index(edge.to.as_str())
+                .ok_or_else(|| SimError(format!("unknown service {}", edge.to)))?;
+            let asynchronous = edge.mode == CallMode::Async;
+            edges.push(EdgeState {
+                to: to as u32,
+                topic: topic_index(&edge.topic),
+                asynchronous,
+                has_topic: edge.topic.is_some(),
+                probability: edge.probability,
+                in_flight: 0,
+                breaker: Default::default(),
+                total_calls: 0,
+                total_failures: 0,
+                report: EdgeReport::default(),
+                latency: new_histogram(PART_HISTOGRAM_DIGITS),
+                backlog: Default::default(),
+                lag: asynchronous.then(|| new_histogram(PART_HISTOGRAM_DIGITS)),
+                recent_lag: asynchronous.then(|| new_histogram(PART_HISTOGRAM_DIGITS)),
+            });
+        }
+        let flow_count = design.flows.len();
+        let mut group_spans = vec![Vec::new(); design.services.len() * flow_count];
+        let mut group_edges = Vec::new();
+        for (f, flow) in design.flows.iter().enumerate() {
+            for (s, service) in design.services.iter().enumerate() {
+                let mut calls: Vec<usize> = design
+                    .edges
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| e.from == service.id && e.in_flow(&flow.id))
+                    .map(|(i, _)| i)
+                    .collect();
+                calls.sort_by_key(|&e| design.edges[e].order);
+                let mut service_groups: Vec<Vec<u32>> = Vec::new();
+                for e in calls {
+                    match service_groups.last_mut() {
+                        Some(group)
+                            if design.edges[group[0] as usize].order == design.edges[e].order =>
+                        {
+                            group.push(e as u32)
+                        }
+                        _ => service_groups.push(vec![e as u32]),
+                    }
+                }
+                for group in service_groups {
+                    let start = group_edges.len() as u32;
+                    group_edges.extend(group);
+                    group_spans[s * flow_count + f].push((start, group_edges.len() as u32));
+                }
+            }
+        }
+        let mut flows = Vec::with_capacity(design.flows.len());
+        for flow in &design.flows {
+            let entry = index(flow.entry.as_str())
+                .ok_or_else(|| SimError(format!("unknown service {}", flow.entry)))?;
+            flows.push(FlowState {
+                entry: entry as u32,
+                arrival: flow.arrival,
+                rate_override: None,
+                token: 0,
+                total_started: 0,
+                total_completed: 0,
+                total_failed: 0,
+                started: 0,
+                completed: 0,
+                failed: 0,
+                latency: new_histogram(FLOW_HISTOGRAM_DIGITS),
+                recent_latency: new_histogram(FLOW_HISTOGRAM_DIGITS),
+                settled: 0,
+                settle_failed: 0,
+                settle: new_histogram(FLOW_HISTOGRAM_DIGITS),
+                recent_settle: new_histogram(FLOW_HISTOGRAM_DIGITS),
+                settling: 0,
+            });
+        }
+        let mut simulation = Self {
+            design: design.clone(),
+            settings,
+            rng: SimRng::seed_from_u64(settings.seed),
+            now: 0.0,
+            seq: 0,
+            events: 0,
+            queue: EventQueue::default(),
+            jobs: Vec::new(),
+            free_jobs: Vec::new(),
+            calls: Vec::new(),
+            free_calls: Vec::new(),
+            requests: Requests::default(),
+            services,
+            edges,
+            flows,
+            group_spans,
+            group_edges,
+            topics,
+            faults: Vec::new(),
+            warmup_ms: settings.warmup_s * 1000.0,
+            end_ms: settings.duration_s * 1000.0,
+        };
+        for fault in design.faults.clone() {
+            simulation.add_fault(fault);
+        }
+        for f in 0..simulation.flows.len() {
+            simulation.schedule_next_arrival(f as u32);
+        }
+        Ok(simulation)
+    }
+
+    /// Simulated time, in seconds.
+    pub fn time_s(&self) -> f64 {
+        self.now / 1000.0
+    }
+
+    /// Whether the run has reached its duration.
+    pub fn finished(&self) -> bool {
+        self.now >= self.end_ms
+    }
+
+    /// The run's settings.
+    pub fn settings(&self) -> SimulationSettings {
+        self.settings
+    }
+
+    fn schedule(&mut self, time: f64, kind: EventKind) {
+        self.seq += 1;
+        // Times are sums of non-negative samples from 0, so never negative; max(0.0) also turns -0.0 into 0.0.
+        let time_bits = u128::from(time.max(0.0).to_bits());
+        self.queue.push(events::Event {
+            key: (time_bits << 64) | u128::from(self.seq),
+            kind,
+        });
+    }
+
+    fn measuring(&self) -> bool {
+        self.now >= self.warmup_ms
+    }
+
+    /// The arrival rate of a flow at `time_ms`.
+    fn rate_at(&self, flow: usize, time_ms: f64) -> f64 {
+        self.flows[flow]
+            .rate_override
+            .unwrap_or_else(|| self.design.flows[flow].rate_at(time_ms / 1000.0))
+    }
+
+    /// The next time after `time_ms` at which the flow's pattern changes its rate.
+    fn next_rate_change(&self, flow: usize, time_ms: f64) -> Option<f64> {
+        if self.flows[flow].rate_override.is_some() {
+            return None;
+        }
+        self.design.flows[flow]
+            .pattern
+            .iter()
+            .flatten()
+            .map(|step| step.at_s * 1000.0)
+            .find(|&at| at > time_ms)
+    }
+
+    fn schedule_next_arrival(&mut self, flow: u32) {
+        let f = flow as usize;
+        let mut from = self.now;
+        // Walk over rate steps until one gives a next arrival (a rate of 0 waits for the next step).
+        loop {
+            let rate = self.rate_at(f, from);
+            let change = self.next_rate_change(f, from);
+            if rate > 0.0 {
+                let gap_ms = match self.flows[f].arrival {
+                    ArrivalProcess::Poisson => {
+                        let unit: f64 = Exp1.sample(&mut self.rng);
+                        unit * 1000.0 / rate
+                    }
+                    ArrivalProcess::Constant => 1000.0 / rate,
+                };
+                let at = from + gap_ms;
+                match change {
+                    // Poisson arrivals are memoryless, so resampling at a rate change is exact.
+                    Some(change_at) if at > change_at => from = change_at,
+                    _ => {
+                        if at <= self.end_ms {
+                            let token = self.flows[f].token;
+                            self.schedule(at, EventKind::Arrival { flow, token });
+                        }
+                        return;
+                    }
+                }
+            } else {
+                match change {
+                    Some(change_at) => from = change_at,
+                    None => return,
+                }
+            }
+            if from > self.end_ms {
+                return;
+            }
+        }
+    }
+
+    /// Sets a flow's arrival rate from now on, replacing its rate and pattern.
+    pub fn set_flow_rate(&mut self, flow: usize, rate_rps: f64) {
+        if flow >= self.flows.len() || !rate_rps.is_finite() || rate_rps < 0.0 {
+            return;
+        }
+        self.flows[flow].rate_override = Some(rate_rps);
+        self.flows[flow].token = self.flows[flow].token.wrapping_add(1);
+        self.schedule_next_arrival(flow as u32);
+    }
+
+    /// Processes events up to simulated time `until_s` (at most the run's duration).
+    pub fn step_until(&mut self, until_s: f64) {
+        let until = (until_s * 1000.0).min(self.end_ms);
+        while let Some(key) = self.queue.peek_key() {
+            let time = f64::from_bits((key >> 64) as u64);
+            if time > until {
+                break;
+            }
+            let Some(event) = self.queue.pop() else { break };
+            self.now = time;
+            self.events += 1;
+            match event.kind {
+                EventKind::Arrival { flow, token } => self.on_arrival(flow, token),
+                EventKind::WorkDone { job, generation } => {
+                    let j = &self.jobs[job as usize];
+                    if j.live && j.generation == generation {
+                        self.on_work_done(job);
+                    }
+                }
+                EventKind::TryTimeout {
+                    call,
+                    generation,
+                    try_number,
+                } => self.on_try_timeout(call, generation, try_number),
+                EventKind::CallTimeout { call, generation } => {
+                    self.on_call_timeout(call, generation)
+                }
+                EventKind::RetryDue { call, generation } => self.on_retry_due(call, generation),
+                EventKind::FaultEdge { fault } => self.on_fault_edge(fault),
+            }
+        }
+        if until > self.now {
+            self.now = until;
+        }
+    }
+
+    /// Runs to the end and reports.
+    pub fn run(mut self) -> super::SimReport {
+        self.step_until(self.settings.duration_s);
+        self.report()
+    }
+
+    /// Requests and messages alive now (for memory checks).
+    pub fn jobs_in_flight(&self) -> usize {
+        self.jobs.len() - self.free_jobs.len()
+    }
+
+    /// Topic names known to the run (index 0 is "no topic").
+    pub fn topics(&self) -> &[String] {
+        &self.topics
+    }
+}

@@ -1,0 +1,298 @@
+//! Jobs (a request at its entry, a sync try at its callee, an async message at its consumer), the flow's calls in
+//! `order` groups each taken with its probability, and what ends a job.
+
+use rand::Rng;
+
+use super::settle::Settled;
+use super::stats::record;
+use super::{NONE, Simulation};
+
+/// A unit of work at a service: a request, a sync try, or an async message.
+#[derive(Debug, Clone)]
+pub(super) struct Job {
+    pub(super) generation: u32,
+    pub(super) flow: u32,
+    pub(super) service: u32,
+    pub(super) replica: u32,
+    /// Topic the message carries (index into the topic table), for brokers.
+    pub(super) topic: u32,
+    /// The request (see `settle`) this job is part of.
+    pub(super) request: u32,
+    /// The sync call this job answers, and which try of it; `NONE` for roots and messages.
+    pub(super) parent_call: u32,
+    pub(super) parent_call_generation: u32,
+    pub(super) parent_try: u32,
+    /// The async edge that brought this message; `NONE` for roots and sync tries.
+    pub(super) via_edge: u32,
+    /// Whether this is the root request of a flow request, and whether it arrived in the measured period.
+    pub(super) is_root: bool,
+    pub(super) root_measured: bool,
+    pub(super) arrived_at: f64,
+    /// The next call group to run.
+    pub(super) group: u32,
+    /// Sync calls of the current group still waiting for an answer.
+    pub(super) pending_calls: u32,
+    /// Sync calls this job is waiting on (to abandon them when it fails).
+    pub(super) open_calls: Vec<u32>,
+    pub(super) in_service: bool,
+    /// Stuck in a hang: its worker never finishes it.
+    pub(super) hung: bool,
+    pub(super) live: bool,
+}
+
+impl Simulation {
+    /// A new job of `request` at `service`, arriving now.
+    pub(super) fn new_job(&mut self, request: u32, flow: u32, service: u32, topic: u32) -> u32 {
+        self.requests.hold(request);
+        let now = self.now;
+        match self.free_jobs.pop() {
+            Some(index) => {
+                // Reuse the slot field by field, keeping its call list's allocation.
+                let slot = &mut self.jobs[index as usize];
+                slot.generation = slot.generation.wrapping_add(1);
+                slot.flow = flow;
+                slot.service = service;
+                slot.replica = 0;
+                slot.topic = topic;
+                slot.request = request;
+                slot.parent_call = NONE;
+                slot.parent_call_generation = 0;
+                slot.parent_try = 0;
+                slot.via_edge = NONE;
+                slot.is_root = false;
+                slot.root_measured = false;
+                slot.arrived_at = now;
+                slot.group = 0;
+                slot.pending_calls = 0;
+                slot.open_calls.clear();
+                slot.in_service = false;
+                slot.hung = false;
+                slot.live = true;
+                index
+            }
+            None => {
+                self.jobs.push(Job {
+                    generation: 0,
+                    flow,
+                    service,
+                    replica: 0,
+                    topic,
+                    request,
+                    parent_call: NONE,
+                    parent_call_generation: 0,
+                    parent_try: 0,
+                    via_edge: NONE,
+                    is_root: false,
+                    root_measured: false,
+                    arrived_at: now,
+                    group: 0,
+                    pending_calls: 0,
+                    open_calls: Vec::new(),
+                    in_service: false,
+                    hung: false,
+                    live: true,
+                });
+                (self.jobs.len() - 1) as u32
+            }
+        }
+    }
+
+    /// The job is gone (finished, or turned away): its request may now be settled.
+    pub(super) fn free_job(&mut self, job: u32) {
+        let request = {
+            let j = &mut self.jobs[job as usize];
+            j.live = false;
+            j.request
+        };
+        self.free_jobs.push(job);
+        match self.requests.release(request, self.now) {
+            Settled::No => {}
+            Settled::Done {
+                flow,
+                settle_ms,
+                measured,
+            } => {
+                let f = &mut self.flows[flow as usize];
+                f.settling -= 1;
+                record(&mut f.recent_settle, settle_ms);
+                if measured {
+                    f.settled += 1;
+                    record(&mut f.settle, settle_ms);
+                }
+            }
+            Settled::Failed { flow, measured } => {
+                let f = &mut self.flows[flow as usize];
+                f.settling -= 1;
+                if measured {
+                    f.settle_failed += 1;
+                }
+            }
+        }
+    }
+
+    /// The next request of a flow arrives at its entry.
+    pub(super) fn on_arrival(&mut self, flow: u32, token: u32) {
+        if self.flows[flow as usize].token != token {
+            return;
+        }
+        self.schedule_next_arrival(flow);
+        let entry = self.flows[flow as usize].entry;
+        let measuring = self.measuring();
+        let request = self.requests.open(flow, self.now, measuring);
+        let job = self.new_job(request, flow, entry, 0);
+        {
+            let j = &mut self.jobs[job as usize];
+            j.is_root = true;
+            j.root_measured = measuring;
+        }
+        let f = &mut self.flows[flow as usize];
+        f.total_started += 1;
+        if measuring {
+            f.started += 1;
+        }
+        if !self.arrive(job) {
+            let f = &mut self.flows[flow as usize];
+            f.total_failed += 1;
+            if measuring {
+                f.failed += 1;
+            }
+            self.free_job(job);
+        }
+    }
+
+    /// Makes the job's calls, group after group, until a group has sync calls to wait for or all are done.
+    pub(super) fn run_groups(&mut self, job: u32) {
+        loop {
+            let (service, flow, group, topic) = {
+                let j = &self.jobs[job as usize];
+                (
+                    j.service as usize,
+                    j.flow as usize,
+                    j.group as usize,
+                    j.topic,
+                )
+            };
+            let spans = &self.group_spans[service * self.flows.len() + flow];
+            let Some(&(start, end)) = spans.get(group) else {
+                self.finish_job(job, true);
+                return;
+            };
+            self.jobs[job as usize].group += 1;
+            let is_broker = self.services[service].is_broker;
+            let mut pending = 0;
+            for k in start..end {
+                let e = self.group_edges[k as usize];
+                let edge = &self.edges[e as usize];
+                let asynchronous = edge.asynchronous;
+                if is_broker && asynchronous && edge.has_topic && edge.topic != topic {
+                    continue;
+                }
+                let probability = edge.probability;
+                if probability < 1.0 && !self.rng.random_bool(probability.max(0.0)) {
+                    continue;
+                }
+                if asynchronous {
+                    self.send_message(job, e);
+                    continue;
+                }
+                match self.start_call(job, e) {
+                    super::calls::CallStart::Pending => pending += 1,
+                    super::calls::CallStart::Failed => {
+                        // A failed sync call fails the caller at once.
+                        self.fail_job_with_open_calls(job);
+                        return;
+                    }
+                }
+            }
+            if pending > 0 {
+                self.jobs[job as usize].pending_calls = pending;
+                return;
+            }
+        }
+    }
+
+    /// A job fails while it may still wait on sync calls: those are abandoned (their callees keep working).
+    pub(super) fn fail_job_with_open_calls(&mut self, job: u32) {
+        let open = std::mem::take(&mut self.jobs[job as usize].open_calls);
+        for call in open {
+            if self.calls[call as usize].live {
+                self.abandon_call(call);
+            }
+        }
+        self.finish_job(job, false);
+    }
+
+    /// The job's work at its service is over: record it, free the worker, and answer its caller.
+    pub(super) fn finish_job(&mut self, job: u32, success: bool) {
+        let (service, flow, arrived_at, parent, is_root, root_measured, request, via_edge) = {
+            let j = &self.jobs[job as usize];
+            (
+                j.service as usize,
+                j.flow as usize,
+                j.arrived_at,
+                (j.parent_call, j.parent_call_generation, j.parent_try),
+                j.is_root,
+                j.root_measured,
+                j.request,
+                j.via_edge,
+            )
+        };
+        let measuring = self.measuring();
+        let sojourn = self.now - arrived_at;
+        {
+            let s = &mut self.services[service];
+            if !success {
+                s.total_failed += 1;
+            }
+            record(&mut s.recent_sojourn, sojourn);
+            if measuring {
+                if success {
+                    s.completed += 1;
+                } else {
+                    s.failed += 1;
+                }
+                record(&mut s.sojourn, sojourn);
+            }
+        }
+        if self.jobs[job as usize].in_service {
+            self.release_worker(job);
+        }
+        if is_root {
+            let f = &mut self.flows[flow];
+            if success {
+                f.total_completed += 1;
+                f.settling += 1;
+                record(&mut f.recent_latency, sojourn);
+            } else {
+                f.total_failed += 1;
+            }
+            if root_measured {
+                if success {
+                    f.completed += 1;
+                    record(&mut f.latency, sojourn);
+                } else {
+                    f.failed += 1;
+                }
+            }
+            if success {
+                self.requests.answered(request);
+            }
+        }
+        if via_edge != NONE && !success {
+            // A consumer (or broker) failed the message: the work it stood for is not done.
+            self.requests.async_failed(request);
+        }
+        self.free_job(job);
+        let (parent_call, parent_generation, parent_try) = parent;
+        if parent_call != NONE {
+            let c = &self.calls[parent_call as usize];
+            if c.live
+                && c.generation == parent_generation
+                && c.tries == parent_try
+                && c.try_in_flight
+            {
+                self.on_try_result(parent_call, success);
+            }
+        }
+    }
+}

