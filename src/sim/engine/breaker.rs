@@ -25,6 +25,7 @@ pub(super) struct Breaker {
 impl Breaker {
     /// Asks to start a try at `now`: the epoch the try belongs to, or `None` when the breaker refuses it (open,
     /// or half-open with its trial still out).
+    #[inline]
     pub(super) fn admit(&mut self, now: f64, policy: &CircuitBreaker) -> Option<u32> {
         match self.state {
             BreakerState::Closed => Some(self.epoch),
@@ -53,6 +54,7 @@ impl Breaker {
     }
 
     /// The outcome of a try admitted in `epoch`. Outcomes of tries from an earlier epoch are ignored.
+    #[inline]
     pub(super) fn record(&mut self, epoch: u32, success: bool, now: f64, policy: &CircuitBreaker) {
         if epoch != self.epoch {
             return;

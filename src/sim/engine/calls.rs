@@ -33,6 +33,22 @@ pub(super) struct Backlog {
     /// Time integral of `waiting` over the measured period (message·ms).
     pub(super) area: f64,
     last_change: f64,
+    /// Messages taken at once (no lag) in the measured period and since the previous snapshot, not yet in the
+    /// histograms: recording a zero per message would be most of the lag's cost.
+    pub(super) no_lag: u64,
+    pub(super) recent_no_lag: u64,
+}
+
+impl Backlog {
+    #[inline]
+    pub(super) fn count_no_lag(&mut self, measuring: bool, live: bool) {
+        if measuring {
+            self.no_lag += 1;
+        }
+        if live {
+            self.recent_no_lag += 1;
+        }
+    }
 }
 
 /// Per-edge state and statistics.
@@ -97,6 +113,7 @@ impl Simulation {
     }
 
     /// Moves an async edge's backlog statistics up to now.
+    #[inline]
     pub(super) fn touch_backlog(&mut self, edge: u32) {
         let now = self.now;
         let b = &mut self.edges[edge as usize].backlog;
@@ -109,6 +126,7 @@ impl Simulation {
     }
 
     /// A message of an async edge joins (`up`) or leaves the consumer's queue.
+    #[inline]
     pub(super) fn backlog_changed(&mut self, edge: u32, up: bool) {
         self.touch_backlog(edge);
         let b = &mut self.edges[edge as usize].backlog;
@@ -120,10 +138,12 @@ impl Simulation {
     }
 
     /// A message of an async edge was taken by a worker after waiting `lag_ms`.
+    #[inline]
     pub(super) fn record_lag(&mut self, edge: u32, lag_ms: f64) {
         let measuring = self.measuring();
+        let live = self.live;
         let e = &mut self.edges[edge as usize];
-        if let Some(recent) = &mut e.recent_lag {
+        if live && let Some(recent) = &mut e.recent_lag {
             record(recent, lag_ms);
         }
         if measuring && let Some(lag) = &mut e.lag {

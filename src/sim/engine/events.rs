@@ -37,10 +37,12 @@ pub(super) struct EventQueue {
 }
 
 impl EventQueue {
+    #[inline]
     pub(super) fn peek_key(&self) -> Option<u128> {
         self.heap.first().map(|e| e.key)
     }
 
+    #[inline]
     pub(super) fn push(&mut self, event: Event) {
         let mut child = self.heap.len();
         self.heap.push(event);
@@ -55,6 +57,7 @@ impl EventQueue {
         self.heap[child] = event;
     }
 
+    #[inline]
     pub(super) fn pop(&mut self) -> Option<Event> {
         let last = self.heap.pop()?;
         let Some(&top) = self.heap.first() else {

@@ -97,6 +97,9 @@ pub struct Simulation {
     faults: Vec<(Fault, u32, bool)>,
     warmup_ms: f64,
     end_ms: f64,
+    /// Whether anyone reads live snapshots: set by the first one. The recent latencies, settle times and lags
+    /// they carry are only kept from then on, so a run nobody watches (the CLI, a sweep) does not pay for them.
+    live: bool,
 }
 
 impl Simulation {
@@ -253,6 +256,7 @@ impl Simulation {
             faults: Vec::new(),
             warmup_ms: settings.warmup_s * 1000.0,
             end_ms: settings.duration_s * 1000.0,
+            live: false,
         };
         for fault in design.faults.clone() {
             simulation.add_fault(fault);

@@ -42,6 +42,7 @@ pub(super) struct Job {
 
 impl Simulation {
     /// A new job of `request` at `service`, arriving now.
+    #[inline]
     pub(super) fn new_job(&mut self, request: u32, flow: u32, service: u32, topic: u32) -> u32 {
         self.requests.hold(request);
         let now = self.now;
@@ -98,6 +99,7 @@ impl Simulation {
     }
 
     /// The job is gone (finished, or turned away): its request may now be settled.
+    #[inline(always)]
     pub(super) fn free_job(&mut self, job: u32) {
         let request = {
             let j = &mut self.jobs[job as usize];
@@ -105,7 +107,15 @@ impl Simulation {
             j.request
         };
         self.free_jobs.push(job);
-        match self.requests.release(request, self.now) {
+        if self.requests.release_one(request) {
+            self.request_done(request);
+        }
+    }
+
+    /// A request's last job ended: record what became of it (once per request, off the per-job path).
+    #[inline(never)]
+    fn request_done(&mut self, request: u32) {
+        match self.requests.finish(request, self.now) {
             Settled::No => {}
             Settled::Done {
                 flow,
@@ -114,7 +124,9 @@ impl Simulation {
             } => {
                 let f = &mut self.flows[flow as usize];
                 f.settling -= 1;
-                record(&mut f.recent_settle, settle_ms);
+                if self.live {
+                    record(&mut f.recent_settle, settle_ms);
+                }
                 if measured {
                     f.settled += 1;
                     record(&mut f.settle, settle_ms);
@@ -244,7 +256,9 @@ impl Simulation {
             if !success {
                 s.total_failed += 1;
             }
-            record(&mut s.recent_sojourn, sojourn);
+            if self.live {
+                record(&mut s.recent_sojourn, sojourn);
+            }
             if measuring {
                 if success {
                     s.completed += 1;
@@ -262,7 +276,9 @@ impl Simulation {
             if success {
                 f.total_completed += 1;
                 f.settling += 1;
-                record(&mut f.recent_latency, sojourn);
+                if self.live {
+                    record(&mut f.recent_latency, sojourn);
+                }
             } else {
                 f.total_failed += 1;
             }

@@ -32,6 +32,7 @@ impl Sampler {
         }
     }
 
+    #[inline]
     pub(super) fn sample(&self, rng: &mut SimRng) -> f64 {
         match *self {
             Sampler::Exponential(mean) => {

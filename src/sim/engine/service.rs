@@ -105,6 +105,7 @@ impl ServiceState {
 
 impl Simulation {
     /// Moves every time-weighted statistic of a service up to now.
+    #[inline]
     pub(super) fn touch(&mut self, service: usize) {
         let warmup_ms = self.warmup_ms;
         let s = &mut self.services[service];
@@ -189,6 +190,7 @@ impl Simulation {
         true
     }
 
+    #[inline]
     pub(super) fn start_work(&mut self, job: u32) {
         let (service, replica, via_edge, arrived_at) = {
             let j = &self.jobs[job as usize];
@@ -200,7 +202,16 @@ impl Simulation {
             )
         };
         if via_edge != NONE {
-            self.record_lag(via_edge, self.now - arrived_at);
+            let lag_ms = self.now - arrived_at;
+            if lag_ms > 0.0 {
+                self.record_lag(via_edge, lag_ms);
+            } else {
+                // Most messages find a free worker: counted, and added to the histograms when they are read.
+                let (measuring, live) = (self.measuring(), self.live);
+                self.edges[via_edge as usize]
+                    .backlog
+                    .count_no_lag(measuring, live);
+            }
         }
         let s = &mut self.services[service];
         s.replicas[replica].busy += 1;
@@ -218,6 +229,7 @@ impl Simulation {
     }
 
     /// Frees the job's worker and starts the next waiting job of its replica.
+    #[inline]
     pub(super) fn release_worker(&mut self, job: u32) {
         let (service, replica) = {
             let j = &self.jobs[job as usize];
@@ -232,6 +244,7 @@ impl Simulation {
     }
 
     /// Starts waiting jobs of a replica while it has free workers (and is up).
+    #[inline]
     pub(super) fn start_waiting(&mut self, service: usize, replica: usize) {
         loop {
             let s = &mut self.services[service];
@@ -252,6 +265,7 @@ impl Simulation {
 
     /// The local work is over: the job fails with the service's error rate (combined with an `errors` fault's), or
     /// makes its calls.
+    #[inline]
     pub(super) fn on_work_done(&mut self, job: u32) {
         let service = self.jobs[job as usize].service as usize;
         let s = &self.services[service];

@@ -46,6 +46,7 @@ pub(super) struct Requests {
 
 impl Requests {
     /// A new request of `flow` arriving now; it holds no job yet.
+    #[inline]
     pub(super) fn open(&mut self, flow: u32, now: f64, measured: bool) -> u32 {
         let track = RequestTrack {
             flow,
@@ -68,29 +69,44 @@ impl Requests {
     }
 
     /// A job of the request starts to exist.
+    #[inline]
     pub(super) fn hold(&mut self, request: u32) {
         self.slots[request as usize].outstanding += 1;
     }
 
     /// The entry answered successfully.
+    #[inline]
     pub(super) fn answered(&mut self, request: u32) {
         self.slots[request as usize].answered = true;
     }
 
     /// Some async work of the request failed or was dropped.
+    #[inline]
     pub(super) fn async_failed(&mut self, request: u32) {
         self.slots[request as usize].async_failed = true;
     }
 
-    /// A job of the request ended at `now`; when it was the last, the request is freed and what became of it
-    /// returned.
-    pub(super) fn release(&mut self, request: u32, now: f64) -> Settled {
+    /// A job of the request ended: whether it was the last (then [`Self::finish`] must follow).
+    #[inline(always)]
+    pub(super) fn release_one(&mut self, request: u32) -> bool {
         let track = &mut self.slots[request as usize];
         track.outstanding -= 1;
-        if track.outstanding > 0 {
+        track.outstanding == 0
+    }
+
+    /// A job of the request ended at `now`; when it was the last, the request is freed and what became of it
+    /// returned.
+    #[cfg(test)]
+    fn release(&mut self, request: u32, now: f64) -> Settled {
+        if !self.release_one(request) {
             return Settled::No;
         }
-        let track = *track;
+        self.finish(request, now)
+    }
+
+    /// The request's last job ended at `now`: it is freed, and what became of it returned.
+    pub(super) fn finish(&mut self, request: u32, now: f64) -> Settled {
+        let track = self.slots[request as usize];
         self.free.push(request);
         match (track.answered, track.async_failed) {
             (false, _) => Settled::No,

@@ -19,11 +19,21 @@ pub(super) const FLOW_HISTOGRAM_DIGITS: u8 = 3;
 /// (32 KiB each up to 100 ms, against 5.5 KiB at 2 digits).
 pub(super) const PART_HISTOGRAM_DIGITS: u8 = 2;
 
+/// Adds `count` zero values (recorded as 1 µs, the histograms' floor) to a histogram.
+pub(super) fn record_zeros(histogram: &mut LatencyHistogram, count: u64) {
+    // Counts are u32; a larger count saturates, as any count at the limit does.
+    let count = u32::try_from(count).unwrap_or(u32::MAX);
+    if count > 0 && histogram.record_n(1, count).is_err() {
+        histogram.saturating_record_n(1, count);
+    }
+}
+
 pub(super) fn new_histogram(significant_digits: u8) -> LatencyHistogram {
     // 2 and 3 significant digits are valid, fixed configurations; the histogram resizes itself as values arrive.
     Histogram::new(significant_digits).unwrap_or_else(|e| unreachable!("histogram precision: {e}"))
 }
 
+#[inline]
 pub(super) fn record(histogram: &mut LatencyHistogram, ms: f64) {
     // Rounded to the nearest microsecond; the clamp keeps the value inside the histogram's range.
     let us = (ms * 1000.0 + 0.5).clamp(1.0, HISTOGRAM_MAX_US as f64) as u64;
@@ -50,6 +60,10 @@ impl Simulation {
         for e in 0..self.edges.len() as u32 {
             if self.edges[e as usize].asynchronous {
                 self.touch_backlog(e);
+                let edge = &mut self.edges[e as usize];
+                if let Some(lag) = &mut edge.lag {
+                    record_zeros(lag, std::mem::take(&mut edge.backlog.no_lag));
+                }
             }
         }
         let mut still_settling = vec![(0u64, 0u64); self.flows.len()];
@@ -131,6 +145,7 @@ impl Simulation {
     }
 
     fn snapshot_with(&mut self, reset_recent: bool) -> Snapshot {
+        self.live = true;
         let now = self.now;
         let flows = (0..self.flows.len())
             .map(|f| {
@@ -176,6 +191,9 @@ impl Simulation {
             .edges
             .iter_mut()
             .map(|e| {
+                if let Some(recent) = &mut e.recent_lag {
+                    record_zeros(recent, std::mem::take(&mut e.backlog.recent_no_lag));
+                }
                 let live = EdgeLive {
                     calls: e.total_calls,
                     failures: e.total_failures,
