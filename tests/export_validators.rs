@@ -528,6 +528,7 @@ fn rabbitmq_imports_every_definitions_file() {
                 file.display()
             );
         }
+        routes_every_topic_to_exactly_its_consumers(&rabbit, &vhost, file);
     }
     let bounded = files
         .iter()
@@ -646,6 +647,118 @@ fn pyyaml_and_docker_compose_read_hostile_names_as_text_never_as_keys() {
             label.as_deref(),
             Some(name.as_str()),
             "{id}'s name after docker-compose's interpolation"
+        );
+    }
+}
+
+/// Publishes one message for every routing key the design's producers use on this broker, and checks that each
+/// consumer's queue received exactly the messages of the topics the design delivers to it (all of them for a
+/// delivery without a topic): a design topic holding `*` or `#` is a name, never a wildcard.
+fn routes_every_topic_to_exactly_its_consumers(rabbit: &Rabbit, vhost: &str, file: &Path) {
+    use syncopate::model::CallMode;
+    // The file is `<dir>/<design>/rabbitmq/<broker>.definitions.json`.
+    let design_name = file
+        .parent()
+        .and_then(Path::parent)
+        .and_then(Path::file_name)
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let broker = file
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .trim_end_matches(".definitions.json")
+        .to_owned();
+    let design = designs()
+        .into_iter()
+        .find(|(name, _)| *name == design_name)
+        .unwrap()
+        .1;
+    let mut published: Vec<String> = design
+        .edges
+        .iter()
+        .filter(|e| e.to == broker.as_str() && e.mode == CallMode::Async)
+        .map(|e| e.topic.clone().unwrap_or_default())
+        .collect();
+    published.sort();
+    published.dedup();
+    let body_file = file.with_extension("publish.json");
+    for key in &published {
+        let body = serde_json::json!({
+            "properties": {}, "routing_key": key, "payload": key, "payload_encoding": "string"
+        });
+        std::fs::write(&body_file, body.to_string()).unwrap();
+        let (status, answer) = curl(
+            rabbit,
+            "POST",
+            &format!("/exchanges/{vhost}/{broker}/publish"),
+            Some(&body_file),
+        );
+        assert!(
+            status.starts_with('2'),
+            "publishing {key:?}: {status} {answer}"
+        );
+    }
+    for delivery in design
+        .edges
+        .iter()
+        .filter(|e| e.from == broker.as_str() && e.mode == CallMode::Async)
+    {
+        let mut wanted: Vec<&String> = published
+            .iter()
+            .filter(|key| delivery.topic.as_ref().is_none_or(|t| t == *key))
+            .collect();
+        wanted.sort();
+        let get =
+            serde_json::json!({"count": 1000, "ackmode": "ack_requeue_false", "encoding": "auto"});
+        std::fs::write(&body_file, get.to_string()).unwrap();
+        let (status, answer) = curl(
+            rabbit,
+            "POST",
+            &format!("/queues/{vhost}/{}/get", delivery.to),
+            Some(&body_file),
+        );
+        assert!(
+            status.starts_with('2'),
+            "reading {}: {status} {answer}",
+            delivery.to
+        );
+        let messages: serde_json::Value = serde_json::from_str(&answer).unwrap();
+        let mut got: Vec<String> = messages
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["payload"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        got.sort();
+        // Several deliveries to one consumer share its queue: read it once, for the first.
+        if got.is_empty() && wanted.is_empty() {
+            continue;
+        }
+        let expected: Vec<&String> = design
+            .edges
+            .iter()
+            .filter(|e| {
+                e.from == broker.as_str() && e.mode == CallMode::Async && e.to == delivery.to
+            })
+            .flat_map(|e| {
+                published
+                    .iter()
+                    .filter(move |key| e.topic.as_ref().is_none_or(|t| t == *key))
+            })
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if got.is_empty() {
+            // Read already by an earlier delivery to the same consumer.
+            continue;
+        }
+        assert_eq!(
+            got.iter().collect::<Vec<_>>(),
+            expected,
+            "{design_name}: queue {} of {broker}",
+            delivery.to
         );
     }
 }
