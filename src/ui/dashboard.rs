@@ -682,23 +682,25 @@ fn compare(ui: &mut egui::Ui, run: &LiveRun, baseline: Option<&FinishedRun>) {
             }
             ui.end_row();
             for d in &differences {
+                // (measure, values, whether higher is better, scale, decimals shown)
                 let rows = [
-                    ("goodput (req/s)", d.goodput_rps, true, 1.0),
-                    ("p99 latency (ms)", d.p99_ms, false, 1.0),
-                    ("p99 until done (ms)", d.settle_p99_ms, false, 1.0),
+                    ("goodput (req/s)", d.goodput_rps, true, 1.0, 1),
+                    ("p99 latency (ms)", d.p99_ms, false, 1.0, 1),
+                    ("p99 until done (ms)", d.settle_p99_ms, false, 1.0, 1),
                     (
                         "unsettled at end",
                         (d.unsettled.0 as f64, d.unsettled.1 as f64),
                         false,
                         1.0,
+                        0,
                     ),
-                    ("errors (%)", d.error_rate, false, 100.0),
+                    ("errors (%)", d.error_rate, false, 100.0, 1),
                 ];
-                for (measure, (before, after), higher_is_better, scale) in rows {
+                for (measure, (before, after), higher_is_better, scale, decimals) in rows {
                     ui.label(d.flow.as_str());
                     ui.label(measure);
-                    ui.label(format!("{:.1}", before * scale));
-                    ui.label(format!("{:.1}", after * scale));
+                    ui.label(format!("{:.decimals$}", before * scale));
+                    ui.label(format!("{:.decimals$}", after * scale));
                     let change = after - before;
                     let better = if higher_is_better {
                         change > 0.0
@@ -706,9 +708,13 @@ fn compare(ui: &mut egui::Ui, run: &LiveRun, baseline: Option<&FinishedRun>) {
                         change < 0.0
                     };
                     let text = if before.abs() > f64::EPSILON {
-                        format!("{:+.1} ({:+.0}%)", change * scale, change / before * 100.0)
+                        format!(
+                            "{:+.decimals$} ({:+.0}%)",
+                            change * scale,
+                            change / before * 100.0
+                        )
                     } else {
-                        format!("{:+.1}", change * scale)
+                        format!("{:+.decimals$}", change * scale)
                     };
                     let color = if change.abs() < 1e-9 {
                         ui.visuals().text_color()
