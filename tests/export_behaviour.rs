@@ -521,3 +521,147 @@ fn a_bulkhead_refuses_the_call_over_its_limit_at_once() {
     }
     assert_eq!(upstream.in_flight_peak.load(Ordering::SeqCst), 2);
 }
+
+// ------------------------------------------------------------------------------------------------ nginx
+
+/// A running nginx, stopped by PID when dropped (also when the test fails).
+struct Nginx {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn nginx() -> Option<PathBuf> {
+    let found = ["/usr/sbin/nginx", "/usr/local/sbin/nginx"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists());
+    if found.is_none() {
+        assert!(
+            !require_tools(),
+            "nginx is required (SYNCOPATE_REQUIRE_TOOLS is set) but was not found"
+        );
+        println!("skipped: nginx is not installed (apt-get install nginx-light)");
+    }
+    found
+}
+
+impl Nginx {
+    /// Starts nginx on an exported configuration, its listener on a free loopback port and the upstream server
+    /// line of `callee` standing for the addresses its name resolves to: one line per replica's upstream.
+    fn start(nginx: &Path, config: &str, callee: &str, replica_ports: &[u16]) -> Self {
+        let port = free_port();
+        let mut text = String::new();
+        for line in config.lines() {
+            let trimmed = line.trim_start();
+            let indent = &line[..line.len() - trimmed.len()];
+            if trimmed.starts_with("listen ") && !trimmed.contains("http2") {
+                text.push_str(&format!("{indent}listen 127.0.0.1:{port};\n"));
+            } else if let Some(rest) = trimmed.strip_prefix(&format!("server {callee}:")) {
+                // nginx resolves the service name to every replica's address when it starts.
+                let parameters = rest.split_once(' ').map_or(";", |(_, p)| p);
+                for replica in replica_ports {
+                    text.push_str(&format!(
+                        "{indent}server 127.0.0.1:{replica} {parameters}\n"
+                    ));
+                }
+            } else {
+                text.push_str(line);
+                text.push('\n');
+            }
+        }
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let path = dir.path().join("nginx.conf");
+        std::fs::write(&path, text).expect("the config is written");
+        let child = Command::new(nginx)
+            .arg("-p")
+            .arg(dir.path())
+            .arg("-c")
+            .arg(&path)
+            .arg("-e")
+            .arg(dir.path().join("error.log"))
+            .arg("-g")
+            .arg(format!(
+                "daemon off; master_process off; pid {}/nginx.pid;",
+                dir.path().display()
+            ))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("nginx starts");
+        let nginx = Self {
+            child,
+            port,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "nginx did not listen on {port}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        nginx
+    }
+}
+
+fn gateway_design() -> Design {
+    let text = json!({
+        "type": "syncopate", "version": 1, "name": "nginx behaviour",
+        "services": [
+            {"id": "users", "kind": "client"},
+            {"id": "edge", "kind": "gateway"},
+            {"id": "api", "replicas": 2}
+        ],
+        "edges": [
+            {"from": "users", "to": "edge", "mode": "sync"},
+            {"id": "to-api", "from": "edge", "to": "api", "mode": "sync", "protocol": "http", "timeout_ms": 500,
+             "retry": {"max_retries": 1, "per_try_timeout_ms": 200}}
+        ],
+        "flows": [{"id": "browse", "entry": "users", "rate_rps": 10}]
+    });
+    model::load_from_str(&text.to_string(), "test").unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn the_nginx_gateway_retries_on_the_other_replica_and_times_out_per_try() {
+    let Some(nginx_path) = nginx() else { return };
+    let design = gateway_design();
+    let config = export::export(&design, Target::Nginx)
+        .into_iter()
+        .find(|f| f.path == "nginx/edge.conf")
+        .expect("the gateway's nginx file")
+        .contents;
+    // Failing replicas: the first answers 500, nginx passes the request to the other (a retry), which fails too.
+    let (first, second) = (
+        Upstream::start(Behaviour::Answer(500)),
+        Upstream::start(Behaviour::Answer(500)),
+    );
+    let proxy = Nginx::start(&nginx_path, &config, "api", &[first.port, second.port]);
+    let (status, _, _) = http_get(proxy.port, "/api/orders", false);
+    assert_eq!(status, 500);
+    assert_eq!(
+        (first.requests(), second.requests()),
+        (1, 1),
+        "max_retries 1: two tries, one on each replica"
+    );
+    drop(proxy);
+    // Hanging replicas: each try ends at the per-try timeout (200 ms), two tries, then 504.
+    let (first, second) = (
+        Upstream::start(Behaviour::Hang),
+        Upstream::start(Behaviour::Hang),
+    );
+    let proxy = Nginx::start(&nginx_path, &config, "api", &[first.port, second.port]);
+    let (status, _, took) = http_get(proxy.port, "/api/orders", false);
+    assert_eq!(status, 504);
+    assert_eq!(first.requests() + second.requests(), 2);
+    assert!(
+        took >= Duration::from_millis(400) && took < Duration::from_millis(650),
+        "two 200 ms tries took {took:?}"
+    );
+}

@@ -69,8 +69,11 @@ pub struct Topic {
     /// The topic as the design names it, when Kafka's rules changed it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub design_topic: Option<String>,
-    /// Number of partitions.
+    /// Number of partitions: the largest consumer group's workers, at most [`MAX_PARTITIONS`].
     pub partitions: u64,
+    /// Why the partitions are fewer than the largest group's workers, when they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partitions_note: Option<String>,
     /// Copies of each partition.
     pub replication_factor: u32,
     /// Topic-level settings.
@@ -111,6 +114,10 @@ pub fn kafka_topic_name(topic: &str) -> String {
         name
     }
 }
+
+/// The most partitions a topic gets: more consumers than partitions sit idle, but thousands of partitions per topic
+/// cost the brokers far more than they give.
+pub const MAX_PARTITIONS: u64 = 256;
 
 fn topics_file(design: &Design, broker: &Service) -> TopicsFile {
     struct Gathered<'a> {
@@ -157,17 +164,37 @@ fn topics_file(design: &Design, broker: &Service) -> TopicsFile {
                 .insert(edge.to.as_str(), workers);
         }
     }
+    // Replicated within what is deployed: never more copies than the broker has replicas.
     let replication_factor = broker.replicas.clamp(1, 3);
+    let mut taken = std::collections::BTreeSet::new();
     let topics = topics
         .into_iter()
         .map(|(design_topic, mut gathered)| {
             gathered.producers.sort_unstable();
             gathered.producers.dedup();
-            let name = kafka_topic_name(&design_topic);
+            // Two design topics may clean to one name ("a b" and "a_b"): the later one gets a suffix.
+            let cleaned = kafka_topic_name(&design_topic);
+            let mut name = cleaned.clone();
+            let mut n = 2;
+            while taken.contains(&name) {
+                let suffix = format!("_{n}");
+                let keep = cleaned.len().min(MAX_TOPIC_LEN - suffix.len());
+                name = format!("{}{suffix}", &cleaned[..keep]);
+                n += 1;
+            }
+            taken.insert(name.clone());
+            let workers = gathered.groups.values().copied().max().unwrap_or(1).max(1);
+            let partitions = workers.min(MAX_PARTITIONS);
             Topic {
                 design_topic: (name != design_topic).then_some(design_topic),
                 name,
-                partitions: gathered.groups.values().copied().max().unwrap_or(1).max(1),
+                partitions,
+                partitions_note: (partitions < workers).then(|| {
+                    format!(
+                        "capped at {MAX_PARTITIONS}: the largest consumer group has {workers} workers, of which \
+                         only {MAX_PARTITIONS} can read at once"
+                    )
+                }),
                 replication_factor,
                 configs: BTreeMap::from([(
                     "min.insync.replicas".to_owned(),
@@ -184,7 +211,10 @@ fn topics_file(design: &Design, broker: &Service) -> TopicsFile {
                     .collect(),
             }
         })
-        .collect();
+        .collect::<Vec<Topic>>();
+    // A suffixed name may sort before another topic's.
+    let mut topics = topics;
+    topics.sort_by(|a, b| a.name.cmp(&b.name));
     TopicsFile {
         broker: broker.id.to_string(),
         topics,
@@ -201,5 +231,30 @@ mod tests {
         assert_eq!(kafka_topic_name("a b/c#d"), "a_b_c_d");
         assert_eq!(kafka_topic_name(".."), "__");
         assert_eq!(kafka_topic_name(&"x".repeat(300)).len(), MAX_TOPIC_LEN);
+    }
+
+    #[test]
+    fn topics_that_clean_to_one_name_stay_apart() {
+        let text = serde_json::json!({
+            "type": "syncopate", "version": 1, "name": "k",
+            "services": [{"id": "p"}, {"id": "log", "kind": "broker"}, {"id": "c", "concurrency": 1000, "replicas": 3}],
+            "edges": [
+                {"id": "e1", "from": "p", "to": "log", "mode": "async", "protocol": "kafka", "topic": "a b"},
+                {"id": "e2", "from": "p", "to": "log", "mode": "async", "protocol": "kafka", "topic": "a_b"},
+                {"id": "e3", "from": "log", "to": "c", "mode": "async", "protocol": "kafka"}
+            ],
+            "flows": [{"id": "f", "entry": "p", "rate_rps": 1}]
+        });
+        let design = crate::model::load_from_str(&text.to_string(), "k").unwrap();
+        let broker = design.service("log").unwrap();
+        let file = topics_file(&design, broker);
+        let names: Vec<&str> = file.topics.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["a_b", "a_b_2"]);
+        assert_eq!(file.topics[0].partitions, MAX_PARTITIONS);
+        assert!(file.topics[0].partitions_note.is_some());
+        assert_eq!(
+            file.topics[0].replication_factor, 1,
+            "one broker replica, one copy"
+        );
     }
 }
