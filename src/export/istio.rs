@@ -39,6 +39,11 @@ impl Exporter for IstioExporter {
             }
             calls.sort_by(|a, b| a.from.cmp(&b.from).then(a.id.cmp(&b.id)));
             let mut documents = Vec::new();
+            if callee.kind == crate::model::ServiceKind::External {
+                documents.push(Resource::ServiceEntry(service_entry(
+                    design, callee, &calls,
+                )));
+            }
             let http_calls: Vec<&Edge> = calls
                 .iter()
                 .copied()
@@ -95,8 +100,26 @@ impl Exporter for IstioExporter {
 #[derive(Serialize)]
 #[serde(untagged)]
 enum Resource {
+    ServiceEntry(Object<ServiceEntrySpec>),
     VirtualService(Object<VirtualServiceSpec>),
     DestinationRule(Object<DestinationRuleSpec>),
+}
+
+/// An external callee is in no registry of the mesh: without an entry for its host, the mesh's routes and rules for
+/// it would apply to nothing.
+#[derive(Serialize)]
+struct ServiceEntrySpec {
+    hosts: Vec<String>,
+    location: &'static str,
+    ports: Vec<ServiceEntryPort>,
+    resolution: &'static str,
+}
+
+#[derive(Serialize)]
+struct ServiceEntryPort {
+    number: u16,
+    name: String,
+    protocol: &'static str,
 }
 
 #[derive(Serialize)]
@@ -202,6 +225,35 @@ struct OutlierDetection {
 }
 
 // ------------------------------------------------------------------------------------------------ building
+
+fn service_entry(design: &Design, callee: &Service, calls: &[&Edge]) -> Object<ServiceEntrySpec> {
+    // The protocol of the first call decides how the mesh treats the port (gRPC, HTTP, or plain TCP).
+    let protocol = match calls.first().map(|c| c.effective_protocol()) {
+        Some(crate::model::Protocol::Grpc) => "GRPC",
+        Some(crate::model::Protocol::Tcp) => "TCP",
+        _ => "HTTP",
+    };
+    let port = service_port(design, callee);
+    Object {
+        api_version: API_VERSION,
+        kind: "ServiceEntry",
+        metadata: Metadata {
+            name: callee.id.to_string(),
+            labels: app_label(callee),
+            annotations: BTreeMap::new(),
+        },
+        spec: ServiceEntrySpec {
+            hosts: vec![callee.id.to_string()],
+            location: "MESH_EXTERNAL",
+            ports: vec![ServiceEntryPort {
+                number: port,
+                name: format!("{}-{port}", protocol.to_ascii_lowercase()),
+                protocol,
+            }],
+            resolution: "DNS",
+        },
+    }
+}
 
 /// Whether a call's caller runs in the mesh: clients and external services do not, so their calls are matched by
 /// no label.

@@ -29,7 +29,11 @@ def forbid_unknown_fields(module):
 
 def main(paths):
     forbid_unknown_fields(v1)
-    kinds = {"VirtualService": v1.VirtualService, "DestinationRule": v1.DestinationRule}
+    kinds = {
+        "VirtualService": v1.VirtualService,
+        "DestinationRule": v1.DestinationRule,
+        "ServiceEntry": v1.ServiceEntry,
+    }
     failed = False
     for path in paths:
         with open(path, encoding="utf-8") as f:
