@@ -77,11 +77,38 @@ impl Exporter for IstioExporter {
             if documents.is_empty() {
                 continue;
             }
-            let what = format!(
+            let mut what = format!(
                 "Istio traffic policy for calls to \"{}\" ({}).",
                 callee.id,
                 callee.display_name()
             );
+            // Istio tells callers apart by their labels only: of several calls from one caller, the first one's
+            // route matches and the others' never do. Said here, rather than dropped silently.
+            let mut shared = Vec::new();
+            for (i, call) in calls.iter().enumerate() {
+                if calls[..i].iter().any(|c| c.from == call.from) {
+                    continue;
+                }
+                let same: Vec<&str> = calls
+                    .iter()
+                    .filter(|c| c.from == call.from)
+                    .map(|c| c.id.as_str())
+                    .collect();
+                if same.len() > 1 {
+                    shared.push(format!(
+                        "the calls {} from {} share one route and rule, with the policy of {}",
+                        same.join(", "),
+                        call.from,
+                        same[0]
+                    ));
+                }
+            }
+            if !shared.is_empty() {
+                what.push_str(&format!(
+                    " Istio matches callers by label only: {}.",
+                    shared.join("; ")
+                ));
+            }
             files.push(ExportedFile {
                 path: format!("istio/{}.yaml", callee.id),
                 contents: format!(
