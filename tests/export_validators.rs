@@ -147,21 +147,33 @@ fn envoy_validates_every_bootstrap() {
     );
 }
 
-#[test]
-fn istio_crd_models_accept_every_resource_and_no_unknown_field() {
+/// The Python that has `module` (the tests' venv in CI), or `None` after saying the test skipped (failing instead
+/// when tools are required). `package` is what to install.
+fn python_with(module: &str, package: &str) -> Option<String> {
     let python = std::env::var("SYNCOPATE_PYTHON").unwrap_or_else(|_| "python3".to_owned());
-    let has_models = Command::new(&python)
-        .args(["-c", "import cloudcoil.models.istio.networking.v1"])
+    let found = Command::new(&python)
+        .args(["-c", &format!("import {module}")])
         .output()
         .is_ok_and(|o| o.status.success());
-    if !has_models {
+    if !found {
         assert!(
             !require_tools(),
-            "cloudcoil-models-istio is required (SYNCOPATE_REQUIRE_TOOLS is set) for {python}"
+            "{package} is required (SYNCOPATE_REQUIRE_TOOLS is set) for {python}"
         );
-        println!("skipped: cloudcoil-models-istio is not installed for {python}");
-        return;
+        println!("skipped: {package} is not installed for {python}");
+        return None;
     }
+    Some(python)
+}
+
+#[test]
+fn istio_crd_models_accept_every_resource_and_no_unknown_field() {
+    let Some(python) = python_with(
+        "cloudcoil.models.istio.networking.v1",
+        "cloudcoil-models-istio",
+    ) else {
+        return;
+    };
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/validate_istio.py");
     let dir = tempfile::tempdir().unwrap();
     let files = write_target(dir.path(), Target::Istio);
@@ -562,19 +574,9 @@ fn json_keys(value: &serde_json::Value, out: &mut Vec<String>) {
 
 #[test]
 fn pyyaml_and_docker_compose_read_hostile_names_as_text_never_as_keys() {
-    let python = std::env::var("SYNCOPATE_PYTHON").unwrap_or_else(|_| "python3".to_owned());
-    let has_yaml = Command::new(&python)
-        .args(["-c", "import yaml"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has_yaml {
-        assert!(
-            !require_tools(),
-            "PyYAML is required (SYNCOPATE_REQUIRE_TOOLS is set) for {python}"
-        );
-        println!("skipped: PyYAML is not installed for {python}");
+    let Some(python) = python_with("yaml", "PyYAML") else {
         return;
-    }
+    };
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let design = model::load_file(&root.join("tests/designs/hostile-names.syncopate")).unwrap();
     let dir = tempfile::tempdir().unwrap();
