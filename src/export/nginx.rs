@@ -54,7 +54,11 @@ impl Exporter for NginxExporter {
                     gateway.id,
                     gateway.display_name()
                 );
-                let mut text = header_comment(design, &what);
+                // The shared header, with its (possibly very long) names re-wrapped for nginx.
+                let mut text = String::new();
+                for line in header_comment(design, &what).lines() {
+                    write_comment(&mut text, "", line.trim_start_matches("# "));
+                }
                 for directive in config(design, gateway, &calls) {
                     directive.write(&mut text, 0);
                 }
@@ -73,6 +77,24 @@ pub(crate) fn has_config(design: &Design, gateway: &Service) -> bool {
         && sync_calls_from(design, gateway)
             .into_iter()
             .any(|c| is_http_family(c.effective_protocol()))
+}
+
+/// The longest comment line written, in bytes (nginx refuses lines beyond its 4 KiB read buffer).
+const MAX_COMMENT_LINE_BYTES: usize = 1000;
+
+/// Writes `text` (one line, already free of line breaks) as comment lines of at most [`MAX_COMMENT_LINE_BYTES`]:
+/// nginx reads a comment line into its 4 KiB buffer and refuses a longer one, so a name of thousands of characters
+/// is split over several lines.
+fn write_comment(out: &mut String, indent: &str, text: &str) {
+    let mut line = String::new();
+    for c in text.chars() {
+        if line.len() + c.len_utf8() > MAX_COMMENT_LINE_BYTES {
+            let _ = writeln!(out, "{indent}# {line}");
+            line.clear();
+        }
+        line.push(c);
+    }
+    let _ = writeln!(out, "{indent}# {line}");
 }
 
 /// One nginx directive: a name, its arguments, and a block of directives when it has one.
@@ -120,7 +142,7 @@ impl Directive {
     pub fn write(&self, out: &mut String, depth: usize) {
         let indent = "    ".repeat(depth);
         if let Some(comment) = &self.comment {
-            let _ = writeln!(out, "{indent}# {}", comment_text(comment));
+            write_comment(out, &indent, &comment_text(comment));
         }
         let mut line = format!("{indent}{}", self.name);
         for arg in &self.args {
