@@ -89,30 +89,49 @@ impl Exporter for ComposeExporter {
                         image: compose_literal(&image),
                         volumes,
                         ports: if published {
-                            vec![host_ports.mapping(container_port, service.replicas)]
+                            vec![host_ports.mapping(container_port, replicas_run(design, service))]
                         } else {
                             Vec::new()
                         },
                         expose: if published { Vec::new() } else { vec![port] },
-                        environment: peer_addresses(design, service),
+                        environment: {
+                            let mut environment = peer_addresses(design, service);
+                            if is_kafka(design, service) {
+                                environment.extend(kafka_environment(service, container_port));
+                            }
+                            environment
+                        },
                         depends_on: dependencies
                             .get(service.id.as_str())
                             .map(|d| d.iter().map(|s| s.to_string()).collect())
                             .unwrap_or_default(),
                         deploy: Deploy {
-                            replicas: service.replicas,
+                            replicas: replicas_run(design, service),
                         },
                         labels,
                     },
                 )
             })
             .collect();
-        let what = "docker-compose file: one service per deployed service of the design.";
+        let mut what =
+            "docker-compose file: one service per deployed service of the design.".to_owned();
+        let clustered: Vec<&str> = deployed
+            .iter()
+            .filter(|s| is_kafka(design, s) && s.replicas > 1)
+            .map(|s| s.id.as_str())
+            .collect();
+        if !clustered.is_empty() {
+            what.push_str(&format!(
+                " Kafka runs as one node here ({}): the replicas of a service in compose share one environment, \
+                 and every Kafka node needs its own id; the Kubernetes export runs the design's replicas.",
+                clustered.join(", ")
+            ));
+        }
         vec![ExportedFile {
             path: "compose/docker-compose.yml".to_owned(),
             contents: format!(
                 "{}{}",
-                header_comment(design, what),
+                header_comment(design, &what),
                 to_yaml(&ComposeFile { services })
             ),
         }]
@@ -180,6 +199,57 @@ impl HostPorts {
             format!("{first}-{}:{container_port}", first + count - 1)
         }
     }
+}
+
+/// Whether a service is a Kafka broker.
+fn is_kafka(design: &Design, service: &Service) -> bool {
+    service.kind == ServiceKind::Broker
+        && super::broker_protocol(design, service) == Some(crate::model::Protocol::Kafka)
+}
+
+/// The replicas compose runs: the design's, but one for a Kafka broker (see `kafka_environment`).
+fn replicas_run(design: &Design, service: &Service) -> u32 {
+    if is_kafka(design, service) {
+        1
+    } else {
+        service.replicas
+    }
+}
+
+/// A single-node Kafka (KRaft: broker and controller in one process) that clients in the other containers reach by
+/// the service's name: the image's defaults advertise `localhost`, which no other container can connect to.
+fn kafka_environment(service: &Service, port: u16) -> BTreeMap<String, String> {
+    [
+        ("KAFKA_NODE_ID", "1".to_owned()),
+        ("KAFKA_PROCESS_ROLES", "broker,controller".to_owned()),
+        (
+            "KAFKA_LISTENERS",
+            format!("PLAINTEXT://:{port},CONTROLLER://:9093"),
+        ),
+        (
+            "KAFKA_ADVERTISED_LISTENERS",
+            format!("PLAINTEXT://{}:{port}", service.id),
+        ),
+        ("KAFKA_CONTROLLER_LISTENER_NAMES", "CONTROLLER".to_owned()),
+        (
+            "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP",
+            "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT".to_owned(),
+        ),
+        (
+            "KAFKA_CONTROLLER_QUORUM_VOTERS",
+            "1@localhost:9093".to_owned(),
+        ),
+        // One node holds one copy of the internal topics.
+        ("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", "1".to_owned()),
+        (
+            "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR",
+            "1".to_owned(),
+        ),
+        ("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "1".to_owned()),
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_owned(), value))
+    .collect()
 }
 
 /// Whether a client calls this service directly, so its port is published on the host.
