@@ -83,9 +83,11 @@ impl Exporter for ComposeExporter {
                 } else {
                     Vec::new()
                 };
+                let sidecar = runs_sidecar(design, service);
                 (
                     service.id.to_string(),
                     ComposeService {
+                        network_mode: None,
                         image: compose_literal(&image),
                         volumes,
                         ports: if published {
@@ -96,6 +98,10 @@ impl Exporter for ComposeExporter {
                         expose: if published { Vec::new() } else { vec![port] },
                         environment: {
                             let mut environment = peer_addresses(design, service);
+                            if sidecar {
+                                // Sync calls go through the sidecar's outbound listener for the callee.
+                                environment.extend(sidecar_addresses(design, service));
+                            }
                             if is_kafka(design, service) {
                                 environment.extend(kafka_environment(service, container_port));
                             }
@@ -112,7 +118,29 @@ impl Exporter for ComposeExporter {
                     },
                 )
             })
-            .collect();
+            .collect::<BTreeMap<String, ComposeService>>();
+        // Each sidecar: a container of its own on its caller's network, running the exported bootstrap. Its key has
+        // `_`, which no service id holds, so it never meets a service's.
+        let mut services = services;
+        for service in deployed.iter().filter(|s| runs_sidecar(design, s)) {
+            services.insert(
+                format!("{}_envoy", service.id),
+                ComposeService {
+                    image: ENVOY_IMAGE.to_owned(),
+                    network_mode: Some(format!("service:{}", service.id)),
+                    volumes: vec![format!(
+                        "../envoy/{}-sidecar.yaml:/etc/envoy/envoy.yaml:ro",
+                        service.id
+                    )],
+                    ports: Vec::new(),
+                    expose: Vec::new(),
+                    environment: BTreeMap::new(),
+                    depends_on: vec![service.id.to_string()],
+                    deploy: Deploy { replicas: 1 },
+                    labels: BTreeMap::from([(KIND_LABEL, "sidecar".to_owned())]),
+                },
+            );
+        }
         let mut what =
             "docker-compose file: one service per deployed service of the design.".to_owned();
         let clustered: Vec<&str> = deployed
@@ -149,6 +177,9 @@ pub const NGINX_IMAGE: &str = "nginx:1.27";
 #[derive(Serialize)]
 struct ComposeService {
     image: String,
+    /// `service:<caller>` for a sidecar, which shares its caller's network (and so its 127.0.0.1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    network_mode: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     volumes: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -199,6 +230,35 @@ impl HostPorts {
             format!("{first}-{}:{container_port}", first + count - 1)
         }
     }
+}
+
+/// The image the sidecars run.
+pub const ENVOY_IMAGE: &str = "envoyproxy/envoy:v1.31-latest";
+
+/// Whether a service runs its exported Envoy sidecar here: it makes sync calls (so the Envoy export has a sidecar
+/// for it) and runs one replica. Compose joins a sidecar to one container's network only (`network_mode:
+/// service:`), so the replicas of a service with several would go without; they call their peers directly.
+fn runs_sidecar(design: &Design, service: &Service) -> bool {
+    service.kind != ServiceKind::Gateway
+        && service.replicas == 1
+        && !super::sync_calls_from(design, service).is_empty()
+}
+
+/// `<CALLEE>_ADDR` of each sync call through the sidecar: `127.0.0.1:<port>` of its outbound listener (the first
+/// call's, when several go to one callee).
+fn sidecar_addresses(design: &Design, service: &Service) -> BTreeMap<String, String> {
+    let mut addresses = BTreeMap::new();
+    for (i, call) in super::sync_calls_from(design, service).iter().enumerate() {
+        let Some(callee) = design.service(call.to.as_str()) else {
+            continue;
+        };
+        let port =
+            super::envoy::SIDECAR_FIRST_PORT.saturating_add(u16::try_from(i).unwrap_or(u16::MAX));
+        addresses
+            .entry(super::address_variable(callee))
+            .or_insert_with(|| format!("127.0.0.1:{port}"));
+    }
+    addresses
 }
 
 /// Whether a service is a Kafka broker.

@@ -44,6 +44,8 @@ struct ComposeService {
     scale: Option<Value>,
     #[serde(default)]
     labels: Option<Value>,
+    #[serde(default)]
+    network_mode: Option<Value>,
 }
 
 #[derive(Deserialize, Default)]
@@ -119,9 +121,18 @@ pub(crate) fn import(text: &str, name: &str) -> Result<Builder, String> {
     // shares them.
     let mut names: BTreeMap<String, ServiceId> = BTreeMap::new();
     let mut alias_count: BTreeMap<String, usize> = BTreeMap::new();
+    // A container that joins another's network (`network_mode: service:<name>`) is that service's sidecar, a
+    // proxy such as the Envoy the exporter adds, not a service of the design.
     let services: Vec<(String, ComposeService)> = services
         .into_iter()
         .map(|(key, service)| (key, service.unwrap_or_default()))
+        .filter(|(_, service)| {
+            !service
+                .network_mode
+                .as_ref()
+                .and_then(scalar_text)
+                .is_some_and(|mode| mode.starts_with("service:"))
+        })
         .collect();
     for (key, service) in &services {
         let id = builder.add_service(key);
@@ -228,6 +239,8 @@ pub(crate) fn import(text: &str, name: &str) -> Result<Builder, String> {
             .unwrap_or_default()
         {
             for host in hosts_in_value(&variable, &value) {
+                // Through a local sidecar: the variable's name says which service.
+                let host = super::sidecar_target(&variable, &host).unwrap_or(host);
                 match resolve_host(&host, &names) {
                     Some(to) => targets.push((
                         to.clone(),

@@ -464,6 +464,19 @@ pub(crate) fn is_address_key(key: &str) -> bool {
     ADDRESS_KEY_ENDINGS.iter().any(|end| key.ends_with(end))
 }
 
+/// The service an address variable is named after, for a value that points at a local proxy (a sidecar listening
+/// on loopback, as in Syncopate's compose export): `ORDER_API_ADDR=127.0.0.1:15001` stands for `order-api`.
+pub(crate) fn sidecar_target(key: &str, host: &str) -> Option<String> {
+    if !matches!(host, "127.0.0.1" | "localhost" | "::1") {
+        return None;
+    }
+    let upper = key.to_ascii_uppercase();
+    let stem = ADDRESS_KEY_ENDINGS
+        .iter()
+        .find_map(|end| upper.strip_suffix(end))?;
+    (!stem.is_empty()).then(|| stem.to_ascii_lowercase().replace('_', "-"))
+}
+
 /// How an input refers from one service to another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Reference {
