@@ -399,7 +399,16 @@ fn front_proxy(design: &Design, gateway: &Service, calls: &[&Edge]) -> Bootstrap
         .iter()
         .zip(&names)
         .filter(|(call, _)| is_http_family(call.effective_protocol()))
-        .map(|(call, cluster)| route(call, cluster, &format!("/{cluster}/"), Some("/")))
+        .map(|(call, cluster)| {
+            if call.effective_protocol() == Protocol::Grpc {
+                // A gRPC client asks for `/<package>.<Service>/<Method>`, which no prefix of ours can be put in
+                // front of: routed by the package, the callee id with `_` for `-` (as the nginx export does).
+                let package = super::nginx_grpc_package(call.to.as_str());
+                route(call, cluster, &format!("/{package}."), None)
+            } else {
+                route(call, cluster, &format!("/{cluster}/"), Some("/"))
+            }
+        })
         .collect();
     if !http_routes.is_empty() {
         listeners.push(Listener {
