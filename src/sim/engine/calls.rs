@@ -30,9 +30,9 @@ pub(super) struct Backlog {
     pub(super) waiting: u32,
     /// The most waiting at once in the measured period.
     pub(super) max: u32,
-    /// Time integral of `waiting` over the measured period (message·ms).
+    /// Time integral of `waiting` over the measured period (message·ms), from the waits of the messages that left
+    /// the queue; those still waiting are added when a report is made.
     pub(super) area: f64,
-    last_change: f64,
     /// Messages taken at once (no lag) in the measured period and since the previous snapshot, not yet in the
     /// histograms: recording a zero per message would be most of the lag's cost.
     pub(super) no_lag: u64,
@@ -112,28 +112,30 @@ impl Simulation {
         }
     }
 
-    /// Moves an async edge's backlog statistics up to now.
-    #[inline]
-    pub(super) fn touch_backlog(&mut self, edge: u32) {
-        let now = self.now;
-        let b = &mut self.edges[edge as usize].backlog;
-        let from = b.last_change.max(self.warmup_ms);
-        if now > from {
-            b.area += f64::from(b.waiting) * (now - from);
-            b.max = b.max.max(b.waiting);
-        }
-        b.last_change = now;
-    }
-
-    /// A message of an async edge joins (`up`) or leaves the consumer's queue.
+    /// A message of an async edge joins (`up`) or leaves the consumer's queue. The time-average is not kept here
+    /// but from each message's wait (see `record_wait`): two integer updates on the hot path instead of an
+    /// integral moved forward at every change.
     #[inline]
     pub(super) fn backlog_changed(&mut self, edge: u32, up: bool) {
-        self.touch_backlog(edge);
+        let measuring = self.measuring();
         let b = &mut self.edges[edge as usize].backlog;
         if up {
             b.waiting += 1;
+            if measuring && b.waiting > b.max {
+                b.max = b.waiting;
+            }
         } else {
             b.waiting -= 1;
+        }
+    }
+
+    /// A message that arrived at `arrived_at` leaves the queue now: the part of its wait inside the measured period
+    /// adds to the backlog's time integral (the sum of the waits is the integral of the number waiting).
+    #[inline]
+    pub(super) fn record_wait(&mut self, edge: u32, arrived_at: f64) {
+        let from = arrived_at.max(self.warmup_ms);
+        if self.now > from {
+            self.edges[edge as usize].backlog.area += self.now - from;
         }
     }
 

@@ -205,6 +205,7 @@ impl Simulation {
             let lag_ms = self.now - arrived_at;
             if lag_ms > 0.0 {
                 self.record_lag(via_edge, lag_ms);
+                self.record_wait(via_edge, arrived_at);
             } else {
                 // Most messages find a free worker: counted, and added to the histograms when they are read.
                 let (measuring, live) = (self.measuring(), self.live);
