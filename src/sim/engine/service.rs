@@ -230,7 +230,7 @@ impl Simulation {
     }
 
     /// Frees the job's worker and starts the next waiting job of its replica.
-    #[inline]
+    #[inline(always)]
     pub(super) fn release_worker(&mut self, job: u32) {
         let (service, replica) = {
             let j = &self.jobs[job as usize];
@@ -245,7 +245,7 @@ impl Simulation {
     }
 
     /// Starts waiting jobs of a replica while it has free workers (and is up).
-    #[inline]
+    #[inline(always)]
     pub(super) fn start_waiting(&mut self, service: usize, replica: usize) {
         loop {
             let s = &mut self.services[service];
