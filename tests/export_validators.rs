@@ -572,6 +572,18 @@ fn json_keys(value: &serde_json::Value, out: &mut Vec<String>) {
     }
 }
 
+/// The YAML files as PyYAML reads them: `{path: [document, ...]}`.
+fn read_yaml(python: &str, paths: &[PathBuf]) -> serde_json::Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/read_yaml.py");
+    let out = Command::new(python)
+        .arg(&script)
+        .args(paths)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", report("read_yaml.py", &out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 #[test]
 fn pyyaml_and_docker_compose_read_hostile_names_as_text_never_as_keys() {
     let Some(python) = python_with("yaml", "PyYAML") else {
@@ -588,14 +600,7 @@ fn pyyaml_and_docker_compose_read_hostile_names_as_text_never_as_keys() {
             paths.push(path);
         }
     }
-    let script = root.join("tests/tools/read_yaml.py");
-    let out = Command::new(&python)
-        .arg(&script)
-        .args(&paths)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", report("read_yaml.py", &out));
-    let read: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let read = read_yaml(&python, &paths);
     let mut keys = Vec::new();
     json_keys(&read, &mut keys);
     let injected: Vec<&String> = keys.iter().filter(|k| k.contains("injected")).collect();
@@ -630,13 +635,7 @@ fn pyyaml_and_docker_compose_read_hostile_names_as_text_never_as_keys() {
     );
     let resolved_path = dir.path().join("resolved.yml");
     std::fs::write(&resolved_path, &resolved.stdout).unwrap();
-    let out = Command::new(&python)
-        .arg(&script)
-        .arg(&resolved_path)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", report("read_yaml.py", &out));
-    let resolved: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let resolved = read_yaml(&python, std::slice::from_ref(&resolved_path));
     let services = &resolved[resolved_path.to_string_lossy().as_ref()][0]["services"];
     // `config` prints a file Compose reads again, so its own `$` are doubled there too: read as Compose does,
     // `$$` is `$`. Had it interpolated (`${HOME}` to a path) or refused (`${X:?e}`), the text would differ.

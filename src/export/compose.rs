@@ -252,8 +252,7 @@ fn sidecar_addresses(design: &Design, service: &Service) -> BTreeMap<String, Str
         let Some(callee) = design.service(call.to.as_str()) else {
             continue;
         };
-        let port =
-            super::envoy::SIDECAR_FIRST_PORT.saturating_add(u16::try_from(i).unwrap_or(u16::MAX));
+        let port = super::envoy::sidecar_port(i);
         addresses
             .entry(super::address_variable(callee))
             .or_insert_with(|| format!("127.0.0.1:{port}"));

@@ -19,6 +19,12 @@ use crate::model::{Design, Edge, Protocol, Service, ServiceKind};
 /// First local port of a sidecar's outbound listeners: the n-th callee (by id) listens on this + n.
 pub const SIDECAR_FIRST_PORT: u16 = 15001;
 
+/// The outbound listener port of a sidecar's `index`-th call (in `sync_calls_from` order). At most a few thousand
+/// calls per service keep it below 65535; it saturates rather than wraps.
+pub(crate) fn sidecar_port(index: usize) -> u16 {
+    SIDECAR_FIRST_PORT.saturating_add(u16::try_from(index).unwrap_or(u16::MAX))
+}
+
 /// The conditions retries apply to, for every HTTP-family call.
 pub const RETRY_ON: &str = "5xx,reset,connect-failure";
 
@@ -361,8 +367,7 @@ fn sidecar(design: &Design, caller: &Service, calls: &[&Edge]) -> Bootstrap {
         .zip(&names)
         .enumerate()
         .map(|(i, (call, cluster))| {
-            // At most a few thousand calls per service keep the port below 65535; saturate rather than wrap.
-            let port = SIDECAR_FIRST_PORT.saturating_add(u16::try_from(i).unwrap_or(u16::MAX));
+            let port = sidecar_port(i);
             let filter = if is_http_family(call.effective_protocol()) {
                 http_filter(
                     cluster,
