@@ -666,3 +666,81 @@ fn the_nginx_gateway_retries_on_the_other_replica_and_times_out_per_try() {
         "two 200 ms tries took {took:?}"
     );
 }
+
+/// The gateway's nginx config for `gateway_design` with a breaker of 3 failures open 1 s on its call to `api`.
+fn nginx_breaker_config(retry: Option<model::RetryPolicy>) -> String {
+    let mut design = gateway_design();
+    let call = design
+        .edges
+        .iter_mut()
+        .find(|e| e.id.as_str() == "to-api")
+        .expect("the gateway's call");
+    call.retry = retry;
+    call.circuit_breaker = Some(model::CircuitBreaker {
+        consecutive_failures: 3,
+        open_ms: 1000.0,
+    });
+    let config = export::export(&design, Target::Nginx)
+        .into_iter()
+        .find(|f| f.path == "nginx/edge.conf")
+        .expect("the gateway's nginx file")
+        .contents;
+    assert!(config.contains("max_fails=3 fail_timeout=1s"), "{config}");
+    config
+}
+
+#[test]
+fn the_nginx_breaker_ejects_a_failing_replica_then_sends_it_one_trial_after_its_open_time() {
+    let Some(nginx_path) = nginx() else { return };
+    // With a retry, a 500 counts toward max_fails: the failing replica's three failures are retried on the
+    // other, then it gets nothing until fail_timeout ends, then one trial.
+    let config = nginx_breaker_config(Some(model::RetryPolicy {
+        max_retries: 1,
+        backoff_ms: 0.0,
+        per_try_timeout_ms: None,
+    }));
+    let (failing, healthy) = (
+        Upstream::start(Behaviour::Answer(500)),
+        Upstream::start(Behaviour::Answer(200)),
+    );
+    let proxy = Nginx::start(&nginx_path, &config, "api", &[failing.port, healthy.port]);
+    let opened = Instant::now();
+    for _ in 0..20 {
+        assert_eq!(http_get(proxy.port, "/api/orders", false).0, 200);
+    }
+    assert_eq!(
+        (failing.requests(), healthy.requests()),
+        (3, 20),
+        "the failing replica is ejected after consecutive_failures (3) failures"
+    );
+    // nginx keeps this time in whole seconds: the trial comes between fail_timeout and a second later.
+    while opened.elapsed() < Duration::from_millis(2100) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for _ in 0..10 {
+        http_get(proxy.port, "/api/orders", false);
+    }
+    assert_eq!(
+        failing.requests(),
+        4,
+        "one trial after the open time (fail_timeout 1 s), then ejected again"
+    );
+    drop(proxy);
+    // Without a retry nginx counts only errors and timeouts (an answered 500 on the last try is a success to it,
+    // as the file's comment says): a hanging replica is ejected after three timeouts.
+    let config = nginx_breaker_config(None);
+    assert!(config.contains("counts only connection errors and timeouts"), "{config}");
+    let (hanging, healthy) = (
+        Upstream::start(Behaviour::Hang),
+        Upstream::start(Behaviour::Answer(200)),
+    );
+    let proxy = Nginx::start(&nginx_path, &config, "api", &[hanging.port, healthy.port]);
+    for _ in 0..12 {
+        http_get(proxy.port, "/api/orders", false);
+    }
+    assert_eq!(
+        (hanging.requests(), healthy.requests()),
+        (3, 9),
+        "the hanging replica is ejected after three timeouts"
+    );
+}

@@ -236,10 +236,18 @@ fn config(design: &Design, gateway: &Service, calls: &[&Edge]) -> Vec<Directive>
                 ));
             }
         } else if call.circuit_breaker.is_some() {
-            server = server.with_comment(
-                "max_fails counts failures within fail_timeout, not in a row; each replica is ejected on its own"
-                    .to_owned(),
-            );
+            let mut comment = "max_fails counts failures within fail_timeout, not in a row; each replica is \
+                               ejected on its own"
+                .to_owned();
+            if !call.retry.is_some_and(|r| r.max_retries > 0) {
+                // Measured (tests/export_behaviour.rs): on the last try nginx frees the server as a success
+                // whatever its status, so only a call that can pass a request on counts the callee's 5xx.
+                comment.push_str(
+                    "; without a retry nginx counts only connection errors and timeouts toward max_fails, not \
+                     5xx answers",
+                );
+            }
+            server = server.with_comment(comment);
         }
         http.push(
             Directive::block("upstream", [callee.id.to_string()], vec![server])
