@@ -411,6 +411,34 @@ fn the_payment_guarded_breaker_fails_fast_then_sends_a_trial_after_its_open_time
         proxy.stat("cluster.payment-service.upstream_cx_none_healthy") > 0,
         "calls failed fast with no healthy host"
     );
+    // The simulator, calls one after another into a failing payment service, lets as many tries through
+    // before its breaker opens.
+    let mut simulated = design.clone();
+    simulated.faults = vec![model::Fault {
+        service: "payment-service".into(),
+        kind: model::FaultKind::Errors,
+        start_s: 0.0,
+        end_s: None,
+        factor: None,
+        error_rate: Some(1.0),
+    }];
+    simulated.flows[0].rate_rps = 2.0;
+    simulated.flows[0].arrival = model::ArrivalProcess::Constant;
+    let report = syncopate::sim::simulate(
+        &simulated,
+        model::SimulationSettings {
+            duration_s: 2.9,
+            warmup_s: 0.0,
+            seed: 1,
+        },
+    )
+    .expect("simulates");
+    let simulated_tries = report.services["payment-service"].arrivals as usize;
+    assert_eq!(
+        simulated_tries, before_open,
+        "the simulator lets {simulated_tries} tries through before its breaker opens, Envoy {before_open}"
+    );
+    assert!(report.edges["checkout-api-payment-service"].short_circuited > 0);
     // Nothing reaches the upstream while it is open...
     std::thread::sleep(Duration::from_millis(800));
     for _ in 0..5 {
