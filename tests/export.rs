@@ -581,3 +581,71 @@ fn every_sample_s_compose_file_could_start_and_its_nginx_upstreams_resolve_in_it
         }
     }
 }
+
+#[test]
+fn a_callee_of_grpc_and_http_calls_gets_a_named_port_for_each_and_callers_reach_their_own() {
+    let design = model::load_from_str(
+        &serde_json::json!({
+            "type": "syncopate", "version": 1, "name": "mixed",
+            "services": [
+                {"id": "web"}, {"id": "worker"}, {"id": "admin"},
+                {"id": "api", "port": 9000, "replicas": 2}
+            ],
+            "edges": [
+                {"from": "web", "to": "api", "mode": "sync", "protocol": "http", "timeout_ms": 100},
+                {"from": "worker", "to": "api", "mode": "sync", "protocol": "grpc", "timeout_ms": 100},
+                {"from": "admin", "to": "api", "mode": "sync", "protocol": "grpc", "timeout_ms": 100}
+            ],
+            "flows": [{"id": "f", "entry": "web", "rate_rps": 1}]
+        })
+        .to_string(),
+        "mixed",
+    )
+    .unwrap();
+    let files = export::export(&design, Target::Kubernetes);
+    let documents = yaml_documents(&file(&files, "kubernetes/api.yaml").contents);
+    let service = documents
+        .iter()
+        .find(|d| d["kind"] == "Service")
+        .expect("a Service");
+    let ports: Vec<(String, u64)> = service["spec"]["ports"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap().to_owned(), p["port"].as_u64().unwrap()))
+        .collect();
+    // gRPC, the protocol of most calls, keeps the design's port; HTTP gets the next one.
+    assert_eq!(
+        ports,
+        [("grpc".to_owned(), 9000), ("http".to_owned(), 9001)]
+    );
+    let container_ports = documents
+        .iter()
+        .find(|d| d["kind"] == "Deployment")
+        .expect("a Deployment")["spec"]["template"]["spec"]["containers"][0]["ports"]
+        .as_sequence()
+        .unwrap()
+        .len();
+    assert_eq!(container_ports, 2);
+    let address = |caller: &str| {
+        let documents = yaml_documents(&file(&files, &format!("kubernetes/{caller}.yaml")).contents);
+        documents
+            .iter()
+            .find(|d| d["kind"] == "Deployment")
+            .unwrap()["spec"]["template"]["spec"]["containers"][0]["env"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == "API_ADDR")
+            .unwrap()["value"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(address("web"), "api:9001");
+    assert_eq!(address("worker"), "api:9000");
+    // The Envoy sidecars send each call to the port of its protocol.
+    let envoy = export::export(&design, Target::Envoy);
+    assert!(file(&envoy, "envoy/web-sidecar.yaml").contents.contains("port_value: 9001"));
+    assert!(file(&envoy, "envoy/worker-sidecar.yaml").contents.contains("port_value: 9000"));
+}

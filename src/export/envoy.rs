@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::{
     ExportedFile, Exporter, Target, header_comment, is_deployed, is_http_family, proto_duration,
-    service_port, sorted_services, sync_calls_from, to_yaml,
+    call_port, service_port, sorted_services, sync_calls_from, to_yaml,
 };
 use crate::model::{Design, Edge, Protocol, Service, ServiceKind};
 
@@ -539,10 +539,7 @@ fn clusters(design: &Design, caller: &Service, calls: &[&Edge], names: &[String]
         .iter()
         .zip(names)
         .map(|(call, name)| {
-            let port = design
-                .service(call.to.as_str())
-                .map(|callee| service_port(design, callee))
-                .unwrap_or(8080);
+            let port = call_port(design, call);
             let bulkhead = call
                 .max_in_flight
                 .map(|limit| per_proxy_limit(limit, caller.replicas));

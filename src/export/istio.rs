@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::{
     ExportedFile, Exporter, Metadata, Object, Target, header_comment, is_deployed, is_http_family,
-    proto_duration, service_port, sorted_services, to_yaml_documents,
+    proto_duration, call_port, service_port, sorted_services, to_yaml_documents,
 };
 use crate::model::{CallMode, Design, Edge, Service};
 
@@ -260,7 +260,9 @@ fn service_entry(design: &Design, callee: &Service, calls: &[&Edge]) -> Object<S
         Some(crate::model::Protocol::Tcp) => "TCP",
         _ => "HTTP",
     };
-    let port = service_port(design, callee);
+    let port = calls
+        .first()
+        .map_or_else(|| service_port(design, callee), |c| call_port(design, c));
     Object {
         api_version: API_VERSION,
         kind: "ServiceEntry",
@@ -313,8 +315,8 @@ fn virtual_service(
     callee: &Service,
     calls: &[&Edge],
 ) -> Object<VirtualServiceSpec> {
-    let port = service_port(design, callee);
-    let destination = || {
+    // Each route goes to the callee's port for its call's protocol (a callee of gRPC and HTTP has two).
+    let destination = |port: u16| {
         vec![RouteDestination {
             destination: Destination {
                 host: callee.id.to_string(),
@@ -338,7 +340,7 @@ fn virtual_service(
             matches: vec![HttpMatch {
                 source_labels: BTreeMap::from([("app", call.from.to_string())]),
             }],
-            route: destination(),
+            route: destination(call_port(design, call)),
             timeout: call.timeout_ms.map(proto_duration),
             retries: Some(retries(call)),
         })
@@ -349,7 +351,11 @@ fn virtual_service(
     http.push(HttpRoute {
         name: "default".to_owned(),
         matches: Vec::new(),
-        route: destination(),
+        route: destination(
+            outside_call
+                .or(calls.first())
+                .map_or_else(|| service_port(design, callee), |c| call_port(design, c)),
+        ),
         timeout: outside_call.and_then(|c| c.timeout_ms).map(proto_duration),
         retries: outside_call.map(|c| retries(c)),
     });

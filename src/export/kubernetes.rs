@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::{
     ExportedFile, Exporter, Metadata, Object, Target, header_comment, is_deployed, peer_addresses,
-    service_image, service_port, sorted_services, to_yaml_documents,
+    service_image, service_ports, sorted_services, to_yaml_documents,
 };
 use crate::model::{CallMode, Design, Service, ServiceKind};
 
@@ -68,28 +68,6 @@ fn guarded_by_breaker(design: &Design, service: &Service) -> bool {
         .edges
         .iter()
         .any(|e| e.to == service.id && e.mode == CallMode::Sync && e.circuit_breaker.is_some())
-}
-
-/// The name of a service's port: what it speaks.
-pub(crate) fn port_name(design: &Design, service: &Service) -> &'static str {
-    if service.kind == ServiceKind::Broker {
-        return super::broker_protocol(design, service).map_or("amqp", |p| p.as_str());
-    }
-    if service.kind == ServiceKind::Database {
-        return "tcp";
-    }
-    let incoming: Vec<_> = design
-        .edges
-        .iter()
-        .filter(|e| e.to == service.id)
-        .map(|e| e.effective_protocol())
-        .collect();
-    match incoming.first() {
-        Some(first) if incoming.iter().all(|p| p == first) && first.mode() == CallMode::Sync => {
-            first.as_str()
-        }
-        _ => "http",
-    }
 }
 
 // ------------------------------------------------------------------------------------------------ typed model
@@ -214,9 +192,11 @@ fn metadata(service: &Service) -> Metadata {
 }
 
 fn workload(design: &Design, service: &Service, stateful: bool) -> Object<WorkloadSpec> {
-    let port_name = port_name(design, service);
+    let ports = service_ports(design, service);
+    // The probes watch the main port (the service's own, listed first).
+    let main_port = ports.first().map_or("http", |(name, _)| *name);
     let probe = |initial_delay_seconds, period_seconds| Probe {
-        tcp_socket: TcpSocket { port: port_name },
+        tcp_socket: TcpSocket { port: main_port },
         initial_delay_seconds,
         period_seconds,
     };
@@ -242,10 +222,13 @@ fn workload(design: &Design, service: &Service, stateful: bool) -> Object<Worklo
                     containers: vec![Container {
                         name: service.id.to_string(),
                         image: service_image(design, service),
-                        ports: vec![ContainerPort {
-                            name: port_name,
-                            container_port: service_port(design, service),
-                        }],
+                        ports: ports
+                            .iter()
+                            .map(|&(name, container_port)| ContainerPort {
+                                name,
+                                container_port,
+                            })
+                            .collect(),
                         env: peer_addresses(design, service)
                             .into_iter()
                             .map(|(name, value)| EnvVar { name, value })
@@ -260,7 +243,6 @@ fn workload(design: &Design, service: &Service, stateful: bool) -> Object<Worklo
 }
 
 fn service_object(design: &Design, service: &Service, stateful: bool) -> Object<ServiceSpec> {
-    let port_name = port_name(design, service);
     Object {
         api_version: "v1",
         kind: "Service",
@@ -271,11 +253,14 @@ fn service_object(design: &Design, service: &Service, stateful: bool) -> Object<
             // would be one host that is ejected whole or not at all.
             cluster_ip: (stateful || guarded_by_breaker(design, service)).then_some("None"),
             selector: BTreeMap::from([("app", service.id.to_string())]),
-            ports: vec![ServicePort {
-                name: port_name,
-                port: service_port(design, service),
-                target_port: port_name,
-            }],
+            ports: service_ports(design, service)
+                .into_iter()
+                .map(|(name, port)| ServicePort {
+                    name,
+                    port,
+                    target_port: name,
+                })
+                .collect(),
         },
     }
 }

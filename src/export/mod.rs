@@ -214,6 +214,78 @@ pub(crate) fn service_port(design: &Design, service: &Service) -> u16 {
     if grpc_only { 50051 } else { 8080 }
 }
 
+/// The ports a service listens on, each named by what it speaks (Kubernetes and Istio read the protocol from a
+/// port's name): one per kind of synchronous call it receives (gRPC, HTTP and GraphQL, plain TCP). The kind most
+/// of its calls use (ties: gRPC, then HTTP, then TCP) keeps the service's port; each other kind gets the next port
+/// up, so a callee of both gRPC and HTTP calls is not all `http`. A service called by one protocol has one port
+/// named after it; brokers and databases one port named after what they speak.
+pub(crate) fn service_ports(design: &Design, service: &Service) -> Vec<(&'static str, u16)> {
+    let port = service_port(design, service);
+    if service.kind == ServiceKind::Broker {
+        return vec![(broker_protocol(design, service).map_or("amqp", |p| p.as_str()), port)];
+    }
+    if service.kind == ServiceKind::Database {
+        return vec![("tcp", port)];
+    }
+    let incoming: Vec<Protocol> = design
+        .edges
+        .iter()
+        .filter(|e| e.to == service.id)
+        .map(|e| e.effective_protocol())
+        .collect();
+    match incoming.first() {
+        Some(first) if incoming.iter().all(|p| p == first) && first.mode() == CallMode::Sync => {
+            return vec![(first.as_str(), port)];
+        }
+        _ => {}
+    }
+    // Counts per kind, in the order that breaks ties.
+    let mut kinds: Vec<(&'static str, usize)> = ["grpc", "http", "tcp"]
+        .into_iter()
+        .map(|kind| {
+            let calls = incoming
+                .iter()
+                .filter(|p| p.mode() == CallMode::Sync && port_kind(**p) == kind)
+                .count();
+            (kind, calls)
+        })
+        .filter(|(_, calls)| *calls > 0)
+        .collect();
+    if kinds.is_empty() {
+        return vec![("http", port)];
+    }
+    // A stable sort keeps the tie order among kinds of as many calls.
+    kinds.sort_by(|a, b| b.1.cmp(&a.1));
+    kinds
+        .into_iter()
+        .enumerate()
+        .map(|(i, (kind, _))| (kind, port.saturating_add(i as u16)))
+        .collect()
+}
+
+/// The kind of port a synchronous protocol is served on.
+fn port_kind(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::Grpc => "grpc",
+        Protocol::Tcp => "tcp",
+        _ => "http",
+    }
+}
+
+/// The port a call reaches its callee on: the callee's port for the call's kind of protocol.
+pub(crate) fn call_port(design: &Design, call: &Edge) -> u16 {
+    let Some(callee) = design.service(call.to.as_str()) else {
+        return 8080;
+    };
+    let ports = service_ports(design, callee);
+    let kind = port_kind(call.effective_protocol());
+    ports
+        .iter()
+        .find(|(name, _)| *name == kind)
+        .or(ports.first())
+        .map_or_else(|| service_port(design, callee), |(_, port)| *port)
+}
+
 /// The container image of a service: its `image`, a real broker image for brokers, else `<id>:latest`.
 pub(crate) fn service_image(design: &Design, service: &Service) -> String {
     if let Some(image) = &service.image {
@@ -271,10 +343,14 @@ pub(crate) fn peer_addresses(design: &Design, service: &Service) -> BTreeMap<Str
             } else {
                 variable
             };
-            addresses.insert(
-                variable,
-                format!("{}:{}", peer.id, service_port(design, peer)),
-            );
+            // A caller reaches its callee on the port of its call's protocol; a consumer its broker on the
+            // broker's one port.
+            let port = if edge.to == peer.id {
+                call_port(design, edge)
+            } else {
+                service_port(design, peer)
+            };
+            addresses.insert(variable, format!("{}:{port}", peer.id));
         }
     }
     addresses

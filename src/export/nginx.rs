@@ -13,7 +13,7 @@
 use std::fmt::Write as _;
 
 use super::{
-    ExportedFile, Exporter, Target, comment_text, header_comment, is_http_family, service_port,
+    ExportedFile, Exporter, Target, comment_text, header_comment, is_http_family, call_port, service_port,
     sorted_services, sync_calls_from, whole_ms,
 };
 use crate::model::{Design, Edge, Protocol, Service, ServiceKind};
@@ -205,7 +205,7 @@ fn config(design: &Design, gateway: &Service, calls: &[&Edge]) -> Vec<Directive>
         let Some(callee) = design.service(call.to.as_str()) else {
             continue;
         };
-        let port = service_port(design, callee);
+        let port = call_port(design, call);
         let mut args = vec![format!("{}:{port}", callee.id)];
         if let Some(breaker) = &call.circuit_breaker {
             args.push(format!("max_fails={}", breaker.consecutive_failures));
