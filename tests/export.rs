@@ -649,3 +649,44 @@ fn a_callee_of_grpc_and_http_calls_gets_a_named_port_for_each_and_callers_reach_
     assert!(file(&envoy, "envoy/web-sidecar.yaml").contents.contains("port_value: 9001"));
     assert!(file(&envoy, "envoy/worker-sidecar.yaml").contents.contains("port_value: 9000"));
 }
+
+#[test]
+fn a_gateway_s_calls_are_routes_bound_to_the_mesh_ingress() {
+    for (name, design) in samples() {
+        let files = export::export(&design, Target::Istio);
+        for gateway in design
+            .services
+            .iter()
+            .filter(|s| s.kind == model::ServiceKind::Gateway)
+        {
+            let callees: std::collections::BTreeSet<String> = sync_calls(&design)
+                .into_iter()
+                .filter(|e| e.from == gateway.id && is_http(e))
+                .map(|e| e.to.to_string())
+                .collect();
+            let path = format!("istio/{}-ingress.yaml", gateway.id);
+            let Some(found) = files.iter().find(|f| f.path == path) else {
+                assert!(callees.is_empty(), "{name}: no {path}");
+                continue;
+            };
+            let documents = yaml_documents(&found.contents);
+            let bound = documents
+                .iter()
+                .find(|d| d["kind"] == "Gateway")
+                .expect("a Gateway")["metadata"]["name"]
+                .clone();
+            let routes = documents
+                .iter()
+                .find(|d| d["kind"] == "VirtualService")
+                .expect("a VirtualService");
+            assert_eq!(routes["spec"]["gateways"][0], bound, "{name}");
+            let routed: std::collections::BTreeSet<String> = routes["spec"]["http"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .map(|r| r["route"][0]["destination"]["host"].as_str().unwrap().to_owned())
+                .collect();
+            assert_eq!(routed, callees, "{name}: {path}");
+        }
+    }
+}

@@ -118,8 +118,125 @@ impl Exporter for IstioExporter {
                 ),
             });
         }
+        for gateway in sorted_services(design)
+            .into_iter()
+            .filter(|s| s.kind == crate::model::ServiceKind::Gateway)
+        {
+            if let Some(file) = ingress(design, gateway) {
+                files.push(file);
+            }
+        }
+        files.sort_by(|a, b| a.path.cmp(&b.path));
         files
     }
+}
+
+/// A gateway's HTTP and gRPC calls as routes bound to the mesh's ingress gateway: in a mesh the ingress stands
+/// for the design's gateway, and a route bound to it (not to `mesh`) is what applies to traffic coming in from
+/// outside. `None` for a gateway without such calls.
+fn ingress(design: &Design, gateway: &Service) -> Option<ExportedFile> {
+    let mut calls: Vec<&Edge> = design
+        .edges
+        .iter()
+        .filter(|e| {
+            e.from == gateway.id
+                && e.to != gateway.id
+                && e.mode == CallMode::Sync
+                && is_http_family(e.effective_protocol())
+        })
+        .collect();
+    if calls.is_empty() {
+        return None;
+    }
+    calls.sort_by(|a, b| a.to.cmp(&b.to).then(a.id.cmp(&b.id)));
+    let port = service_port(design, gateway);
+    let mut routes = Vec::new();
+    for (i, call) in calls.iter().enumerate() {
+        // Several calls to one callee share its path: the first one's route matches, as in the nginx export.
+        if calls[..i].iter().any(|c| c.to == call.to) {
+            continue;
+        }
+        let grpc = call.effective_protocol() == crate::model::Protocol::Grpc;
+        let prefix = if grpc {
+            // A gRPC client's path cannot take a prefix: route by the service path's package.
+            format!("/{}.", super::nginx_grpc_package(call.to.as_str()))
+        } else {
+            format!("/{}/", call.to)
+        };
+        routes.push(HttpRoute {
+            name: format!("to-{}", call.to),
+            matches: vec![HttpMatch {
+                source_labels: BTreeMap::new(),
+                uri: Some(StringMatch { prefix }),
+            }],
+            rewrite: (!grpc).then(|| Rewrite {
+                uri: "/".to_owned(),
+            }),
+            route: vec![RouteDestination {
+                destination: Destination {
+                    host: call.to.to_string(),
+                    port: PortSelector {
+                        number: call_port(design, call),
+                    },
+                },
+            }],
+            timeout: call.timeout_ms.map(proto_duration),
+            retries: Some(retries(call)),
+        });
+    }
+    // Ids hold no `.`, so `<gateway>.ingress` is no callee's VirtualService name.
+    let name = format!("{}.ingress", gateway.id);
+    let documents = [
+        Resource::Gateway(Object {
+            api_version: API_VERSION,
+            kind: "Gateway",
+            metadata: Metadata {
+                name: name.clone(),
+                labels: app_label(gateway),
+                annotations: BTreeMap::new(),
+            },
+            spec: GatewaySpec {
+                selector: BTreeMap::from([("istio", "ingressgateway".to_owned())]),
+                servers: vec![GatewayServer {
+                    port: ServerPort {
+                        number: port,
+                        name: "http".to_owned(),
+                        protocol: "HTTP",
+                    },
+                    hosts: vec!["*".to_owned()],
+                }],
+            },
+        }),
+        Resource::VirtualService(Object {
+            api_version: API_VERSION,
+            kind: "VirtualService",
+            metadata: Metadata {
+                name: name.clone(),
+                labels: app_label(gateway),
+                annotations: BTreeMap::new(),
+            },
+            spec: VirtualServiceSpec {
+                hosts: vec!["*".to_owned()],
+                gateways: vec![name],
+                http: routes,
+            },
+        }),
+    ];
+    let what = format!(
+        "Istio ingress for gateway \"{}\" ({}): its calls as routes bound to the mesh's ingress gateway \
+         (selector istio: ingressgateway) on port {port}, /<callee>/ rewritten to /, gRPC by its service path \
+         /<package>.; mesh routes never apply to traffic entering through the ingress.",
+        gateway.id,
+        gateway.display_name()
+    );
+    Some(ExportedFile {
+        path: format!("istio/{}-ingress.yaml", gateway.id),
+        contents: format!(
+            "{}{}",
+            header_comment(design, &what),
+            to_yaml_documents(&documents)
+        ),
+    })
 }
 
 // ------------------------------------------------------------------------------------------------ typed model
@@ -127,6 +244,7 @@ impl Exporter for IstioExporter {
 #[derive(Serialize)]
 #[serde(untagged)]
 enum Resource {
+    Gateway(Object<GatewaySpec>),
     ServiceEntry(Object<ServiceEntrySpec>),
     VirtualService(Object<VirtualServiceSpec>),
     DestinationRule(Object<DestinationRuleSpec>),
@@ -149,9 +267,32 @@ struct ServiceEntryPort {
     protocol: &'static str,
 }
 
+/// The mesh's ingress gateway listening for a design gateway's traffic.
+#[derive(Serialize)]
+struct GatewaySpec {
+    selector: BTreeMap<&'static str, String>,
+    servers: Vec<GatewayServer>,
+}
+
+#[derive(Serialize)]
+struct GatewayServer {
+    port: ServerPort,
+    hosts: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct ServerPort {
+    number: u16,
+    name: String,
+    protocol: &'static str,
+}
+
 #[derive(Serialize)]
 struct VirtualServiceSpec {
     hosts: Vec<String>,
+    /// Empty: the mesh (sidecars); else the ingress gateways the routes are bound to.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    gateways: Vec<String>,
     http: Vec<HttpRoute>,
 }
 
@@ -161,6 +302,8 @@ struct HttpRoute {
     name: String,
     #[serde(rename = "match", skip_serializing_if = "Vec::is_empty")]
     matches: Vec<HttpMatch>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rewrite: Option<Rewrite>,
     route: Vec<RouteDestination>,
     #[serde(skip_serializing_if = "Option::is_none")]
     timeout: Option<String>,
@@ -171,7 +314,20 @@ struct HttpRoute {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct HttpMatch {
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     source_labels: BTreeMap<&'static str, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    uri: Option<StringMatch>,
+}
+
+#[derive(Serialize)]
+struct StringMatch {
+    prefix: String,
+}
+
+#[derive(Serialize)]
+struct Rewrite {
+    uri: String,
 }
 
 #[derive(Serialize)]
@@ -339,7 +495,9 @@ fn virtual_service(
             },
             matches: vec![HttpMatch {
                 source_labels: BTreeMap::from([("app", call.from.to_string())]),
+                uri: None,
             }],
+            rewrite: None,
             route: destination(call_port(design, call)),
             timeout: call.timeout_ms.map(proto_duration),
             retries: Some(retries(call)),
@@ -351,6 +509,7 @@ fn virtual_service(
     http.push(HttpRoute {
         name: "default".to_owned(),
         matches: Vec::new(),
+        rewrite: None,
         route: destination(
             outside_call
                 .or(calls.first())
@@ -369,6 +528,7 @@ fn virtual_service(
         },
         spec: VirtualServiceSpec {
             hosts: vec![callee.id.to_string()],
+            gateways: Vec::new(),
             http,
         },
     }

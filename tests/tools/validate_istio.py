@@ -33,6 +33,7 @@ def main(paths):
         "VirtualService": v1.VirtualService,
         "DestinationRule": v1.DestinationRule,
         "ServiceEntry": v1.ServiceEntry,
+        "Gateway": v1.Gateway,
     }
     failed = False
     for path in paths:
