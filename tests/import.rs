@@ -635,3 +635,28 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
         ]
     })
 }
+
+#[test]
+fn a_broker_named_too_long_for_a_statefulset_is_cut_with_a_note() {
+    let queue = format!("events-{}", "q".repeat(50));
+    let text = format!(
+        "services:\n  web:\n    image: shop/web:1\n    environment:\n      QUEUE_URL: amqp://{queue}:5672\n  {queue}:\n    image: rabbitmq:3.13\n"
+    );
+    let imported = syncopate::import::import(Source::Compose, &text, "docker-compose.yml").unwrap();
+    let broker = imported
+        .design
+        .services
+        .iter()
+        .find(|s| s.kind == model::ServiceKind::Broker)
+        .expect("the broker");
+    assert!(broker.id.as_str().len() <= 52, "{}", broker.id);
+    assert!(
+        imported
+            .notes
+            .iter()
+            .any(|n| n.message.contains("StatefulSet") && n.message.contains(&queue)),
+        "{:?}",
+        imported.notes
+    );
+    assert!(imported.design.edges.iter().any(|e| e.to == broker.id));
+}

@@ -643,3 +643,24 @@ fn deeply_nested_json_is_an_error_not_a_crash() {
         assert!(!err.to_string().contains('\n'), "{err}");
     }
 }
+
+#[test]
+fn a_broker_or_database_id_too_long_for_a_statefulset() {
+    let long = format!("b{}", "x".repeat(52));
+    assert_rejected(
+        |d| {
+            d["services"][2]["id"] = json!(long);
+            d["edges"][1]["to"] = json!(long);
+            d["edges"][2]["from"] = json!(long);
+        },
+        "services[2].id",
+        "a broker may have at most 52",
+    );
+    // A plain service may use all 63 characters of a DNS label.
+    let mut value = base();
+    let long = format!("w{}", "x".repeat(62));
+    value["services"][3]["id"] = json!(long);
+    value["edges"][2]["to"] = json!(long);
+    value["faults"][0]["service"] = json!(long);
+    load(&value).expect("a 63-character service id is valid");
+}

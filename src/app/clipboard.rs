@@ -63,7 +63,7 @@ pub fn paste(design: &Design, text: &str) -> Option<(Design, Vec<ServiceId>)> {
             .as_str()
             .trim_end_matches(|c: char| c.is_ascii_digit() || c == '-');
         let base = if base.is_empty() { "service" } else { base };
-        let new_id = result.free_service_id(base);
+        let new_id = result.free_service_id_for(service.kind, base);
         renamed.push((service.id.clone(), new_id.clone()));
         service.id = new_id;
         service.position = service
@@ -123,5 +123,23 @@ mod tests {
         let (twice, _) = paste(&pasted, &text).unwrap();
         assert!(twice.service("api-3").is_some());
         assert!(paste(&design, "not a fragment").is_none());
+    }
+
+    #[test]
+    fn a_pasted_database_with_the_longest_id_it_may_have_stays_within_it() {
+        let mut design = Design::new("t");
+        let long = "d".repeat(crate::model::ids::MAX_STATEFUL_SERVICE_ID_LEN);
+        design.services.push(Service {
+            kind: crate::model::ServiceKind::Database,
+            ..Service::new(long.as_str())
+        });
+        let selection = Selection {
+            services: vec![long.as_str().into()],
+            edges: vec![],
+        };
+        let text = copy(&design, &selection).unwrap();
+        let (pasted, ids) = paste(&design, &text).unwrap();
+        assert!(ids[0].as_str().len() <= crate::model::ids::MAX_STATEFUL_SERVICE_ID_LEN);
+        assert!(validate(&pasted).is_empty(), "{:?}", validate(&pasted));
     }
 }

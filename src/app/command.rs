@@ -76,7 +76,8 @@ impl Command {
                 let new_id = service.id.clone();
                 *slot = service;
                 if new_id != id {
-                    rename_service_references(design, &id, &new_id);
+                    // The service itself is already renamed: this points the references at it.
+                    design.rename_service(&id, &new_id);
                 }
             }
             Command::UpdateEdge { id, edge } => {
@@ -104,33 +105,6 @@ impl Command {
             Command::ReplaceDesign { design: new, .. } => *design = *new,
         }
         Ok(())
-    }
-}
-
-/// Points every reference to service `old` at `new` (calls, flow entries, faults), and renames calls whose id was
-/// the default `"<from>-<to>"`.
-fn rename_service_references(design: &mut Design, old: &ServiceId, new: &ServiceId) {
-    for edge in &mut design.edges {
-        let had_default_id = edge.id == Edge::default_id(&edge.from, &edge.to);
-        if edge.from == *old {
-            edge.from = new.clone();
-        }
-        if edge.to == *old {
-            edge.to = new.clone();
-        }
-        if had_default_id {
-            edge.id = Edge::default_id(&edge.from, &edge.to);
-        }
-    }
-    for flow in &mut design.flows {
-        if flow.entry == *old {
-            flow.entry = new.clone();
-        }
-    }
-    for fault in &mut design.faults {
-        if fault.service == *old {
-            fault.service = new.clone();
-        }
     }
 }
 

@@ -345,6 +345,27 @@ impl Builder {
         if design.services.is_empty() {
             return Err("found no services to import".to_owned());
         }
+        // A name made a broker or database id too long for a StatefulSet (known only once its kind is): cut it.
+        let too_long: Vec<(ServiceId, ServiceKind)> = design
+            .services
+            .iter()
+            .filter(|s| s.id.as_str().len() > crate::model::ids::max_service_id_len(s.kind))
+            .map(|s| (s.id.clone(), s.kind))
+            .collect();
+        for (old, kind) in too_long {
+            let new = design.free_service_id_for(kind, old.as_str());
+            design.rename_service(&old, &new);
+            self.notes.push(Note {
+                kind: NoteKind::Guessed,
+                message: format!(
+                    "\"{old}\" is too long for the id of a {} (a StatefulSet name holds at most {} \
+                     characters); it became \"{new}\"",
+                    kind.as_str(),
+                    crate::model::ids::MAX_STATEFUL_SERVICE_ID_LEN
+                ),
+            });
+        }
+        design.edges.sort_by(|a, b| a.id.cmp(&b.id));
         crate::model::layout::tidy_layout(&mut design);
         if let Some(problem) = crate::model::validate(&design).first() {
             // The importers only make values validation accepts; this guards against a missed case.

@@ -954,8 +954,44 @@ impl Design {
     /// `base`, or `base-2`, `base-3`…: the first id no service has. `base` is cut so that the id stays within the
     /// length limit; it should be a valid service id.
     pub fn free_service_id(&self, base: &str) -> ServiceId {
-        let base = cut_for_suffix(base, super::ids::MAX_SERVICE_ID_LEN);
+        self.free_service_id_for(ServiceKind::Service, base)
+    }
+
+    /// [`Self::free_service_id`] for a service of `kind`, within that kind's id length limit (brokers and
+    /// databases have a shorter one).
+    pub fn free_service_id_for(&self, kind: ServiceKind, base: &str) -> ServiceId {
+        let base = cut_for_suffix(base, super::ids::max_service_id_len(kind));
         ServiceId::new(first_free(base, |id| self.service(id).is_some()))
+    }
+
+    /// Renames service `old` to `new` and points every reference at it (calls, flow entries, faults); calls whose
+    /// id was the default `"<from>-<to>"` get the new default.
+    pub fn rename_service(&mut self, old: &ServiceId, new: &ServiceId) {
+        if let Some(service) = self.services.iter_mut().find(|s| s.id == *old) {
+            service.id = new.clone();
+        }
+        for edge in &mut self.edges {
+            let had_default_id = edge.id == Edge::default_id(&edge.from, &edge.to);
+            if edge.from == *old {
+                edge.from = new.clone();
+            }
+            if edge.to == *old {
+                edge.to = new.clone();
+            }
+            if had_default_id {
+                edge.id = Edge::default_id(&edge.from, &edge.to);
+            }
+        }
+        for flow in &mut self.flows {
+            if flow.entry == *old {
+                flow.entry = new.clone();
+            }
+        }
+        for fault in &mut self.faults {
+            if fault.service == *old {
+                fault.service = new.clone();
+            }
+        }
     }
 
     /// `base`, or `base-2`, `base-3`…: the first id no call has, within the length limit.

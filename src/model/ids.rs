@@ -82,6 +82,20 @@ string_id!(
 /// Longest service id: a DNS label holds at most 63 characters.
 pub const MAX_SERVICE_ID_LEN: usize = 63;
 
+/// Longest id of a broker or database: they are deployed as Kubernetes StatefulSets, whose pods carry the label
+/// `controller-revision-hash: <name>-<10-character hash>`, and a label value holds at most 63 characters.
+pub const MAX_STATEFUL_SERVICE_ID_LEN: usize = 52;
+
+/// Longest id a service of this kind may have.
+pub fn max_service_id_len(kind: super::design::ServiceKind) -> usize {
+    match kind {
+        super::design::ServiceKind::Broker | super::design::ServiceKind::Database => {
+            MAX_STATEFUL_SERVICE_ID_LEN
+        }
+        _ => MAX_SERVICE_ID_LEN,
+    }
+}
+
 /// Longest edge or flow id. These never become DNS names, so the limit only keeps them readable.
 pub const MAX_OTHER_ID_LEN: usize = 128;
 

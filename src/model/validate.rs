@@ -8,7 +8,10 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use super::design::{CallMode, Design, Distribution, Edge, FaultKind, Flow, Service};
-use super::ids::{escape_for_message, other_id_problem, service_id_problem};
+use super::ids::{
+    MAX_STATEFUL_SERVICE_ID_LEN, escape_for_message, max_service_id_len, other_id_problem,
+    service_id_problem,
+};
 
 /// Most replicas of one service: far beyond real deployments, low enough that a simulation stays in memory.
 pub const MAX_REPLICAS: u32 = 10_000;
@@ -206,6 +209,19 @@ fn check_services<'a>(checker: &mut Checker, services: &'a [Service]) -> HashSet
         let at = format!("services[{i}]");
         if let Some(problem) = service_id_problem(service.id.as_str()) {
             checker.report(format!("{at}.id"), problem);
+        } else if service.id.as_str().len() > max_service_id_len(service.kind) {
+            checker.report(
+                format!("{at}.id"),
+                format!(
+                    "the id of {} \"{}\" is {} characters long; a {} may have at most {MAX_STATEFUL_SERVICE_ID_LEN}: \
+                     it is deployed as a Kubernetes StatefulSet, whose pods' revision label adds 11 characters to \
+                     the name and holds at most 63",
+                    service.kind.as_str(),
+                    service.id,
+                    service.id.as_str().len(),
+                    service.kind.as_str()
+                ),
+            );
         }
         if let Some(position) = service.position
             && position.iter().any(|c| !c.is_finite())

@@ -155,7 +155,7 @@ fn route_through_broker(design: &mut Design, edge_id: &str) {
         return;
     };
     let call = design.edges.remove(index);
-    let broker_id = design.free_service_id(&format!("{}-queue", call.to));
+    let broker_id = design.free_service_id_for(ServiceKind::Broker, &format!("{}-queue", call.to));
     let callee = design.service(call.to.as_str());
     let callee_name = callee
         .map_or(call.to.as_str(), Service::display_name)
@@ -235,6 +235,22 @@ mod tests {
         call.circuit_breaker = Some(CircuitBreaker::default());
         design.edges.push(call);
         design
+    }
+
+    #[test]
+    fn a_broker_for_a_callee_with_the_longest_id_gets_an_id_a_statefulset_can_take() {
+        let mut design = two_services();
+        let long = "p".repeat(crate::model::ids::MAX_SERVICE_ID_LEN);
+        design.rename_service(&"payment".into(), &long.as_str().into());
+        let edge = design.edges[0].id.to_string();
+        let routed = apply_fix(&design, &Fix::RouteThroughBroker { edge });
+        assert!(validate(&routed).is_empty(), "{:?}", validate(&routed));
+        let broker = routed
+            .services
+            .iter()
+            .find(|s| s.kind == ServiceKind::Broker)
+            .unwrap();
+        assert!(broker.id.as_str().len() <= crate::model::ids::MAX_STATEFUL_SERVICE_ID_LEN);
     }
 
     #[test]
