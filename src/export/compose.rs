@@ -107,10 +107,18 @@ impl Exporter for ComposeExporter {
                             }
                             environment
                         },
-                        depends_on: dependencies
-                            .get(service.id.as_str())
-                            .map(|d| d.iter().map(|s| s.to_string()).collect())
-                            .unwrap_or_default(),
+                        depends_on: {
+                            let mut depends_on: Vec<String> = dependencies
+                                .get(service.id.as_str())
+                                .map(|d| d.iter().map(|s| s.to_string()).collect())
+                                .unwrap_or_default();
+                            if sidecar && service.replicas > 1 {
+                                // Its calls go through the shared egress proxy.
+                                depends_on.push(proxy_key(service));
+                                depends_on.sort();
+                            }
+                            depends_on
+                        },
                         deploy: Deploy {
                             replicas: replicas_run(design, service),
                         },
@@ -119,23 +127,41 @@ impl Exporter for ComposeExporter {
                 )
             })
             .collect::<BTreeMap<String, ComposeService>>();
-        // Each sidecar: a container of its own on its caller's network, running the exported bootstrap. Its key has
-        // `_`, which no service id holds, so it never meets a service's.
+        // Each caller's outbound proxy, running the exported bootstrap. Its key has `_`, which no service id holds,
+        // so it never meets a service's. A caller of one replica gets its sidecar on its network (its 127.0.0.1);
+        // compose joins a container to one other container's network only, so the replicas of a caller of several
+        // share one egress proxy reached by name, which enforces their bulkheads and breakers together.
         let mut services = services;
         for service in deployed.iter().filter(|s| runs_sidecar(design, s)) {
+            let joined = service.replicas == 1;
+            let calls = super::sync_calls_from(design, service).len();
             services.insert(
-                format!("{}_envoy", service.id),
+                proxy_key(service),
                 ComposeService {
                     image: ENVOY_IMAGE.to_owned(),
-                    network_mode: Some(format!("service:{}", service.id)),
+                    network_mode: joined.then(|| format!("service:{}", service.id)),
                     volumes: vec![format!(
-                        "../envoy/{}-sidecar.yaml:/etc/envoy/envoy.yaml:ro",
-                        service.id
+                        "../{}:/etc/envoy/envoy.yaml:ro",
+                        if joined {
+                            format!("envoy/{}-sidecar.yaml", service.id)
+                        } else {
+                            super::envoy::egress_path(service)
+                        }
                     )],
                     ports: Vec::new(),
-                    expose: Vec::new(),
+                    expose: if joined {
+                        Vec::new()
+                    } else {
+                        (0..calls)
+                            .map(|i| super::envoy::sidecar_port(i).to_string())
+                            .collect()
+                    },
                     environment: BTreeMap::new(),
-                    depends_on: vec![service.id.to_string()],
+                    depends_on: if joined {
+                        vec![service.id.to_string()]
+                    } else {
+                        Vec::new()
+                    },
                     deploy: Deploy { replicas: 1 },
                     labels: BTreeMap::from([(KIND_LABEL, "sidecar".to_owned())]),
                 },
@@ -235,18 +261,26 @@ impl HostPorts {
 /// The image the sidecars run.
 pub const ENVOY_IMAGE: &str = "envoyproxy/envoy:v1.31-latest";
 
-/// Whether a service runs its exported Envoy sidecar here: it makes sync calls (so the Envoy export has a sidecar
-/// for it) and runs one replica. Compose joins a sidecar to one container's network only (`network_mode:
-/// service:`), so the replicas of a service with several would go without; they call their peers directly.
+/// Whether a service's calls go through an exported Envoy proxy here: it makes sync calls (so the Envoy export has
+/// a sidecar for it, and an egress proxy when it runs several replicas).
 fn runs_sidecar(design: &Design, service: &Service) -> bool {
-    service.kind != ServiceKind::Gateway
-        && service.replicas == 1
-        && !super::sync_calls_from(design, service).is_empty()
+    service.kind != ServiceKind::Gateway && !super::sync_calls_from(design, service).is_empty()
 }
 
-/// `<CALLEE>_ADDR` of each sync call through the sidecar: `127.0.0.1:<port>` of its outbound listener (the first
-/// call's, when several go to one callee).
+/// The compose key of a caller's proxy.
+fn proxy_key(service: &Service) -> String {
+    format!("{}_envoy", service.id)
+}
+
+/// `<CALLEE>_ADDR` of each sync call through the caller's proxy: `127.0.0.1:<port>` of its sidecar's outbound
+/// listener, or `<caller>_envoy:<port>` of the shared egress proxy (the first call's, when several go to one
+/// callee).
 fn sidecar_addresses(design: &Design, service: &Service) -> BTreeMap<String, String> {
+    let host = if service.replicas == 1 {
+        "127.0.0.1".to_owned()
+    } else {
+        proxy_key(service)
+    };
     let mut addresses = BTreeMap::new();
     for (i, call) in super::sync_calls_from(design, service).iter().enumerate() {
         let Some(callee) = design.service(call.to.as_str()) else {
@@ -255,7 +289,7 @@ fn sidecar_addresses(design: &Design, service: &Service) -> BTreeMap<String, Str
         let port = super::envoy::sidecar_port(i);
         addresses
             .entry(super::address_variable(callee))
-            .or_insert_with(|| format!("127.0.0.1:{port}"));
+            .or_insert_with(|| format!("{host}:{port}"));
     }
     addresses
 }

@@ -82,7 +82,7 @@ impl Exporter for EnvoyExporter {
                         service.id,
                         service.display_name()
                     ),
-                    sidecar(design, service, &calls),
+                    sidecar(design, service, &calls, Proxy::Sidecar),
                     format!("envoy/{}-sidecar.yaml", service.id),
                 )
             };
@@ -90,6 +90,24 @@ impl Exporter for EnvoyExporter {
                 path,
                 contents: format!("{}{}", header_comment(design, &what), to_yaml(&bootstrap)),
             });
+            if service.kind != ServiceKind::Gateway && service.replicas > 1 {
+                let what = format!(
+                    "Envoy egress proxy for \"{}\" ({}), one shared by its {} replicas where each cannot run a \
+                     sidecar (compose): the sidecar's listeners on every address (ports from \
+                     {SIDECAR_FIRST_PORT}), and the whole bulkhead in this one proxy.",
+                    service.id,
+                    service.display_name(),
+                    service.replicas
+                );
+                files.push(ExportedFile {
+                    path: egress_path(service),
+                    contents: format!(
+                        "{}{}",
+                        header_comment(design, &what),
+                        to_yaml(&sidecar(design, service, &calls, Proxy::SharedEgress))
+                    ),
+                });
+            }
         }
         files
     }
@@ -360,7 +378,26 @@ pub(crate) fn cluster_names(calls: &[&Edge]) -> Vec<String> {
         .collect()
 }
 
-fn sidecar(design: &Design, caller: &Service, calls: &[&Edge]) -> Bootstrap {
+/// Where a caller's outbound proxy runs.
+#[derive(Clone, Copy, PartialEq)]
+enum Proxy {
+    /// Beside each replica, on its loopback: each replica's proxy gets its share of a bulkhead.
+    Sidecar,
+    /// One proxy for every replica, reached over the network: it enforces the whole bulkhead, and its breakers
+    /// see every replica's calls (as the simulator's do).
+    SharedEgress,
+}
+
+/// The path of a caller's shared egress proxy bootstrap, written for callers of several replicas.
+pub(crate) fn egress_path(caller: &Service) -> String {
+    format!("envoy/{}-egress.yaml", caller.id)
+}
+
+fn sidecar(design: &Design, caller: &Service, calls: &[&Edge], proxy: Proxy) -> Bootstrap {
+    let (bind, proxies) = match proxy {
+        Proxy::Sidecar => ("127.0.0.1", caller.replicas),
+        Proxy::SharedEgress => ("0.0.0.0", 1),
+    };
     let names = cluster_names(calls);
     let listeners = calls
         .iter()
@@ -382,7 +419,7 @@ fn sidecar(design: &Design, caller: &Service, calls: &[&Edge]) -> Bootstrap {
             };
             Listener {
                 name: format!("outbound-{cluster}"),
-                address: socket("127.0.0.1", port),
+                address: socket(bind, port),
                 filter_chains: vec![FilterChain {
                     filters: vec![filter],
                 }],
@@ -392,7 +429,7 @@ fn sidecar(design: &Design, caller: &Service, calls: &[&Edge]) -> Bootstrap {
     Bootstrap {
         static_resources: StaticResources {
             listeners,
-            clusters: clusters(design, caller, calls, &names),
+            clusters: clusters(design, proxies, calls, &names),
         },
     }
 }
@@ -451,7 +488,7 @@ fn front_proxy(design: &Design, gateway: &Service, calls: &[&Edge]) -> Bootstrap
     Bootstrap {
         static_resources: StaticResources {
             listeners,
-            clusters: clusters(design, gateway, calls, &names),
+            clusters: clusters(design, gateway.replicas, calls, &names),
         },
     }
 }
@@ -534,7 +571,8 @@ pub(crate) fn per_proxy_limit(max_in_flight: u32, caller_replicas: u32) -> u32 {
     max_in_flight.div_ceil(caller_replicas.max(1))
 }
 
-fn clusters(design: &Design, caller: &Service, calls: &[&Edge], names: &[String]) -> Vec<Cluster> {
+/// The clusters of a caller's calls, for a proxy that is one of `proxies` sharing the caller's bulkheads.
+fn clusters(design: &Design, proxies: u32, calls: &[&Edge], names: &[String]) -> Vec<Cluster> {
     calls
         .iter()
         .zip(names)
@@ -542,7 +580,7 @@ fn clusters(design: &Design, caller: &Service, calls: &[&Edge], names: &[String]
             let port = call_port(design, call);
             let bulkhead = call
                 .max_in_flight
-                .map(|limit| per_proxy_limit(limit, caller.replicas));
+                .map(|limit| per_proxy_limit(limit, proxies));
             // Retries in flight at once: every call in flight may be retrying. Without a bulkhead, Envoy's default
             // of 1,024 requests bounds the calls in flight, and so the retries.
             let max_retries = call

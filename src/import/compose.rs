@@ -122,17 +122,29 @@ pub(crate) fn import(text: &str, name: &str) -> Result<Builder, String> {
     let mut names: BTreeMap<String, ServiceId> = BTreeMap::new();
     let mut alias_count: BTreeMap<String, usize> = BTreeMap::new();
     // A container that joins another's network (`network_mode: service:<name>`) is that service's sidecar, a
-    // proxy such as the Envoy the exporter adds, not a service of the design.
-    let services: Vec<(String, ComposeService)> = services
+    // proxy such as the Envoy the exporter adds, not a service of the design; so is one our export labels a
+    // sidecar (the egress proxy the replicas of a caller share). Addresses that point at one stand for the
+    // service their variable names.
+    let (proxies, services): (Vec<(String, ComposeService)>, Vec<(String, ComposeService)>) = services
         .into_iter()
         .map(|(key, service)| (key, service.unwrap_or_default()))
-        .filter(|(_, service)| {
-            !service
+        .partition(|(_, service)| {
+            service
                 .network_mode
                 .as_ref()
                 .and_then(scalar_text)
                 .is_some_and(|mode| mode.starts_with("service:"))
-        })
+                || service
+                    .labels
+                    .as_ref()
+                    .map(key_values)
+                    .unwrap_or_default()
+                    .iter()
+                    .any(|(k, v)| k == KIND_LABEL && v == "sidecar")
+        });
+    let proxies: Vec<String> = proxies
+        .into_iter()
+        .map(|(key, _)| key.to_ascii_lowercase())
         .collect();
     for (key, service) in &services {
         let id = builder.add_service(key);
@@ -227,6 +239,8 @@ pub(crate) fn import(text: &str, name: &str) -> Result<Builder, String> {
                     format!("{how} {dependency}"),
                     Reference::Declared,
                 )),
+                // Waiting for its own proxy is no call.
+                None if proxies.contains(&dependency.to_ascii_lowercase()) => {}
                 None => builder.skipped(format!(
                     "{key}: {how} names \"{dependency}\", which is not a service of this file"
                 )),
@@ -240,7 +254,7 @@ pub(crate) fn import(text: &str, name: &str) -> Result<Builder, String> {
         {
             for host in hosts_in_value(&variable, &value) {
                 // Through a local sidecar: the variable's name says which service.
-                let host = super::sidecar_target(&variable, &host).unwrap_or(host);
+                let host = super::sidecar_target(&variable, &host, &proxies).unwrap_or(host);
                 match resolve_host(&host, &names) {
                     Some(to) => targets.push((
                         to.clone(),

@@ -485,10 +485,13 @@ pub(crate) fn is_address_key(key: &str) -> bool {
     ADDRESS_KEY_ENDINGS.iter().any(|end| key.ends_with(end))
 }
 
-/// The service an address variable is named after, for a value that points at a local proxy (a sidecar listening
-/// on loopback, as in Syncopate's compose export): `ORDER_API_ADDR=127.0.0.1:15001` stands for `order-api`.
-pub(crate) fn sidecar_target(key: &str, host: &str) -> Option<String> {
-    if !matches!(host, "127.0.0.1" | "localhost" | "::1") {
+/// The service an address variable is named after, for a value that points at a proxy (a sidecar listening on
+/// loopback, or one of `proxies` by name, as in Syncopate's compose export): `ORDER_API_ADDR=127.0.0.1:15001`
+/// stands for `order-api`.
+pub(crate) fn sidecar_target(key: &str, host: &str, proxies: &[String]) -> Option<String> {
+    if !matches!(host, "127.0.0.1" | "localhost" | "::1")
+        && !proxies.iter().any(|p| p.eq_ignore_ascii_case(host))
+    {
         return None;
     }
     let upper = key.to_ascii_uppercase();
