@@ -579,6 +579,40 @@ fn every_sample_s_compose_file_could_start_and_its_nginx_upstreams_resolve_in_it
                 "{name}: {gateway} runs its exported configuration"
             );
         }
+        // Every sync call of a service goes through its Envoy proxy: the address points at the proxy's
+        // listener (on loopback for a joined sidecar, by name for a shared egress proxy), and the proxy runs an
+        // exported bootstrap.
+        for caller in design
+            .services
+            .iter()
+            .filter(|s| s.kind == model::ServiceKind::Service)
+        {
+            let Some(service) = services.get(caller.id.as_str()) else {
+                continue;
+            };
+            for call in sync_calls(&design).into_iter().filter(|e| e.from == caller.id) {
+                let variable = format!("{}_ADDR", call.to.as_str().to_uppercase().replace('-', "_"));
+                let address = service["environment"][variable.as_str()].as_str().unwrap();
+                let proxy = format!("{}_envoy", caller.id);
+                let expected_host = if caller.replicas == 1 { "127.0.0.1" } else { proxy.as_str() };
+                assert_eq!(
+                    address.split(':').next(),
+                    Some(expected_host),
+                    "{name}: {} {variable}",
+                    caller.id
+                );
+                let mounted = services[proxy.as_str()]["volumes"][0].as_str().unwrap();
+                let bootstrap = mounted
+                    .trim_start_matches("../")
+                    .split(':')
+                    .next()
+                    .unwrap();
+                assert!(
+                    files.iter().any(|f| f.path == bootstrap),
+                    "{name}: {proxy} mounts {bootstrap}, which the export has"
+                );
+            }
+        }
     }
 }
 
