@@ -21,6 +21,10 @@ use crate::model::{CallMode, Design, Service, ServiceKind};
 pub const NAME_LABEL: &str = crate::import::compose::NAME_LABEL;
 /// Label that carries a service's kind, which an image alone may not tell.
 pub const KIND_LABEL: &str = crate::import::compose::KIND_LABEL;
+/// Label on the further nodes of a Kafka broker: the broker they are replicas of.
+pub const NODE_OF_LABEL: &str = crate::import::compose::NODE_OF_LABEL;
+/// The kind label of a Kafka broker's further nodes.
+pub const KAFKA_NODE_KIND: &str = crate::import::compose::KAFKA_NODE_KIND;
 
 pub(crate) struct ComposeExporter;
 
@@ -103,7 +107,7 @@ impl Exporter for ComposeExporter {
                                 environment.extend(sidecar_addresses(design, service));
                             }
                             if is_kafka(design, service) {
-                                environment.extend(kafka_environment(service, container_port));
+                                environment.extend(kafka_environment(service, container_port, 1));
                             }
                             environment
                         },
@@ -167,17 +171,50 @@ impl Exporter for ComposeExporter {
                 },
             );
         }
+        // The further nodes of each Kafka cluster, each a service of its own (see `kafka_environment`).
+        for service in deployed
+            .iter()
+            .filter(|s| is_kafka(design, s) && kafka_nodes(s) > 1)
+        {
+            let port = service_port(design, service);
+            for node in 2..=kafka_nodes(service) {
+                services.insert(
+                    kafka_node_host(service, node),
+                    ComposeService {
+                        image: compose_literal(&service_image(design, service)),
+                        network_mode: None,
+                        volumes: Vec::new(),
+                        ports: Vec::new(),
+                        expose: vec![port.to_string()],
+                        environment: kafka_environment(service, port, node),
+                        depends_on: Vec::new(),
+                        deploy: Deploy { replicas: 1 },
+                        labels: BTreeMap::from([
+                            (KIND_LABEL, KAFKA_NODE_KIND.to_owned()),
+                            (NODE_OF_LABEL, service.id.to_string()),
+                        ]),
+                    },
+                );
+            }
+        }
         let mut what =
             "docker-compose file: one service per deployed service of the design.".to_owned();
-        let clustered: Vec<&str> = deployed
+        let clustered: Vec<String> = deployed
             .iter()
             .filter(|s| is_kafka(design, s) && s.replicas > 1)
-            .map(|s| s.id.as_str())
+            .map(|s| {
+                let nodes = kafka_nodes(s);
+                if nodes < s.replicas {
+                    format!("{} ({nodes} nodes of its {} replicas)", s.id, s.replicas)
+                } else {
+                    format!("{} ({nodes} nodes)", s.id)
+                }
+            })
             .collect();
         if !clustered.is_empty() {
             what.push_str(&format!(
-                " Kafka runs as one node here ({}): the replicas of a service in compose share one environment, \
-                 and every Kafka node needs its own id; the Kubernetes export runs the design's replicas.",
+                " Each replica of a Kafka broker is a service of its own here, <broker> and <broker>_node2…, \
+                 since every node needs its own id and advertised address: {}.",
                 clustered.join(", ")
             ));
         }
@@ -309,11 +346,44 @@ fn replicas_run(design: &Design, service: &Service) -> u32 {
     }
 }
 
-/// A single-node Kafka (KRaft: broker and controller in one process) that clients in the other containers reach by
-/// the service's name: the image's defaults advertise `localhost`, which no other container can connect to.
-fn kafka_environment(service: &Service, port: u16) -> BTreeMap<String, String> {
-    [
-        ("KAFKA_NODE_ID", "1".to_owned()),
+/// Most Kafka nodes compose runs for one broker: enough for every replication factor the Kafka export uses (at most
+/// 3) and an odd controller quorum, few enough to start on one machine.
+pub const MAX_KAFKA_NODES: u32 = 5;
+
+/// The Kafka nodes compose runs for a broker: the design's replicas, at most [`MAX_KAFKA_NODES`].
+fn kafka_nodes(service: &Service) -> u32 {
+    service.replicas.clamp(1, MAX_KAFKA_NODES)
+}
+
+/// The compose key and host name of a Kafka broker's node (1-based): the service's id for the first, so clients
+/// bootstrap from the service's name; `<id>_node<k>` for the others (`_` keeps it apart from every service id).
+fn kafka_node_host(service: &Service, node: u32) -> String {
+    if node == 1 {
+        service.id.to_string()
+    } else {
+        format!("{}_node{node}", service.id)
+    }
+}
+
+/// One node of a KRaft Kafka cluster (broker and controller in one process) that clients in the other containers
+/// reach by name: the image's defaults advertise `localhost`, which no other container can connect to. Every node
+/// of a broker is a compose service of its own, since compose gives the replicas of one service one environment and
+/// each node needs its own id and advertised address; all are voters of the controller quorum, and the internal
+/// topics are replicated as the Kafka export replicates the design's topics.
+fn kafka_environment(service: &Service, port: u16, node: u32) -> BTreeMap<String, String> {
+    let nodes = kafka_nodes(service);
+    let voters = if nodes == 1 {
+        "1@localhost:9093".to_owned()
+    } else {
+        (1..=nodes)
+            .map(|k| format!("{k}@{}:9093", kafka_node_host(service, k)))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let replication = nodes.min(3);
+    let min_isr = if replication >= 3 { 2 } else { 1 };
+    let mut environment: BTreeMap<String, String> = [
+        ("KAFKA_NODE_ID", node.to_string()),
         ("KAFKA_PROCESS_ROLES", "broker,controller".to_owned()),
         (
             "KAFKA_LISTENERS",
@@ -321,28 +391,56 @@ fn kafka_environment(service: &Service, port: u16) -> BTreeMap<String, String> {
         ),
         (
             "KAFKA_ADVERTISED_LISTENERS",
-            format!("PLAINTEXT://{}:{port}", service.id),
+            format!("PLAINTEXT://{}:{port}", kafka_node_host(service, node)),
         ),
         ("KAFKA_CONTROLLER_LISTENER_NAMES", "CONTROLLER".to_owned()),
         (
             "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP",
             "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT".to_owned(),
         ),
+        ("KAFKA_CONTROLLER_QUORUM_VOTERS", voters),
         (
-            "KAFKA_CONTROLLER_QUORUM_VOTERS",
-            "1@localhost:9093".to_owned(),
+            "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR",
+            replication.to_string(),
         ),
-        // One node holds one copy of the internal topics.
-        ("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", "1".to_owned()),
         (
             "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR",
-            "1".to_owned(),
+            replication.to_string(),
         ),
-        ("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "1".to_owned()),
+        ("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", min_isr.to_string()),
     ]
     .into_iter()
     .map(|(key, value)| (key.to_owned(), value))
-    .collect()
+    .collect();
+    if nodes > 1 {
+        // The nodes of one cluster must share its id (a UUID, base64url): one derived from the broker's id.
+        environment.insert("CLUSTER_ID".to_owned(), kafka_cluster_id(service.id.as_str()));
+    }
+    environment
+}
+
+/// A Kafka cluster id for a broker: 16 bytes from two FNV-1a hashes of its id, in unpadded base64url as Kafka's
+/// `Uuid` is written. Deterministic, so the export stays byte-identical.
+fn kafka_cluster_id(id: &str) -> String {
+    let fnv = |seed: u64| {
+        id.bytes()
+            .fold(seed, |hash, b| (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    };
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&fnv(0xcbf2_9ce4_8422_2325).to_be_bytes());
+    bytes[8..].copy_from_slice(&fnv(0x8422_2325_cbf2_9ce4).to_be_bytes());
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut text = String::new();
+    for chunk in bytes.chunks(3) {
+        let mut group = [0u8; 3];
+        group[..chunk.len()].copy_from_slice(chunk);
+        let value = (u32::from(group[0]) << 16) | (u32::from(group[1]) << 8) | u32::from(group[2]);
+        // A chunk of n bytes gives n + 1 characters unpadded.
+        for k in 0..=chunk.len() {
+            text.push(char::from(ALPHABET[((value >> (18 - 6 * k)) & 63) as usize]));
+        }
+    }
+    text
 }
 
 /// Whether a client calls this service directly, so its port is published on the host.

@@ -13,6 +13,10 @@ use crate::model::{Protocol, ServiceId, ServiceKind};
 pub const KIND_LABEL: &str = "dev.syncopate.kind";
 /// Label of Syncopate's compose export with a service's display name.
 pub const NAME_LABEL: &str = "dev.syncopate.name";
+/// Label of Syncopate's compose export on the further nodes of a Kafka broker, naming the broker.
+pub const NODE_OF_LABEL: &str = "dev.syncopate.node-of";
+/// Kind label of Syncopate's compose export on the further nodes of a Kafka broker.
+pub const KAFKA_NODE_KIND: &str = "broker-node";
 
 #[derive(Deserialize)]
 struct ComposeFile {
@@ -142,8 +146,33 @@ pub(crate) fn import(text: &str, name: &str) -> Result<Builder, String> {
                     .iter()
                     .any(|(k, v)| k == KIND_LABEL && v == "sidecar")
         });
+    // The further nodes of a Kafka broker our export writes (`<broker>_node2`…) are replicas of that broker.
+    let (nodes, services): (Vec<(String, ComposeService)>, Vec<(String, ComposeService)>) =
+        services.into_iter().partition(|(_, service)| {
+            service
+                .labels
+                .as_ref()
+                .map(key_values)
+                .unwrap_or_default()
+                .iter()
+                .any(|(k, v)| k == KIND_LABEL && v == KAFKA_NODE_KIND)
+        });
+    let mut further_nodes: BTreeMap<String, u32> = BTreeMap::new();
+    for (_, node) in &nodes {
+        if let Some((_, broker)) = node
+            .labels
+            .as_ref()
+            .map(key_values)
+            .unwrap_or_default()
+            .into_iter()
+            .find(|(k, _)| k == NODE_OF_LABEL)
+        {
+            *further_nodes.entry(broker.to_ascii_lowercase()).or_default() += 1;
+        }
+    }
     let proxies: Vec<String> = proxies
         .into_iter()
+        .chain(nodes)
         .map(|(key, _)| key.to_ascii_lowercase())
         .collect();
     for (key, service) in &services {
@@ -287,6 +316,13 @@ pub(crate) fn import(text: &str, name: &str) -> Result<Builder, String> {
                 key,
                 &why,
             );
+        }
+    }
+    for (broker, count) in further_nodes {
+        if let Some(id) = names.get(&broker).cloned()
+            && let Some(service) = builder.service_mut(&id)
+        {
+            service.replicas = service.replicas.saturating_add(count);
         }
     }
     Ok(builder)
