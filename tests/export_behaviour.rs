@@ -549,6 +549,25 @@ fn a_bulkhead_refuses_the_call_over_its_limit_at_once() {
         );
     }
     assert_eq!(upstream.in_flight_peak.load(Ordering::SeqCst), 2);
+    // The simulator, with one caller replica and the same share (2), calls 200 ms apart into an 800 ms callee:
+    // two are served, the rest refused.
+    let mut simulated = crate::design(json!({"protocol": "http", "max_in_flight": 2}), 1);
+    simulated.services[1].service_time = model::Distribution::Constant { ms: 800.0 };
+    simulated.flows[0].rate_rps = 5.0;
+    simulated.flows[0].arrival = model::ArrivalProcess::Constant;
+    let report = syncopate::sim::simulate(
+        &simulated,
+        model::SimulationSettings {
+            duration_s: 0.95,
+            warmup_s: 0.0,
+            seed: 1,
+        },
+    )
+    .expect("simulates");
+    let call = &report.edges["pay"];
+    assert_eq!(report.services["payment"].arrivals, 2, "{call:?}");
+    assert!(call.calls >= 3, "{call:?}");
+    assert_eq!(call.failures, call.calls - 2, "{call:?}");
 }
 
 // ------------------------------------------------------------------------------------------------ nginx
