@@ -7,6 +7,7 @@
 
 #[cfg(feature = "gui")]
 pub mod app;
+pub mod capacity;
 pub mod cli;
 pub mod export;
 pub mod import;

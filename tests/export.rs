@@ -590,11 +590,19 @@ fn every_sample_s_compose_file_could_start_and_its_nginx_upstreams_resolve_in_it
             let Some(service) = services.get(caller.id.as_str()) else {
                 continue;
             };
-            for call in sync_calls(&design).into_iter().filter(|e| e.from == caller.id) {
-                let variable = format!("{}_ADDR", call.to.as_str().to_uppercase().replace('-', "_"));
+            for call in sync_calls(&design)
+                .into_iter()
+                .filter(|e| e.from == caller.id)
+            {
+                let variable =
+                    format!("{}_ADDR", call.to.as_str().to_uppercase().replace('-', "_"));
                 let address = service["environment"][variable.as_str()].as_str().unwrap();
                 let proxy = format!("{}_envoy", caller.id);
-                let expected_host = if caller.replicas == 1 { "127.0.0.1" } else { proxy.as_str() };
+                let expected_host = if caller.replicas == 1 {
+                    "127.0.0.1"
+                } else {
+                    proxy.as_str()
+                };
                 assert_eq!(
                     address.split(':').next(),
                     Some(expected_host),
@@ -602,11 +610,7 @@ fn every_sample_s_compose_file_could_start_and_its_nginx_upstreams_resolve_in_it
                     caller.id
                 );
                 let mounted = services[proxy.as_str()]["volumes"][0].as_str().unwrap();
-                let bootstrap = mounted
-                    .trim_start_matches("../")
-                    .split(':')
-                    .next()
-                    .unwrap();
+                let bootstrap = mounted.trim_start_matches("../").split(':').next().unwrap();
                 assert!(
                     files.iter().any(|f| f.path == bootstrap),
                     "{name}: {proxy} mounts {bootstrap}, which the export has"
@@ -646,7 +650,12 @@ fn a_callee_of_grpc_and_http_calls_gets_a_named_port_for_each_and_callers_reach_
         .as_sequence()
         .unwrap()
         .iter()
-        .map(|p| (p["name"].as_str().unwrap().to_owned(), p["port"].as_u64().unwrap()))
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_owned(),
+                p["port"].as_u64().unwrap(),
+            )
+        })
         .collect();
     // gRPC, the protocol of most calls, keeps the design's port; HTTP gets the next one.
     assert_eq!(
@@ -662,7 +671,8 @@ fn a_callee_of_grpc_and_http_calls_gets_a_named_port_for_each_and_callers_reach_
         .len();
     assert_eq!(container_ports, 2);
     let address = |caller: &str| {
-        let documents = yaml_documents(&file(&files, &format!("kubernetes/{caller}.yaml")).contents);
+        let documents =
+            yaml_documents(&file(&files, &format!("kubernetes/{caller}.yaml")).contents);
         documents
             .iter()
             .find(|d| d["kind"] == "Deployment")
@@ -680,8 +690,16 @@ fn a_callee_of_grpc_and_http_calls_gets_a_named_port_for_each_and_callers_reach_
     assert_eq!(address("worker"), "api:9000");
     // The Envoy sidecars send each call to the port of its protocol.
     let envoy = export::export(&design, Target::Envoy);
-    assert!(file(&envoy, "envoy/web-sidecar.yaml").contents.contains("port_value: 9001"));
-    assert!(file(&envoy, "envoy/worker-sidecar.yaml").contents.contains("port_value: 9000"));
+    assert!(
+        file(&envoy, "envoy/web-sidecar.yaml")
+            .contents
+            .contains("port_value: 9001")
+    );
+    assert!(
+        file(&envoy, "envoy/worker-sidecar.yaml")
+            .contents
+            .contains("port_value: 9000")
+    );
 }
 
 #[test]
@@ -718,7 +736,12 @@ fn a_gateway_s_calls_are_routes_bound_to_the_mesh_ingress() {
                 .as_sequence()
                 .unwrap()
                 .iter()
-                .map(|r| r["route"][0]["destination"]["host"].as_str().unwrap().to_owned())
+                .map(|r| {
+                    r["route"][0]["destination"]["host"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned()
+                })
                 .collect();
             assert_eq!(routed, callees, "{name}: {path}");
         }

@@ -776,7 +776,10 @@ fn the_nginx_breaker_ejects_a_failing_replica_then_sends_it_one_trial_after_its_
     // Without a retry nginx counts only errors and timeouts (an answered 500 on the last try is a success to it,
     // as the file's comment says): a hanging replica is ejected after three timeouts.
     let config = nginx_breaker_config(None);
-    assert!(config.contains("counts only connection errors and timeouts"), "{config}");
+    assert!(
+        config.contains("counts only connection errors and timeouts"),
+        "{config}"
+    );
     let (hanging, healthy) = (
         Upstream::start(Behaviour::Hang),
         Upstream::start(Behaviour::Answer(200)),

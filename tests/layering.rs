@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-const CORE_MODULES: &[&str] = &["model", "rules", "sequence", "sim", "export", "import"];
+const CORE_MODULES: &[&str] = &[
+    "model", "rules", "sequence", "sim", "export", "import", "capacity",
+];
 const FORBIDDEN: &[&str] = &[
     "egui",
     "eframe",

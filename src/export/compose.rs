@@ -414,7 +414,10 @@ fn kafka_environment(service: &Service, port: u16, node: u32) -> BTreeMap<String
     .collect();
     if nodes > 1 {
         // The nodes of one cluster must share its id (a UUID, base64url): one derived from the broker's id.
-        environment.insert("CLUSTER_ID".to_owned(), kafka_cluster_id(service.id.as_str()));
+        environment.insert(
+            "CLUSTER_ID".to_owned(),
+            kafka_cluster_id(service.id.as_str()),
+        );
     }
     environment
 }
@@ -423,8 +426,9 @@ fn kafka_environment(service: &Service, port: u16, node: u32) -> BTreeMap<String
 /// `Uuid` is written. Deterministic, so the export stays byte-identical.
 fn kafka_cluster_id(id: &str) -> String {
     let fnv = |seed: u64| {
-        id.bytes()
-            .fold(seed, |hash, b| (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+        id.bytes().fold(seed, |hash, b| {
+            (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
     };
     let mut bytes = [0u8; 16];
     bytes[..8].copy_from_slice(&fnv(0xcbf2_9ce4_8422_2325).to_be_bytes());
@@ -437,7 +441,9 @@ fn kafka_cluster_id(id: &str) -> String {
         let value = (u32::from(group[0]) << 16) | (u32::from(group[1]) << 8) | u32::from(group[2]);
         // A chunk of n bytes gives n + 1 characters unpadded.
         for k in 0..=chunk.len() {
-            text.push(char::from(ALPHABET[((value >> (18 - 6 * k)) & 63) as usize]));
+            text.push(char::from(
+                ALPHABET[((value >> (18 - 6 * k)) & 63) as usize],
+            ));
         }
     }
     text

@@ -11,8 +11,8 @@
 use serde::Serialize;
 
 use super::{
-    ExportedFile, Exporter, Target, header_comment, is_deployed, is_http_family, proto_duration,
-    call_port, service_port, sorted_services, sync_calls_from, to_yaml,
+    ExportedFile, Exporter, Target, call_port, header_comment, is_deployed, is_http_family,
+    proto_duration, service_port, sorted_services, sync_calls_from, to_yaml,
 };
 use crate::model::{Design, Edge, Protocol, Service, ServiceKind};
 

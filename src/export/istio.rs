@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::{
-    ExportedFile, Exporter, Metadata, Object, Target, header_comment, is_deployed, is_http_family,
-    proto_duration, call_port, service_port, sorted_services, to_yaml_documents,
+    ExportedFile, Exporter, Metadata, Object, Target, call_port, header_comment, is_deployed,
+    is_http_family, proto_duration, service_port, sorted_services, to_yaml_documents,
 };
 use crate::model::{CallMode, Design, Edge, Service};
 

@@ -222,7 +222,10 @@ pub(crate) fn service_port(design: &Design, service: &Service) -> u16 {
 pub(crate) fn service_ports(design: &Design, service: &Service) -> Vec<(&'static str, u16)> {
     let port = service_port(design, service);
     if service.kind == ServiceKind::Broker {
-        return vec![(broker_protocol(design, service).map_or("amqp", |p| p.as_str()), port)];
+        return vec![(
+            broker_protocol(design, service).map_or("amqp", |p| p.as_str()),
+            port,
+        )];
     }
     if service.kind == ServiceKind::Database {
         return vec![("tcp", port)];
@@ -255,7 +258,7 @@ pub(crate) fn service_ports(design: &Design, service: &Service) -> Vec<(&'static
         return vec![("http", port)];
     }
     // A stable sort keeps the tie order among kinds of as many calls.
-    kinds.sort_by(|a, b| b.1.cmp(&a.1));
+    kinds.sort_by_key(|kind| std::cmp::Reverse(kind.1));
     kinds
         .into_iter()
         .enumerate()

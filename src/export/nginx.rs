@@ -13,8 +13,8 @@
 use std::fmt::Write as _;
 
 use super::{
-    ExportedFile, Exporter, Target, comment_text, header_comment, is_http_family, call_port, service_port,
-    sorted_services, sync_calls_from, whole_ms,
+    ExportedFile, Exporter, Target, call_port, comment_text, header_comment, is_http_family,
+    service_port, sorted_services, sync_calls_from, whole_ms,
 };
 use crate::model::{Design, Edge, Protocol, Service, ServiceKind};
 
@@ -236,10 +236,11 @@ fn config(design: &Design, gateway: &Service, calls: &[&Edge]) -> Vec<Directive>
                 ));
             }
         } else if call.circuit_breaker.is_some() {
-            let mut comment = "max_fails counts failures within fail_timeout, not in a row; each replica is \
+            let mut comment =
+                "max_fails counts failures within fail_timeout, not in a row; each replica is \
                                ejected on its own"
-                .to_owned();
-            if !call.retry.is_some_and(|r| r.max_retries > 0) {
+                    .to_owned();
+            if call.retry.is_none_or(|r| r.max_retries == 0) {
                 // Measured (tests/export_behaviour.rs): on the last try nginx frees the server as a success
                 // whatever its status, so only a call that can pass a request on counts the callee's 5xx.
                 comment.push_str(

@@ -113,6 +113,9 @@ fn replicas(value: &Value) -> Option<u32> {
     scalar_text(value)?.parse().ok()
 }
 
+/// A compose service and its key.
+type Keyed = (String, ComposeService);
+
 pub(crate) fn import(text: &str, name: &str) -> Result<Builder, String> {
     let file: ComposeFile =
         serde_yaml_ng::from_str(text).map_err(|e| format!("not a docker-compose file: {e}"))?;
@@ -129,7 +132,7 @@ pub(crate) fn import(text: &str, name: &str) -> Result<Builder, String> {
     // proxy such as the Envoy the exporter adds, not a service of the design; so is one our export labels a
     // sidecar (the egress proxy the replicas of a caller share). Addresses that point at one stand for the
     // service their variable names.
-    let (proxies, services): (Vec<(String, ComposeService)>, Vec<(String, ComposeService)>) = services
+    let (proxies, services): (Vec<Keyed>, Vec<Keyed>) = services
         .into_iter()
         .map(|(key, service)| (key, service.unwrap_or_default()))
         .partition(|(_, service)| {
@@ -147,7 +150,7 @@ pub(crate) fn import(text: &str, name: &str) -> Result<Builder, String> {
                     .any(|(k, v)| k == KIND_LABEL && v == "sidecar")
         });
     // The further nodes of a Kafka broker our export writes (`<broker>_node2`…) are replicas of that broker.
-    let (nodes, services): (Vec<(String, ComposeService)>, Vec<(String, ComposeService)>) =
+    let (nodes, services): (Vec<Keyed>, Vec<Keyed>) =
         services.into_iter().partition(|(_, service)| {
             service
                 .labels
@@ -167,7 +170,9 @@ pub(crate) fn import(text: &str, name: &str) -> Result<Builder, String> {
             .into_iter()
             .find(|(k, _)| k == NODE_OF_LABEL)
         {
-            *further_nodes.entry(broker.to_ascii_lowercase()).or_default() += 1;
+            *further_nodes
+                .entry(broker.to_ascii_lowercase())
+                .or_default() += 1;
         }
     }
     let proxies: Vec<String> = proxies

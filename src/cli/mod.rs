@@ -9,6 +9,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 
+mod capacity;
+
 use crate::export;
 use crate::logging::LogLevel;
 use crate::model::{self, Design, LoadError};
@@ -84,6 +86,61 @@ pub enum Command {
         #[arg(long)]
         warmup_s: Option<f64>,
         /// Random seed (overrides simulation.seed).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Simulate a design at a range of multiples of its load, and find the knee where it stops keeping its SLOs.
+    Sweep {
+        /// The design file.
+        file: PathBuf,
+        /// Scale only this flow's rate (default: every flow's).
+        #[arg(long)]
+        flow: Option<String>,
+        /// The factors, FROM:TO:STEP (e.g. 0.5:3:0.25): each point runs the design at rate × factor.
+        #[arg(long, allow_hyphen_values = true)]
+        scale: String,
+        /// Simulated seconds per point (default: the design's simulation.duration_s).
+        #[arg(long)]
+        duration_s: Option<f64>,
+        /// Seconds of each run left out of the statistics (default: the design's simulation.warmup_s).
+        #[arg(long)]
+        warmup_s: Option<f64>,
+        /// Runs per point, with seeds seed, seed + 1…; their mean is reported, and the spread of p99.
+        #[arg(long, default_value_t = 3)]
+        seeds: u32,
+        /// The first seed (default: the design's simulation.seed).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Print JSON instead of a table.
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// Print CSV, one row per point and flow.
+        #[arg(long)]
+        csv: bool,
+    },
+    /// Plan the fewest replicas per service for the design's load, confirmed by simulation.
+    Plan {
+        /// The design file.
+        file: PathBuf,
+        /// The busiest any service may be, between 0 and 1.
+        #[arg(long, allow_hyphen_values = true, default_value_t = 0.7)]
+        target_utilization: f64,
+        /// Extra load to plan for: the design's rates × (1 + headroom), e.g. 0.5 for 50% more.
+        #[arg(long, allow_hyphen_values = true, default_value_t = 0.0)]
+        headroom: f64,
+        /// Write the sized design (only replicas changed) to this file.
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+        /// Simulated seconds per check (default: the design's simulation.duration_s).
+        #[arg(long)]
+        duration_s: Option<f64>,
+        /// Runs per check, with seeds seed, seed + 1….
+        #[arg(long, default_value_t = 3)]
+        seeds: u32,
+        /// The first seed (default: the design's simulation.seed).
         #[arg(long)]
         seed: Option<u64>,
         /// Print JSON instead of a table.
@@ -202,6 +259,59 @@ fn dispatch(command: &Command, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
             seed,
             json,
         } => simulate(file, *duration_s, *warmup_s, *seed, *json, out, err),
+        Command::Sweep {
+            file,
+            flow,
+            scale,
+            duration_s,
+            warmup_s,
+            seeds,
+            seed,
+            json,
+            csv,
+        } => capacity::sweep(
+            capacity::SweepArgs {
+                path: file,
+                flow: flow.as_deref(),
+                scale,
+                duration_s: *duration_s,
+                warmup_s: *warmup_s,
+                seeds: *seeds,
+                seed: *seed,
+                format: if *json {
+                    capacity::Format::Json
+                } else if *csv {
+                    capacity::Format::Csv
+                } else {
+                    capacity::Format::Table
+                },
+            },
+            out,
+            err,
+        ),
+        Command::Plan {
+            file,
+            target_utilization,
+            headroom,
+            output,
+            duration_s,
+            seeds,
+            seed,
+            json,
+        } => capacity::plan(
+            capacity::PlanArgs {
+                path: file,
+                target_utilization: *target_utilization,
+                headroom: *headroom,
+                output: output.as_deref(),
+                duration_s: *duration_s,
+                seeds: *seeds,
+                seed: *seed,
+                json: *json,
+            },
+            out,
+            err,
+        ),
         Command::Sequence {
             file,
             flow,
@@ -344,6 +454,34 @@ fn simulate(
     let Ok(design) = load_or_report(path, err) else {
         return EXIT_INVALID;
     };
+    let settings = match run_settings(&design, duration_s, warmup_s, seed, err) {
+        Ok(settings) => settings,
+        Err(code) => return code,
+    };
+    let report = match sim::simulate(&design, settings) {
+        Ok(report) => report,
+        Err(e) => {
+            let _ = writeln!(err, "error: {}: {e}", path.display());
+            return EXIT_INVALID;
+        }
+    };
+    if json {
+        let _ = writeln!(out, "{}", to_json(&report));
+    } else {
+        print_simulation(&report, out);
+    }
+    EXIT_OK
+}
+
+/// The design's simulation settings with the command line's overrides, checked; a usage error is said on `err`
+/// and its exit code returned.
+fn run_settings(
+    design: &Design,
+    duration_s: Option<f64>,
+    warmup_s: Option<f64>,
+    seed: Option<u64>,
+    err: &mut dyn Write,
+) -> Result<model::SimulationSettings, u8> {
     let mut settings = design.simulation_settings();
     if let Some(duration) = duration_s {
         settings.duration_s = duration;
@@ -364,7 +502,7 @@ fn simulate(
             model::validate::MAX_SIMULATED_S,
             settings.duration_s
         );
-        return EXIT_USAGE;
+        return Err(EXIT_USAGE);
     }
     if !(settings.warmup_s.is_finite()
         && settings.warmup_s >= 0.0
@@ -375,21 +513,9 @@ fn simulate(
             "error: the warm-up ({} s) must be at least 0 and shorter than the duration ({} s); set --warmup-s",
             settings.warmup_s, settings.duration_s
         );
-        return EXIT_USAGE;
+        return Err(EXIT_USAGE);
     }
-    let report = match sim::simulate(&design, settings) {
-        Ok(report) => report,
-        Err(e) => {
-            let _ = writeln!(err, "error: {}: {e}", path.display());
-            return EXIT_INVALID;
-        }
-    };
-    if json {
-        let _ = writeln!(out, "{}", to_json(&report));
-    } else {
-        print_simulation(&report, out);
-    }
-    EXIT_OK
+    Ok(settings)
 }
 
 /// The readable table of `simulate`.
