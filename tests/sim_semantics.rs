@@ -299,3 +299,34 @@ fn a_request_whose_message_a_full_queue_refused_is_not_settled() {
     );
     assert_eq!(publish.max_backlog, Some(0));
 }
+
+#[test]
+fn overload_holds_what_the_design_s_capacities_hold_not_the_offered_load() {
+    // payment-guarded at the highest rate a design may have: almost every call is refused at once. A refused call
+    // used to leave its timeout in the event queue until it fired (2.5 million after 0.25 s; 1.9 GB after 16 s).
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/payment-guarded.syncopate");
+    let mut design = syncopate::model::load_file(&path).unwrap();
+    design.flows[0].rate_rps = syncopate::model::validate::MAX_RATE_RPS;
+    let settings = syncopate::model::SimulationSettings {
+        duration_s: 1.0,
+        warmup_s: 0.0,
+        seed: 1,
+    };
+    let mut sim = syncopate::sim::Simulation::new(&design, settings).unwrap();
+    let mut most_events = 0;
+    for step in 1..=5 {
+        sim.step_until(0.05 * f64::from(step));
+        most_events = most_events.max(sim.events_pending());
+    }
+    // Workers, queue places and their timers: some tens of thousands at most.
+    let workers_and_places: usize = design
+        .services
+        .iter()
+        .map(|s| (s.replicas * (s.concurrency + s.queue_capacity.unwrap_or(0))) as usize)
+        .sum();
+    assert!(
+        most_events <= 4 * workers_and_places,
+        "{most_events} events waiting; the design holds {workers_and_places} requests"
+    );
+}

@@ -138,7 +138,7 @@ pub struct SweepResult {
 }
 
 /// Sweeps the design's load over the settings' factors, simulating each with every seed in parallel, then refines
-/// the knee between the grid's points.
+/// the knee between the grid's points. Planned faults are left out.
 pub fn sweep(
     design: &Design,
     settings: &SweepSettings,
@@ -181,7 +181,9 @@ pub fn sweep(
     let total = (factors.len() + REFINE_STEPS) * seeds.len();
     let done = AtomicUsize::new(0);
     let run = |factor: f64| -> Result<SweepPoint, CapacityError> {
-        let scaled = scale_rates(design, settings.flow.as_deref(), factor);
+        let mut scaled = scale_rates(design, settings.flow.as_deref(), factor);
+        // The question is load: planned faults would blur where the design itself breaks.
+        scaled.faults.clear();
         let reports = simulate_seeds(
             &scaled,
             SimulationSettings {

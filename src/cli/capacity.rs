@@ -175,7 +175,8 @@ fn print_sweep_table(
     let swept = settings.flow.as_deref().unwrap_or("every flow");
     let _ = writeln!(
         out,
-        "Sweep of {swept}: {} points, {} s each, {} seeds from {} (means over the seeds; p99 spread in brackets)",
+        "Sweep of {swept}: {} points, {} s each, {} seeds from {}, planned faults left out (means over the seeds; \
+         p99 spread in brackets)",
         result.points.len(),
         settings.duration_s,
         settings.seeds,

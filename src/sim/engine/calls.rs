@@ -74,6 +74,7 @@ pub(super) struct EdgeState {
     pub(super) recent_lag: Option<LatencyHistogram>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum CallStart {
     Pending,
     Failed,
@@ -184,17 +185,8 @@ impl Simulation {
             }
         };
         let generation = self.calls[index as usize].generation;
-        if let Some(timeout) = self.design.edges[edge as usize].timeout_ms {
-            self.schedule(
-                self.now + timeout,
-                EventKind::CallTimeout {
-                    call: index,
-                    generation,
-                },
-            );
-        }
         self.jobs[job as usize].open_calls.push(index);
-        match self.start_try(index) {
+        let started = match self.start_try(index) {
             TryStart::Started => CallStart::Pending,
             TryStart::FailedAtOnce { short_circuited } => {
                 if self.retry_or_fail(index, short_circuited) {
@@ -211,7 +203,22 @@ impl Simulation {
                     CallStart::Failed
                 }
             }
+        };
+        // The timeout only for a call still going: one refused at once would otherwise leave its timeout in the
+        // event queue until it fires, and under overload those stale events grow with the offered load (5 million
+        // after half a simulated second at 10 million requests/s).
+        if started == CallStart::Pending
+            && let Some(timeout) = self.design.edges[edge as usize].timeout_ms
+        {
+            self.schedule(
+                self.now + timeout,
+                EventKind::CallTimeout {
+                    call: index,
+                    generation,
+                },
+            );
         }
+        started
     }
 
     /// Starts the next try of a call, unless the breaker or the bulkhead refuses it or the callee is down or full.

@@ -37,6 +37,11 @@ pub(super) struct EventQueue {
 }
 
 impl EventQueue {
+    /// Events waiting.
+    pub(super) fn len(&self) -> usize {
+        self.heap.len()
+    }
+
     #[inline]
     pub(super) fn peek_key(&self) -> Option<u128> {
         self.heap.first().map(|e| e.key)

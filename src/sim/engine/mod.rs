@@ -412,6 +412,12 @@ impl Simulation {
         self.jobs.len() - self.free_jobs.len()
     }
 
+    /// Events waiting in the queue (for memory checks): bounded by the design's workers, queues and calls in
+    /// flight, not by the offered load.
+    pub fn events_pending(&self) -> usize {
+        self.queue.len()
+    }
+
     /// Topic names known to the run (index 0 is "no topic").
     pub fn topics(&self) -> &[String] {
         &self.topics
