@@ -449,3 +449,60 @@ fn a_file_to_open_and_a_subcommand_together_are_a_usage_error() {
         text(&out.stderr)
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_ends_a_long_simulation_with_a_partial_report() {
+    // payment-guarded at a rate that takes many seconds to simulate.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/payment-guarded.syncopate");
+    let mut design: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    design["flows"][0]["rate_rps"] = serde_json::json!(5_000_000);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("busy.syncopate");
+    std::fs::write(&file, design.to_string()).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_syncopate"))
+        .args([
+            "simulate",
+            file.to_str().unwrap(),
+            "--json",
+            "--duration-s",
+            "600",
+            "--warmup-s",
+            "0",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["partial"], true);
+    let simulated = report["simulated_s"].as_f64().unwrap();
+    assert!(simulated > 0.0 && simulated < 600.0, "{simulated}");
+    assert!(report["flows"]["pay"]["started"].as_u64().unwrap() > 0);
+    assert!(
+        text(&out.stderr).contains("partial"),
+        "{}",
+        text(&out.stderr)
+    );
+    // A whole run says nothing of it.
+    let whole = syncopate(&[
+        "simulate",
+        file.to_str().unwrap(),
+        "--json",
+        "--duration-s",
+        "0.01",
+        "--warmup-s",
+        "0",
+    ]);
+    assert!(whole.status.success());
+    assert!(!text(&whole.stdout).contains("partial"));
+}

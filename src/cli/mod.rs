@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 
 mod capacity;
+mod progress;
 
 use crate::export;
 use crate::logging::LogLevel;
@@ -458,13 +459,21 @@ fn simulate(
         Ok(settings) => settings,
         Err(code) => return code,
     };
-    let report = match sim::simulate(&design, settings) {
-        Ok(report) => report,
+    let mut simulation = match sim::Simulation::new(&design, settings) {
+        Ok(simulation) => simulation,
         Err(e) => {
             let _ = writeln!(err, "error: {}: {e}", path.display());
             return EXIT_INVALID;
         }
     };
+    let report = progress::run_with_progress(&mut simulation);
+    if report.partial {
+        let _ = writeln!(
+            err,
+            "stopped at {:.1} s of {:.1} s: the report is of what was simulated so far (partial)",
+            report.simulated_s, settings.duration_s
+        );
+    }
     if json {
         let _ = writeln!(out, "{}", to_json(&report));
     } else {

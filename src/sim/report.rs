@@ -121,6 +121,10 @@ pub struct EdgeReport {
 pub struct SimReport {
     /// Simulated seconds.
     pub simulated_s: f64,
+    /// The run was stopped before its duration (Ctrl+C): the statistics are of what was simulated so far. Written
+    /// only when true.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub partial: bool,
     /// Leading seconds left out of the statistics.
     pub warmup_s: f64,
     /// The random seed.

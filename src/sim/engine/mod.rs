@@ -412,6 +412,11 @@ impl Simulation {
         self.jobs.len() - self.free_jobs.len()
     }
 
+    /// Events processed so far.
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
     /// Events waiting in the queue (for memory checks): bounded by the design's workers, queues and calls in
     /// flight, not by the offered load.
     pub fn events_pending(&self) -> usize {
