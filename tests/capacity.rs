@@ -13,7 +13,9 @@ fn load(value: &Value) -> Design {
     model::load_from_str(&value.to_string(), "test").unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn no_progress(_: usize, _: usize) {}
+fn no_progress(_: usize, _: usize) -> bool {
+    true
+}
 
 /// Erlang's C formula: the probability an arrival waits at an M/M/c station with offered load `a` = λ/μ.
 fn erlang_c(servers: u32, a: f64) -> f64 {

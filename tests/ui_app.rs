@@ -1148,3 +1148,71 @@ fn every_symbol_in_the_ui_code_has_a_glyph_in_the_fonts() {
     });
     assert!(missing.is_empty(), "no glyph for {missing:?}");
 }
+
+#[test]
+fn the_capacity_tab_sweeps_with_a_chart_and_applies_a_plan_as_one_undoable_edit() {
+    let mut harness = app_on(Some(sample("payment-guarded")));
+    harness
+        .state_mut()
+        .set_bottom_tab(syncopate::app::BottomTab::Capacity);
+    {
+        let panel = harness.state_mut().capacity_panel_mut();
+        panel.duration_s = 10.0;
+        panel.seeds = 2;
+        panel.from = 0.5;
+        panel.to = 2.0;
+        panel.step = 0.5;
+    }
+    harness.run_steps(3);
+    click(&mut harness, "Run sweep");
+    step_until(&mut harness, "the sweep", |app| {
+        app.capacity_panel().sweep.is_some() && !app.capacity_panel().running()
+    });
+    harness.run_steps(3);
+    let sweep = harness.state().capacity_panel().sweep.clone().unwrap();
+    assert_eq!(sweep.points.len(), 4, "a point per factor");
+    assert!(
+        sweep
+            .points
+            .iter()
+            .all(|p| p.flows["pay"].goodput_rps > 0.0)
+    );
+    harness.get_by_label_contains("Knee:");
+    // Plan: payment-guarded runs more replicas than its load needs.
+    let replicas_before = |harness: &Harness<'static, SyncopateApp>| {
+        harness
+            .state()
+            .document()
+            .design()
+            .service("checkout-api")
+            .unwrap()
+            .replicas
+    };
+    assert_eq!(replicas_before(&harness), 3);
+    click(&mut harness, "Plan replicas");
+    assert!(
+        harness.state().capacity_panel().running(),
+        "the plan started: {:?}",
+        harness.state().capacity_panel().message
+    );
+    step_until(&mut harness, "the plan", |app| {
+        app.capacity_panel().plan.is_some() && !app.capacity_panel().running()
+    });
+    harness.run_steps(3);
+    let planned = harness.state().capacity_panel().plan.clone().unwrap();
+    let after = planned.services["checkout-api"].replicas_after;
+    assert_ne!(after, 3);
+    click(&mut harness, "Apply plan");
+    assert_eq!(replicas_before(&harness), after);
+    assert_eq!(
+        harness.state().document().undo_label(),
+        Some("Plan replicas")
+    );
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    harness.run_steps(3);
+    assert_eq!(
+        replicas_before(&harness),
+        3,
+        "one undo restores every replica"
+    );
+}

@@ -4,6 +4,7 @@
 //! each as one undoable step.
 
 pub mod autosave;
+pub mod capacity;
 pub mod clipboard;
 mod command;
 mod document;
@@ -81,6 +82,7 @@ pub struct SyncopateApp {
         crate::model::SimulationSettings,
     ),
     dashboard: crate::ui::dashboard::Dashboard,
+    capacity: crate::ui::capacity::CapacityPanel,
     /// Wall-clock time of the last frame that moved the canvas animation, while the simulation runs.
     last_animation_at: Option<f64>,
     /// A PNG of the charts was asked for: the screenshot it waits for.
@@ -136,6 +138,8 @@ pub enum BottomTab {
     Sequence,
     /// The live simulation's charts and tables.
     Dashboard,
+    /// Load sweeps and replica plans.
+    Capacity,
 }
 
 impl SyncopateApp {
@@ -163,6 +167,7 @@ impl SyncopateApp {
             sim_speed: sim_runner::Speed::Times(1.0),
             sim_settings: (design_settings, design_settings),
             dashboard: crate::ui::dashboard::Dashboard::default(),
+            capacity: crate::ui::capacity::CapacityPanel::default(),
             last_animation_at: None,
             awaiting_chart_screenshot: false,
             hops: None,
@@ -271,6 +276,21 @@ impl SyncopateApp {
     /// The sequence panel (its flow and where it drew each message).
     pub fn sequence_panel(&self) -> &crate::ui::sequence::SequencePanel {
         &self.sequence
+    }
+
+    /// The Capacity tab: its settings and last results.
+    pub fn capacity_panel(&self) -> &crate::ui::capacity::CapacityPanel {
+        &self.capacity
+    }
+
+    /// The Capacity tab, to change its settings.
+    pub fn capacity_panel_mut(&mut self) -> &mut crate::ui::capacity::CapacityPanel {
+        &mut self.capacity
+    }
+
+    /// Shows a tab of the bottom panel.
+    pub fn set_bottom_tab(&mut self, tab: BottomTab) {
+        self.bottom_tab = tab;
     }
 
     /// The current selection on the canvas.
@@ -1600,6 +1620,10 @@ impl eframe::App for SyncopateApp {
                     .on_hover_text(
                         "Charts, service table, faults timeline and comparison of the live run",
                     );
+                    ui.selectable_value(&mut self.bottom_tab, BottomTab::Capacity, "Capacity")
+                        .on_hover_text(
+                            "Sweep the load to find where the design breaks; plan the replicas it needs",
+                        );
                 });
                 ui.separator();
                 match self.bottom_tab {
@@ -1630,6 +1654,16 @@ impl eframe::App for SyncopateApp {
                                 );
                             }
                             None => {}
+                        }
+                    }
+                    BottomTab::Capacity => {
+                        if let Some(crate::ui::capacity::CapacityAction::ApplyPlan(sized)) =
+                            self.capacity.show(ui, self.document.design())
+                        {
+                            self.pending.push(Command::ReplaceDesign {
+                                label: "Plan replicas".to_owned(),
+                                design: sized,
+                            });
                         }
                     }
                     BottomTab::Dashboard => {

@@ -23,10 +23,14 @@ pub enum CapacityError {
     /// A scaled design could not be simulated.
     #[error("{0}")]
     Simulation(String),
+    /// The progress callback asked to stop.
+    #[error("cancelled")]
+    Cancelled,
 }
 
-/// Reports progress: `(done, total)` simulations. Called from the worker threads.
-pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Sync);
+/// Reports progress, `(done, total)` simulations, and answers whether to go on (`false` cancels). Called from the
+/// worker threads.
+pub type Progress<'a> = &'a (dyn Fn(usize, usize) -> bool + Sync);
 
 /// The design with the rate of `flow` (or of every flow), its rate steps included, multiplied by `factor`.
 pub fn scale_rates(design: &Design, flow: Option<&str>, factor: f64) -> Design {

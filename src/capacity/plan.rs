@@ -139,7 +139,9 @@ pub fn plan(
     loop {
         reports = simulate_seeds(&loaded, simulation, &seeds)?;
         let finished = done.fetch_add(seeds.len(), Ordering::Relaxed) + seeds.len();
-        progress(finished.min(total), total);
+        if !progress(finished.min(total), total) {
+            return Err(CapacityError::Cancelled);
+        }
         let corrections = corrections(&loaded, &sized_ids, &reports, target, &intrinsic_error_pct);
         meets = corrections.is_empty();
         round += 1;
@@ -150,8 +152,6 @@ pub fn plan(
             loaded.services[index].replicas = replicas;
         }
     }
-    progress(total, total);
-
     let mut sized = design.clone();
     let mut services = BTreeMap::new();
     for &i in &sized_ids {

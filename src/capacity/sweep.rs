@@ -2,7 +2,7 @@
 //! objectives.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use serde::Serialize;
 
@@ -180,7 +180,11 @@ pub fn sweep(
         .collect();
     let total = (factors.len() + REFINE_STEPS) * seeds.len();
     let done = AtomicUsize::new(0);
+    let cancelled = AtomicBool::new(false);
     let run = |factor: f64| -> Result<SweepPoint, CapacityError> {
+        if cancelled.load(Ordering::Relaxed) {
+            return Err(CapacityError::Cancelled);
+        }
         let mut scaled = scale_rates(design, settings.flow.as_deref(), factor);
         // The question is load: planned faults would blur where the design itself breaks.
         scaled.faults.clear();
@@ -194,7 +198,10 @@ pub fn sweep(
             &seeds,
         )?;
         let finished = done.fetch_add(reports.len(), Ordering::Relaxed) + reports.len();
-        progress(finished.min(total), total);
+        if !progress(finished.min(total), total) {
+            cancelled.store(true, Ordering::Relaxed);
+            return Err(CapacityError::Cancelled);
+        }
         Ok(point(factor, factor * base_rps, design, &reports))
     };
     let points = {
@@ -230,7 +237,6 @@ pub fn sweep(
             })
         }
     };
-    progress(total, total);
     Ok(SweepResult { points, knee })
 }
 

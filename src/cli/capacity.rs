@@ -82,7 +82,7 @@ fn report_error(e: &CapacityError, path: &Path, err: &mut dyn Write) -> u8 {
     let _ = writeln!(err, "error: {}: {e}", path.display());
     match e {
         CapacityError::Settings(_) => EXIT_USAGE,
-        CapacityError::Simulation(_) => EXIT_INVALID,
+        CapacityError::Simulation(_) | CapacityError::Cancelled => EXIT_INVALID,
     }
 }
 
@@ -117,6 +117,7 @@ pub(super) fn sweep(args: SweepArgs, out: &mut dyn Write, err: &mut dyn Write) -
             bar.set_length(total as u64);
             bar.set_position(done as u64);
         }
+        true
     };
     let result = capacity::sweep(&design, &settings, &progress);
     if let Some(bar) = &bar {
@@ -286,6 +287,7 @@ pub(super) fn plan(args: PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
             bar.set_length(total as u64);
             bar.set_position(done as u64);
         }
+        true
     };
     let result = capacity::plan(&design, &settings, &progress);
     if let Some(bar) = &bar {

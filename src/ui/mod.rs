@@ -2,6 +2,7 @@
 //! themselves.
 
 pub mod canvas;
+pub mod capacity;
 pub mod dashboard;
 pub mod export;
 pub mod inspector;
