@@ -306,6 +306,17 @@ fn the_jaeger_fixture_gives_exactly_the_listed_edges() {
     // service1's own work: its 390 ms span less the calls it waited on (33 + 37 + 66 + 20 ms, partly at once).
     let time = &imported.design.service("service1").unwrap().service_time;
     assert!((time.mean_ms() - 234.0).abs() < 1e-6, "{time:?}");
+    // Jaeger UI keeps one fetched trace as {"data": {trace}}: the same design.
+    let text = std::fs::read_to_string(real_world("traces/jaeger/tracegraph-test.json")).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let trace = match &value {
+        serde_json::Value::Object(map) if map.contains_key("spans") => value.clone(),
+        serde_json::Value::Array(traces) => traces[0].clone(),
+        _ => value["data"][0].clone(),
+    };
+    let wrapped = serde_json::json!({ "data": trace }).to_string();
+    let one = import::import(Source::Jaeger, &wrapped, "trace.json").unwrap();
+    assert_eq!(edges(&one.design), edges(&imported.design));
 }
 
 #[test]

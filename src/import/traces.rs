@@ -238,11 +238,18 @@ struct KeyValue {
 
 pub(crate) fn import_jaeger(text: &str, name: &str) -> Result<Builder, String> {
     let value = parse_json(text, "Jaeger")?;
-    // The query API wraps traces in {"data": [...]}; a single exported trace is the object itself.
+    // The query API wraps traces in {"data": [...]}; Jaeger UI keeps one fetched trace as {"data": {trace}}; a single
+    // exported trace is the object itself.
     let traces: Vec<Value> = match value {
         Value::Object(mut map) if map.contains_key("data") => match map.remove("data") {
             Some(Value::Array(traces)) => traces,
-            _ => return Err("not Jaeger JSON: `data` should be a list of traces".to_owned()),
+            Some(Value::Object(trace)) if trace.contains_key("spans") => vec![Value::Object(trace)],
+            _ => {
+                return Err(
+                    "not Jaeger JSON: `data` should be a list of traces or one trace with `spans`"
+                        .to_owned(),
+                );
+            }
         },
         Value::Object(map) if map.contains_key("spans") => vec![Value::Object(map)],
         Value::Array(traces) => traces,
