@@ -671,3 +671,54 @@ fn a_broker_named_too_long_for_a_statefulset_is_cut_with_a_note() {
     );
     assert!(imported.design.edges.iter().any(|e| e.to == broker.id));
 }
+
+#[test]
+fn kubernetes_grpc_is_read_from_probes_and_port_names() {
+    let imported = import::import(
+        Source::Kubernetes,
+        &fixture("boutique-grpc.k8s.yaml"),
+        "boutique-grpc.k8s.yaml",
+    )
+    .unwrap();
+    let protocol = |from: &str, to: &str| {
+        imported
+            .design
+            .edges
+            .iter()
+            .find(|e| e.from == from && e.to == to)
+            .unwrap_or_else(|| panic!("{from} -> {to}"))
+            .effective_protocol()
+            .as_str()
+    };
+    // A gRPC readiness probe; a container port named grpc; Redis stays TCP.
+    assert_eq!(protocol("frontend", "productcatalogservice"), "grpc");
+    assert_eq!(protocol("frontend", "cartservice"), "grpc");
+    assert_eq!(protocol("cartservice", "redis-cart"), "tcp");
+    assert!(
+        imported.notes.iter().any(|n| n
+            .message
+            .contains("calls to productcatalogservice are gRPC")),
+        "{:?}",
+        imported.notes
+    );
+}
+
+#[test]
+fn compose_grpc_is_read_from_the_conventional_port() {
+    let text = "services:\n  web:\n    image: shop/web:1\n    environment:\n      PRICES_ADDR: prices:50051\n      \
+                USERS_ADDR: users:8080\n  prices:\n    image: shop/prices:1\n    expose: [\"50051\"]\n  users:\n    \
+                image: shop/users:1\n    expose: [\"8080\"]\n";
+    let imported = import::import(Source::Compose, text, "docker-compose.yml").unwrap();
+    let protocol = |to: &str| {
+        imported
+            .design
+            .edges
+            .iter()
+            .find(|e| e.to == to)
+            .unwrap()
+            .effective_protocol()
+            .as_str()
+    };
+    assert_eq!(protocol("prices"), "grpc");
+    assert_eq!(protocol("users"), "http");
+}

@@ -217,6 +217,26 @@ pub(crate) fn import(text: &str, name: &str) -> Result<Builder, String> {
             .chain(service.expose.iter())
             .flatten()
             .find_map(container_port);
+        // gRPC's conventional port, or an image named for it: its HTTP calls are gRPC.
+        let ports: Vec<u16> = service
+            .ports
+            .iter()
+            .chain(service.expose.iter())
+            .flatten()
+            .filter_map(container_port)
+            .collect();
+        if ports.contains(&50051) {
+            builder.serves_grpc(
+                &id,
+                format!("{key} listens on 50051, gRPC's conventional port"),
+            );
+        } else if image.as_deref().is_some_and(|i| {
+            i.rsplit('/')
+                .next()
+                .is_some_and(|name| name.to_ascii_lowercase().contains("grpc"))
+        }) {
+            builder.serves_grpc(&id, format!("{key}: its image is named for gRPC"));
+        }
         let replicas = service
             .deploy
             .as_ref()

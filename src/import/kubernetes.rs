@@ -78,12 +78,18 @@ struct Container {
     ports: Vec<ContainerPort>,
     #[serde(default)]
     env: Vec<EnvVar>,
+    #[serde(default, rename = "readinessProbe")]
+    readiness_probe: Option<Value>,
+    #[serde(default, rename = "livenessProbe")]
+    liveness_probe: Option<Value>,
 }
 
 #[derive(Deserialize)]
 struct ContainerPort {
     #[serde(default, rename = "containerPort")]
     container_port: Option<Value>,
+    #[serde(default)]
+    name: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -105,6 +111,58 @@ struct KubeService {
 struct ServiceSpec {
     #[serde(default)]
     selector: BTreeMap<String, Value>,
+    #[serde(default)]
+    ports: Vec<ServicePort>,
+}
+
+#[derive(Deserialize)]
+struct ServicePort {
+    #[serde(default)]
+    name: Option<Value>,
+    #[serde(default, rename = "appProtocol")]
+    app_protocol: Option<Value>,
+}
+
+/// What says a set of named ports serves gRPC: a port named `grpc…` (Istio's convention) or with `appProtocol`
+/// gRPC, and none named `http…` (a service of both keeps HTTP: which calls are which is not said).
+fn grpc_by_port_names<'a>(
+    ports: impl Iterator<Item = (Option<String>, Option<String>)> + 'a,
+) -> Option<String> {
+    let mut grpc = None;
+    for (name, app_protocol) in ports {
+        let name = name.unwrap_or_default().to_ascii_lowercase();
+        let app_protocol = app_protocol.unwrap_or_default().to_ascii_lowercase();
+        if name.starts_with("http") || app_protocol.starts_with("http") {
+            return None;
+        }
+        if grpc.is_none() && (name.starts_with("grpc") || app_protocol.contains("grpc")) {
+            grpc = Some(if app_protocol.contains("grpc") {
+                format!("a port's appProtocol is {app_protocol}")
+            } else {
+                format!("a port is named {name}")
+            });
+        }
+    }
+    grpc
+}
+
+/// Whether a container's probes check gRPC health: Kubernetes' own `grpc` probe, or the `grpc_health_probe` tool.
+fn grpc_probe(container: &Container) -> bool {
+    [&container.readiness_probe, &container.liveness_probe]
+        .into_iter()
+        .flatten()
+        .any(|probe| {
+            probe.get("grpc").is_some()
+                || probe
+                    .get("exec")
+                    .and_then(|e| e.get("command"))
+                    .and_then(Value::as_sequence)
+                    .is_some_and(|c| {
+                        c.iter()
+                            .filter_map(scalar_text)
+                            .any(|part| part.contains("grpc_health_probe"))
+                    })
+        })
 }
 
 fn labels(map: &BTreeMap<String, Value>) -> BTreeMap<String, String> {
@@ -216,6 +274,21 @@ pub(crate) fn import(text: &str, name: &str) -> Result<Builder, String> {
             .and_then(scalar_text)
             .and_then(|r| r.parse::<u32>().ok())
             .filter(|r| *r >= 1);
+        let containers = &workload.spec.template.spec.containers;
+        let by_name = grpc_by_port_names(
+            containers
+                .iter()
+                .flat_map(|c| &c.ports)
+                .map(|p| (p.name.as_ref().and_then(scalar_text), None)),
+        );
+        if let Some(why) = by_name {
+            builder.serves_grpc(&id, format!("{workload_name}: {why}"));
+        } else if containers.iter().any(grpc_probe) {
+            builder.serves_grpc(
+                &id,
+                format!("{workload_name}: its probe checks gRPC health"),
+            );
+        }
         if let Some(entry) = builder.service_mut(&id) {
             entry.kind = kind;
             entry.image = image;
@@ -243,6 +316,14 @@ pub(crate) fn import(text: &str, name: &str) -> Result<Builder, String> {
         match selected.as_slice() {
             [one] => {
                 let id = names[&one.to_ascii_lowercase()].clone();
+                if let Some(why) = grpc_by_port_names(service.spec.ports.iter().map(|p| {
+                    (
+                        p.name.as_ref().and_then(scalar_text),
+                        p.app_protocol.as_ref().and_then(scalar_text),
+                    )
+                })) {
+                    builder.serves_grpc(&id, format!("Service {service_name}: {why}"));
+                }
                 names.entry(service_name.to_ascii_lowercase()).or_insert(id);
             }
             [] => builder.skipped(format!(

@@ -195,6 +195,8 @@ pub(crate) struct Builder {
     edge_keys: BTreeSet<(ServiceId, ServiceId, CallMode)>,
     pub(crate) flows: Vec<crate::model::Flow>,
     notes: Vec<Note>,
+    /// Services the input says serve gRPC, with what says so.
+    grpc: BTreeMap<ServiceId, String>,
 }
 
 impl Builder {
@@ -207,7 +209,14 @@ impl Builder {
             edge_keys: BTreeSet::new(),
             flows: Vec::new(),
             notes: Vec::new(),
+            grpc: BTreeMap::new(),
         }
+    }
+
+    /// Notes that the input says `service` serves gRPC (`why`: a port's name, a gRPC probe…): its synchronous HTTP
+    /// calls become gRPC when the design is finished.
+    pub(crate) fn serves_grpc(&mut self, service: &ServiceId, why: String) {
+        self.grpc.entry(service.clone()).or_insert(why);
     }
 
     pub(crate) fn guessed(&mut self, message: impl Into<String>) {
@@ -333,6 +342,18 @@ impl Builder {
 
     /// The design: services sorted by id, calls by id, laid out, and checked.
     fn finish(mut self) -> Result<Imported, String> {
+        for (service, why) in std::mem::take(&mut self.grpc) {
+            let mut changed = 0;
+            for edge in self.edges.iter_mut().filter(|e| {
+                e.to == service && e.mode == CallMode::Sync && e.protocol == Some(Protocol::Http)
+            }) {
+                edge.protocol = Some(Protocol::Grpc);
+                changed += 1;
+            }
+            if changed > 0 {
+                self.guessed(format!("calls to {service} are gRPC: {why}"));
+            }
+        }
         self.services.sort_by(|a, b| a.id.cmp(&b.id));
         self.edges.sort_by(|a, b| a.id.cmp(&b.id));
         let mut design = Design {
