@@ -128,11 +128,33 @@ pub fn plan(
         warmup_s: settings.warmup_s,
         seed: 0,
     };
-    let intrinsic_error_pct: Vec<f64> = analyse(&Topology::new(&loaded))
-        .flow_availability
-        .iter()
-        .map(|a| 100.0 * (1.0 - a))
-        .collect();
+    // What no replica count changes: each flow's errors and p99 with four times the estimated replicas (every
+    // sized service at most a quarter as busy as the target), from the services' own error rates, timeouts
+    // shorter than their work, and the work itself.
+    let mut ample = loaded.clone();
+    for &i in &sized_ids {
+        ample.services[i].replicas = ample.services[i]
+            .replicas
+            .saturating_mul(4)
+            .min(MAX_REPLICAS);
+    }
+    let floor: Vec<(f64, f64)> = {
+        let reports = simulate_seeds(&ample, simulation, &seeds)?;
+        loaded
+            .flows
+            .iter()
+            .map(|flow| {
+                let of_flow: Vec<_> = reports
+                    .iter()
+                    .filter_map(|r| r.flows.get(flow.id.as_str()))
+                    .collect();
+                (
+                    mean(of_flow.iter().map(|r| error_pct(r))),
+                    mean(of_flow.iter().map(|r| r.latency_ms.p99)),
+                )
+            })
+            .collect()
+    };
     let mut reports;
     let mut meets;
     let mut round = 0;
@@ -142,13 +164,13 @@ pub fn plan(
         if !progress(finished.min(total), total) {
             return Err(CapacityError::Cancelled);
         }
-        let corrections = corrections(&loaded, &sized_ids, &reports, target, &intrinsic_error_pct);
-        meets = corrections.is_empty();
+        let check = check(&loaded, &sized_ids, &reports, target, &floor);
+        meets = check.changes.is_empty() && !check.beyond_capacity;
         round += 1;
-        if meets || round == SIMULATED_ROUNDS {
+        if check.changes.is_empty() || round == SIMULATED_ROUNDS {
             break;
         }
-        for (index, replicas) in corrections {
+        for (index, replicas) in check.changes {
             loaded.services[index].replicas = replicas;
         }
     }
@@ -211,15 +233,23 @@ fn static_estimate(design: &mut Design, sized: &[usize], target: f64) {
     }
 }
 
-/// The replicas to change after a simulated check, by service index; empty when the design kept everything: no
-/// sized service busier than the target, every flow within its SLO and without errors of its own making.
-fn corrections(
+/// What a simulated check found.
+struct Check {
+    /// The replicas to change, by service index; empty when replicas cannot help any more.
+    changes: BTreeMap<usize, u32>,
+    /// A flow misses its SLO even with ample replicas: no replica count fixes it.
+    beyond_capacity: bool,
+}
+
+/// Checks a simulated run: a sized service busier than the target, or a flow over its SLO or with errors of
+/// capacity's making (beyond `floor`, each flow's errors and p99 with ample replicas), asks for more replicas.
+fn check(
     design: &Design,
     sized: &[usize],
     reports: &[SimReport],
     target: f64,
-    intrinsic_error_pct: &[f64],
-) -> BTreeMap<usize, u32> {
+    floor: &[(f64, f64)],
+) -> Check {
     let utilization = |i: usize| {
         mean(
             reports
@@ -230,6 +260,7 @@ fn corrections(
     };
     let analysis = analyse(&Topology::new(design));
     let mut changes = BTreeMap::new();
+    let mut beyond_capacity = false;
     for &i in sized {
         let u = utilization(i);
         if u > target * (1.0 + UTILIZATION_NOISE) {
@@ -245,9 +276,15 @@ fn corrections(
             .collect();
         let p99 = mean(of_flow.iter().map(|r| r.latency_ms.p99));
         let errors = mean(of_flow.iter().map(|r| error_pct(r)));
-        let intrinsic = intrinsic_error_pct.get(f).copied().unwrap_or(0.0);
-        let slow = flow.slo_p99_ms.is_some_and(|slo| p99 > slo);
-        let failing = errors - intrinsic >= MAX_CAPACITY_ERROR_PCT;
+        let (floor_errors, floor_p99) = floor.get(f).copied().unwrap_or((0.0, 0.0));
+        let slo = flow.slo_p99_ms.unwrap_or(f64::INFINITY);
+        // Errors of the services' own making are the design's, not capacity's; an SLO out of reach is a miss.
+        if floor_p99 > slo {
+            beyond_capacity = true;
+        }
+        // What replicas can fix: latency the floor keeps within the SLO, errors above the floor's.
+        let slow = p99 > slo && floor_p99 <= slo;
+        let failing = errors - floor_errors >= MAX_CAPACITY_ERROR_PCT;
         if !(slow || failing) {
             continue;
         }
@@ -270,5 +307,8 @@ fn corrections(
             changes.insert(i, (replicas + replicas.div_ceil(4)).min(MAX_REPLICAS));
         }
     }
-    changes
+    Check {
+        changes,
+        beyond_capacity,
+    }
 }

@@ -158,7 +158,8 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = SequenceFormat::Mermaid)]
         format: SequenceFormat,
-        /// Write to this file instead of stdout.
+        /// Write to this path instead of stdout: the file, for one flow; for several, a folder (created if
+        /// needed) with one file per flow, `<flow id>.<mmd|puml|svg>`. Prints the paths written.
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,
     },
