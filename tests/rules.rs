@@ -646,3 +646,26 @@ fn fixes_apply_as_one_change_and_silence_their_finding() {
         );
     }
 }
+
+#[test]
+fn a_cycle_that_makes_load_unbounded_is_pointed_at_not_sized() {
+    // web -> a -> b -> a: every request goes round for ever.
+    let value = design(
+        json!([client("web"), svc("a"), svc("b")]),
+        json!([sync("web", "a"), sync("a", "b"), sync("b", "a")]),
+        json!([{"id": "f", "entry": "web", "rate_rps": 10}]),
+    );
+    let cycle = assert_fires(&value, "sync-cycle");
+    assert!(cycle.message.contains("a") && cycle.message.contains("b"));
+    let over = findings(&value, "over-capacity");
+    assert!(!over.is_empty());
+    for finding in &over {
+        assert!(finding.fix.is_none(), "no replica count: {finding:?}");
+        assert!(finding.message.contains("no bound"), "{}", finding.message);
+        assert!(
+            !finding.suggestion.contains("replicas of"),
+            "{}",
+            finding.suggestion
+        );
+    }
+}

@@ -51,6 +51,38 @@ fn over_capacity(ctx: &Context, out: &mut Vec<Finding>) {
         } else {
             continue;
         };
+        // Load multiplied without bound by a call cycle: no replica count carries it, so the finding points at the
+        // cycle (the `sync-cycle` finding names it) instead of suggesting thousands of replicas.
+        let unbounded_flows: Vec<&str> = ctx
+            .analysis
+            .flows
+            .iter()
+            .zip(&ctx.design.flows)
+            .filter(|(traffic, _)| {
+                traffic.unbounded && traffic.arrivals_rps.get(i).is_some_and(|&rate| rate > 0.0)
+            })
+            .map(|(_, flow)| flow.id.as_str())
+            .collect();
+        if !unbounded_flows.is_empty() {
+            out.push(Finding {
+                rule: OVER_CAPACITY.id,
+                severity,
+                subjects: vec![Subject::Service(s.id.to_string())],
+                message: format!(
+                    "{}'s load has no bound: a cycle of calls multiplies the requests of {} at every turn (a \
+                     synchronous one is named by the sync-cycle finding), so no number of replicas carries it",
+                    s.id,
+                    unbounded_flows.join(", ")
+                ),
+                tradeoff: "A request that comes back to a service it passed through makes more requests at every \
+                           turn; the load grows until something refuses it, whatever the capacity.",
+                suggestion: "Break the cycle (make one of its calls async, or end the recursion) before sizing this \
+                             service."
+                    .to_owned(),
+                fix: None,
+            });
+            continue;
+        }
         let replicas = replicas_for_headroom(ctx, i);
         let holding = ctx.analysis.holding_ms[i];
         let local = s.service_time.mean_ms();
