@@ -722,3 +722,46 @@ fn compose_grpc_is_read_from_the_conventional_port() {
     assert_eq!(protocol("prices"), "grpc");
     assert_eq!(protocol("users"), "http");
 }
+
+#[test]
+fn an_import_proposes_a_flow_per_entry_point_and_simulates_at_once() {
+    let imported = import::import(
+        Source::Kubernetes,
+        &fixture("boutique-grpc.k8s.yaml"),
+        "boutique-grpc.k8s.yaml",
+    )
+    .unwrap();
+    let entries: Vec<&str> = imported
+        .design
+        .flows
+        .iter()
+        .map(|f| f.entry.as_str())
+        .collect();
+    assert_eq!(
+        entries,
+        ["frontend"],
+        "nothing calls frontend, and it calls others"
+    );
+    assert!(
+        imported
+            .notes
+            .iter()
+            .any(|n| n.message.starts_with("flow frontend:")),
+        "{:?}",
+        imported.notes
+    );
+    let report = syncopate::sim::simulate(
+        &imported.design,
+        model::SimulationSettings {
+            duration_s: 10.0,
+            warmup_s: 1.0,
+            seed: 1,
+        },
+    )
+    .unwrap();
+    assert!(report.flows["frontend"].completed > 0);
+    if have_real_world() {
+        let shop = import_real(Source::Compose, "compose/sock-shop.docker-compose.yml").design;
+        assert!(!shop.flows.is_empty(), "sock-shop gets proposed flows");
+    }
+}

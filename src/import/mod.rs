@@ -340,6 +340,38 @@ impl Builder {
             .find(|e| &e.from == from && &e.to == to && e.mode == mode)
     }
 
+    /// Rate of a proposed flow: a guess to edit, low enough for any design to carry.
+    const PROPOSED_RATE_RPS: f64 = 10.0;
+
+    /// When the input gave no flows (compose files and manifests never do), one per entry point: a service that
+    /// nothing calls and that calls others (a gateway, a frontend, a load generator), so the import can be
+    /// simulated at once; each is noted as guessed.
+    fn propose_flows(&mut self) {
+        if !self.flows.is_empty() {
+            return;
+        }
+        let entries: Vec<ServiceId> = self
+            .services
+            .iter()
+            .filter(|s| !matches!(s.kind, ServiceKind::Broker | ServiceKind::Database))
+            .filter(|s| !self.edges.iter().any(|e| e.to == s.id))
+            .filter(|s| self.edges.iter().any(|e| e.from == s.id))
+            .map(|s| s.id.clone())
+            .collect();
+        for entry in entries {
+            self.flows.push(crate::model::Flow::new(
+                entry.as_str(),
+                entry.as_str(),
+                Self::PROPOSED_RATE_RPS,
+            ));
+            self.guessed(format!(
+                "flow {entry}: requests enter at {entry}, which nothing here calls and which calls others, at {} \
+                 requests/s (a guess: set the real rate)",
+                Self::PROPOSED_RATE_RPS
+            ));
+        }
+    }
+
     /// The design: services sorted by id, calls by id, laid out, and checked.
     fn finish(mut self) -> Result<Imported, String> {
         for (service, why) in std::mem::take(&mut self.grpc) {
@@ -356,6 +388,7 @@ impl Builder {
         }
         self.services.sort_by(|a, b| a.id.cmp(&b.id));
         self.edges.sort_by(|a, b| a.id.cmp(&b.id));
+        self.propose_flows();
         let mut design = Design {
             name: self.name,
             services: self.services,
