@@ -70,6 +70,21 @@ fn simulate_seeds(
         .collect()
 }
 
+/// Refuses what no sweep or plan can run: a design without load, or no seeds.
+fn check_runnable(design: &Design, seeds: u32) -> Result<(), CapacityError> {
+    if design.flows.is_empty() {
+        return Err(CapacityError::Settings(
+            "the design has no flows: add one to give it load".to_owned(),
+        ));
+    }
+    if seeds == 0 {
+        return Err(CapacityError::Settings(
+            "at least one seed is needed".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
 /// Percentage of a flow's finished requests that failed.
 fn error_pct(report: &sim::FlowReport) -> f64 {
     let finished = report.completed + report.failed;

@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::Serialize;
 
-use super::{CapacityError, Progress, error_pct, mean, scale_rates, simulate_seeds};
+use super::{
+    CapacityError, Progress, check_runnable, error_pct, mean, scale_rates, simulate_seeds,
+};
 use crate::model::validate::MAX_REPLICAS;
 use crate::model::{Design, ServiceKind, SimulationSettings};
 use crate::rules::analysis::{Topology, analyse};
@@ -89,11 +91,7 @@ pub fn plan(
     settings: &PlanSettings,
     progress: Progress,
 ) -> Result<PlanResult, CapacityError> {
-    if design.flows.is_empty() {
-        return Err(CapacityError::Settings(
-            "the design has no flows: add one to give it load".to_owned(),
-        ));
-    }
+    check_runnable(design, settings.seeds)?;
     let target = settings.target_utilization;
     if !(target > 0.0 && target < 1.0) {
         return Err(CapacityError::Settings(format!(
@@ -105,11 +103,6 @@ pub fn plan(
             "the headroom must be 0 or more, not {}",
             settings.headroom
         )));
-    }
-    if settings.seeds == 0 {
-        return Err(CapacityError::Settings(
-            "at least one seed is needed".to_owned(),
-        ));
     }
     let mut loaded = scale_rates(design, None, 1.0 + settings.headroom);
     loaded.faults.clear();

@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use serde::Serialize;
 
-use super::{CapacityError, Progress, error_pct, mean, scale_rates, simulate_seeds};
+use super::{
+    CapacityError, Progress, check_runnable, error_pct, mean, scale_rates, simulate_seeds,
+};
 use crate::model::{Design, SimulationSettings};
 use crate::sim::SimReport;
 
@@ -144,11 +146,7 @@ pub fn sweep(
     settings: &SweepSettings,
     progress: Progress,
 ) -> Result<SweepResult, CapacityError> {
-    if design.flows.is_empty() {
-        return Err(CapacityError::Settings(
-            "the design has no flows: add one to give it load".to_owned(),
-        ));
-    }
+    check_runnable(design, settings.seeds)?;
     if let Some(flow) = &settings.flow
         && design.flow(flow).is_none()
     {
@@ -157,11 +155,6 @@ pub fn sweep(
             "there is no flow \"{flow}\" (flows: {})",
             known.join(", ")
         )));
-    }
-    if settings.seeds == 0 {
-        return Err(CapacityError::Settings(
-            "at least one seed is needed".to_owned(),
-        ));
     }
     let factors = settings.factors()?;
     let base_rps: f64 = design

@@ -61,6 +61,23 @@ fn parse_scale(text: &str) -> Result<(f64, f64, f64), String> {
     ))
 }
 
+/// Runs `work` with a progress callback that drives a bar on stderr when it is a terminal.
+fn with_progress<T>(what: &str, work: impl FnOnce(capacity::Progress) -> T) -> T {
+    let bar = progress_bar(what);
+    let progress = |done: usize, total: usize| {
+        if let Some(bar) = &bar {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        }
+        true
+    };
+    let result = work(&progress);
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    result
+}
+
 /// A progress bar on stderr when it is a terminal, else nothing.
 fn progress_bar(what: &str) -> Option<indicatif::ProgressBar> {
     if !std::io::stderr().is_terminal() {
@@ -111,18 +128,9 @@ pub(super) fn sweep(args: SweepArgs, out: &mut dyn Write, err: &mut dyn Write) -
         seeds: args.seeds,
         seed: run.seed,
     };
-    let bar = progress_bar("sweep");
-    let progress = |done: usize, total: usize| {
-        if let Some(bar) = &bar {
-            bar.set_length(total as u64);
-            bar.set_position(done as u64);
-        }
-        true
-    };
-    let result = capacity::sweep(&design, &settings, &progress);
-    if let Some(bar) = &bar {
-        bar.finish_and_clear();
-    }
+    let result = with_progress("sweep", |progress| {
+        capacity::sweep(&design, &settings, progress)
+    });
     let result = match result {
         Ok(result) => result,
         Err(e) => return report_error(&e, args.path, err),
@@ -281,18 +289,9 @@ pub(super) fn plan(args: PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
         seeds: args.seeds,
         seed: run.seed,
     };
-    let bar = progress_bar("plan");
-    let progress = |done: usize, total: usize| {
-        if let Some(bar) = &bar {
-            bar.set_length(total as u64);
-            bar.set_position(done as u64);
-        }
-        true
-    };
-    let result = capacity::plan(&design, &settings, &progress);
-    if let Some(bar) = &bar {
-        bar.finish_and_clear();
-    }
+    let result = with_progress("plan", |progress| {
+        capacity::plan(&design, &settings, progress)
+    });
     let result = match result {
         Ok(result) => result,
         Err(e) => return report_error(&e, args.path, err),
