@@ -85,6 +85,11 @@ fn check_runnable(design: &Design, seeds: u32) -> Result<(), CapacityError> {
     Ok(())
 }
 
+/// One flow's report from each run.
+fn flow_reports<'a>(reports: &'a [SimReport], flow: &str) -> Vec<&'a sim::FlowReport> {
+    reports.iter().filter_map(|r| r.flows.get(flow)).collect()
+}
+
 /// Percentage of a flow's finished requests that failed.
 fn error_pct(report: &sim::FlowReport) -> f64 {
     let finished = report.completed + report.failed;

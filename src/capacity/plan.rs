@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde::Serialize;
 
 use super::{
-    CapacityError, Progress, check_runnable, error_pct, mean, scale_rates, simulate_seeds,
+    CapacityError, Progress, check_runnable, error_pct, flow_reports, mean, scale_rates,
+    simulate_seeds,
 };
 use crate::model::validate::MAX_REPLICAS;
 use crate::model::{Design, ServiceKind, SimulationSettings};
@@ -137,10 +138,7 @@ pub fn plan(
             .flows
             .iter()
             .map(|flow| {
-                let of_flow: Vec<_> = reports
-                    .iter()
-                    .filter_map(|r| r.flows.get(flow.id.as_str()))
-                    .collect();
+                let of_flow = flow_reports(&reports, flow.id.as_str());
                 (
                     mean(of_flow.iter().map(|r| error_pct(r))),
                     mean(of_flow.iter().map(|r| r.latency_ms.p99)),
@@ -263,10 +261,7 @@ fn check(
         }
     }
     for (f, flow) in design.flows.iter().enumerate() {
-        let of_flow: Vec<_> = reports
-            .iter()
-            .filter_map(|r| r.flows.get(flow.id.as_str()))
-            .collect();
+        let of_flow = flow_reports(reports, flow.id.as_str());
         let p99 = mean(of_flow.iter().map(|r| r.latency_ms.p99));
         let errors = mean(of_flow.iter().map(|r| error_pct(r)));
         let (floor_errors, floor_p99) = floor.get(f).copied().unwrap_or((0.0, 0.0));

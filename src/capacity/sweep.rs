@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use serde::Serialize;
 
 use super::{
-    CapacityError, Progress, check_runnable, error_pct, mean, scale_rates, simulate_seeds,
+    CapacityError, Progress, check_runnable, error_pct, flow_reports, mean, scale_rates,
+    simulate_seeds,
 };
 use crate::model::{Design, SimulationSettings};
 use crate::sim::SimReport;
@@ -239,10 +240,7 @@ fn point(factor: f64, offered_rps: f64, design: &Design, reports: &[SimReport]) 
         .flows
         .iter()
         .map(|flow| {
-            let of_flow: Vec<_> = reports
-                .iter()
-                .filter_map(|r| r.flows.get(flow.id.as_str()))
-                .collect();
+            let of_flow = flow_reports(reports, flow.id.as_str());
             let p99s: Vec<f64> = of_flow.iter().map(|f| f.latency_ms.p99).collect();
             let spread = [
                 p99s.iter().copied().fold(f64::INFINITY, f64::min),
