@@ -1216,3 +1216,35 @@ fn the_capacity_tab_sweeps_with_a_chart_and_applies_a_plan_as_one_undoable_edit(
         "one undo restores every replica"
     );
 }
+
+#[test]
+fn ten_clicks_on_add_service_give_ten_services_with_no_overlapping_boxes() {
+    let mut harness = app_on(Some(sample("payment-guarded")));
+    let before = harness.state().document().design().services.len();
+    for _ in 0..10 {
+        harness.get_by_label("+ Service").click();
+        harness.run_steps(2);
+    }
+    let design = harness.state().document().design().clone();
+    assert_eq!(design.services.len(), before + 10);
+    let (w, h) = (
+        syncopate::ui::canvas::SERVICE_WIDTH,
+        syncopate::ui::canvas::SERVICE_HEIGHT,
+    );
+    for (i, a) in design.services.iter().enumerate() {
+        for b in design.services.iter().skip(i + 1) {
+            if i < before && design.services.iter().position(|s| s.id == b.id).unwrap() < before {
+                continue; // two of the sample's own
+            }
+            let ([ax, ay], [bx, by]) = (a.position.unwrap(), b.position.unwrap());
+            assert!(
+                (ax - bx).abs() >= w || (ay - by).abs() >= h,
+                "{} at {:?} overlaps {} at {:?}",
+                a.id,
+                a.position,
+                b.id,
+                b.position
+            );
+        }
+    }
+}

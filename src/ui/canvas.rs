@@ -736,8 +736,38 @@ impl Canvas {
     }
 }
 
-/// A new service of `kind` at a canvas position, with an id not yet used.
+/// The free spot nearest to `wanted` where a new service's box overlaps no other (with a margin): `wanted` itself
+/// when it is free, else the closest point of a grid around it, ring by ring.
+pub fn free_spot(design: &Design, wanted: Pos2) -> Pos2 {
+    let (step_x, step_y) = (SERVICE_WIDTH + 30.0, SERVICE_HEIGHT + 30.0);
+    let free = |at: Pos2| {
+        design
+            .services
+            .iter()
+            .filter_map(|s| s.position)
+            .all(|[x, y]| {
+                (x - at.x).abs() >= SERVICE_WIDTH + 20.0
+                    || (y - at.y).abs() >= SERVICE_HEIGHT + 20.0
+            })
+    };
+    for ring in 0..=50_i32 {
+        // The ring's grid points, nearest first.
+        let mut candidates: Vec<Pos2> = (-ring..=ring)
+            .flat_map(|i| (-ring..=ring).map(move |j| (i, j)))
+            .filter(|(i, j)| i.abs() == ring || j.abs() == ring)
+            .map(|(i, j)| wanted + egui::vec2(i as f32 * step_x, j as f32 * step_y))
+            .collect();
+        candidates.sort_by(|a, b| a.distance(wanted).total_cmp(&b.distance(wanted)));
+        if let Some(spot) = candidates.into_iter().find(|&at| free(at)) {
+            return spot;
+        }
+    }
+    wanted
+}
+
+/// A new service of `kind` at a canvas position (the free spot nearest to it), with an id not yet used.
 pub fn new_service(design: &Design, kind: ServiceKind, position: Pos2) -> crate::model::Service {
+    let position = free_spot(design, position);
     let base = kind.as_str();
     let id = (1..)
         .map(|n| format!("{base}-{n}"))
