@@ -1248,3 +1248,25 @@ fn ten_clicks_on_add_service_give_ten_services_with_no_overlapping_boxes() {
         }
     }
 }
+
+#[test]
+fn run_is_disabled_with_a_reason_when_the_design_has_no_flows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("idle.syncopate");
+    std::fs::write(
+        &path,
+        serde_json::json!({"type": "syncopate", "version": 1, "name": "idle",
+                           "services": [{"id": "api", "position": [0, 0]}], "edges": [], "flows": []})
+        .to_string(),
+    )
+    .unwrap();
+    let mut harness = app_on(Some(path));
+    harness.get_by_label("▶ Run").click();
+    harness.get_by_label("Step 1 s").click();
+    harness.run_steps(5);
+    assert!(
+        harness.state().live_run().is_none(),
+        "no run of 60 s of nothing"
+    );
+    assert!(syncopate::ui::sim_bar::NO_FLOWS.contains("no flows"));
+}

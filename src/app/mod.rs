@@ -1539,6 +1539,7 @@ impl eframe::App for SyncopateApp {
                     self.sim_speed,
                     self.live.as_ref().and_then(|l| l.latest.as_ref()),
                     self.sim_settings.0,
+                    !self.document.design().flows.is_empty(),
                 )
             })
             .inner;

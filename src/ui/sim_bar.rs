@@ -31,12 +31,16 @@ pub enum SimAction {
     SetSeed(u64),
 }
 
-/// Shows the bar; returns what the user asked for.
+/// Why a design cannot run, said on the disabled Run and Step buttons.
+pub const NO_FLOWS: &str = "This design has no flows, so a run would have no load: add one in the inspector (Flows, + Flow)";
+
+/// Shows the bar; returns what the user asked for. Without flows Run and Step are disabled, with the reason.
 pub fn show(
     ui: &mut egui::Ui,
     speed: Speed,
     latest: Option<&SimUpdate>,
     settings: SimulationSettings,
+    has_flows: bool,
 ) -> Option<SimAction> {
     let duration_s = settings.duration_s;
     let mut action = None;
@@ -52,15 +56,17 @@ pub fn show(
                 action = Some(SimAction::Pause);
             }
         } else if ui
-            .button("▶ Run")
+            .add_enabled(has_flows, egui::Button::new("▶ Run"))
             .on_hover_text("Run the design under its flows' load at the chosen speed")
+            .on_disabled_hover_text(NO_FLOWS)
             .clicked()
         {
             action = Some(SimAction::Run);
         }
         if ui
-            .button("Step 1 s")
+            .add_enabled(has_flows, egui::Button::new("Step 1 s"))
             .on_hover_text("Advance one simulated second")
+            .on_disabled_hover_text(NO_FLOWS)
             .clicked()
         {
             action = Some(SimAction::Step);
