@@ -457,7 +457,7 @@ fn ctrl_c_ends_a_long_simulation_with_a_partial_report() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/payment-guarded.syncopate");
     let mut design: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    design["flows"][0]["rate_rps"] = serde_json::json!(5_000_000);
+    design["flows"][0]["rate_rps"] = serde_json::json!(1_000_000);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("busy.syncopate");
     std::fs::write(&file, design.to_string()).unwrap();
