@@ -239,6 +239,15 @@ fn compare_findings(a: &Finding, b: &Finding) -> Ordering {
         .then_with(|| a.message.cmp(&b.message))
 }
 
+/// A count of times for messages: `1 time`, `3 times`.
+pub fn times(count: u32) -> String {
+    if count == 1 {
+        "1 time".to_owned()
+    } else {
+        format!("{count} times")
+    }
+}
+
 /// Formats milliseconds for messages: `12 ms`, `1.5 s`, `∞` when unbounded.
 pub fn format_ms(ms: f64) -> String {
     if !ms.is_finite() {

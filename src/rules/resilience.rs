@@ -281,8 +281,10 @@ fn retry_without_backoff(ctx: &Context, out: &mut Vec<Finding>) {
             severity: Severity::Warning,
             subjects: vec![Subject::Edge(edge.id.to_string())],
             message: format!(
-                "{} retries {} up to {} times with no backoff: failed calls are repeated at once",
-                edge.from, edge.to, retry.max_retries
+                "{} retries {} up to {} with no backoff: failed calls are repeated at once",
+                edge.from,
+                edge.to,
+                super::times(retry.max_retries)
             ),
             tradeoff: "Immediate retries hit a struggling service again while it is still struggling, turning a \
                        short hiccup into sustained overload. Exponential backoff spreads the retries out and gives \
@@ -320,10 +322,10 @@ fn retry_without_per_try_timeout(ctx: &Context, out: &mut Vec<Finding>) {
             severity: Severity::Warning,
             subjects: vec![Subject::Edge(edge.id.to_string())],
             message: format!(
-                "{} retries {} {} times but has no per-try timeout: a slow first try {}",
+                "{} retries {} {} but has no per-try timeout: a slow first try {}",
                 edge.from,
                 edge.to,
-                retry.max_retries,
+                super::times(retry.max_retries),
                 if edge.timeout_ms.is_some() {
                     "uses up the whole timeout, so the retries never run"
                 } else {
@@ -433,11 +435,11 @@ fn retry_non_idempotent(ctx: &Context, out: &mut Vec<Finding>) {
             severity: Severity::Warning,
             subjects: vec![Subject::Edge(edge.id.to_string())],
             message: format!(
-                "{} retries {} up to {} times in the write flow {}: a try that timed out may have done its work, \
+                "{} retries {} up to {} in the write flow {}: a try that timed out may have done its work, \
                  and the retry does it again",
                 edge.from,
                 edge.to,
-                retry.max_retries,
+                super::times(retry.max_retries),
                 super::list_names(&writes)
             ),
             tradeoff: "A timeout does not say whether the callee did the work: retrying a call that changes state \

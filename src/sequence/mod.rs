@@ -246,7 +246,10 @@ fn policy_notes(edge: &crate::model::Edge) -> String {
         parts.push(format!("timeout {timeout} ms"));
     }
     if let Some(retry) = edge.retry {
-        let mut text = format!("{} retries", retry.max_retries);
+        let mut text = match retry.max_retries {
+            1 => "1 retry".to_owned(),
+            n => format!("{n} retries"),
+        };
         if retry.backoff_ms > 0.0 {
             text.push_str(&format!(", backoff {} ms", retry.backoff_ms));
         }
@@ -257,8 +260,12 @@ fn policy_notes(edge: &crate::model::Edge) -> String {
     }
     if let Some(breaker) = edge.circuit_breaker {
         parts.push(format!(
-            "breaker: opens after {} failures for {} ms",
-            breaker.consecutive_failures, breaker.open_ms
+            "breaker: opens after {} for {} ms",
+            match breaker.consecutive_failures {
+                1 => "1 failure".to_owned(),
+                n => format!("{n} failures"),
+            },
+            breaker.open_ms
         ));
     }
     if let Some(max) = edge.max_in_flight {
