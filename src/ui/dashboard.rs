@@ -476,7 +476,11 @@ fn chart(
             .height(height - 20.0)
             .legend(Legend::default())
             .x_axis_label("simulated s")
+            // Every value here is 0 or more: the y axis starts at 0 exactly (no margin below it) and spans at
+            // least 0..1, so a run without errors shows 0 to 1 %, not -1 to 1.
+            .set_margin_fraction(egui::vec2(0.05, 0.0))
             .include_y(0.0)
+            .include_y(1.0)
             // Every chart spans the run so far, even one with no values lately (no answers, no latency).
             .include_x(0.0)
             .include_x(until_s)
