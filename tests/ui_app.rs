@@ -243,10 +243,26 @@ fn draw_two_services_connect_toggle_async_undo_redo_save_and_reload() {
         Some(syncopate::model::CallMode::Sync),
         "a drag draws a sync call"
     );
+    assert_eq!(
+        harness.state().selection().edges,
+        vec![syncopate::model::EdgeId::new("service-1-service-2")],
+        "the new call is selected, for the inspector"
+    );
     harness.get_by_label("Connect").click();
     harness.run_steps(2);
 
-    // Select the call on the canvas and switch it to async in the inspector.
+    // Click the empty canvas (nothing selected), then select the call by clicking it, and switch it to async in
+    // the inspector.
+    let empty = a + (b - a) / 2.0 + egui::vec2(0.0, 150.0);
+    harness.event(egui::Event::PointerMoved(empty));
+    harness.run_steps(1);
+    press(&harness, empty, true);
+    press(&harness, empty, false);
+    harness.run_steps(3);
+    assert!(
+        harness.state().selection().is_empty(),
+        "a click on nothing selects nothing"
+    );
     let middle = a + (b - a) / 2.0;
     harness.event(egui::Event::PointerMoved(middle));
     harness.run_steps(1);

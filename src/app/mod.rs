@@ -1032,8 +1032,16 @@ impl SyncopateApp {
                 }
                 _ => None,
             };
+            // What is added is selected, so the inspector shows it at once.
             let added = match &command {
-                Command::AddService(service) => Some(service.id.clone()),
+                Command::AddService(service) => Some(Selection {
+                    services: vec![service.id.clone()],
+                    edges: Vec::new(),
+                }),
+                Command::AddEdge(edge) => Some(Selection {
+                    services: Vec::new(),
+                    edges: vec![edge.id.clone()],
+                }),
                 _ => None,
             };
             let label = command.label();
@@ -1047,11 +1055,8 @@ impl SyncopateApp {
                             }
                         }
                     }
-                    if let Some(id) = added {
-                        self.selection = Selection {
-                            services: vec![id],
-                            edges: Vec::new(),
-                        };
+                    if let Some(selection) = added {
+                        self.selection = selection;
                     }
                 }
                 Err(problem) => {
