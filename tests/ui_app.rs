@@ -1286,3 +1286,35 @@ fn run_is_disabled_with_a_reason_when_the_design_has_no_flows() {
     );
     assert!(syncopate::ui::sim_bar::NO_FLOWS.contains("no flows"));
 }
+
+#[test]
+fn the_mouse_wheel_zooms_smoothly_around_the_pointer() {
+    let mut harness = app_on(Some(sample("payment-guarded")));
+    let span = |harness: &Harness<'static, SyncopateApp>| {
+        let canvas = harness.state().canvas();
+        let a = canvas.screen_position("checkout-web").unwrap();
+        let b = canvas.screen_position("payment-service").unwrap();
+        (a, (b - a).length())
+    };
+    let (a, before) = span(&harness);
+    // The pointer on the first service: it stays where it is while the view zooms.
+    harness.event(egui::Event::PointerMoved(a));
+    harness.run_steps(2);
+    harness.event(egui::Event::MouseWheel {
+        unit: egui::MouseWheelUnit::Line,
+        delta: egui::vec2(0.0, 1.0),
+        modifiers: egui::Modifiers::NONE,
+        phase: egui::TouchPhase::Move,
+    });
+    harness.run_steps(30);
+    let (a_after, after) = span(&harness);
+    let factor = after / before;
+    assert!(
+        (1.05..1.4).contains(&factor),
+        "one wheel line zooms in by a modest step, not {factor}"
+    );
+    assert!(
+        (a_after - a).length() < 2.0,
+        "the point under the pointer stays put: {a:?} -> {a_after:?}"
+    );
+}

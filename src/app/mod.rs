@@ -882,7 +882,7 @@ impl SyncopateApp {
                     ("Double-click the canvas".to_owned(), "Add a service of the chosen kind"),
                     ("Connect + drag".to_owned(), "Draw a call from one service to another"),
                     ("Shift+click".to_owned(), "Add to the selection"),
-                    ("Scroll / drag the canvas".to_owned(), "Zoom / pan"),
+                    ("Wheel or pinch / drag the background".to_owned(), "Zoom around the pointer / pan"),
                 ] {
                     ui.label(keys);
                     ui.label(what);

@@ -540,6 +540,9 @@ impl Canvas {
             .with_edge_selection_multi_enabled(adding);
         let navigation = SettingsNavigation::new()
             .with_fit_to_screen_enabled(false)
+            // The canvas zooms itself (`wheel_zoom`): egui_graphs zooms a fixed step per frame of Ctrl+wheel and not
+            // at all on the plain wheel.
+            .with_zoom_speed(0.0)
             // In connect mode a drag draws a call, so it must not pan the view.
             .with_zoom_and_pan_enabled(!self.connecting);
         let view_before = (!self.graph_view_started)
@@ -557,6 +560,7 @@ impl Canvas {
             meta.pan = before.pan;
             meta.save(ui);
         }
+        self.wheel_zoom(ui, &response.response);
         let meta = MetadataFrame::new(Some(CANVAS_ID.to_owned())).load(ui);
         self.last_view = Some((response.response.rect, meta.zoom, meta.pan));
         self.handle_editing_gestures(ui, &response.response, design, commands);
@@ -709,6 +713,34 @@ impl Canvas {
             );
         }
         response
+    }
+
+    /// Zooms around the pointer, smoothly, by the wheel (and by Ctrl+wheel or a trackpad pinch, which egui reports
+    /// as a zoom factor): each wheel line is about 12%, whatever the frame rate, and the point under the pointer
+    /// stays under it.
+    fn wheel_zoom(&mut self, ui: &mut egui::Ui, response: &egui::Response) {
+        /// Zoom per point of vertical scroll: a wheel line is 50 points in egui, about 12% here.
+        const ZOOM_PER_POINT: f32 = 0.0023;
+        if self.connecting {
+            return;
+        }
+        let Some(pointer) = response.hover_pos() else {
+            return;
+        };
+        let factor =
+            ui.input(|i| i.zoom_delta() * (i.smooth_scroll_delta.y * ZOOM_PER_POINT).exp());
+        if !factor.is_finite() || (factor - 1.0).abs() < 1e-4 {
+            return;
+        }
+        let mut meta = MetadataFrame::new(Some(CANVAS_ID.to_owned())).load(ui);
+        let zoom = (meta.zoom * factor).clamp(0.05, 4.0);
+        let local = (pointer - response.rect.left_top()).to_pos2();
+        // local = canvas × zoom + pan, kept for the canvas point under the pointer.
+        meta.pan = local.to_vec2() - (local.to_vec2() - meta.pan) * (zoom / meta.zoom);
+        meta.zoom = zoom;
+        meta.save(ui);
+        self.auto_fit = false;
+        ui.ctx().request_repaint();
     }
 
     /// Sets zoom and pan so the whole design fits in a view of `size`.
