@@ -425,6 +425,7 @@ fn kafka_environment(service: &Service, port: u16, node: u32) -> BTreeMap<String
 /// A Kafka cluster id for a broker: 16 bytes from two FNV-1a hashes of its id, in unpadded base64url as Kafka's
 /// `Uuid` is written. Deterministic, so the export stays byte-identical.
 fn kafka_cluster_id(id: &str) -> String {
+    use base64::Engine as _;
     let fnv = |seed: u64| {
         id.bytes().fold(seed, |hash, b| {
             (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
@@ -433,20 +434,7 @@ fn kafka_cluster_id(id: &str) -> String {
     let mut bytes = [0u8; 16];
     bytes[..8].copy_from_slice(&fnv(0xcbf2_9ce4_8422_2325).to_be_bytes());
     bytes[8..].copy_from_slice(&fnv(0x8422_2325_cbf2_9ce4).to_be_bytes());
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut text = String::new();
-    for chunk in bytes.chunks(3) {
-        let mut group = [0u8; 3];
-        group[..chunk.len()].copy_from_slice(chunk);
-        let value = (u32::from(group[0]) << 16) | (u32::from(group[1]) << 8) | u32::from(group[2]);
-        // A chunk of n bytes gives n + 1 characters unpadded.
-        for k in 0..=chunk.len() {
-            text.push(char::from(
-                ALPHABET[((value >> (18 - 6 * k)) & 63) as usize],
-            ));
-        }
-    }
-    text
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// Whether a client calls this service directly, so its port is published on the host.

@@ -443,10 +443,8 @@ fn front_proxy(design: &Design, gateway: &Service, calls: &[&Edge]) -> Bootstrap
         .filter(|(call, _)| is_http_family(call.effective_protocol()))
         .map(|(call, cluster)| {
             if call.effective_protocol() == Protocol::Grpc {
-                // A gRPC client asks for `/<package>.<Service>/<Method>`, which no prefix of ours can be put in
-                // front of: routed by the package, the callee id with `_` for `-` (as the nginx export does).
-                let package = super::nginx_grpc_package(call.to.as_str());
-                route(call, cluster, &format!("/{package}."), None)
+                // Routed by the gRPC package, as the nginx and Istio exports do.
+                route(call, cluster, &super::gateway_path(call), None)
             } else {
                 route(call, cluster, &format!("/{cluster}/"), Some("/"))
             }

@@ -157,17 +157,13 @@ fn ingress(design: &Design, gateway: &Service) -> Option<ExportedFile> {
             continue;
         }
         let grpc = call.effective_protocol() == crate::model::Protocol::Grpc;
-        let prefix = if grpc {
-            // A gRPC client's path cannot take a prefix: route by the service path's package.
-            format!("/{}.", super::nginx_grpc_package(call.to.as_str()))
-        } else {
-            format!("/{}/", call.to)
-        };
         routes.push(HttpRoute {
             name: format!("to-{}", call.to),
             matches: vec![HttpMatch {
                 source_labels: BTreeMap::new(),
-                uri: Some(StringMatch { prefix }),
+                uri: Some(StringMatch {
+                    prefix: super::gateway_path(call),
+                }),
             }],
             rewrite: (!grpc).then(|| Rewrite {
                 uri: "/".to_owned(),

@@ -289,6 +289,18 @@ pub(crate) fn call_port(design: &Design, call: &Edge) -> u16 {
         .map_or_else(|| service_port(design, callee), |(_, port)| *port)
 }
 
+/// The path prefix a gateway routes a call by: `/<package>.` for gRPC (a gRPC client asks for
+/// `/<package>.<Service>/<Method>`, which no prefix can be put in front of; the package is the callee id with `_` for
+/// `-`), else `/<callee>/`, which the gateway rewrites to `/`. The nginx and Istio exports route by it, and the Envoy
+/// front proxy for gRPC.
+pub(crate) fn gateway_path(call: &Edge) -> String {
+    if call.effective_protocol() == Protocol::Grpc {
+        format!("/{}.", nginx::grpc_package(call.to.as_str()))
+    } else {
+        format!("/{}/", call.to)
+    }
+}
+
 /// The container image of a service: its `image`, a real broker image for brokers, else `<id>:latest`.
 pub(crate) fn service_image(design: &Design, service: &Service) -> String {
     if let Some(image) = &service.image {

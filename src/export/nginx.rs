@@ -13,8 +13,8 @@
 use std::fmt::Write as _;
 
 use super::{
-    ExportedFile, Exporter, Target, call_port, comment_text, header_comment, is_http_family,
-    service_port, sorted_services, sync_calls_from, whole_ms,
+    ExportedFile, Exporter, Target, call_port, comment_text, gateway_path, header_comment,
+    is_http_family, service_port, sorted_services, sync_calls_from, whole_ms,
 };
 use crate::model::{Design, Edge, Protocol, Service, ServiceKind};
 
@@ -259,7 +259,7 @@ fn config(design: &Design, gateway: &Service, calls: &[&Edge]) -> Vec<Directive>
     let (grpc_calls, plain_calls): (Vec<&Edge>, Vec<&Edge>) = calls
         .iter()
         .partition(|c| c.effective_protocol() == Protocol::Grpc);
-    let locations = |calls: &[&Edge], grpc: bool| {
+    let locations = |calls: &[&Edge]| {
         let mut seen = Vec::new();
         let mut out = Vec::new();
         for call in calls {
@@ -267,13 +267,8 @@ fn config(design: &Design, gateway: &Service, calls: &[&Edge]) -> Vec<Directive>
                 continue;
             }
             seen.push(call.to.clone());
-            let path = if grpc {
-                format!("/{}.", grpc_package(call.to.as_str()))
-            } else {
-                format!("/{}/", call.to)
-            };
             out.push(
-                Directive::block("location", [path], location(design, call))
+                Directive::block("location", [gateway_path(call)], location(design, call))
                     .with_comment(format!("call {}", call.id)),
             );
         }
@@ -284,7 +279,7 @@ fn config(design: &Design, gateway: &Service, calls: &[&Edge]) -> Vec<Directive>
             Directive::simple("listen", [http_port.to_string()]),
             Directive::simple("server_name", [gateway.id.to_string()]),
         ];
-        server.extend(locations(&plain_calls, false));
+        server.extend(locations(&plain_calls));
         http.push(Directive::block("server", [], server));
     }
     if !grpc_calls.is_empty() {
@@ -303,7 +298,7 @@ fn config(design: &Design, gateway: &Service, calls: &[&Edge]) -> Vec<Directive>
                 )),
             Directive::simple("server_name", [gateway.id.to_string()]),
         ];
-        server.extend(locations(&grpc_calls, true));
+        server.extend(locations(&grpc_calls));
         http.push(Directive::block("server", [], server));
     }
     vec![
