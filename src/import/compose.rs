@@ -116,6 +116,17 @@ fn replicas(value: &Value) -> Option<u32> {
 /// A compose service and its key.
 type Keyed = (String, ComposeService);
 
+/// The value of one of a service's labels.
+fn label(service: &ComposeService, key: &str) -> Option<String> {
+    service
+        .labels
+        .as_ref()
+        .map(key_values)
+        .unwrap_or_default()
+        .into_iter()
+        .find_map(|(k, v)| (k == key).then_some(v))
+}
+
 pub(crate) fn import(text: &str, name: &str) -> Result<Builder, String> {
     let file: ComposeFile =
         serde_yaml_ng::from_str(text).map_err(|e| format!("not a docker-compose file: {e}"))?;
@@ -141,39 +152,20 @@ pub(crate) fn import(text: &str, name: &str) -> Result<Builder, String> {
                 .as_ref()
                 .and_then(scalar_text)
                 .is_some_and(|mode| mode.starts_with("service:"))
-                || service
-                    .labels
-                    .as_ref()
-                    .map(key_values)
-                    .unwrap_or_default()
-                    .iter()
-                    .any(|(k, v)| k == KIND_LABEL && v == "sidecar")
+                || label(service, KIND_LABEL).as_deref() == Some("sidecar")
         });
     // The further nodes of a Kafka broker our export writes (`<broker>_node2`…) are replicas of that broker.
-    let (nodes, services): (Vec<Keyed>, Vec<Keyed>) =
-        services.into_iter().partition(|(_, service)| {
-            service
-                .labels
-                .as_ref()
-                .map(key_values)
-                .unwrap_or_default()
-                .iter()
-                .any(|(k, v)| k == KIND_LABEL && v == KAFKA_NODE_KIND)
-        });
+    let (nodes, services): (Vec<Keyed>, Vec<Keyed>) = services
+        .into_iter()
+        .partition(|(_, service)| label(service, KIND_LABEL).as_deref() == Some(KAFKA_NODE_KIND));
     let mut further_nodes: BTreeMap<String, u32> = BTreeMap::new();
-    for (_, node) in &nodes {
-        if let Some((_, broker)) = node
-            .labels
-            .as_ref()
-            .map(key_values)
-            .unwrap_or_default()
-            .into_iter()
-            .find(|(k, _)| k == NODE_OF_LABEL)
-        {
-            *further_nodes
-                .entry(broker.to_ascii_lowercase())
-                .or_default() += 1;
-        }
+    for broker in nodes
+        .iter()
+        .filter_map(|(_, node)| label(node, NODE_OF_LABEL))
+    {
+        *further_nodes
+            .entry(broker.to_ascii_lowercase())
+            .or_default() += 1;
     }
     let proxies: Vec<String> = proxies
         .into_iter()
@@ -211,13 +203,6 @@ pub(crate) fn import(text: &str, name: &str) -> Result<Builder, String> {
         if kind == ServiceKind::Broker {
             broker_protocols.insert(id.clone(), protocol);
         }
-        let port = service
-            .ports
-            .iter()
-            .chain(service.expose.iter())
-            .flatten()
-            .find_map(container_port);
-        // gRPC's conventional port, or an image named for it: its HTTP calls are gRPC.
         let ports: Vec<u16> = service
             .ports
             .iter()
@@ -225,6 +210,8 @@ pub(crate) fn import(text: &str, name: &str) -> Result<Builder, String> {
             .flatten()
             .filter_map(container_port)
             .collect();
+        let port = ports.first().copied();
+        // gRPC's conventional port, or an image named for it: its HTTP calls are gRPC.
         if ports.contains(&50051) {
             builder.serves_grpc(
                 &id,

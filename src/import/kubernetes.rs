@@ -125,8 +125,8 @@ struct ServicePort {
 
 /// What says a set of named ports serves gRPC: a port named `grpc…` (Istio's convention) or with `appProtocol`
 /// gRPC, and none named `http…` (a service of both keeps HTTP: which calls are which is not said).
-fn grpc_by_port_names<'a>(
-    ports: impl Iterator<Item = (Option<String>, Option<String>)> + 'a,
+fn grpc_by_port_names(
+    ports: impl Iterator<Item = (Option<String>, Option<String>)>,
 ) -> Option<String> {
     let mut grpc = None;
     for (name, app_protocol) in ports {

@@ -419,6 +419,8 @@ impl Builder {
                 ),
             });
         }
+        // Renamed ids and the calls' default ids that follow them keep the order.
+        design.services.sort_by(|a, b| a.id.cmp(&b.id));
         design.edges.sort_by(|a, b| a.id.cmp(&b.id));
         crate::model::layout::tidy_layout(&mut design);
         if let Some(problem) = crate::model::validate(&design).first() {
