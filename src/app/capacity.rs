@@ -27,7 +27,7 @@ pub struct Job {
 impl Job {
     fn start(
         ctx: &egui::Context,
-        work: impl FnOnce(&(dyn Fn(usize, usize) -> bool + Sync)) -> Outcome + Send + 'static,
+        work: impl FnOnce(capacity::Progress) -> Outcome + Send + 'static,
     ) -> Self {
         let job = Self {
             done: Arc::new(AtomicUsize::new(0)),

@@ -2,7 +2,6 @@
 //! static traffic analysis and confirmed (and corrected) by simulation.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::Serialize;
 
@@ -115,8 +114,18 @@ pub fn plan(
     let seeds: Vec<u64> = (0..u64::from(settings.seeds))
         .map(|k| settings.seed.wrapping_add(k))
         .collect();
-    let total = SIMULATED_ROUNDS * seeds.len();
-    let done = AtomicUsize::new(0);
+    // The floor run and at most SIMULATED_ROUNDS checks, each a run per seed (one after another, the seeds of
+    // each in parallel).
+    let total = (1 + SIMULATED_ROUNDS) * seeds.len();
+    let mut done = 0;
+    let mut report_progress = |runs: usize| {
+        done += runs;
+        if progress(done.min(total), total) {
+            Ok(())
+        } else {
+            Err(CapacityError::Cancelled)
+        }
+    };
     let simulation = SimulationSettings {
         duration_s: settings.duration_s,
         warmup_s: settings.warmup_s,
@@ -134,6 +143,7 @@ pub fn plan(
     }
     let floor: Vec<(f64, f64)> = {
         let reports = simulate_seeds(&ample, simulation, &seeds)?;
+        report_progress(seeds.len())?;
         loaded
             .flows
             .iter()
@@ -151,10 +161,7 @@ pub fn plan(
     let mut round = 0;
     loop {
         reports = simulate_seeds(&loaded, simulation, &seeds)?;
-        let finished = done.fetch_add(seeds.len(), Ordering::Relaxed) + seeds.len();
-        if !progress(finished.min(total), total) {
-            return Err(CapacityError::Cancelled);
-        }
+        report_progress(seeds.len())?;
         let check = check(&loaded, &sized_ids, &reports, target, &floor);
         meets = check.changes.is_empty() && !check.beyond_capacity;
         round += 1;
