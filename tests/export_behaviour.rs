@@ -349,6 +349,19 @@ fn sidecar(design: &Design, caller: &str) -> String {
         .contents
 }
 
+/// The simulator on the same scenario: the design's flow at a constant `rate_rps` for `duration_s`, no warm-up.
+fn simulate_constant(design: &Design, rate_rps: f64, duration_s: f64) -> syncopate::sim::SimReport {
+    let mut design = design.clone();
+    design.flows[0].rate_rps = rate_rps;
+    design.flows[0].arrival = model::ArrivalProcess::Constant;
+    let settings = model::SimulationSettings {
+        duration_s,
+        warmup_s: 0.0,
+        seed: 1,
+    };
+    syncopate::sim::simulate(&design, settings).expect("simulates")
+}
+
 // ------------------------------------------------------------------------------------------------ the promises
 
 #[test]
@@ -422,17 +435,7 @@ fn the_payment_guarded_breaker_fails_fast_then_sends_a_trial_after_its_open_time
         factor: None,
         error_rate: Some(1.0),
     }];
-    simulated.flows[0].rate_rps = 2.0;
-    simulated.flows[0].arrival = model::ArrivalProcess::Constant;
-    let report = syncopate::sim::simulate(
-        &simulated,
-        model::SimulationSettings {
-            duration_s: 2.9,
-            warmup_s: 0.0,
-            seed: 1,
-        },
-    )
-    .expect("simulates");
+    let report = simulate_constant(&simulated, 2.0, 2.9);
     let simulated_tries = report.services["payment-service"].arrivals as usize;
     assert_eq!(
         simulated_tries, before_open,
@@ -494,17 +497,7 @@ fn a_call_times_out_at_its_timeout_and_retries_make_exactly_their_tries() {
         factor: None,
         error_rate: None,
     }];
-    simulated.flows[0].rate_rps = 1.0;
-    simulated.flows[0].arrival = model::ArrivalProcess::Constant;
-    let report = syncopate::sim::simulate(
-        &simulated,
-        model::SimulationSettings {
-            duration_s: 1.9,
-            warmup_s: 0.0,
-            seed: 1,
-        },
-    )
-    .expect("simulates");
+    let report = simulate_constant(&simulated, 1.0, 1.9);
     let call = &report.edges["pay"];
     assert_eq!((call.calls, call.retries, call.timeouts), (1, 2, 3));
 
@@ -553,17 +546,7 @@ fn a_bulkhead_refuses_the_call_over_its_limit_at_once() {
     // two are served, the rest refused.
     let mut simulated = crate::design(json!({"protocol": "http", "max_in_flight": 2}), 1);
     simulated.services[1].service_time = model::Distribution::Constant { ms: 800.0 };
-    simulated.flows[0].rate_rps = 5.0;
-    simulated.flows[0].arrival = model::ArrivalProcess::Constant;
-    let report = syncopate::sim::simulate(
-        &simulated,
-        model::SimulationSettings {
-            duration_s: 0.95,
-            warmup_s: 0.0,
-            seed: 1,
-        },
-    )
-    .expect("simulates");
+    let report = simulate_constant(&simulated, 5.0, 0.95);
     let call = &report.edges["pay"];
     assert_eq!(report.services["payment"].arrivals, 2, "{call:?}");
     assert!(call.calls >= 3, "{call:?}");
