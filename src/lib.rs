@@ -8,6 +8,8 @@
 #[cfg(feature = "gui")]
 pub mod app;
 pub mod capacity;
+#[cfg(feature = "emulate")]
+pub mod emulate;
 pub mod cli;
 pub mod export;
 pub mod import;

@@ -10,6 +10,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 
 mod capacity;
+#[cfg(feature = "emulate")]
+mod emulate;
 mod progress;
 
 use crate::export;
@@ -148,6 +150,42 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run the design for real on this machine (servers on loopback, real HTTP/gRPC, RabbitMQ, and optionally the
+    /// exported Envoy proxies) and report what it measured, in the shape of `simulate --json`.
+    #[cfg(feature = "emulate")]
+    Emulate {
+        /// The design file.
+        file: PathBuf,
+        /// Seconds of load (overrides the design's simulation.duration_s).
+        #[arg(long)]
+        duration_s: Option<f64>,
+        /// Seconds left out of the statistics at the start (overrides simulation.warmup_s).
+        #[arg(long)]
+        warmup_s: Option<f64>,
+        /// Random seed of arrivals, service times and errors (overrides simulation.seed).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// How calls travel: `direct` (the emulator applies each call's policies) or `envoy` (through each
+        /// caller's exported Envoy proxy).
+        #[arg(long, value_enum, default_value_t = EmulateThrough::Direct)]
+        through: EmulateThrough,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Also simulate the design with the same seed and duration, and print both side by side.
+        #[arg(long)]
+        compare: bool,
+        /// With --compare: exit 1 when a flow's goodput, p50, p95 or p99 differs by more than this percentage,
+        /// or its error rate by more than this many percentage points.
+        #[arg(long, requires = "compare")]
+        tolerance: Option<f64>,
+        /// Refuse designs that need more listening sockets than this.
+        #[arg(long, default_value_t = crate::emulate::DEFAULT_MAX_LISTENERS)]
+        max_listeners: usize,
+        /// Refuse designs that need more processes (Envoys, RabbitMQ) than this.
+        #[arg(long, default_value_t = crate::emulate::DEFAULT_MAX_PROCESSES)]
+        max_processes: usize,
+    },
     /// Generate sequence diagrams of a design's flows.
     Sequence {
         /// The design file.
@@ -217,6 +255,16 @@ pub enum ExportTarget {
     Kafka,
     /// Every target.
     All,
+}
+
+/// How `syncopate emulate` sends calls.
+#[cfg(feature = "emulate")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EmulateThrough {
+    /// The emulator's own client applies each call's timeout, retries, breaker and bulkhead.
+    Direct,
+    /// Each caller's exported Envoy proxy does.
+    Envoy,
 }
 
 /// Inputs of `syncopate import`.
@@ -310,6 +358,34 @@ fn dispatch(command: &Command, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
                 seeds: *seeds,
                 seed: *seed,
                 json: *json,
+            },
+            out,
+            err,
+        ),
+        #[cfg(feature = "emulate")]
+        Command::Emulate {
+            file,
+            duration_s,
+            warmup_s,
+            seed,
+            through,
+            json,
+            compare,
+            tolerance,
+            max_listeners,
+            max_processes,
+        } => emulate::emulate(
+            &emulate::EmulateArgs {
+                path: file,
+                duration_s: *duration_s,
+                warmup_s: *warmup_s,
+                seed: *seed,
+                through: *through,
+                json: *json,
+                compare: *compare,
+                tolerance: *tolerance,
+                max_listeners: *max_listeners,
+                max_processes: *max_processes,
             },
             out,
             err,

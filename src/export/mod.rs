@@ -8,12 +8,12 @@
 //! field to each target.
 
 mod compose;
-mod envoy;
+pub(crate) mod envoy;
 mod istio;
 mod kafka;
 mod kubernetes;
-mod nginx;
-mod rabbitmq;
+pub(crate) mod nginx;
+pub(crate) mod rabbitmq;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -96,6 +96,12 @@ fn binding(source: &str, queue: &str, routing_key: &str) -> Binding {
     }
 }
 
+/// The definitions of one broker as JSON: what the exported file holds, for the emulator to load into a RabbitMQ
+/// of its own.
+pub(crate) fn definitions_json(design: &Design, broker: &str) -> Value {
+    serde_json::to_value(definitions(design, broker)).unwrap_or(Value::Null)
+}
+
 fn definitions(design: &Design, broker: &str) -> Definitions {
     let dead_letters = format!("{broker}.dlx");
     let replicated = design.service(broker).is_some_and(|b| b.replicas >= 2);

@@ -20,3 +20,11 @@ use crate::model::{Design, SimulationSettings};
 pub fn simulate(design: &Design, settings: SimulationSettings) -> Result<SimReport, SimError> {
     Ok(Simulation::new(design, settings)?.run())
 }
+
+/// The circuit breaker and the service-time sampler, shared with the emulator so that its own client (`--through
+/// direct`) applies exactly the simulator's breaker and draws service times from the same distributions.
+#[cfg(feature = "emulate")]
+pub(crate) use engine::{
+    SimRng, breaker::Breaker, sampler::Sampler,
+    stats::{new_histogram, record as record_ms},
+};

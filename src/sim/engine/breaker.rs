@@ -10,11 +10,11 @@ use crate::sim::BreakerState;
 
 /// The breaker of one call edge.
 #[derive(Debug, Clone, Copy, Default)]
-pub(super) struct Breaker {
-    pub(super) state: BreakerState,
+pub(crate) struct Breaker {
+    pub(crate) state: BreakerState,
     consecutive_failures: u32,
     /// While open: when the next try may be the half-open trial.
-    pub(super) open_until: f64,
+    pub(crate) open_until: f64,
     /// When the half-open trial started; a trial whose caller gave up never reports, so after another open
     /// period a new trial is let through.
     trial_started: f64,
@@ -26,7 +26,7 @@ impl Breaker {
     /// Asks to start a try at `now`: the epoch the try belongs to, or `None` when the breaker refuses it (open,
     /// or half-open with its trial still out).
     #[inline]
-    pub(super) fn admit(&mut self, now: f64, policy: &CircuitBreaker) -> Option<u32> {
+    pub(crate) fn admit(&mut self, now: f64, policy: &CircuitBreaker) -> Option<u32> {
         match self.state {
             BreakerState::Closed => Some(self.epoch),
             BreakerState::Open if now >= self.open_until => Some(self.start_trial(now)),
@@ -46,7 +46,7 @@ impl Breaker {
 
     /// The admitted trial never went out (the bulkhead refused it): the breaker is open again with its period
     /// over, so the next try becomes the trial.
-    pub(super) fn trial_not_sent(&mut self, epoch: u32) {
+    pub(crate) fn trial_not_sent(&mut self, epoch: u32) {
         if self.state == BreakerState::HalfOpen && self.epoch == epoch {
             self.state = BreakerState::Open;
             self.epoch = self.epoch.wrapping_add(1);
@@ -55,7 +55,7 @@ impl Breaker {
 
     /// The outcome of a try admitted in `epoch`. Outcomes of tries from an earlier epoch are ignored.
     #[inline]
-    pub(super) fn record(&mut self, epoch: u32, success: bool, now: f64, policy: &CircuitBreaker) {
+    pub(crate) fn record(&mut self, epoch: u32, success: bool, now: f64, policy: &CircuitBreaker) {
         if epoch != self.epoch {
             return;
         }
@@ -87,7 +87,7 @@ impl Breaker {
 
     /// The state as a person watching would name it: an open breaker whose period is over is half-open (the
     /// next call will be its trial).
-    pub(super) fn shown_state(&self, now: f64) -> BreakerState {
+    pub(crate) fn shown_state(&self, now: f64) -> BreakerState {
         if self.state == BreakerState::Open && now >= self.open_until {
             BreakerState::HalfOpen
         } else {

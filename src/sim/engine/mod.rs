@@ -11,21 +11,21 @@
 //! - `settle`: time until a request's work is done;
 //! - `stats`: histograms, the report and live snapshots.
 
-mod breaker;
+pub(crate) mod breaker;
 mod calls;
 mod events;
 mod faults;
 mod request;
-mod sampler;
+pub(crate) mod sampler;
 mod service;
 mod settle;
-mod stats;
+pub(crate) mod stats;
 
 use std::collections::VecDeque;
 
 // Xoshiro256++: fast, and reproducible for a given seed with the pinned rand version.
 use rand::SeedableRng;
-use rand::rngs::SmallRng as SimRng;
+pub(crate) use rand::rngs::SmallRng as SimRng;
 use rand_distr::{Distribution as _, Exp1};
 
 use self::calls::{Call, EdgeState};

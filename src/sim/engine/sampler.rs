@@ -8,7 +8,7 @@ use crate::model::Distribution;
 
 /// A sampler of service times in milliseconds.
 #[derive(Debug, Clone, Copy)]
-pub(super) enum Sampler {
+pub(crate) enum Sampler {
     Exponential(f64),
     Constant(f64),
     Uniform(f64, f64),
@@ -16,7 +16,7 @@ pub(super) enum Sampler {
 }
 
 impl Sampler {
-    pub(super) fn new(dist: &Distribution) -> Self {
+    pub(crate) fn new(dist: &Distribution) -> Self {
         match *dist {
             Distribution::Exponential { mean_ms } => Sampler::Exponential(mean_ms),
             Distribution::Constant { ms } => Sampler::Constant(ms),
@@ -33,7 +33,7 @@ impl Sampler {
     }
 
     #[inline]
-    pub(super) fn sample(&self, rng: &mut SimRng) -> f64 {
+    pub(crate) fn sample(&self, rng: &mut SimRng) -> f64 {
         match *self {
             Sampler::Exponential(mean) => {
                 let unit: f64 = Exp1.sample(rng);

@@ -28,13 +28,13 @@ pub(super) fn record_zeros(histogram: &mut LatencyHistogram, count: u64) {
     }
 }
 
-pub(super) fn new_histogram(significant_digits: u8) -> LatencyHistogram {
+pub(crate) fn new_histogram(significant_digits: u8) -> LatencyHistogram {
     // 2 and 3 significant digits are valid, fixed configurations; the histogram resizes itself as values arrive.
     Histogram::new(significant_digits).unwrap_or_else(|e| unreachable!("histogram precision: {e}"))
 }
 
 #[inline]
-pub(super) fn record(histogram: &mut LatencyHistogram, ms: f64) {
+pub(crate) fn record(histogram: &mut LatencyHistogram, ms: f64) {
     // Rounded to the nearest microsecond; the clamp keeps the value inside the histogram's range.
     let us = (ms * 1000.0 + 0.5).clamp(1.0, HISTOGRAM_MAX_US as f64) as u64;
     // `record` grows the histogram to the value; only a count at its `u32` limit fails, and then saturates.

@@ -1,0 +1,117 @@
+//! The load: each flow's requests arrive open-loop at its entry (Poisson or constant, with its rate steps), as in
+//! the simulator, each sent by an outside client as an HTTP request to the entry replica with the fewest requests,
+//! and timed from its arrival to its answer. Planned faults switch replicas down and up at their times.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::SeedableRng;
+use rand_distr::{Distribution as _, Exp1};
+
+use super::stats::bump;
+use super::wire::Outcome;
+use super::world::World;
+use crate::model::{ArrivalProcess, Protocol};
+use crate::sim::SimRng;
+
+/// The next arrival after `t_s` of a flow, or `None` past `end_s`. A Poisson gap that crosses a rate step is
+/// redrawn from the step (exact, as the process is memoryless); a constant one restarts there.
+fn next_arrival(world: &World, flow: usize, t_s: f64, end_s: f64, rng: &mut SimRng) -> Option<f64> {
+    let flow = &world.design.flows[flow];
+    let mut t = t_s;
+    while t < end_s {
+        let rate = flow.rate_at(t);
+        let next_step = flow
+            .pattern
+            .iter()
+            .flatten()
+            .map(|step| step.at_s)
+            .find(|&at| at > t)
+            .unwrap_or(f64::INFINITY);
+        if rate <= 0.0 {
+            t = next_step;
+            continue;
+        }
+        let gap = match flow.arrival {
+            ArrivalProcess::Poisson => {
+                let unit: f64 = Exp1.sample(rng);
+                unit / rate
+            }
+            ArrivalProcess::Constant => 1.0 / rate,
+        };
+        if t + gap >= next_step {
+            t = next_step;
+            continue;
+        }
+        t += gap;
+        return (t < end_s).then_some(t);
+    }
+    None
+}
+
+/// Sends a flow's arrivals until `end_s`.
+pub(crate) async fn drive_flow(world: Arc<World>, flow: usize, end_s: f64) {
+    let Some(epoch) = world.epoch() else {
+        return;
+    };
+    let mut rng = SimRng::seed_from_u64(world.settings.seed.wrapping_add(0x5eed * (flow as u64 + 1)));
+    let mut t = 0.0;
+    while let Some(at) = next_arrival(&world, flow, t, end_s, &mut rng) {
+        t = at;
+        tokio::time::sleep_until((epoch + Duration::from_secs_f64(at)).into()).await;
+        tokio::spawn(request(world.clone(), flow));
+    }
+}
+
+/// One request of a flow, from its arrival at the entry to its answer.
+async fn request(world: Arc<World>, flow: usize) {
+    let arrived = world.now_ms();
+    let measuring = world.measuring(arrived);
+    let stats = &world.stats.flows[flow];
+    if measuring {
+        bump(&stats.started);
+    }
+    let entry = world
+        .design
+        .services
+        .iter()
+        .position(|s| s.id == world.design.flows[flow].entry);
+    let outcome = match entry.and_then(|e| world.pick_replica(e)) {
+        Some(replica) => {
+            let port = replica.port;
+            world.clients.send(port, "/", Protocol::Http, flow).await
+        }
+        None => Outcome::Failure,
+    };
+    if let Some(entry) = entry
+        && outcome != Outcome::Success
+        && measuring
+        && world.is_down(entry, arrived / 1000.0)
+    {
+        // Refused at the door: the entry's listener is closed.
+        bump(&world.stats.services[entry].arrivals);
+        bump(&world.stats.services[entry].rejected);
+    }
+    if measuring {
+        if outcome == Outcome::Success {
+            bump(&stats.completed);
+            stats.latency(world.now_ms() - arrived);
+        } else {
+            bump(&stats.failed);
+        }
+    }
+}
+
+/// Switches replicas down and up as the planned `down` faults start and end.
+pub(crate) async fn apply_faults(world: Arc<World>) {
+    loop {
+        let at_s = world.now_ms() / 1000.0;
+        for (service, replicas) in world.replicas.iter().enumerate() {
+            let down = world.is_down(service, at_s);
+            for replica in replicas {
+                replica.down.send_if_modified(|d| std::mem::replace(d, down) != down);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}

@@ -1,0 +1,333 @@
+//! The emulator: a design run for real on this machine. Every replica is a network server on loopback, calls are
+//! real HTTP/1.1 and gRPC requests, async calls go through a real RabbitMQ booted with the exported definitions,
+//! and with `--through envoy` every caller's calls go through its exported Envoy bootstrap. Its report has the
+//! shape of the simulator's, so the two can be held side by side (`compare`). See docs/emulation.md.
+//!
+//! This is a runtime shell like the app (tokio, hyper, amqprs, child processes); the core never imports it.
+
+mod client;
+pub mod compare;
+mod envoy;
+mod load;
+mod process;
+mod rabbit;
+mod server;
+mod stats;
+mod timer;
+mod wire;
+mod world;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use self::process::Children;
+use self::world::{Replica, World};
+use crate::model::{Design, ServiceKind, SimulationSettings};
+use crate::sim::SimReport;
+
+/// How callers' calls travel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Through {
+    /// The emulator's own client applies the design's policies (as the simulator does).
+    Direct,
+    /// Each caller's exported Envoy proxy applies them.
+    Envoy,
+}
+
+impl Through {
+    /// The name used on the command line and in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Through::Direct => "direct",
+            Through::Envoy => "envoy",
+        }
+    }
+}
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Duration, warm-up and seed of the run (as for the simulator).
+    pub settings: SimulationSettings,
+    /// Direct or through Envoy.
+    pub through: Through,
+    /// The most listening sockets the run may open (replicas and proxies).
+    pub max_listeners: usize,
+    /// The most processes it may start (Envoys, RabbitMQ and its port mapper).
+    pub max_processes: usize,
+}
+
+/// Default of [`Options::max_listeners`].
+pub const DEFAULT_MAX_LISTENERS: usize = 2000;
+/// Default of [`Options::max_processes`].
+pub const DEFAULT_MAX_PROCESSES: usize = 64;
+
+/// Why an emulation did not run or did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum EmulateError {
+    /// Refused before anything started (a missing program, over a limit, nothing to run).
+    #[error("{0}")]
+    Refused(String),
+    /// Something failed while starting or running; everything started was stopped.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Where a run is, for a progress line.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    /// What is happening ("starting RabbitMQ", "running").
+    pub phase: String,
+    /// Seconds of load sent so far.
+    pub elapsed_s: f64,
+    /// Seconds of load in all.
+    pub total_s: f64,
+}
+
+/// The result of a run.
+#[derive(Debug, Clone)]
+pub struct Emulated {
+    /// Measured like the simulator's report (fields the real run cannot measure are left at zero here and written
+    /// as `null` by [`report_json`]).
+    pub report: SimReport,
+    /// How calls travelled.
+    pub through: Through,
+}
+
+/// Checks what the run needs before anything starts: flows to drive, the programs, and the limits.
+pub fn preflight(design: &Design, options: &Options) -> Result<(), EmulateError> {
+    if design.flows.is_empty() {
+        return Err(EmulateError::Refused(
+            "the design has no flows: nothing would send requests (add a flow)".to_owned(),
+        ));
+    }
+    let listeners: usize = design
+        .services
+        .iter()
+        .filter(|s| s.kind != ServiceKind::Broker)
+        .map(|s| s.replicas as usize)
+        .sum();
+    let proxies = if options.through == Through::Envoy {
+        envoy::process_count(design)
+    } else {
+        0
+    };
+    let rabbit = rabbit::needed(design);
+    let processes = proxies + if rabbit { 2 } else { 0 };
+    // Each proxy has an admin listener and about one listener per call.
+    let proxy_listeners = proxies * 2 + if options.through == Through::Envoy {
+        design.edges.len()
+    } else {
+        0
+    };
+    if listeners + proxy_listeners > options.max_listeners {
+        return Err(EmulateError::Refused(format!(
+            "the run would open {} listening sockets ({listeners} replicas and {proxy_listeners} proxy \
+             listeners), over the limit of {} (--max-listeners)",
+            listeners + proxy_listeners,
+            options.max_listeners
+        )));
+    }
+    if processes > options.max_processes {
+        return Err(EmulateError::Refused(format!(
+            "the run would start {processes} processes ({proxies} Envoys{}), over the limit of {} \
+             (--max-processes)",
+            if rabbit { ", RabbitMQ and its port mapper" } else { "" },
+            options.max_processes
+        )));
+    }
+    if proxies > 0 {
+        envoy::program()?;
+    }
+    if rabbit {
+        rabbit::programs()?;
+    }
+    Ok(())
+}
+
+/// Runs the design for real for the settings' duration, or until `stop` is set (then the report is partial).
+/// Every process started is stopped and every port freed before this returns, on success and on error.
+pub fn run(
+    design: &Design,
+    options: &Options,
+    stop: &AtomicBool,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Emulated, EmulateError> {
+    preflight(design, options)?;
+    process::raise_open_files_limit();
+    let settings = options.settings;
+    let mut children = Children::default();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| EmulateError::Failed(format!("no async runtime: {e}")))?;
+    let result = run_in(design, options, settings, &runtime, &mut children, stop, progress);
+    // Tasks first (servers, clients, consumers), then the processes.
+    runtime.shutdown_timeout(Duration::from_millis(500));
+    children.stop_all();
+    result
+}
+
+fn run_in(
+    design: &Design,
+    options: &Options,
+    settings: SimulationSettings,
+    runtime: &tokio::runtime::Runtime,
+    children: &mut Children,
+    stop: &AtomicBool,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Emulated, EmulateError> {
+    let mut say = |phase: &str, elapsed_s: f64| {
+        progress(&Progress {
+            phase: phase.to_owned(),
+            elapsed_s,
+            total_s: settings.duration_s,
+        });
+    };
+    say("starting the services", 0.0);
+    // Every replica's listener, bound before anything else so its port is taken.
+    let mut listeners = Vec::new();
+    let mut replicas: Vec<Vec<Arc<Replica>>> = Vec::new();
+    for (index, service) in design.services.iter().enumerate() {
+        let mut of_service = Vec::new();
+        if service.kind != ServiceKind::Broker {
+            for r in 0..service.replicas as usize {
+                let listener = runtime
+                    .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+                    .map_err(|e| EmulateError::Failed(format!("cannot listen on loopback: {e}")))?;
+                let port = listener
+                    .local_addr()
+                    .map_err(|e| EmulateError::Failed(format!("no local address: {e}")))?
+                    .port();
+                let replica = Arc::new(Replica::new(
+                    index,
+                    r,
+                    port,
+                    service.concurrency,
+                    service.queue_capacity,
+                ));
+                listeners.push((replica.clone(), listener));
+                of_service.push(replica);
+            }
+        }
+        replicas.push(of_service);
+    }
+    let replica_ports: Vec<Vec<u16>> = replicas
+        .iter()
+        .map(|rs| rs.iter().map(|r| r.port).collect())
+        .collect();
+    let world = Arc::new(World::new(design.clone(), settings, replicas));
+    for (replica, listener) in listeners {
+        runtime.spawn(server::serve(world.clone(), replica, listener));
+    }
+    let dir = tempfile::tempdir()
+        .map_err(|e| EmulateError::Failed(format!("no temporary folder: {e}")))?;
+    if rabbit::needed(design) {
+        say("starting RabbitMQ", 0.0);
+        let programs = rabbit::programs()?;
+        let server = rabbit::start(design, &programs, children)?;
+        let rabbit = runtime.block_on(rabbit::Rabbit::connect(&world, server.amqp_port))?;
+        let _ = world.rabbit.set(rabbit);
+        // The node's folder is removed once the node is stopped.
+        children.keep(server.into_dir());
+    }
+    let proxies = if options.through == Through::Envoy && envoy::process_count(design) > 0 {
+        say("starting Envoy", 0.0);
+        let program = envoy::program()?;
+        let proxies = envoy::start(design, &replica_ports, &program, children, dir.path())?;
+        let _ = world.proxies.set(proxies.routes.clone());
+        Some(proxies)
+    } else {
+        None
+    };
+    world.start_clock();
+    let started = Instant::now();
+    runtime.spawn(load::apply_faults(world.clone()));
+    for flow in 0..design.flows.len() {
+        runtime.spawn(load::drive_flow(world.clone(), flow, settings.duration_s));
+    }
+    let mut baseline = None;
+    let mut stopped = false;
+    loop {
+        let elapsed_s = started.elapsed().as_secs_f64();
+        if elapsed_s >= settings.duration_s {
+            break;
+        }
+        if stop.load(Ordering::SeqCst) {
+            stopped = true;
+            break;
+        }
+        if let Some(exited) = children.exited() {
+            return Err(EmulateError::Failed(format!("{exited} during the run")));
+        }
+        if baseline.is_none() && elapsed_s >= settings.warmup_s {
+            world.stats.restart_gauges(world.now_ms());
+            baseline = Some(proxies.as_ref().map(envoy::Proxies::counts).unwrap_or_default());
+        }
+        say("running", elapsed_s);
+        let left = settings.duration_s - elapsed_s;
+        std::thread::sleep(Duration::from_secs_f64(left.clamp(0.001, 0.1)));
+    }
+    let end_ms = world.now_ms().min(settings.duration_s * 1000.0);
+    {
+        let n = server::DBG_N.load(Ordering::Relaxed).max(1);
+        let j = server::DBG_JOBS.load(Ordering::Relaxed).max(1);
+        eprintln!("DEBUG jobs {j} wait {} us work {} us", server::DBG_WAIT.load(Ordering::Relaxed) / j, server::DBG_WORK.load(Ordering::Relaxed) / j);
+        eprintln!("DEBUG sleeps {n} mean late {} us", server::DBG_LATE.load(Ordering::Relaxed) / n);
+    }
+    let mut report = world.stats.report(design, &settings, end_ms);
+    report.partial = stopped;
+    if let Some(proxies) = &proxies {
+        let before = baseline.unwrap_or_default();
+        for (edge, (retries, timeouts)) in proxies.counts() {
+            let (retries_before, timeouts_before) = before.get(&edge).copied().unwrap_or_default();
+            if let Some(r) = report.edges.get_mut(design.edges[edge].id.as_str()) {
+                r.retries += retries.saturating_sub(retries_before);
+                r.timeouts += timeouts.saturating_sub(timeouts_before);
+            }
+        }
+    }
+    Ok(Emulated {
+        report,
+        through: options.through,
+    })
+}
+
+/// The report as JSON, in the shape of `simulate --json`, with `null` for what a real run does not measure: the
+/// event count, the time until done of async work (`settled`, `unsettled`, `settle_failed`, `settle_ms`), the
+/// backlog of async calls, and a broker's utilization, queue and sojourn (RabbitMQ does that work). Adds
+/// `"emulated": {"through": ...}`.
+pub fn report_json(design: &Design, emulated: &Emulated) -> Value {
+    let mut value = serde_json::to_value(&emulated.report).unwrap_or(Value::Null);
+    value["events"] = Value::Null;
+    value["emulated"] = serde_json::json!({"through": emulated.through.as_str()});
+    if let Some(flows) = value["flows"].as_object_mut() {
+        for flow in flows.values_mut() {
+            for field in ["settled", "unsettled", "settle_failed", "settle_ms"] {
+                flow[field] = Value::Null;
+            }
+        }
+    }
+    if let Some(edges) = value["edges"].as_object_mut() {
+        for edge in edges.values_mut() {
+            if !edge["lag_ms"].is_null() {
+                edge["max_backlog"] = Value::Null;
+                edge["mean_backlog"] = Value::Null;
+            }
+        }
+    }
+    for broker in design
+        .services
+        .iter()
+        .filter(|s| s.kind == ServiceKind::Broker)
+    {
+        let service = &mut value["services"][broker.id.as_str()];
+        for field in ["utilization", "mean_queue_length", "max_queue_length", "sojourn_ms"] {
+            service[field] = Value::Null;
+        }
+    }
+    value
+}

@@ -1,0 +1,190 @@
+//! A replica as a real server: it accepts HTTP/1.1 and HTTP/2 (gRPC) on its loopback port, admits a request to a
+//! worker or a waiting place (a full replica answers at once with a refusal), waits its service time, fails with
+//! its error rate, or makes its calls of the request's flow in `order` groups, exactly the request semantics of
+//! docs/design-format.md. A `down` fault closes the listener and drops open connections.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinSet;
+
+use super::client;
+use super::stats::bump;
+use super::wire::{self, Answer};
+use super::world::{Replica, World};
+use crate::model::CallMode;
+
+/// Serves a replica until the runtime ends.
+pub(crate) async fn serve(world: Arc<World>, replica: Arc<Replica>, listener: TcpListener) {
+    let mut down = replica.down.subscribe();
+    let mut listener = Some(listener);
+    loop {
+        if *down.borrow_and_update() {
+            // Down: nothing listens, so connecting is refused, as to a stopped process.
+            listener = None;
+            if down.changed().await.is_err() {
+                return;
+            }
+            continue;
+        }
+        let Some(active) = &listener else {
+            // Back up: listen again on the same port.
+            match TcpListener::bind(("127.0.0.1", replica.port)).await {
+                Ok(l) => listener = Some(l),
+                Err(e) => {
+                    tracing::warn!(port = replica.port, error = %e, "replica could not listen again");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
+            continue;
+        };
+        tokio::select! {
+            accepted = active.accept() => {
+                if let Ok((stream, _)) = accepted {
+                    let _ = stream.set_nodelay(true);
+                    tokio::spawn(connection(world.clone(), replica.clone(), stream, replica.down.subscribe()));
+                }
+            }
+            changed = down.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+async fn connection(
+    world: Arc<World>,
+    replica: Arc<Replica>,
+    stream: tokio::net::TcpStream,
+    mut down: watch::Receiver<bool>,
+) {
+    let service = hyper::service::service_fn(move |request: hyper::Request<_>| {
+        let (world, replica) = (world.clone(), replica.clone());
+        async move {
+            let grpc = wire::is_grpc(&request);
+            let answer = match wire::flow_of(&request).filter(|&f| f < world.design.flows.len()) {
+                Some(flow) => arrive(&world, &replica, flow).await,
+                None => Answer::Failed,
+            };
+            Ok::<_, Infallible>(wire::reply(answer, grpc))
+        }
+    });
+    let builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+    let serving = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+    tokio::select! {
+        _ = serving => {}
+        // Going down drops the connection: calls on it see a reset.
+        _ = down.wait_for(|down| *down) => {}
+    }
+}
+
+/// A request (a call, or a flow's arrival at its entry) at a replica: admitted or refused, then answered when its
+/// work ends. The work runs as a task of its own, so a caller that gives up does not stop it: that work is wasted,
+/// as in the simulator.
+pub(crate) async fn arrive(world: &Arc<World>, replica: &Arc<Replica>, flow: usize) -> Answer {
+    let service = replica.service;
+    let stats = &world.stats.services[service];
+    let now = world.now_ms();
+    let measuring = world.measuring(now);
+    if measuring {
+        bump(&stats.arrivals);
+    }
+    if !replica.try_enter() {
+        if measuring {
+            bump(&stats.rejected);
+        }
+        return Answer::Rejected;
+    }
+    let (done, answer) = oneshot::channel();
+    tokio::spawn(work(world.clone(), replica.clone(), flow, now, Some(done)));
+    // A job that hangs keeps its sender forever: its caller waits, as on a deadlocked server.
+    answer.await.unwrap_or(Answer::Failed)
+}
+
+/// One job at a replica, from its arrival to the end of its work: waits for a worker, does its work and its
+/// calls, and says how it ended. The replica's place must already be taken (`try_enter` or `enter`).
+pub(crate) async fn work(
+    world: Arc<World>,
+    replica: Arc<Replica>,
+    flow: usize,
+    arrived_ms: f64,
+    done: Option<oneshot::Sender<Answer>>,
+) -> Answer {
+    let service = replica.service;
+    let stats = &world.stats.services[service];
+    stats.waiting.add(1, world.now_ms());
+    let Ok(worker) = replica.workers.acquire().await else {
+        replica.leave();
+        return Answer::Failed;
+    };
+    let start = world.now_ms();
+    stats.waiting.add(-1, start);
+    stats.busy.add(1, start);
+    let ok = do_work(&world, &replica, flow, start).await;
+    let end = world.now_ms();
+    stats.busy.add(-1, end);
+    drop(worker);
+    replica.leave();
+    if world.measuring(end) {
+        bump(if ok { &stats.completed } else { &stats.failed });
+        stats.sojourn(end - arrived_ms);
+    }
+    let answer = if ok { Answer::Ok } else { Answer::Failed };
+    if let Some(done) = done {
+        let _ = done.send(answer);
+    }
+    answer
+}
+
+async fn do_work(world: &Arc<World>, replica: &Arc<Replica>, flow: usize, start_ms: f64) -> bool {
+    let service = replica.service;
+    let at_s = start_ms / 1000.0;
+    if world.hangs(service, at_s) {
+        // A deadlocked worker: it never finishes, and stays busy for the rest of the run.
+        std::future::pending::<()>().await;
+    }
+    let ms = world.sample_service_time(service) * world.slow_factor(service, at_s);
+    if ms > 0.0 {
+        super::timer::sleep(Duration::from_secs_f64(ms / 1000.0)).await;
+    }
+    let error_rate = world.error_rate(service, world.now_ms() / 1000.0);
+    if world.chance(service, error_rate) {
+        return false;
+    }
+    run_calls(world, replica, flow).await
+}
+
+/// The service's calls of the flow, group by group; the first sync call that fails for good fails the request at
+/// once, and the group's other calls are abandoned (their callees keep working).
+async fn run_calls(world: &Arc<World>, replica: &Arc<Replica>, flow: usize) -> bool {
+    let service = replica.service;
+    let caller_replica = replica.index;
+    for group in &world.groups[service][flow] {
+        let mut calls = JoinSet::new();
+        for &edge in group {
+            let call = &world.design.edges[edge];
+            if !world.chance(service, call.probability) {
+                continue;
+            }
+            match call.mode {
+                CallMode::Async => client::send_message(world, edge, flow).await,
+                CallMode::Sync => {
+                    calls.spawn(client::call(world.clone(), caller_replica, edge, flow));
+                }
+            }
+        }
+        while let Some(result) = calls.join_next().await {
+            if !matches!(result, Ok(true)) {
+                calls.abort_all();
+                return false;
+            }
+        }
+    }
+    true
+}
+

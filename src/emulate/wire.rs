@@ -1,0 +1,193 @@
+//! What goes over the wire between emulated services: HTTP/1.1 requests for `http`, `graphql` and `tcp` calls,
+//! gRPC over HTTP/2 for `grpc` calls (real framing: a length-prefixed message each way, `grpc-status` in the
+//! trailers, or in the headers of a trailers-only answer for a failure), and the flow a request belongs to in a
+//! header.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use hyper::body::{Body, Bytes, Frame};
+use hyper::header::{HeaderMap, HeaderValue};
+
+/// The header that carries a request's flow (its index in the design) from service to service.
+pub(crate) const FLOW_HEADER: &str = "x-syncopate-flow";
+
+/// An empty protobuf message in gRPC's length-prefixed framing: not compressed, length 0.
+pub(crate) const GRPC_EMPTY_MESSAGE: [u8; 5] = [0, 0, 0, 0, 0];
+
+/// gRPC status OK.
+pub(crate) const GRPC_OK: &str = "0";
+/// gRPC status INTERNAL: the service failed the request (its `error_rate`, an `errors` fault, a failed call).
+pub(crate) const GRPC_INTERNAL: &str = "13";
+/// gRPC status UNAVAILABLE: the replica's queue is full.
+pub(crate) const GRPC_UNAVAILABLE: &str = "14";
+
+/// How a replica answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Answer {
+    Ok,
+    /// The work failed here: HTTP 500, gRPC INTERNAL.
+    Failed,
+    /// Turned away by a full queue: HTTP 503, gRPC UNAVAILABLE.
+    Rejected,
+}
+
+/// A response body: at most one data frame, then optional trailers (for gRPC).
+pub(crate) struct ReplyBody {
+    data: Option<Bytes>,
+    trailers: Option<HeaderMap>,
+}
+
+impl Body for ReplyBody {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        if let Some(data) = self.data.take() {
+            return Poll::Ready(Some(Ok(Frame::data(data))));
+        }
+        Poll::Ready(self.trailers.take().map(|t| Ok(Frame::trailers(t))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.data.is_none() && self.trailers.is_none()
+    }
+}
+
+/// The response of a replica to an HTTP or gRPC request.
+pub(crate) fn reply(answer: Answer, grpc: bool) -> hyper::Response<ReplyBody> {
+    let mut response = hyper::Response::new(ReplyBody {
+        data: None,
+        trailers: None,
+    });
+    if grpc {
+        response.headers_mut().insert(
+            hyper::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/grpc"),
+        );
+        match answer {
+            Answer::Ok => {
+                let mut trailers = HeaderMap::new();
+                trailers.insert("grpc-status", HeaderValue::from_static(GRPC_OK));
+                *response.body_mut() = ReplyBody {
+                    data: Some(Bytes::from_static(&GRPC_EMPTY_MESSAGE)),
+                    trailers: Some(trailers),
+                };
+            }
+            // A failure is a trailers-only answer: the status in the headers, no message.
+            Answer::Failed | Answer::Rejected => {
+                let code = if answer == Answer::Failed {
+                    GRPC_INTERNAL
+                } else {
+                    GRPC_UNAVAILABLE
+                };
+                response
+                    .headers_mut()
+                    .insert("grpc-status", HeaderValue::from_static(code));
+            }
+        }
+    } else {
+        *response.status_mut() = match answer {
+            Answer::Ok => hyper::StatusCode::OK,
+            Answer::Failed => hyper::StatusCode::INTERNAL_SERVER_ERROR,
+            Answer::Rejected => hyper::StatusCode::SERVICE_UNAVAILABLE,
+        };
+        if answer == Answer::Ok {
+            *response.body_mut() = ReplyBody {
+                data: Some(Bytes::from_static(b"ok")),
+                trailers: None,
+            };
+        }
+    }
+    response
+}
+
+/// Whether a request is gRPC.
+pub(crate) fn is_grpc<B>(request: &hyper::Request<B>) -> bool {
+    request
+        .headers()
+        .get(hyper::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"))
+}
+
+/// The flow index a request carries.
+pub(crate) fn flow_of<B>(request: &hyper::Request<B>) -> Option<usize> {
+    request
+        .headers()
+        .get(FLOW_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+/// A request to a replica or through a proxy: gRPC (`POST /<package>.Emulated/Call`, an empty framed message) or
+/// plain HTTP (`POST <path>`).
+pub(crate) fn request(
+    authority: &str,
+    path: &str,
+    grpc: bool,
+    flow: usize,
+) -> Result<hyper::Request<http_body_util::Full<Bytes>>, hyper::http::Error> {
+    let builder = hyper::Request::post(format!("http://{authority}{path}"))
+        .header(FLOW_HEADER, flow.to_string());
+    if grpc {
+        builder
+            .header(hyper::header::CONTENT_TYPE, "application/grpc")
+            .header(hyper::header::TE, "trailers")
+            .body(http_body_util::Full::new(Bytes::from_static(
+                &GRPC_EMPTY_MESSAGE,
+            )))
+    } else {
+        builder.body(http_body_util::Full::new(Bytes::new()))
+    }
+}
+
+/// What an answer says, read whole (gRPC status from the trailers or a trailers-only header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Success,
+    Failure,
+    /// A proxy's breaker refused the call: Envoy's local "no healthy upstream" answer (every host ejected).
+    ShortCircuited,
+}
+
+/// Reads an answer to its end and says what it was.
+pub(crate) async fn outcome(response: hyper::Response<hyper::body::Incoming>, grpc: bool) -> Outcome {
+    use http_body_util::BodyExt;
+    let (parts, body) = response.into_parts();
+    let header_status = parts
+        .headers
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let no_healthy_upstream = |text: &[u8]| text.windows(19).any(|w| w == b"no healthy upstream");
+    let grpc_message_says_no_healthy = parts
+        .headers
+        .get("grpc-message")
+        .is_some_and(|v| no_healthy_upstream(v.as_bytes()));
+    let Ok(collected) = body.collect().await else {
+        return Outcome::Failure;
+    };
+    let trailer_status = collected
+        .trailers()
+        .and_then(|t| t.get("grpc-status"))
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let bytes = collected.to_bytes();
+    let short_circuited = grpc_message_says_no_healthy || no_healthy_upstream(&bytes);
+    let success = if grpc {
+        parts.status == hyper::StatusCode::OK
+            && trailer_status.or(header_status).as_deref() == Some(GRPC_OK)
+    } else {
+        parts.status.is_success()
+    };
+    if success {
+        Outcome::Success
+    } else if short_circuited {
+        Outcome::ShortCircuited
+    } else {
+        Outcome::Failure
+    }
+}

@@ -1,0 +1,259 @@
+//! The state every emulated server, client and load generator shares: the design, its replicas, the clock, the
+//! faults in force, the policies of the emulator's own client, and the measurements.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
+
+use rand::{Rng, SeedableRng};
+use tokio::sync::{Semaphore, watch};
+
+use super::rabbit::Rabbit;
+use super::stats::Stats;
+use crate::model::{Design, FaultKind, SimulationSettings};
+use crate::sim::{Breaker, Sampler, SimRng};
+
+/// One replica of a service: a server on a loopback port with `concurrency` workers and a waiting room.
+pub(crate) struct Replica {
+    pub(crate) service: usize,
+    /// Its index among the service's replicas.
+    pub(crate) index: usize,
+    pub(crate) port: u16,
+    /// Requests waiting or in service here.
+    pub(crate) present: AtomicU32,
+    /// Admission limit of `present`: workers plus waiting places (`u32::MAX` for an unbounded queue).
+    limit: u32,
+    /// The workers; FIFO, as tokio's semaphore hands out permits in order.
+    pub(crate) workers: Semaphore,
+    /// True while a `down` fault is in force: the listener is closed and open connections are dropped.
+    pub(crate) down: watch::Sender<bool>,
+}
+
+impl Replica {
+    pub(crate) fn new(
+        service: usize,
+        index: usize,
+        port: u16,
+        concurrency: u32,
+        queue: Option<u32>,
+    ) -> Self {
+        Self {
+            service,
+            index,
+            port,
+            present: AtomicU32::new(0),
+            limit: queue.map_or(u32::MAX, |q| q.saturating_add(concurrency)),
+            workers: Semaphore::new(concurrency as usize),
+            down: watch::Sender::new(false),
+        }
+    }
+
+    /// Takes a place if one is free (a worker or a waiting place).
+    pub(crate) fn try_enter(&self) -> bool {
+        self.present
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.limit).then_some(n + 1)
+            })
+            .is_ok()
+    }
+
+    /// Takes a place whatever the limit (a message the broker already queued).
+    pub(crate) fn enter(&self) {
+        self.present.fetch_add(1, Ordering::AcqRel);
+    }
+
+    pub(crate) fn leave(&self) {
+        self.present.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Where a call goes through an Envoy: the listener port and the path its route matches.
+#[derive(Debug, Clone)]
+pub(crate) struct ProxyRoute {
+    pub(crate) port: u16,
+    pub(crate) path: String,
+}
+
+/// Everything the running emulation shares.
+pub(crate) struct World {
+    pub(crate) design: Design,
+    pub(crate) settings: SimulationSettings,
+    /// When the load started (time 0 of the run); unset while things start.
+    epoch: OnceLock<Instant>,
+    /// Per service, per flow: the service's calls of the flow in ascending `order` groups (edge indices).
+    pub(crate) groups: Vec<Vec<Vec<Vec<usize>>>>,
+    pub(crate) replicas: Vec<Vec<Arc<Replica>>>,
+    round_robin: Vec<AtomicUsize>,
+    samplers: Vec<Sampler>,
+    rngs: Vec<Mutex<SimRng>>,
+    /// The emulator's own client: breakers and bulkhead counts per edge (`--through direct`, and calls no
+    /// exported proxy carries).
+    pub(crate) breakers: Vec<Mutex<Breaker>>,
+    pub(crate) in_flight: Vec<AtomicU32>,
+    /// `--through envoy`: (edge, caller replica) -> the proxy route.
+    pub(crate) proxies: OnceLock<HashMap<(usize, usize), ProxyRoute>>,
+    pub(crate) rabbit: OnceLock<Rabbit>,
+    pub(crate) clients: super::client::Clients,
+    pub(crate) stats: Stats,
+}
+
+impl World {
+    pub(crate) fn new(
+        design: Design,
+        settings: SimulationSettings,
+        replicas: Vec<Vec<Arc<Replica>>>,
+    ) -> Self {
+        let flow_ids: Vec<_> = design.flows.iter().map(|f| f.id.clone()).collect();
+        let groups = design
+            .services
+            .iter()
+            .map(|service| {
+                flow_ids
+                    .iter()
+                    .map(|flow| {
+                        let mut edges: Vec<usize> = design
+                            .edges
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, e)| e.from == service.id && e.in_flow(flow))
+                            .map(|(i, _)| i)
+                            .collect();
+                        edges.sort_by_key(|&i| (design.edges[i].order, i));
+                        let mut groups: Vec<Vec<usize>> = Vec::new();
+                        for edge in edges {
+                            match groups.last_mut() {
+                                Some(group)
+                                    if design.edges[group[0]].order == design.edges[edge].order =>
+                                {
+                                    group.push(edge);
+                                }
+                                _ => groups.push(vec![edge]),
+                            }
+                        }
+                        groups
+                    })
+                    .collect()
+            })
+            .collect();
+        let seed = settings.seed;
+        Self {
+            groups,
+            round_robin: design.services.iter().map(|_| AtomicUsize::new(0)).collect(),
+            samplers: design
+                .services
+                .iter()
+                .map(|s| Sampler::new(&s.service_time))
+                .collect(),
+            rngs: (0..design.services.len())
+                .map(|i| Mutex::new(SimRng::seed_from_u64(seed ^ (0x9e37_79b9 * (i as u64 + 1)))))
+                .collect(),
+            breakers: design.edges.iter().map(|_| Mutex::default()).collect(),
+            in_flight: design.edges.iter().map(|_| AtomicU32::new(0)).collect(),
+            proxies: OnceLock::new(),
+            rabbit: OnceLock::new(),
+            clients: super::client::Clients::new(),
+            stats: Stats::new(&design),
+            replicas,
+            design,
+            settings,
+            epoch: OnceLock::new(),
+        }
+    }
+
+    /// Starts the run's clock.
+    pub(crate) fn start_clock(&self) {
+        let _ = self.epoch.set(Instant::now());
+    }
+
+    /// When the load started.
+    pub(crate) fn epoch(&self) -> Option<Instant> {
+        self.epoch.get().copied()
+    }
+
+    /// Milliseconds since the load started (0 before).
+    pub(crate) fn now_ms(&self) -> f64 {
+        self.epoch
+            .get()
+            .map_or(0.0, |e| e.elapsed().as_secs_f64() * 1000.0)
+    }
+
+    /// Whether an event at `at_ms` is in the measured period.
+    pub(crate) fn measuring(&self, at_ms: f64) -> bool {
+        self.epoch.get().is_some() && at_ms >= self.settings.warmup_s * 1000.0
+    }
+
+    /// A service time of `service`, in milliseconds.
+    pub(crate) fn sample_service_time(&self, service: usize) -> f64 {
+        self.rngs[service]
+            .lock()
+            .map_or(0.0, |mut rng| self.samplers[service].sample(&mut rng))
+    }
+
+    /// True with probability `p`, from `service`'s random numbers.
+    pub(crate) fn chance(&self, service: usize, p: f64) -> bool {
+        if p >= 1.0 {
+            return true;
+        }
+        if p <= 0.0 {
+            return false;
+        }
+        self.rngs[service]
+            .lock()
+            .is_ok_and(|mut rng| rng.random::<f64>() < p)
+    }
+
+    /// The replica of `service` with the fewest requests waiting or in service, ties taken in turn.
+    pub(crate) fn pick_replica(&self, service: usize) -> Option<&Arc<Replica>> {
+        let replicas = &self.replicas[service];
+        let n = replicas.len();
+        if n == 0 {
+            return None;
+        }
+        let start = self.round_robin[service].fetch_add(1, Ordering::Relaxed) % n;
+        (0..n)
+            .map(|k| &replicas[(start + k) % n])
+            .min_by_key(|r| r.present.load(Ordering::Acquire))
+    }
+
+    fn faults_of(
+        &self,
+        service: usize,
+        kind: FaultKind,
+        at_s: f64,
+    ) -> impl Iterator<Item = &crate::model::Fault> {
+        let id = &self.design.services[service].id;
+        self.design
+            .faults
+            .iter()
+            .filter(move |f| f.service == *id && f.kind == kind && f.active_at(at_s))
+    }
+
+    /// Whether a `down` fault is in force on `service` at `at_s`.
+    pub(crate) fn is_down(&self, service: usize, at_s: f64) -> bool {
+        self.faults_of(service, FaultKind::Down, at_s).next().is_some()
+    }
+
+    /// Whether work starting now on `service` hangs.
+    pub(crate) fn hangs(&self, service: usize, at_s: f64) -> bool {
+        self.faults_of(service, FaultKind::Hang, at_s).next().is_some()
+    }
+
+    /// The product of the `slow` factors in force.
+    pub(crate) fn slow_factor(&self, service: usize, at_s: f64) -> f64 {
+        self.faults_of(service, FaultKind::Slow, at_s)
+            .filter_map(|f| f.factor)
+            .product()
+    }
+
+    /// The chance that work on `service` fails: its own `error_rate` and the `errors` faults in force, as
+    /// independent causes.
+    pub(crate) fn error_rate(&self, service: usize, at_s: f64) -> f64 {
+        let survive: f64 = self
+            .faults_of(service, FaultKind::Errors, at_s)
+            .filter_map(|f| f.error_rate)
+            .map(|r| 1.0 - r)
+            .product();
+        1.0 - survive * (1.0 - self.design.services[service].error_rate)
+    }
+}
