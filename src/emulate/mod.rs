@@ -272,12 +272,6 @@ fn run_in(
         std::thread::sleep(Duration::from_secs_f64(left.clamp(0.001, 0.1)));
     }
     let end_ms = world.now_ms().min(settings.duration_s * 1000.0);
-    {
-        let n = server::DBG_N.load(Ordering::Relaxed).max(1);
-        let j = server::DBG_JOBS.load(Ordering::Relaxed).max(1);
-        eprintln!("DEBUG jobs {j} wait {} us work {} us", server::DBG_WAIT.load(Ordering::Relaxed) / j, server::DBG_WORK.load(Ordering::Relaxed) / j);
-        eprintln!("DEBUG sleeps {n} mean late {} us", server::DBG_LATE.load(Ordering::Relaxed) / n);
-    }
     let mut report = world.stats.report(design, &settings, end_ms);
     report.partial = stopped;
     if let Some(proxies) = &proxies {
