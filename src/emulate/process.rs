@@ -106,11 +106,11 @@ impl Drop for Children {
     }
 }
 
-/// A program: `override_variable` (a path) when set, else the first of `names` on `PATH` or in `extra_dirs`.
+/// A program: `override_variable` (a path) when set, else the first of `names` in `preferred_dirs` or on `PATH`.
 pub(crate) fn find_program(
     override_variable: &str,
     names: &[&str],
-    extra_dirs: &[&str],
+    preferred_dirs: &[&str],
 ) -> Option<PathBuf> {
     if let Some(path) = std::env::var_os(override_variable) {
         let path = PathBuf::from(path);
@@ -120,10 +120,10 @@ pub(crate) fn find_program(
         .map(|p| std::env::split_paths(&p).collect())
         .unwrap_or_default();
     for name in names {
-        for dir in path_dirs
+        for dir in preferred_dirs
             .iter()
-            .map(PathBuf::as_path)
-            .chain(extra_dirs.iter().map(Path::new))
+            .map(Path::new)
+            .chain(path_dirs.iter().map(PathBuf::as_path))
         {
             let candidate = dir.join(name);
             if is_executable(&candidate) {

@@ -45,9 +45,11 @@ pub(crate) fn programs() -> Result<Programs, EmulateError> {
     let server = find_program(
         "SYNCOPATE_RABBITMQ_SERVER",
         &["rabbitmq-server"],
-        &["/usr/lib/rabbitmq/bin", "/usr/sbin", "/opt/homebrew/sbin", "/usr/local/sbin"],
+        // Debian's /usr/sbin/rabbitmq-server is a wrapper that switches to the `rabbitmq` user, who cannot use
+        // the emulator's folder; the script it wraps runs the node as the caller.
+        &["/usr/lib/rabbitmq/bin", "/opt/homebrew/sbin", "/usr/local/sbin"],
     );
-    let epmd = find_program("SYNCOPATE_EPMD", &["epmd"], &["/usr/bin", "/usr/local/bin"]);
+    let epmd = find_program("SYNCOPATE_EPMD", &["epmd"], &[]);
     match (server, epmd) {
         (Some(server), Some(epmd)) => Ok(Programs { server, epmd }),
         _ => Err(EmulateError::Refused(
@@ -192,6 +194,9 @@ pub(crate) fn start(
             .stderr(Stdio::null()),
         false,
     )?;
+    let output_path = d.join("server.out");
+    let output =
+        std::fs::File::create(&output_path).map_err(|e| failed("no output file", &e))?;
     children.spawn(
         "rabbitmq-server",
         Command::new(&programs.server)
@@ -209,16 +214,16 @@ pub(crate) fn start(
             // process we started, so it ends with the emulator even when the emulator is killed.
             .env("NOTIFY_SOCKET", d.join("no-systemd"))
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
+            .stdout(Stdio::from(output.try_clone().map_err(|e| failed("no output file", &e))?))
+            .stderr(Stdio::from(output)),
         true,
     )?;
     let started = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", amqp)).is_err() {
         if let Some(exited) = children.exited() {
             return Err(EmulateError::Failed(format!(
-                "{exited} while starting (its log is in {})",
-                d.join("log").display()
+                "{exited} while starting: {}",
+                last_error(d)
             )));
         }
         if started.elapsed() > Duration::from_secs(120) {
@@ -238,6 +243,36 @@ impl Server {
     /// The node's folder (data, log), to remove once the node is stopped.
     pub(crate) fn into_dir(self) -> tempfile::TempDir {
         self._dir
+    }
+}
+
+/// The last error lines of a node's output and logs (its folder is removed when the run ends), for the error
+/// message.
+fn last_error(folder: &std::path::Path) -> String {
+    let log_files = std::fs::read_dir(folder.join("log"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path());
+    let mut lines: Vec<String> = std::iter::once(folder.join("server.out"))
+        .chain(log_files)
+        .filter_map(|path| std::fs::read_to_string(path).ok())
+        .flat_map(|text| {
+            text.lines()
+                .filter(|l| {
+                    let l = l.to_ascii_lowercase();
+                    l.contains("error") || l.contains("failed")
+                })
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let keep = lines.len().saturating_sub(3);
+    lines.drain(..keep);
+    if lines.is_empty() {
+        "it logged no error".to_owned()
+    } else {
+        lines.join(" | ")
     }
 }
 
