@@ -170,7 +170,8 @@ fn killing_the_emulator_leaves_no_process_and_no_port_behind() {
             .iter()
             .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/cmdline")).ok())
             .collect();
-        let envoy = commands.iter().any(|c| c.contains("envoy"));
+        // Envoy by its arguments (the emulator's own command line says "envoy" too).
+        let envoy = commands.iter().any(|c| c.contains("disable-hot-restart"));
         let beam = commands.iter().any(|c| c.contains("beam"));
         let ports = listening_ports(&tree);
         // 5 replicas' servers (the broker is RabbitMQ), RabbitMQ, and the sidecar's listener and admin.
