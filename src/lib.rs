@@ -8,9 +8,9 @@
 #[cfg(feature = "gui")]
 pub mod app;
 pub mod capacity;
+pub mod cli;
 #[cfg(feature = "emulate")]
 pub mod emulate;
-pub mod cli;
 pub mod export;
 pub mod import;
 pub mod logging;

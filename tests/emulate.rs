@@ -41,7 +41,14 @@ fn the_breaker_opens_through_envoy_and_every_message_reaches_its_consumer() {
         return;
     }
     let output = syncopate()
-        .args(["emulate", DESIGN, "--through", "envoy", "--compare", "--json"])
+        .args([
+            "emulate",
+            DESIGN,
+            "--through",
+            "envoy",
+            "--compare",
+            "--json",
+        ])
         .output()
         .expect("syncopate runs");
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -66,9 +73,15 @@ fn the_breaker_opens_through_envoy_and_every_message_reaches_its_consumer() {
     // Every request before the hang got its answer; every published message was consumed.
     let flow = &emulated["flows"]["order"];
     assert!(flow["completed"].as_u64().unwrap_or(0) >= 90, "{flow}");
-    let published = emulated["edges"]["api-events"]["calls"].as_u64().unwrap_or(0);
-    let delivered = emulated["edges"]["events-worker"]["calls"].as_u64().unwrap_or(0);
-    let consumed = emulated["services"]["worker"]["completed"].as_u64().unwrap_or(0);
+    let published = emulated["edges"]["api-events"]["calls"]
+        .as_u64()
+        .unwrap_or(0);
+    let delivered = emulated["edges"]["events-worker"]["calls"]
+        .as_u64()
+        .unwrap_or(0);
+    let consumed = emulated["services"]["worker"]["completed"]
+        .as_u64()
+        .unwrap_or(0);
     assert!(published >= 250, "{published} messages published");
     assert!(
         published - delivered.min(published) <= 2 && published - consumed.min(published) <= 2,
@@ -83,7 +96,11 @@ fn the_breaker_opens_through_envoy_and_every_message_reaches_its_consumer() {
 fn listening_ports(pids: &BTreeSet<u32>) -> BTreeSet<u16> {
     let mut inodes = BTreeSet::new();
     for pid in pids {
-        for fd in std::fs::read_dir(format!("/proc/{pid}/fd")).into_iter().flatten().flatten() {
+        for fd in std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             if let Ok(target) = std::fs::read_link(fd.path()) {
                 let target = target.to_string_lossy().into_owned();
                 if let Some(inode) = target
@@ -156,7 +173,14 @@ fn killing_the_emulator_leaves_no_process_and_no_port_behind() {
         return;
     }
     let mut emulator = syncopate()
-        .args(["emulate", DESIGN, "--through", "envoy", "--duration-s", "60"])
+        .args([
+            "emulate",
+            DESIGN,
+            "--through",
+            "envoy",
+            "--duration-s",
+            "60",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -201,7 +225,9 @@ fn killing_the_emulator_leaves_no_process_and_no_port_behind() {
         if Instant::now() > deadline {
             // Clean up before failing, so a failure does not leave them running either.
             for p in &left {
-                let _ = Command::new("kill").args(["-KILL", &p.to_string()]).status();
+                let _ = Command::new("kill")
+                    .args(["-KILL", &p.to_string()])
+                    .status();
             }
             panic!("after killing the emulator, processes {left:?} and ports {open:?} were left");
         }

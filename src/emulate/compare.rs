@@ -148,9 +148,6 @@ mod tests {
         assert!((f.goodput_rps.difference - 10.0).abs() < 1e-9);
         assert!((f.p99_ms.difference - 25.0).abs() < 1e-9);
         assert!((f.error_pct.difference - 10.0).abs() < 1e-9);
-        assert_eq!(
-            comparison.beyond(20.0),
-            vec![("f".to_owned(), "p99 ms")]
-        );
+        assert_eq!(comparison.beyond(20.0), vec![("f".to_owned(), "p99 ms")]);
     }
 }

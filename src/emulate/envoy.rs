@@ -39,7 +39,11 @@ fn proxied_callers(design: &Design) -> Vec<(usize, String, u32)> {
         .filter_map(|s| {
             let index = design.services.iter().position(|x| x.id == s.id)?;
             Some(if s.kind == ServiceKind::Gateway {
-                (index, format!("envoy/{}-front-proxy.yaml", s.id), s.replicas)
+                (
+                    index,
+                    format!("envoy/{}-front-proxy.yaml", s.id),
+                    s.replicas,
+                )
             } else if s.replicas > 1 {
                 (index, export::envoy::egress_path(s), 1)
             } else {
@@ -107,7 +111,11 @@ pub(crate) fn start(
             let resources = &mut config["static_resources"];
             // Listeners on free loopback ports, in the file's order.
             let mut ports = Vec::new();
-            for listener in resources["listeners"].as_sequence_mut().into_iter().flatten() {
+            for listener in resources["listeners"]
+                .as_sequence_mut()
+                .into_iter()
+                .flatten()
+            {
                 let port = free_port()?;
                 let socket = &mut listener["address"]["socket_address"];
                 socket["address"] = Yaml::from("127.0.0.1");
@@ -115,7 +123,11 @@ pub(crate) fn start(
                 ports.push(port);
             }
             // Each cluster's callee name resolves to every replica of the callee.
-            for cluster in resources["clusters"].as_sequence_mut().into_iter().flatten() {
+            for cluster in resources["clusters"]
+                .as_sequence_mut()
+                .into_iter()
+                .flatten()
+            {
                 let name = cluster["name"].as_str().unwrap_or_default().to_owned();
                 let Some(call) = names.iter().position(|n| *n == name) else {
                     continue;
@@ -146,15 +158,23 @@ pub(crate) fn start(
             let file = dir.join(format!("{}-{instance}.yaml", service.id));
             let text = serde_yaml_ng::to_string(&config)
                 .map_err(|e| EmulateError::Failed(format!("{path}: {e}")))?;
-            std::fs::write(&file, text)
-                .map_err(|e| EmulateError::Failed(format!("could not write {}: {e}", file.display())))?;
+            std::fs::write(&file, text).map_err(|e| {
+                EmulateError::Failed(format!("could not write {}: {e}", file.display()))
+            })?;
             let log = dir.join(format!("{}-{instance}.log", service.id));
-            let log_file = std::fs::File::create(&log)
-                .map_err(|e| EmulateError::Failed(format!("could not write {}: {e}", log.display())))?;
+            let log_file = std::fs::File::create(&log).map_err(|e| {
+                EmulateError::Failed(format!("could not write {}: {e}", log.display()))
+            })?;
             children.spawn(
                 &format!("envoy for {} ({path})", service.id),
                 Command::new(envoy)
-                    .args(["--concurrency", "1", "--log-level", "error", "--disable-hot-restart"])
+                    .args([
+                        "--concurrency",
+                        "1",
+                        "--log-level",
+                        "error",
+                        "--disable-hot-restart",
+                    ])
                     .arg("-c")
                     .arg(&file)
                     .stdin(Stdio::null())
@@ -169,9 +189,7 @@ pub(crate) fn start(
                 (0..service.replicas as usize).collect()
             };
             let mut tcp_seen = 0;
-            let has_http = calls
-                .iter()
-                .any(|c| is_http_family(c.effective_protocol()));
+            let has_http = calls.iter().any(|c| is_http_family(c.effective_protocol()));
             for (i, call) in calls.iter().enumerate() {
                 let protocol = call.effective_protocol();
                 let route = if service.kind == ServiceKind::Gateway {
@@ -216,7 +234,11 @@ pub(crate) fn start(
             waiting.push((admin_port, log.display().to_string()));
             proxies.push(Proxy {
                 admin_port,
-                clusters: edge_index.iter().copied().zip(names.iter().cloned()).collect(),
+                clusters: edge_index
+                    .iter()
+                    .copied()
+                    .zip(names.iter().cloned())
+                    .collect(),
             });
         }
     }

@@ -54,7 +54,8 @@ pub(crate) async fn drive_flow(world: Arc<World>, flow: usize, end_s: f64) {
     let Some(epoch) = world.epoch() else {
         return;
     };
-    let mut rng = SimRng::seed_from_u64(world.settings.seed.wrapping_add(0x5eed * (flow as u64 + 1)));
+    let mut rng =
+        SimRng::seed_from_u64(world.settings.seed.wrapping_add(0x5eed * (flow as u64 + 1)));
     let mut t = 0.0;
     while let Some(at) = next_arrival(&world, flow, t, end_s, &mut rng) {
         t = at;
@@ -109,7 +110,9 @@ pub(crate) async fn apply_faults(world: Arc<World>) {
         for (service, replicas) in world.replicas.iter().enumerate() {
             let down = world.is_down(service, at_s);
             for replica in replicas {
-                replica.down.send_if_modified(|d| std::mem::replace(d, down) != down);
+                replica
+                    .down
+                    .send_if_modified(|d| std::mem::replace(d, down) != down);
             }
         }
         tokio::time::sleep(Duration::from_millis(2)).await;

@@ -118,11 +118,12 @@ pub fn preflight(design: &Design, options: &Options) -> Result<(), EmulateError>
     let rabbit = rabbit::needed(design);
     let processes = proxies + if rabbit { 2 } else { 0 };
     // Each proxy has an admin listener and about one listener per call.
-    let proxy_listeners = proxies * 2 + if options.through == Through::Envoy {
-        design.edges.len()
-    } else {
-        0
-    };
+    let proxy_listeners = proxies * 2
+        + if options.through == Through::Envoy {
+            design.edges.len()
+        } else {
+            0
+        };
     if listeners + proxy_listeners > options.max_listeners {
         return Err(EmulateError::Refused(format!(
             "the run would open {} listening sockets ({listeners} replicas and {proxy_listeners} proxy \
@@ -135,7 +136,11 @@ pub fn preflight(design: &Design, options: &Options) -> Result<(), EmulateError>
         return Err(EmulateError::Refused(format!(
             "the run would start {processes} processes ({proxies} Envoys{}), over the limit of {} \
              (--max-processes)",
-            if rabbit { ", RabbitMQ and its port mapper" } else { "" },
+            if rabbit {
+                ", RabbitMQ and its port mapper"
+            } else {
+                ""
+            },
             options.max_processes
         )));
     }
@@ -164,7 +169,15 @@ pub fn run(
         .enable_all()
         .build()
         .map_err(|e| EmulateError::Failed(format!("no async runtime: {e}")))?;
-    let result = run_in(design, options, settings, &runtime, &mut children, stop, progress);
+    let result = run_in(
+        design,
+        options,
+        settings,
+        &runtime,
+        &mut children,
+        stop,
+        progress,
+    );
     // Tasks first (servers, clients, consumers), then the processes.
     runtime.shutdown_timeout(Duration::from_millis(500));
     children.stop_all();
@@ -265,7 +278,12 @@ fn run_in(
         }
         if baseline.is_none() && elapsed_s >= settings.warmup_s {
             world.stats.restart_gauges(world.now_ms());
-            baseline = Some(proxies.as_ref().map(envoy::Proxies::counts).unwrap_or_default());
+            baseline = Some(
+                proxies
+                    .as_ref()
+                    .map(envoy::Proxies::counts)
+                    .unwrap_or_default(),
+            );
         }
         say("running", elapsed_s);
         let left = settings.duration_s - elapsed_s;
@@ -319,7 +337,12 @@ pub fn report_json(design: &Design, emulated: &Emulated) -> Value {
         .filter(|s| s.kind == ServiceKind::Broker)
     {
         let service = &mut value["services"][broker.id.as_str()];
-        for field in ["utilization", "mean_queue_length", "max_queue_length", "sojourn_ms"] {
+        for field in [
+            "utilization",
+            "mean_queue_length",
+            "max_queue_length",
+            "sojourn_ms",
+        ] {
             service[field] = Value::Null;
         }
     }

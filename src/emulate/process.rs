@@ -84,12 +84,12 @@ impl Children {
     pub(crate) fn stop_all(&mut self) {
         while let Some(mut running) = self.running.pop() {
             #[cfg(unix)]
-            if running.group {
-                if let Ok(pid) = i32::try_from(running.child.id()) {
-                    // SAFETY: kill(2) with a negative pid signals the process group the child leads.
-                    unsafe {
-                        libc::kill(-pid, libc::SIGKILL);
-                    }
+            if running.group
+                && let Ok(pid) = i32::try_from(running.child.id())
+            {
+                // SAFETY: kill(2) with a negative pid signals the process group the child leads.
+                unsafe {
+                    libc::kill(-pid, libc::SIGKILL);
                 }
             }
             let _ = running.child.kill();

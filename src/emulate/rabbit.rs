@@ -13,12 +13,12 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use amqprs::BasicProperties;
 use amqprs::channel::{
     BasicAckArguments, BasicConsumeArguments, BasicPublishArguments, BasicQosArguments,
     BasicRejectArguments, Channel,
 };
 use amqprs::connection::{Connection, OpenConnectionArguments};
-use amqprs::BasicProperties;
 use serde_json::{Value, json};
 
 use super::process::{Children, find_program, free_port};
@@ -47,7 +47,11 @@ pub(crate) fn programs() -> Result<Programs, EmulateError> {
         &["rabbitmq-server"],
         // Debian's /usr/sbin/rabbitmq-server is a wrapper that switches to the `rabbitmq` user, who cannot use
         // the emulator's folder; the script it wraps runs the node as the caller.
-        &["/usr/lib/rabbitmq/bin", "/opt/homebrew/sbin", "/usr/local/sbin"],
+        &[
+            "/usr/lib/rabbitmq/bin",
+            "/opt/homebrew/sbin",
+            "/usr/local/sbin",
+        ],
     );
     let epmd = find_program("SYNCOPATE_EPMD", &["epmd"], &[]);
     match (server, epmd) {
@@ -195,13 +199,15 @@ pub(crate) fn start(
         false,
     )?;
     let output_path = d.join("server.out");
-    let output =
-        std::fs::File::create(&output_path).map_err(|e| failed("no output file", &e))?;
+    let output = std::fs::File::create(&output_path).map_err(|e| failed("no output file", &e))?;
     children.spawn(
         "rabbitmq-server",
         Command::new(&programs.server)
             .env("HOME", d)
-            .env("RABBITMQ_NODENAME", format!("syncopate-emulate-{amqp}@localhost"))
+            .env(
+                "RABBITMQ_NODENAME",
+                format!("syncopate-emulate-{amqp}@localhost"),
+            )
             .env("RABBITMQ_NODE_IP_ADDRESS", "127.0.0.1")
             .env("RABBITMQ_DIST_PORT", dist.to_string())
             .env("ERL_EPMD_ADDRESS", "127.0.0.1")
@@ -214,7 +220,11 @@ pub(crate) fn start(
             // process we started, so it ends with the emulator even when the emulator is killed.
             .env("NOTIFY_SOCKET", d.join("no-systemd"))
             .stdin(Stdio::null())
-            .stdout(Stdio::from(output.try_clone().map_err(|e| failed("no output file", &e))?))
+            .stdout(Stdio::from(
+                output
+                    .try_clone()
+                    .map_err(|e| failed("no output file", &e))?,
+            ))
             .stderr(Stdio::from(output)),
         true,
     )?;
@@ -335,11 +345,8 @@ impl Rabbit {
             .collect();
         let mut connections = Vec::new();
         let mut publishers = HashMap::new();
-        let vhosts: std::collections::BTreeSet<&str> = routes
-            .iter()
-            .flatten()
-            .map(|r| r.vhost.as_str())
-            .collect();
+        let vhosts: std::collections::BTreeSet<&str> =
+            routes.iter().flatten().map(|r| r.vhost.as_str()).collect();
         for vhost in vhosts {
             let connection = connect(port, vhost).await?;
             let channel = connection.open_channel(None).await.map_err(|e| {
@@ -400,7 +407,13 @@ impl Rabbit {
     }
 
     /// Publishes a message of `flow` on async call `edge`; false when it could not be handed over.
-    pub(crate) async fn publish(&self, world: &World, edge: usize, flow: usize, now_ms: f64) -> bool {
+    pub(crate) async fn publish(
+        &self,
+        world: &World,
+        edge: usize,
+        flow: usize,
+        now_ms: f64,
+    ) -> bool {
         let Some(Some(route)) = self.routes.get(edge) else {
             return false;
         };
@@ -452,21 +465,22 @@ async fn consume(
         let published_edge = body["edge"].as_u64().map(|e| e as usize);
         let sent_ms = body["sent_ms"].as_f64();
         let tag = deliver.delivery_tag();
-        let (Some(flow), Some(published_edge), Some(sent_ms)) = (flow, published_edge, sent_ms) else {
+        let (Some(flow), Some(published_edge), Some(sent_ms)) = (flow, published_edge, sent_ms)
+        else {
             let _ = channel
                 .basic_reject(BasicRejectArguments::new(tag, false))
                 .await;
             continue;
         };
         let now = world.now_ms();
-        if let Some(edge) = delivering_edge(&world.design, published_edge, &consumer) {
-            if world.measuring(now) {
-                let stats = &world.stats.edges[edge];
-                stats.lag(now - sent_ms);
-                // A broker's delivery is its call to the consumer; a direct call was counted when sent.
-                if edge != published_edge {
-                    bump(&stats.calls);
-                }
+        if let Some(edge) = delivering_edge(&world.design, published_edge, &consumer)
+            && world.measuring(now)
+        {
+            let stats = &world.stats.edges[edge];
+            stats.lag(now - sent_ms);
+            // A broker's delivery is its call to the consumer; a direct call was counted when sent.
+            if edge != published_edge {
+                bump(&stats.calls);
             }
         }
         replica.enter();
@@ -477,9 +491,7 @@ async fn consume(
         tokio::spawn(async move {
             let answer = server::work(world, replica, flow, now, None).await;
             let _ = if answer == super::wire::Answer::Ok {
-                channel
-                    .basic_ack(BasicAckArguments::new(tag, false))
-                    .await
+                channel.basic_ack(BasicAckArguments::new(tag, false)).await
             } else {
                 channel
                     .basic_reject(BasicRejectArguments::new(tag, false))

@@ -74,7 +74,8 @@ async fn connection(
             Ok::<_, Infallible>(wire::reply(answer, grpc))
         }
     });
-    let builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+    let builder =
+        hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
     let serving = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
     tokio::select! {
         _ = serving => {}
@@ -187,4 +188,3 @@ async fn run_calls(world: &Arc<World>, replica: &Arc<Replica>, flow: usize) -> b
     }
     true
 }
-

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::model::{CallMode, Design, ServiceKind};
 use crate::sim::report::LatencyHistogram;
-use crate::sim::{new_histogram, record_ms};
 use crate::sim::{EdgeReport, FlowReport, LatencyStats, ServiceReport, SimReport};
+use crate::sim::{new_histogram, record_ms};
 
 /// Significant digits of flow latencies (as the simulator's).
 const FLOW_DIGITS: u8 = 3;

@@ -93,11 +93,14 @@ fn run(timer: &Timer) {
                 let _ = deadline.wake.send(());
             }
         }
-        let wait = queue.deadlines.peek().map_or(Duration::from_secs(1), |Reverse(d)| {
-            let wake_at = d.at.checked_sub(early).unwrap_or(d.at);
-            target = Some(wake_at);
-            wake_at.saturating_duration_since(now)
-        });
+        let wait = queue
+            .deadlines
+            .peek()
+            .map_or(Duration::from_secs(1), |Reverse(d)| {
+                let wake_at = d.at.checked_sub(early).unwrap_or(d.at);
+                target = Some(wake_at);
+                wake_at.saturating_duration_since(now)
+            });
         queue = match timer.changed.wait_timeout(queue, wait) {
             Ok((queue, _)) => queue,
             Err(_) => return,
@@ -159,7 +162,10 @@ mod tests {
         let mut sorted = lateness_us.clone();
         sorted.sort_by(f64::total_cmp);
         let mean = sorted.iter().sum::<f64>() / sorted.len() as f64;
-        println!("lateness us: mean {mean:.0} p50 {:.0} p99 {:.0}", sorted[200], sorted[396]);
+        println!(
+            "lateness us: mean {mean:.0} p50 {:.0} p99 {:.0}",
+            sorted[200], sorted[396]
+        );
         assert!(mean < 300.0, "waits end {mean:.0} us late on average");
     }
 }

@@ -154,7 +154,10 @@ pub(crate) enum Outcome {
 }
 
 /// Reads an answer to its end and says what it was.
-pub(crate) async fn outcome(response: hyper::Response<hyper::body::Incoming>, grpc: bool) -> Outcome {
+pub(crate) async fn outcome(
+    response: hyper::Response<hyper::body::Incoming>,
+    grpc: bool,
+) -> Outcome {
     use http_body_util::BodyExt;
     let (parts, body) = response.into_parts();
     let header_status = parts

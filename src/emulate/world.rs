@@ -139,7 +139,11 @@ impl World {
         let seed = settings.seed;
         Self {
             groups,
-            round_robin: design.services.iter().map(|_| AtomicUsize::new(0)).collect(),
+            round_robin: design
+                .services
+                .iter()
+                .map(|_| AtomicUsize::new(0))
+                .collect(),
             samplers: design
                 .services
                 .iter()
@@ -231,12 +235,16 @@ impl World {
 
     /// Whether a `down` fault is in force on `service` at `at_s`.
     pub(crate) fn is_down(&self, service: usize, at_s: f64) -> bool {
-        self.faults_of(service, FaultKind::Down, at_s).next().is_some()
+        self.faults_of(service, FaultKind::Down, at_s)
+            .next()
+            .is_some()
     }
 
     /// Whether work starting now on `service` hangs.
     pub(crate) fn hangs(&self, service: usize, at_s: f64) -> bool {
-        self.faults_of(service, FaultKind::Hang, at_s).next().is_some()
+        self.faults_of(service, FaultKind::Hang, at_s)
+            .next()
+            .is_some()
     }
 
     /// The product of the `slow` factors in force.

@@ -25,6 +25,8 @@ pub fn simulate(design: &Design, settings: SimulationSettings) -> Result<SimRepo
 /// direct`) applies exactly the simulator's breaker and draws service times from the same distributions.
 #[cfg(feature = "emulate")]
 pub(crate) use engine::{
-    SimRng, breaker::Breaker, sampler::Sampler,
+    SimRng,
+    breaker::Breaker,
+    sampler::Sampler,
     stats::{new_histogram, record as record_ms},
 };

@@ -5,6 +5,7 @@
 use egui::{Color32, Rect, RichText};
 use egui_plot::{HLine, Legend, Line, LineStyle, Plot, PlotPoints, Text, VLine};
 
+use crate::app::emulation::EmulationResult;
 use crate::app::live::{FinishedRun, LiveRun};
 use crate::model::{Design, FaultKind};
 use crate::sim::history::{self, RunHistory, ServiceNow};
@@ -127,9 +128,18 @@ impl Dashboard {
         ui: &mut egui::Ui,
         run: Option<&LiveRun>,
         baseline: Option<&FinishedRun>,
+        emulation: Option<&EmulationResult>,
         design: &Design,
     ) -> Option<DashboardAction> {
         let Some(run) = run else {
+            if let Some(emulation) = emulation {
+                egui::ScrollArea::vertical()
+                    .auto_shrink([false, false])
+                    .show(ui, |ui| {
+                        crate::ui::emulation::comparison_grid(ui, emulation, design)
+                    });
+                return None;
+            }
             ui.label(
                 "Press ▶ Run in the simulation bar to put the design under its flows' load. This panel then shows \
                  throughput, errors and latency per flow, every service's numbers, and the faults over time.",
@@ -228,7 +238,13 @@ impl Dashboard {
                 DashboardTab::Compare => {
                     egui::ScrollArea::vertical()
                         .auto_shrink([false, false])
-                        .show(ui, |ui| compare(ui, run, baseline));
+                        .show(ui, |ui| {
+                            if let Some(emulation) = emulation {
+                                crate::ui::emulation::comparison_grid(ui, emulation, design);
+                                ui.separator();
+                            }
+                            compare(ui, run, baseline);
+                        });
                 }
             }
         });

@@ -4,6 +4,7 @@
 pub mod canvas;
 pub mod capacity;
 pub mod dashboard;
+pub mod emulation;
 pub mod export;
 pub mod inspector;
 pub mod sequence;
