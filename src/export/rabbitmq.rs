@@ -98,6 +98,7 @@ fn binding(source: &str, queue: &str, routing_key: &str) -> Binding {
 
 /// The definitions of one broker as JSON: what the exported file holds, for the emulator to load into a RabbitMQ
 /// of its own.
+#[cfg(feature = "emulate")]
 pub(crate) fn definitions_json(design: &Design, broker: &str) -> Value {
     serde_json::to_value(definitions(design, broker)).unwrap_or(Value::Null)
 }
