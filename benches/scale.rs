@@ -1,6 +1,6 @@
-//! The large-design budgets of the file format, the exporters and the simulator, on a generated 1,000-service,
-//! 3,000-call design: opening it (read the file, parse, validate), exporting every target, and simulating 60 s of it
-//! at 20,000 requests per second.
+//! The large-design budgets of the file format, the exporters, the layout and the simulator, on a generated
+//! 1,000-service, 3,000-call design: opening it (read the file, parse, validate), exporting every target, laying it
+//! out, and simulating 60 s of it at 20,000 requests per second.
 //!
 //! Run: `cargo bench --bench scale`. Prints the median and worst of the runs; the budgets are 100 ms to open and
 //! validate, 500 ms for all exports; the simulation prints its wall time, events and peak memory.
@@ -62,6 +62,17 @@ fn main() {
         "export all targets ({} files, {:.1} MiB): median {:.1} ms, worst {:.1} ms (budget 500 ms)",
         files.len(),
         total as f64 / (1024.0 * 1024.0),
+        ms(median),
+        ms(worst)
+    );
+
+    let (median, worst, crossings) = timed(5, || {
+        let mut laid_out = design.clone();
+        model::layout::tidy_layout(&mut laid_out);
+        model::layout::crossings(&laid_out)
+    });
+    println!(
+        "tidy layout: median {:.1} ms, worst {:.1} ms (budget 1 s), {crossings} crossings",
         ms(median),
         ms(worst)
     );

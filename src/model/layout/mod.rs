@@ -1,5 +1,10 @@
-//! The automatic tidy layout: services in layers from left to right by call depth, ordered within each layer to
-//! keep calls short and uncrossed. Used by the editor's "Tidy layout" command and by importers.
+//! The automatic tidy layout, a layered layout in the manner of Graphviz dot: services in layers from left to
+//! right by call depth (`layers`), calls longer than one layer broken into chains of dummy nodes, the layers
+//! reordered to few crossings (`order`), then heights that keep long calls straight and away from boxes
+//! (`coords`). Used by the editor's "Tidy layout", every importer and `syncopate layout`.
+
+mod coords;
+mod order;
 
 use std::collections::HashMap;
 
@@ -11,9 +16,6 @@ pub const LAYER_SPACING: f32 = 300.0;
 pub const ROW_SPACING: f32 = 100.0;
 /// Where the first layer and row start.
 pub const ORIGIN: [f32; 2] = [60.0, 60.0];
-
-/// Rounds of barycentric reordering; a handful settles real designs.
-const ORDERING_SWEEPS: usize = 8;
 
 /// Every call as a (caller, callee) pair of service indices, self-calls left out.
 fn call_pairs(design: &Design) -> Vec<(usize, usize)> {
@@ -98,69 +100,63 @@ pub fn tidy_layout(design: &mut Design) {
         return;
     }
     let layer = layers(design);
-    let layer_count = layer.iter().max().map_or(0, |m| m + 1);
-    let mut rows: Vec<Vec<usize>> = vec![Vec::new(); layer_count];
-    for (service, &l) in layer.iter().enumerate() {
-        rows[l].push(service);
+    let mut graph = order::Layered::new(&layer, &call_pairs(design));
+    graph.minimise_crossings();
+    let heights = coords::heights(&graph);
+    for (s, service) in design.services.iter_mut().enumerate() {
+        let x = ORIGIN[0] + layer[s] as f32 * LAYER_SPACING;
+        let y = ORIGIN[1] + heights[s] as f32 * ROW_SPACING;
+        service.position = Some([x.round(), y.round()]);
     }
-    let mut neighbours: Vec<Vec<usize>> = vec![Vec::new(); count];
-    for (a, b) in call_pairs(design) {
-        neighbours[a].push(b);
-        neighbours[b].push(a);
-    }
-    let mut slot = vec![0f32; count];
-    let place = |rows: &Vec<Vec<usize>>, slot: &mut Vec<f32>| {
-        for row in rows {
-            let offset = (row.len() as f32 - 1.0) / 2.0;
-            for (i, &s) in row.iter().enumerate() {
-                slot[s] = i as f32 - offset;
-            }
-        }
+}
+
+/// Crossings of the design as drawn: pairs of calls whose straight segments between their services' positions
+/// cross (calls that share a service, self-calls and services without a position left out; a call each way
+/// between two services is one segment). The measure the layout is held to, and the one its comparison with
+/// Graphviz dot uses.
+pub fn crossings(design: &Design) -> usize {
+    let mut segments: Vec<(usize, usize)> = call_pairs(design)
+        .into_iter()
+        .map(|(a, b)| (a.min(b), a.max(b)))
+        .collect();
+    segments.sort_unstable();
+    segments.dedup();
+    let at = |i: usize| {
+        design.services[i]
+            .position
+            .map(|p| (f64::from(p[0]), f64::from(p[1])))
     };
-    place(&rows, &mut slot);
-    for sweep in 0..ORDERING_SWEEPS {
-        // Alternate directions so both callers and callees pull on the order.
-        let layer_order: Vec<usize> = if sweep % 2 == 0 {
-            (1..layer_count).collect()
-        } else {
-            (0..layer_count.saturating_sub(1)).rev().collect()
-        };
-        for l in layer_order {
-            let reference = if sweep % 2 == 0 { l - 1 } else { l + 1 };
-            let mut keyed: Vec<(f32, usize, usize)> = rows[l]
-                .iter()
-                .enumerate()
-                .map(|(position, &s)| {
-                    let pulls: Vec<f32> = neighbours[s]
-                        .iter()
-                        .filter(|&&n| layer[n] == reference)
-                        .map(|&n| slot[n])
-                        .collect();
-                    let key = if pulls.is_empty() {
-                        slot[s]
-                    } else {
-                        pulls.iter().sum::<f32>() / pulls.len() as f32
-                    };
-                    (key, position, s)
-                })
-                .collect();
-            keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-            rows[l] = keyed.into_iter().map(|(_, _, s)| s).collect();
-            let offset = (rows[l].len() as f32 - 1.0) / 2.0;
-            for (i, &s) in rows[l].iter().enumerate() {
-                slot[s] = i as f32 - offset;
+    // (one end, the other end, and the services at each end)
+    let lines: Vec<(Point, Point, usize, usize)> = segments
+        .into_iter()
+        .filter_map(|(a, b)| Some((at(a)?, at(b)?, a, b)))
+        .collect();
+    let mut count = 0;
+    for (i, &(p1, p2, a1, b1)) in lines.iter().enumerate() {
+        for &(q1, q2, a2, b2) in &lines[i + 1..] {
+            if a1 == a2 || a1 == b2 || b1 == a2 || b1 == b2 {
+                continue;
+            }
+            if segments_cross(p1, p2, q1, q2) {
+                count += 1;
             }
         }
     }
-    let tallest = rows.iter().map(Vec::len).max().unwrap_or(1) as f32;
-    let middle = ORIGIN[1] + (tallest - 1.0) / 2.0 * ROW_SPACING;
-    for (l, row) in rows.iter().enumerate() {
-        for &s in row {
-            let x = ORIGIN[0] + l as f32 * LAYER_SPACING;
-            let y = middle + slot[s] * ROW_SPACING;
-            design.services[s].position = Some([x.round(), y.round()]);
-        }
-    }
+    count
+}
+
+/// A position on the canvas.
+type Point = (f64, f64);
+
+/// Whether two segments cross at a point inside both (touching and collinear overlaps are not crossings).
+fn segments_cross(p1: Point, p2: Point, q1: Point, q2: Point) -> bool {
+    let orient = |a: Point, b: Point, c: Point| {
+        let v = (b.0 - a.0) * (c.1 - a.1) - (b.1 - a.1) * (c.0 - a.0);
+        if v.abs() < 1e-9 { 0.0 } else { v.signum() }
+    };
+    let (d1, d2) = (orient(q1, q2, p1), orient(q1, q2, p2));
+    let (d3, d4) = (orient(p1, p2, q1), orient(p1, p2, q2));
+    d1 * d2 < 0.0 && d3 * d4 < 0.0
 }
 
 #[cfg(test)]

@@ -1,0 +1,176 @@
+//! The tidy layout against Graphviz dot on the same graphs: real call graphs from ../shared/real-world (the edge
+//! lists read from the projects' sources, and their compose files imported), the samples, and generated designs of
+//! TrainTicket's size and larger. Crossings are counted the same way for both (straight segments between service
+//! positions, `syncopate::model::layout::crossings`); ours must stay within 1.2x dot's + 3.
+//!
+//! `.ci/run` installs Graphviz and sets `SYNCOPATE_REQUIRE_TOOLS=1`, so in CI a missing `dot` fails this test;
+//! elsewhere it says it skipped.
+
+mod common;
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use syncopate::model::layout::{crossings, tidy_layout};
+use syncopate::model::{CallMode, Design, Edge, Service, generate};
+
+/// A design of an edge list (`caller -> callee : sync|async : protocol`, `#` comments).
+fn from_edges(text: &str) -> Design {
+    let mut design = Design::new("edges");
+    let mut ids: Vec<String> = Vec::new();
+    let mut id_of = |name: &str, design: &mut Design| -> String {
+        let id: String = name
+            .trim()
+            .to_ascii_lowercase()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect::<String>()
+            .trim_matches('-')
+            .to_owned();
+        let id = if id.is_empty() || !id.starts_with(|c: char| c.is_ascii_lowercase()) {
+            format!("s-{id}").trim_end_matches('-').to_owned()
+        } else {
+            id
+        };
+        if !ids.contains(&id) {
+            ids.push(id.clone());
+            design.services.push(Service::new(id.clone()));
+        }
+        id
+    };
+    for line in text.lines() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        let Some((from, rest)) = line.split_once("->") else {
+            continue;
+        };
+        let mut parts = rest.split(':');
+        let to = parts.next().unwrap_or("");
+        let mode = if parts.next().is_some_and(|m| m.trim() == "async") {
+            CallMode::Async
+        } else {
+            CallMode::Sync
+        };
+        let (from, to) = (id_of(from, &mut design), id_of(to, &mut design));
+        let mut edge = Edge::new(from.as_str(), to.as_str(), mode);
+        edge.id = format!("e{}", design.edges.len()).into();
+        design.edges.push(edge);
+    }
+    design
+}
+
+/// Crossings of the same graph as Graphviz dot lays it out (rankdir LR, boxes the size of ours).
+fn dot_crossings(dot: &Path, design: &Design) -> usize {
+    let mut text = String::from(
+        "digraph g { rankdir=LR; node [shape=box, width=1.6, height=0.6, fixedsize=true];\n",
+    );
+    for service in &design.services {
+        text.push_str(&format!("\"{}\";\n", service.id));
+    }
+    for edge in &design.edges {
+        text.push_str(&format!("\"{}\" -> \"{}\";\n", edge.from, edge.to));
+    }
+    text.push_str("}\n");
+    let mut child = Command::new(dot)
+        .arg("-Tplain")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        // dot warns that the ids do not fit the fixed boxes: irrelevant to where it puts them.
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("dot starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("dot reads");
+    let output = child.wait_with_output().expect("dot runs");
+    let plain = String::from_utf8_lossy(&output.stdout);
+    let positions: HashMap<String, [f32; 2]> = plain
+        .lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            (words.next()? == "node").then_some(())?;
+            let name = words.next()?.trim_matches('"').to_owned();
+            let x: f32 = words.next()?.parse().ok()?;
+            let y: f32 = words.next()?.parse().ok()?;
+            Some((name, [x * 100.0, y * 100.0]))
+        })
+        .collect();
+    let mut placed = design.clone();
+    for service in &mut placed.services {
+        service.position = positions.get(service.id.as_str()).copied();
+    }
+    crossings(&placed)
+}
+
+fn dot() -> Option<std::path::PathBuf> {
+    common::installed("dot").then(|| std::path::PathBuf::from("dot"))
+}
+
+#[test]
+fn the_tidy_layout_crosses_about_as_few_calls_as_graphviz_dot() {
+    let Some(dot) = dot() else {
+        return;
+    };
+    let mut graphs: Vec<(String, Design)> = Vec::new();
+    let real_world = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/real-world");
+    for entry in std::fs::read_dir(real_world.join("edges"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        graphs.push((
+            entry.file_name().to_string_lossy().into_owned(),
+            from_edges(&text),
+        ));
+    }
+    for entry in std::fs::read_dir(real_world.join("compose"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        if let Ok(imported) =
+            syncopate::import::import_file(syncopate::import::Source::Compose, &entry.path())
+        {
+            graphs.push((
+                entry.file_name().to_string_lossy().into_owned(),
+                imported.design,
+            ));
+        }
+    }
+    if graphs.is_empty() {
+        println!("note: ../shared/real-world is not beside the checkout; real topologies left out");
+    }
+    for sample in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("samples"))
+        .expect("samples")
+        .flatten()
+    {
+        let design = syncopate::model::load_file(&sample.path()).expect("a sample loads");
+        graphs.push((sample.file_name().to_string_lossy().into_owned(), design));
+    }
+    // TrainTicket's size (69 services, 157 calls) and twice it, generated.
+    graphs.push((
+        "generated 69/157".into(),
+        generate::layered_design(69, 157, 7),
+    ));
+    graphs.push((
+        "generated 140/320".into(),
+        generate::layered_design(140, 320, 11),
+    ));
+    let mut failures = Vec::new();
+    println!("{:36} {:>6} {:>6} {:>6}", "graph", "calls", "ours", "dot");
+    for (name, mut design) in graphs {
+        let theirs = dot_crossings(&dot, &design);
+        tidy_layout(&mut design);
+        let ours = crossings(&design);
+        println!("{name:36} {:>6} {ours:>6} {theirs:>6}", design.edges.len());
+        if ours as f64 > 1.2 * theirs as f64 + 3.0 {
+            failures.push(format!("{name}: {ours} crossings, dot {theirs}"));
+        }
+    }
+    assert!(failures.is_empty(), "more crossings than dot: {failures:?}");
+}
