@@ -93,21 +93,138 @@ pub fn layers(design: &Design) -> Vec<usize> {
     layer
 }
 
-/// Lays the design out in layers, left to right, and writes every service's position.
+/// A connected part laid out on its own: its services (indices), their positions relative to the part's top
+/// left, and the part's size.
+type Part = (Vec<usize>, Vec<[f32; 2]>, [f32; 2]);
+
+/// The canvas shape the packed components aim at (width over height): the editor's canvas in a 1280x800 or
+/// 1920x1080 window, beside the inspector and above the bottom panel, is a little over 2.
+const ASPECT: f32 = 2.0;
+/// Room between packed components, in canvas units.
+const COMPONENT_GAP: f32 = 120.0;
+
+/// Lays the design out in layers, left to right, and writes every service's position. Each connected part of the
+/// design (services linked by calls) is laid out on its own, then the parts are packed in rows, largest first, so
+/// that several systems side by side fill a window rather than a tall column.
 pub fn tidy_layout(design: &mut Design) {
     let count = design.services.len();
     if count == 0 {
         return;
     }
     let layer = layers(design);
-    let mut graph = order::Layered::new(&layer, &call_pairs(design));
-    graph.minimise_crossings();
-    let heights = coords::heights(&graph);
-    for (s, service) in design.services.iter_mut().enumerate() {
-        let x = ORIGIN[0] + layer[s] as f32 * LAYER_SPACING;
-        let y = ORIGIN[1] + heights[s] as f32 * ROW_SPACING;
-        service.position = Some([x.round(), y.round()]);
+    let pairs = call_pairs(design);
+    let mut parts: Vec<Part> = components(count, &pairs)
+        .into_iter()
+        .map(|members| {
+            let local: HashMap<usize, usize> =
+                members.iter().enumerate().map(|(i, &s)| (s, i)).collect();
+            let first_layer = members.iter().map(|&s| layer[s]).min().unwrap_or(0);
+            let part_layer: Vec<usize> = members.iter().map(|&s| layer[s] - first_layer).collect();
+            let part_pairs: Vec<(usize, usize)> = pairs
+                .iter()
+                .filter_map(|(a, b)| Some((*local.get(a)?, *local.get(b)?)))
+                .collect();
+            let mut graph = order::Layered::new(&part_layer, &part_pairs);
+            graph.minimise_crossings();
+            let heights = coords::heights(&graph);
+            let positions: Vec<[f32; 2]> = (0..members.len())
+                .map(|i| {
+                    [
+                        part_layer[i] as f32 * LAYER_SPACING,
+                        heights[i] as f32 * ROW_SPACING,
+                    ]
+                })
+                .collect();
+            let size = positions.iter().fold([0f32, 0f32], |size, p| {
+                [size[0].max(p[0]), size[1].max(p[1])]
+            });
+            (members, positions, size)
+        })
+        .collect();
+    // Largest first (then file order), in rows: of the row widths a packing can have, the one whose whole fits
+    // a canvas of the aimed shape at the largest zoom.
+    parts.sort_by(|a, b| {
+        (b.2[0] * b.2[1] + b.0.len() as f32)
+            .total_cmp(&(a.2[0] * a.2[1] + a.0.len() as f32))
+            .then(a.0[0].cmp(&b.0[0]))
+    });
+    let sizes: Vec<[f32; 2]> = parts.iter().map(|p| p.2).collect();
+    let mut candidates: Vec<f32> = sizes
+        .iter()
+        .scan(0f32, |width, size| {
+            *width += size[0] + PART_SPACING;
+            Some(*width)
+        })
+        .collect();
+    candidates.push(sizes.iter().map(|s| s[0]).fold(0f32, f32::max));
+    let best = candidates
+        .into_iter()
+        .map(|row_width| {
+            let (origins, total) = pack(&sizes, row_width);
+            ((total[0] / ASPECT).max(total[1]), origins)
+        })
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, origins)| origins)
+        .unwrap_or_default();
+    for ((members, positions, _), origin) in parts.iter().zip(best) {
+        for (&s, p) in members.iter().zip(positions) {
+            let at = [ORIGIN[0] + origin[0] + p[0], ORIGIN[1] + origin[1] + p[1]];
+            design.services[s].position = Some([at[0].round(), at[1].round()]);
+        }
     }
+}
+
+/// Horizontal room between packed parts: a gap plus half a layer, so calls of neighbouring parts are not mistaken
+/// for one another.
+const PART_SPACING: f32 = COMPONENT_GAP + LAYER_SPACING / 2.0;
+
+/// Packs parts of `sizes` in rows at most `row_width` wide (a part wider than that gets a row of its own): each
+/// part's top left, and the size of the whole.
+fn pack(sizes: &[[f32; 2]], row_width: f32) -> (Vec<[f32; 2]>, [f32; 2]) {
+    let (mut x, mut y, mut row_height, mut width) = (0f32, 0f32, 0f32, 0f32);
+    let mut origins = Vec::with_capacity(sizes.len());
+    for size in sizes {
+        if x > 0.0 && x + size[0] > row_width + 1.0 {
+            x = 0.0;
+            y += row_height + COMPONENT_GAP;
+            row_height = 0.0;
+        }
+        origins.push([x, y]);
+        width = width.max(x + size[0]);
+        x += size[0] + PART_SPACING;
+        row_height = row_height.max(size[1]);
+    }
+    (origins, [width, y + row_height])
+}
+
+/// The connected parts of the graph (calls in either direction), each a list of service indices in file order,
+/// in the order of their first service.
+fn components(count: usize, pairs: &[(usize, usize)]) -> Vec<Vec<usize>> {
+    let mut parent: Vec<usize> = (0..count).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    for &(a, b) in pairs {
+        let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
+        if ra != rb {
+            parent[ra.max(rb)] = ra.min(rb);
+        }
+    }
+    let mut parts: Vec<Vec<usize>> = Vec::new();
+    let mut part_of: HashMap<usize, usize> = HashMap::new();
+    for i in 0..count {
+        let r = root(&mut parent, i);
+        let part = *part_of.entry(r).or_insert_with(|| {
+            parts.push(Vec::new());
+            parts.len() - 1
+        });
+        parts[part].push(i);
+    }
+    parts
 }
 
 /// Crossings of the design as drawn: pairs of calls whose straight segments between their services' positions
@@ -196,5 +313,33 @@ mod tests {
             }
         }
         assert!(positions[1][0] > positions[0][0], "callee right of caller");
+    }
+
+    #[test]
+    fn separate_systems_are_packed_side_by_side_not_stacked() {
+        let mut design = Design::new("t");
+        for system in ["a", "b", "c"] {
+            for i in 0..4 {
+                design.services.push(Service::new(format!("{system}{i}")));
+            }
+            for i in 0..3 {
+                let (from, to) = (format!("{system}{i}"), format!("{system}{}", i + 1));
+                design
+                    .edges
+                    .push(Edge::new(from.as_str(), to.as_str(), CallMode::Sync));
+            }
+        }
+        tidy_layout(&mut design);
+        let (xs, ys): (Vec<f32>, Vec<f32>) = design
+            .services
+            .iter()
+            .map(|s| (s.position.unwrap()[0], s.position.unwrap()[1]))
+            .unzip();
+        let width = xs.iter().copied().fold(f32::MIN, f32::max)
+            - xs.iter().copied().fold(f32::MAX, f32::min);
+        let height = ys.iter().copied().fold(f32::MIN, f32::max)
+            - ys.iter().copied().fold(f32::MAX, f32::min);
+        // Three chains of four: a stack would be 3 rows tall and 3 layers wide; packed, wider than tall.
+        assert!(width > height, "{width} x {height}");
     }
 }
