@@ -1220,7 +1220,8 @@ impl DisplayNode<ServiceId, EdgeId, Directed, DefaultIx> for ServiceShape {
         }
         // Zoomed far out (a whole large design in view) names would be smaller than the 5 px they are clamped to
         // and spill over their boxes; they are left out, which also spares laying out two texts per service a
-        // frame.
+        // frame. Between that and the overview's threshold (a design of some 70 services fitted to a window) the
+        // name alone is drawn at a readable size, cut short with an ellipsis to its box.
         if !is_far(zoom) {
             let name_size = text_size(13.0 * zoom, 5.0, 28.0);
             let tag_size = text_size(10.0 * zoom, 4.0, 20.0);
@@ -1253,6 +1254,19 @@ impl DisplayNode<ServiceId, EdgeId, Directed, DefaultIx> for ServiceShape {
                 rect.center().y + tag.size().y * 0.2,
             );
             shapes.push(TextShape::new(tag_pos, tag, border).into());
+        } else if zoom >= NAME_ZOOM {
+            let name = ctx.ctx.fonts_mut(|f| {
+                let mut job = egui::text::LayoutJob::simple_singleline(
+                    self.label.clone(),
+                    FontId::proportional(FAR_NAME_SIZE.min(rect.height() * 0.9)),
+                    text_color,
+                );
+                job.wrap.max_width = rect.width() - 2.0;
+                job.wrap.max_rows = 1;
+                f.layout_job(job)
+            });
+            let name_pos = rect.center() - name.size() / 2.0;
+            shapes.push(TextShape::new(name_pos, name, text_color).into());
         }
         if let Some((severity, count)) = self.badge {
             shapes.extend(badge_shapes(ctx, rect.right_top(), severity, count));
@@ -1500,6 +1514,14 @@ fn distance_to_segment(point: Pos2, a: Pos2, b: Pos2) -> f32 {
 /// square corners, and fewer dashes and dots. Text there would be under 5 px and spill over its box, and thousands of
 /// rounded corners, dashes and dots were most of the frame's vertices.
 const FAR_ZOOM: f32 = 0.35;
+
+/// From this zoom up to `FAR_ZOOM` a service shows its name alone, at `FAR_NAME_SIZE` and cut to its box: the
+/// zoom at which a design of some 70 services fits a 1280x800 window is about 0.3. Further out the boxes are too
+/// small for any of it.
+const NAME_ZOOM: f32 = 0.2;
+
+/// The font size of names between `NAME_ZOOM` and `FAR_ZOOM`, in px: the smallest that reads.
+const FAR_NAME_SIZE: f32 = 8.0;
 
 /// The most dashes an async call is drawn with when zoomed far out.
 const FAR_DASHES_PER_CALL: f32 = 8.0;
