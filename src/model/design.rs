@@ -1005,6 +1005,30 @@ impl Design {
         self.flows.iter().find(|f| f.id.as_str() == id)
     }
 
+    /// The services and calls a flow's requests can reach: from its entry along the calls that take part in the
+    /// flow (in either mode), each id once, sorted. Empty for an unknown flow.
+    pub fn flow_reach(&self, id: &str) -> (Vec<ServiceId>, Vec<EdgeId>) {
+        let Some(flow) = self.flow(id) else {
+            return (Vec::new(), Vec::new());
+        };
+        let mut services = std::collections::BTreeSet::from([flow.entry.clone()]);
+        let mut edges = std::collections::BTreeSet::new();
+        let mut todo = vec![flow.entry.clone()];
+        while let Some(at) = todo.pop() {
+            for edge in self
+                .edges
+                .iter()
+                .filter(|e| e.from == at && e.in_flow(&flow.id))
+            {
+                edges.insert(edge.id.clone());
+                if services.insert(edge.to.clone()) {
+                    todo.push(edge.to.clone());
+                }
+            }
+        }
+        (services.into_iter().collect(), edges.into_iter().collect())
+    }
+
     /// The simulation settings in force (the file's, or the defaults).
     pub fn simulation_settings(&self) -> SimulationSettings {
         self.simulation.unwrap_or_default()

@@ -111,6 +111,10 @@ pub struct Canvas {
     edges: HashMap<EdgeId, EdgeIndex>,
     /// The live simulation's numbers, drawn over the design while a run is on.
     live: Option<LiveOverlay>,
+    /// The focused flow's services and calls: everything else is drawn faintly. `None`: nothing is dimmed.
+    focus: Option<(Vec<ServiceId>, Vec<EdgeId>)>,
+    /// The focus the view graph was last built with.
+    built_focus: Option<(Vec<ServiceId>, Vec<EdgeId>)>,
     /// Whether the view graph's shapes carry live numbers now (so they are cleared once when the run goes).
     live_drawn: bool,
     /// Seconds of dot animation; it advances only while the simulation runs.
@@ -140,6 +144,8 @@ impl Default for Canvas {
             drag_origin: None,
             edges: HashMap::new(),
             live: None,
+            focus: None,
+            built_focus: None,
             live_drawn: false,
             animation_s: 0.0,
             fault_menu: None,
@@ -251,9 +257,13 @@ impl Canvas {
         selection: &Selection,
         badges: &Badges,
     ) {
-        if self.built_for_state == Some(state_id) && self.badges == *badges {
+        if self.built_for_state == Some(state_id)
+            && self.badges == *badges
+            && self.built_focus == self.focus
+        {
             return;
         }
+        self.built_focus = self.focus.clone();
         self.built_for_state = Some(state_id);
         self.badges = badges.clone();
         let mut graph = CanvasGraph::new();
@@ -282,6 +292,10 @@ impl Canvas {
                 display.kind = service.kind;
                 display.replicas = service.replicas;
                 display.badge = badges.services.get(service.id.as_str()).copied();
+                display.dimmed = self
+                    .focus
+                    .as_ref()
+                    .is_some_and(|(services, _)| services.binary_search(&service.id).is_err());
             }
             nodes.insert(service.id.clone(), index);
         }
@@ -314,6 +328,10 @@ impl Canvas {
                 display.label = call_label(design, edge);
                 display.lane_offset = lane_offset;
                 display.badge = badges.edges.get(edge.id.as_str()).copied();
+                display.dimmed = self
+                    .focus
+                    .as_ref()
+                    .is_some_and(|(_, edges)| edges.binary_search(&edge.id).is_err());
             }
         }
         self.graph = graph;
@@ -321,6 +339,20 @@ impl Canvas {
         self.edges = edges;
         // The new shapes carry no live numbers yet.
         self.live_drawn = false;
+    }
+
+    /// Dims every service and call but these (sorted), or nothing (`None`).
+    pub fn set_focus(&mut self, focus: Option<(Vec<ServiceId>, Vec<EdgeId>)>) {
+        self.focus = focus;
+    }
+
+    /// The services drawn faintly now, in the view graph's order (for tests and tooling).
+    pub fn dimmed_services(&self) -> Vec<ServiceId> {
+        self.graph
+            .nodes_iter()
+            .filter(|(_, node)| node.display().dimmed)
+            .map(|(_, node)| node.payload().clone())
+            .collect()
     }
 
     /// Shows a run's live numbers over the design from now on, or stops showing them (`None`).
@@ -931,6 +963,8 @@ pub struct ServiceShape {
     pub badge: Option<(Severity, usize)>,
     /// Live numbers while a simulation is on.
     pub live: Option<ServiceOverlay>,
+    /// Drawn faintly: not on the focused flow.
+    pub dimmed: bool,
 }
 
 /// A service's live numbers as the canvas draws them.
@@ -1054,6 +1088,7 @@ impl From<NodeProps<ServiceId>> for ServiceShape {
             replicas: 1,
             badge: None,
             live: None,
+            dimmed: false,
         }
     }
 }
@@ -1064,27 +1099,9 @@ impl ServiceShape {
     }
 }
 
-impl DisplayNode<ServiceId, EdgeId, Directed, DefaultIx> for ServiceShape {
-    fn closest_boundary_point(&self, dir: Vec2) -> Pos2 {
-        // Where a ray from the centre along `dir` leaves the box.
-        let half = Vec2::new(SERVICE_WIDTH / 2.0, SERVICE_HEIGHT / 2.0);
-        if dir.length_sq() == 0.0 {
-            return self.pos;
-        }
-        let scale_x = if dir.x.abs() > 0.0 {
-            half.x / dir.x.abs()
-        } else {
-            f32::INFINITY
-        };
-        let scale_y = if dir.y.abs() > 0.0 {
-            half.y / dir.y.abs()
-        } else {
-            f32::INFINITY
-        };
-        self.pos + dir * scale_x.min(scale_y)
-    }
-
-    fn shapes(&mut self, ctx: &DrawContext) -> Vec<Shape> {
+impl ServiceShape {
+    /// The service's shapes at full strength.
+    fn paint(&mut self, ctx: &DrawContext) -> Vec<Shape> {
         let dark = ctx.ctx.global_style().visuals.dark_mode;
         let (mut fill, border) = kind_colors(self.kind, dark);
         if let Some(live) = &self.live {
@@ -1276,6 +1293,35 @@ impl DisplayNode<ServiceId, EdgeId, Directed, DefaultIx> for ServiceShape {
         }
         shapes
     }
+}
+
+impl DisplayNode<ServiceId, EdgeId, Directed, DefaultIx> for ServiceShape {
+    fn closest_boundary_point(&self, dir: Vec2) -> Pos2 {
+        // Where a ray from the centre along `dir` leaves the box.
+        let half = Vec2::new(SERVICE_WIDTH / 2.0, SERVICE_HEIGHT / 2.0);
+        if dir.length_sq() == 0.0 {
+            return self.pos;
+        }
+        let scale_x = if dir.x.abs() > 0.0 {
+            half.x / dir.x.abs()
+        } else {
+            f32::INFINITY
+        };
+        let scale_y = if dir.y.abs() > 0.0 {
+            half.y / dir.y.abs()
+        } else {
+            f32::INFINITY
+        };
+        self.pos + dir * scale_x.min(scale_y)
+    }
+
+    fn shapes(&mut self, ctx: &DrawContext) -> Vec<Shape> {
+        let mut shapes = self.paint(ctx);
+        if self.dimmed {
+            dim(&mut shapes);
+        }
+        shapes
+    }
 
     fn update(&mut self, props: &NodeProps<ServiceId>) {
         self.pos = props.location();
@@ -1304,6 +1350,8 @@ pub struct CallShape {
     pub badge: Option<(Severity, usize)>,
     /// Live numbers while a simulation is on.
     pub live: Option<CallOverlay>,
+    /// Drawn faintly: not on the focused flow.
+    pub dimmed: bool,
 }
 
 impl From<EdgeProps<EdgeId>> for CallShape {
@@ -1315,6 +1363,7 @@ impl From<EdgeProps<EdgeId>> for CallShape {
             label: String::new(),
             badge: None,
             live: None,
+            dimmed: false,
         }
     }
 }
@@ -1345,8 +1394,9 @@ impl CallShape {
     }
 }
 
-impl DisplayEdge<ServiceId, EdgeId, Directed, DefaultIx, ServiceShape> for CallShape {
-    fn shapes(&mut self, start: &ServiceNode, end: &ServiceNode, ctx: &DrawContext) -> Vec<Shape> {
+impl CallShape {
+    /// The call's shapes at full strength.
+    fn paint(&mut self, start: &ServiceNode, end: &ServiceNode, ctx: &DrawContext) -> Vec<Shape> {
         let dark = ctx.ctx.global_style().visuals.dark_mode;
         let base = if dark {
             Color32::from_gray(200)
@@ -1464,6 +1514,16 @@ impl DisplayEdge<ServiceId, EdgeId, Directed, DefaultIx, ServiceShape> for CallS
         }
         shapes
     }
+}
+
+impl DisplayEdge<ServiceId, EdgeId, Directed, DefaultIx, ServiceShape> for CallShape {
+    fn shapes(&mut self, start: &ServiceNode, end: &ServiceNode, ctx: &DrawContext) -> Vec<Shape> {
+        let mut shapes = self.paint(start, end, ctx);
+        if self.dimmed {
+            dim(&mut shapes);
+        }
+        shapes
+    }
 
     fn update(&mut self, props: &EdgeProps<EdgeId>) {
         self.selected = props.selected;
@@ -1541,6 +1601,15 @@ fn corner(zoom: f32, radius: f32) -> f32 {
 /// Half a pixel is too small to see.
 fn text_size(size: f32, min: f32, max: f32) -> f32 {
     ((size * 2.0).round() / 2.0).clamp(min, max)
+}
+
+/// Makes shapes faint: services and calls off the focused flow.
+fn dim(shapes: &mut [Shape]) {
+    for shape in shapes {
+        egui::epaint::shape_transform::adjust_colors(shape, |color| {
+            *color = color.gamma_multiply(0.18);
+        });
+    }
 }
 
 /// A colour part way from `a` to `b`.

@@ -6,6 +6,7 @@ pub mod capacity;
 pub mod dashboard;
 pub mod emulation;
 pub mod export;
+pub mod find;
 pub mod inspector;
 pub mod sequence;
 pub mod sim_bar;

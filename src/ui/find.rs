@@ -1,0 +1,102 @@
+//! Find a service (Ctrl+F, Cmd+F on macOS): type part of its name or id, pick one of the matches (or press Enter
+//! for the first), and the canvas selects it and brings it to the centre.
+
+use crate::model::{Design, ServiceId};
+
+/// The most matches listed.
+const MAX_MATCHES: usize = 12;
+
+/// The find bar's state.
+#[derive(Debug, Default)]
+pub struct FindBar {
+    /// Whether it shows.
+    pub open: bool,
+    /// What is typed.
+    pub query: String,
+    focus_pending: bool,
+}
+
+impl FindBar {
+    /// Opens the bar with its text field focused (and its text kept, to refine the last search).
+    pub fn open(&mut self) {
+        self.open = true;
+        self.focus_pending = true;
+    }
+
+    /// The services whose name or id contains the query (ignoring case), names first matching at their start.
+    pub fn matches<'a>(&self, design: &'a Design) -> Vec<(&'a ServiceId, &'a str)> {
+        let query = self.query.trim().to_lowercase();
+        if query.is_empty() {
+            return Vec::new();
+        }
+        let mut found: Vec<(bool, &ServiceId, &str)> = design
+            .services
+            .iter()
+            .filter_map(|s| {
+                let name = s.display_name();
+                let (name_lower, id_lower) = (name.to_lowercase(), s.id.as_str().to_lowercase());
+                (name_lower.contains(&query) || id_lower.contains(&query)).then_some((
+                    !(name_lower.starts_with(&query) || id_lower.starts_with(&query)),
+                    &s.id,
+                    name,
+                ))
+            })
+            .collect();
+        found.sort_by(|a, b| a.0.cmp(&b.0).then(a.2.cmp(b.2)));
+        found.into_iter().map(|(_, id, name)| (id, name)).collect()
+    }
+
+    /// Shows the bar over the top of the canvas; returns the service picked.
+    pub fn show(&mut self, ctx: &egui::Context, design: &Design) -> Option<ServiceId> {
+        if !self.open {
+            return None;
+        }
+        let mut picked = None;
+        let mut open = self.open;
+        egui::Window::new("Find a service")
+            .open(&mut open)
+            .collapsible(false)
+            .resizable(false)
+            .anchor(egui::Align2::CENTER_TOP, egui::vec2(0.0, 80.0))
+            .show(ctx, |ui| {
+                let field = ui.add(
+                    egui::TextEdit::singleline(&mut self.query)
+                        .hint_text("name or id")
+                        .desired_width(280.0),
+                );
+                if self.focus_pending {
+                    field.request_focus();
+                    self.focus_pending = false;
+                }
+                let matches = self.matches(design);
+                let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                if enter && let Some((id, _)) = matches.first() {
+                    picked = Some((*id).clone());
+                }
+                if !self.query.trim().is_empty() && matches.is_empty() {
+                    ui.label("No service has that in its name or id.");
+                }
+                for (id, name) in matches.iter().take(MAX_MATCHES) {
+                    let text = if name == &id.as_str() {
+                        (*name).to_owned()
+                    } else {
+                        format!("{name}  ({id})")
+                    };
+                    if ui.selectable_label(false, text).clicked() {
+                        picked = Some((*id).clone());
+                    }
+                }
+                if matches.len() > MAX_MATCHES {
+                    ui.label(format!(
+                        "and {} more: type more of the name",
+                        matches.len() - MAX_MATCHES
+                    ));
+                }
+                if ui.input(|i| i.key_pressed(egui::Key::Escape)) {
+                    self.open = false;
+                }
+            });
+        self.open = open && self.open && picked.is_none();
+        picked
+    }
+}
