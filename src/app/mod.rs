@@ -892,6 +892,7 @@ impl SyncopateApp {
                     (format!("{command}+Shift+Z / {command}+Y"), "Redo"),
                     ("Delete / Backspace".to_owned(), "Delete the selection (services take their calls)"),
                     ("F".to_owned(), "Fit the design to the view"),
+                    (format!("{command}+F"), "Find a service by name or id (Enter selects and centres it)"),
                     ("Double-click the canvas".to_owned(), "Add a service of the chosen kind"),
                     ("Connect + drag".to_owned(), "Draw a call from one service to another"),
                     ("Shift+click".to_owned(), "Add to the selection"),
