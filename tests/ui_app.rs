@@ -1403,3 +1403,41 @@ fn focusing_a_flow_dims_exactly_the_services_off_its_path() {
         ]
     );
 }
+
+#[test]
+fn a_large_design_has_a_minimap_that_moves_the_view() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("large.syncopate");
+    let design = syncopate::model::generate::layered_design(60, 120, 3);
+    syncopate::model::save_file(&path, &design).unwrap();
+    let mut harness = app_on(Some(path));
+    harness.run_steps(4);
+    let canvas = harness
+        .state()
+        .canvas()
+        .screen_rect()
+        .expect("the canvas is drawn");
+    let before = harness
+        .state()
+        .canvas()
+        .canvas_position(canvas.center())
+        .expect("a view");
+    // The minimap sits in the canvas' lower right corner; a click on its upper left brings that part of the design
+    // to the centre.
+    let map_corner = canvas.right_bottom() - egui::vec2(10.0 + 200.0 - 20.0, 10.0 + 130.0 - 20.0);
+    harness.hover_at(map_corner);
+    harness.run_steps(1);
+    harness.drag_at(map_corner);
+    harness.run_steps(1);
+    harness.drop_at(map_corner);
+    harness.run_steps(4);
+    let after = harness
+        .state()
+        .canvas()
+        .canvas_position(canvas.center())
+        .expect("a view");
+    assert!(
+        (after - before).length() > 100.0,
+        "the view did not move: centre at {before:?}, then {after:?}"
+    );
+}

@@ -445,6 +445,97 @@ impl Canvas {
         if self.live.is_some() {
             self.live_extras(ui, &response);
         }
+        if self.graph.node_count() >= MINIMAP_MIN_SERVICES {
+            self.minimap(ui, response.rect);
+        }
+    }
+
+    /// On a large design, a map of the whole in the canvas' lower right corner with the part in view outlined;
+    /// a click or drag on it brings that point to the centre.
+    fn minimap(&mut self, ui: &mut egui::Ui, canvas: Rect) {
+        let Some((_, zoom, pan)) = self.last_view else {
+            return;
+        };
+        let mut bounds = Rect::NOTHING;
+        for (_, node) in self.graph.nodes_iter() {
+            bounds = bounds.union(Rect::from_center_size(
+                node.location(),
+                Vec2::new(SERVICE_WIDTH, SERVICE_HEIGHT),
+            ));
+        }
+        if !bounds.is_positive() || canvas.width() < 3.0 * MINIMAP_SIZE.x {
+            return;
+        }
+        let map = Rect::from_min_size(
+            canvas.right_bottom() - MINIMAP_SIZE - Vec2::splat(10.0),
+            MINIMAP_SIZE,
+        );
+        let inner = map.shrink(4.0);
+        let scale = (inner.width() / bounds.width()).min(inner.height() / bounds.height());
+        let offset = inner.center() - bounds.center().to_vec2() * scale;
+        let to_map = |p: Pos2| offset + p.to_vec2() * scale;
+        let view = Rect::from_min_max(
+            ((canvas.min - canvas.min - pan) / zoom).to_pos2(),
+            ((canvas.max - canvas.min - pan) / zoom).to_pos2(),
+        );
+        let dark = ui.visuals().dark_mode;
+        let area = egui::Area::new(egui::Id::new("canvas-minimap"))
+            .order(egui::Order::Foreground)
+            .fixed_pos(map.min)
+            .show(ui.ctx(), |ui| {
+                let (response, painter) = ui.allocate_painter(map.size(), Sense::click_and_drag());
+                painter.rect_filled(
+                    map,
+                    4.0,
+                    if dark {
+                        Color32::from_black_alpha(235)
+                    } else {
+                        Color32::from_white_alpha(240)
+                    },
+                );
+                painter.rect_stroke(
+                    map,
+                    4.0,
+                    Stroke::new(1.0, Color32::GRAY),
+                    StrokeKind::Inside,
+                );
+                let dot = Vec2::new(
+                    (SERVICE_WIDTH * scale).max(1.5),
+                    (SERVICE_HEIGHT * scale).max(1.5),
+                );
+                let color = if dark {
+                    Color32::from_gray(170)
+                } else {
+                    Color32::from_gray(90)
+                };
+                for (_, node) in self.graph.nodes_iter() {
+                    let fill = if node.selected() {
+                        Color32::from_rgb(255, 171, 0)
+                    } else {
+                        color
+                    };
+                    painter.rect_filled(
+                        Rect::from_center_size(to_map(node.location()), dot),
+                        0.0,
+                        fill,
+                    );
+                }
+                let shown = Rect::from_min_max(to_map(view.min), to_map(view.max)).intersect(map);
+                painter.rect_stroke(
+                    shown,
+                    0.0,
+                    Stroke::new(1.5, Color32::from_rgb(255, 171, 0)),
+                    StrokeKind::Inside,
+                );
+                response
+                    .interact_pointer_pos()
+                    .filter(|_| response.clicked() || response.dragged())
+            });
+        if let Some(at) = area.inner {
+            self.pending_center = Some(((at - offset) / scale).to_pos2());
+            self.auto_fit = false;
+            ui.ctx().request_repaint();
+        }
     }
 
     /// While a run is on: the legend, live numbers of what the pointer is over, and the fault menu a right-click
@@ -1582,6 +1673,12 @@ const NAME_ZOOM: f32 = 0.2;
 
 /// The font size of names between `NAME_ZOOM` and `FAR_ZOOM`, in px: the smallest that reads.
 const FAR_NAME_SIZE: f32 = 8.0;
+
+/// Designs of at least this many services get a minimap.
+const MINIMAP_MIN_SERVICES: usize = 25;
+
+/// The minimap's size on screen.
+const MINIMAP_SIZE: Vec2 = Vec2::new(200.0, 130.0);
 
 /// The most dashes an async call is drawn with when zoomed far out.
 const FAR_DASHES_PER_CALL: f32 = 8.0;
