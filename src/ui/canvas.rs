@@ -474,9 +474,10 @@ impl Canvas {
         let scale = (inner.width() / bounds.width()).min(inner.height() / bounds.height());
         let offset = inner.center() - bounds.center().to_vec2() * scale;
         let to_map = |p: Pos2| offset + p.to_vec2() * scale;
+        // The canvas area in view: screen offsets from the canvas' corner, less the pan, over the zoom.
         let view = Rect::from_min_max(
-            ((canvas.min - canvas.min - pan) / zoom).to_pos2(),
-            ((canvas.max - canvas.min - pan) / zoom).to_pos2(),
+            (-pan / zoom).to_pos2(),
+            ((canvas.size() - pan) / zoom).to_pos2(),
         );
         let dark = ui.visuals().dark_mode;
         let area = egui::Area::new(egui::Id::new("canvas-minimap"))
