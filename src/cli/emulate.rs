@@ -6,7 +6,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::{EXIT_INVALID, EXIT_OK, EXIT_USAGE, EmulateThrough, load_or_report, run_settings};
+use super::{
+    EXIT_INVALID, EXIT_OK, EXIT_USAGE, EmulateThrough, id_column_width, load_or_report,
+    run_settings,
+};
 use crate::emulate::{self, EmulateError, Options, Through, compare};
 use crate::sim::{self, SimReport};
 
@@ -156,21 +159,9 @@ pub(super) fn emulate(args: &EmulateArgs, out: &mut dyn Write, err: &mut dyn Wri
     }
 }
 
-fn width(report: &SimReport) -> usize {
-    report
-        .flows
-        .keys()
-        .chain(report.services.keys())
-        .chain(report.edges.keys())
-        .map(|k| k.chars().count())
-        .max()
-        .unwrap_or(4)
-        .max(7)
-}
-
 /// The readable table of an emulated run.
 fn print_report(report: &SimReport, through: Through, out: &mut dyn Write) {
-    let width = width(report);
+    let width = id_column_width(report);
     let _ = writeln!(
         out,
         "Emulated {:.1} s through {} (warm-up {:.1} s, seed {})",
@@ -240,7 +231,7 @@ fn print_comparison(
     through: Through,
     out: &mut dyn Write,
 ) {
-    let width = width(emulated).max(width(simulated));
+    let width = id_column_width(emulated).max(id_column_width(simulated));
     let _ = writeln!(
         out,
         "Emulated (through {}) vs simulated, {:.1} s, warm-up {:.1} s, seed {}",

@@ -640,14 +640,9 @@ fn run_settings(
     Ok(settings)
 }
 
-/// The readable table of `simulate`.
-fn print_simulation(report: &sim::SimReport, out: &mut dyn Write) {
-    let _ = writeln!(
-        out,
-        "Simulated {:.1} s (warm-up {:.1} s, seed {}, {} events)",
-        report.simulated_s, report.warmup_s, report.seed, report.events
-    );
-    let width = report
+/// The width of a report table's first column: the longest flow, service or call id (at least 7).
+fn id_column_width(report: &sim::SimReport) -> usize {
+    report
         .flows
         .keys()
         .chain(report.services.keys())
@@ -655,7 +650,17 @@ fn print_simulation(report: &sim::SimReport, out: &mut dyn Write) {
         .map(|k| k.chars().count())
         .max()
         .unwrap_or(4)
-        .max(7);
+        .max(7)
+}
+
+/// The readable table of `simulate`.
+fn print_simulation(report: &sim::SimReport, out: &mut dyn Write) {
+    let _ = writeln!(
+        out,
+        "Simulated {:.1} s (warm-up {:.1} s, seed {}, {} events)",
+        report.simulated_s, report.warmup_s, report.seed, report.events
+    );
+    let width = id_column_width(report);
     let _ = writeln!(
         out,
         "\n{:width$}  {:>9} {:>9} {:>7} {:>10} {:>9} {:>9} {:>9} {:>9} {:>14} {:>9} {:>13}",
