@@ -1441,3 +1441,38 @@ fn a_large_design_has_a_minimap_that_moves_the_view() {
         "the view did not move: centre at {before:?}, then {after:?}"
     );
 }
+
+#[test]
+fn opening_a_warning_selects_without_moving_the_view_and_show_on_canvas_moves_it() {
+    let mut harness = app_on(Some(sample("ecommerce")));
+    harness.run_steps(4);
+    let canvas = harness
+        .state()
+        .canvas()
+        .screen_rect()
+        .expect("the canvas is drawn");
+    let view = |harness: &Harness<'static, SyncopateApp>| {
+        harness
+            .state()
+            .canvas()
+            .canvas_position(canvas.center())
+            .expect("a view")
+    };
+    let before = view(&harness);
+    // A finding about the call to the catalog, in the upper middle: opening its row selects the call...
+    click(
+        &mut harness,
+        "missing-circuit-breaker: admin-orchestrator calls catalog",
+    );
+    harness.run_steps(4);
+    assert_eq!(harness.state().selection().edges.len(), 1);
+    assert!(
+        (view(&harness) - before).length() < 1.0,
+        "the view moved from {before:?} to {:?}",
+        view(&harness)
+    );
+    // ...and only its Show on canvas button centres it.
+    click(&mut harness, "Show on canvas");
+    harness.run_steps(4);
+    assert!((view(&harness) - before).length() > 50.0);
+}

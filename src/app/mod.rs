@@ -327,6 +327,12 @@ impl SyncopateApp {
 
     /// Selects a finding's subject and centres the view on it.
     pub fn reveal(&mut self, subject: &Subject) {
+        self.select_subject(subject);
+        self.canvas.center_on(self.document.design(), subject);
+    }
+
+    /// Selects a finding's subject, leaving the view where it is.
+    pub fn select_subject(&mut self, subject: &Subject) {
         self.selection = match subject {
             Subject::Service(id) => Selection {
                 services: vec![id.as_str().into()],
@@ -345,7 +351,6 @@ impl SyncopateApp {
             },
         };
         self.canvas.show_selection(&self.selection);
-        self.canvas.center_on(self.document.design(), subject);
     }
 
     /// Queues a command, as the UI does; it is applied after the frame.
@@ -1791,6 +1796,7 @@ impl eframe::App for SyncopateApp {
         for action in warning_actions {
             match action {
                 WarningAction::Reveal(subject) => self.reveal(&subject),
+                WarningAction::Select(subject) => self.select_subject(&subject),
                 WarningAction::ApplyFix(fix) => self.pending.push(Command::ReplaceDesign {
                     label: fix.label(),
                     design: Box::new(rules::apply_fix(self.document.design(), &fix)),

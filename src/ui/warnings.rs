@@ -83,6 +83,9 @@ pub fn hop_text(hop: &HopLatency) -> String {
 pub enum WarningAction {
     /// Select this subject on the canvas and centre the view on it.
     Reveal(Subject),
+    /// Select this subject on the canvas; the view stays where it is (the user opened a row to read it, not to
+    /// move the canvas).
+    Select(Subject),
     /// Apply this fix as one undoable edit.
     ApplyFix(Fix),
 }
@@ -286,6 +289,6 @@ fn show_finding(
     if response.header_response.clicked()
         && let Some(subject) = finding.subjects.first()
     {
-        actions.push(WarningAction::Reveal(subject.clone()));
+        actions.push(WarningAction::Select(subject.clone()));
     }
 }
