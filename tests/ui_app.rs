@@ -1476,3 +1476,24 @@ fn opening_a_warning_selects_without_moving_the_view_and_show_on_canvas_moves_it
     harness.run_steps(4);
     assert!((view(&harness) - before).length() > 50.0);
 }
+
+#[test]
+fn a_long_warning_wraps_inside_the_panel() {
+    let harness = app_on(Some(sample("ecommerce")));
+    let panel_right = harness
+        .state()
+        .canvas()
+        .screen_rect()
+        .expect("the canvas is drawn")
+        .right();
+    let row = harness
+        .get_by_label_contains("deep-sync-chain: flow admin-dashboard waits on 4 synchronous hops")
+        .rect();
+    // At 1280x800 the message takes two lines, and none of it runs past the panel (which is as wide as the
+    // canvas above it).
+    assert!(row.height() > 25.0, "one line only: {row:?}");
+    assert!(
+        row.right() <= panel_right + 1.0,
+        "{row:?} runs past {panel_right}"
+    );
+}

@@ -262,33 +262,43 @@ fn show_finding(
         finding.message
     ))
     .color(color);
-    let response = egui::CollapsingHeader::new(title)
-        .id_salt(("finding", index, finding.rule))
-        .show(ui, |ui| {
-            ui.label(RichText::new(finding.tradeoff).italics());
-            ui.label(format!("Suggestion: {}", finding.suggestion));
-            ui.horizontal(|ui| {
-                if let Some(subject) = finding.subjects.first()
-                    && ui
-                        .button("Show on canvas")
-                        .on_hover_text("Select it and centre the view on it")
-                        .clicked()
-                {
-                    actions.push(WarningAction::Reveal(subject.clone()));
-                }
-                if let Some(fix) = &finding.fix
-                    && ui
-                        .button(fix.label())
-                        .on_hover_text("Apply this change as one undoable edit")
-                        .clicked()
-                {
-                    actions.push(WarningAction::ApplyFix(fix.clone()));
-                }
+    // A header of its own rather than egui's CollapsingHeader, whose one-line title is cut at the panel's edge:
+    // this one wraps, like the explanation under it.
+    let id = ui.make_persistent_id(("finding", index, finding.rule));
+    let mut title_clicked = false;
+    let mut header =
+        egui::collapsing_header::CollapsingState::load_with_default_open(ui.ctx(), id, false)
+            .show_header(ui, |ui| {
+                title_clicked = ui
+                    .add(egui::Label::new(title).wrap().sense(egui::Sense::click()))
+                    .clicked();
             });
+    if title_clicked {
+        header.toggle();
+    }
+    header.body(|ui| {
+        ui.add(egui::Label::new(RichText::new(finding.tradeoff).italics()).wrap());
+        ui.add(egui::Label::new(format!("Suggestion: {}", finding.suggestion)).wrap());
+        ui.horizontal(|ui| {
+            if let Some(subject) = finding.subjects.first()
+                && ui
+                    .button("Show on canvas")
+                    .on_hover_text("Select it and centre the view on it")
+                    .clicked()
+            {
+                actions.push(WarningAction::Reveal(subject.clone()));
+            }
+            if let Some(fix) = &finding.fix
+                && ui
+                    .button(fix.label())
+                    .on_hover_text("Apply this change as one undoable edit")
+                    .clicked()
+            {
+                actions.push(WarningAction::ApplyFix(fix.clone()));
+            }
         });
-    if response.header_response.clicked()
-        && let Some(subject) = finding.subjects.first()
-    {
+    });
+    if title_clicked && let Some(subject) = finding.subjects.first() {
         actions.push(WarningAction::Select(subject.clone()));
     }
 }
