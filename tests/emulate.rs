@@ -270,3 +270,53 @@ fn what_the_machine_cannot_run_is_refused_before_anything_starts() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--max-listeners"));
 }
+
+/// A caller and a callee of constant service times, direct: needs no outside program.
+const SMALL: &str = r#"{"type": "syncopate", "version": 1,
+  "services": [{"id": "web", "kind": "client", "service_time": {"dist": "constant", "ms": 0}},
+               {"id": "api", "concurrency": 16, "service_time": {"dist": "constant", "ms": 4}}],
+  "edges": [{"from": "web", "to": "api", "mode": "sync", "protocol": "grpc", "timeout_ms": 500}],
+  "flows": [{"id": "f", "entry": "web", "rate_rps": 100, "arrival": "constant"}],
+  "simulation": {"duration_s": 3, "warmup_s": 1, "seed": 5}}"#;
+
+#[test]
+fn compare_prints_both_runs_and_the_tolerance_decides_the_exit_code() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let path = dir.path().join("small.syncopate");
+    std::fs::write(&path, SMALL).expect("written");
+    let run = |tolerance: &str| {
+        syncopate()
+            .args(["emulate", "--compare", "--json", "--tolerance", tolerance])
+            .arg(&path)
+            .output()
+            .expect("syncopate runs")
+    };
+    let wide = run("1000");
+    assert_eq!(
+        wide.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&wide.stderr)
+    );
+    let result: Value = serde_json::from_slice(&wide.stdout).expect("JSON");
+    assert_eq!(result["within_tolerance"], true);
+    let flow = &result["comparison"]["flows"]["f"];
+    for measure in ["goodput_rps", "p50_ms", "p95_ms", "p99_ms", "error_pct"] {
+        for side in ["emulated", "simulated", "difference"] {
+            assert!(flow[measure][side].is_number(), "{measure}.{side}: {flow}");
+        }
+    }
+    // 100 constant arrivals a second for 2 measured seconds, each answered over real gRPC after 4 ms of work.
+    assert!(
+        (flow["goodput_rps"]["emulated"].as_f64().unwrap_or(0.0) - 100.0).abs() < 5.0,
+        "{flow}"
+    );
+    let p50 = flow["p50_ms"]["emulated"].as_f64().unwrap_or(0.0);
+    assert!((4.0..10.0).contains(&p50), "p50 {p50} ms");
+    assert_eq!(result["emulated"]["edges"]["web-api"]["failures"], 0);
+    // No real run matches a simulation to the last digit: a tolerance of 0 fails.
+    let strict = run("0");
+    assert_eq!(strict.status.code(), Some(1));
+    let result: Value = serde_json::from_slice(&strict.stdout).expect("JSON");
+    assert_eq!(result["within_tolerance"], false);
+}

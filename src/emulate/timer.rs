@@ -163,7 +163,10 @@ mod tests {
         });
         assert_eq!(waits.len(), 400);
         for (want, took) in waits {
-            assert!(took + MAX_EARLY >= want, "asked {want:?}, woke after {took:?}");
+            assert!(
+                took + MAX_EARLY >= want,
+                "asked {want:?}, woke after {took:?}"
+            );
         }
     }
 }
