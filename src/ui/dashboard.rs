@@ -304,53 +304,43 @@ impl Dashboard {
         let response = ui.horizontal(|ui| {
             let flow = self.flow;
             chart(ui, "Requests per second", width, height, until_s, |plot| {
-                plot.line(
-                    series("throughput", history, flow, |p| Some(p.throughput_rps)).color(BLUE),
-                );
-                plot.line(series("goodput", history, flow, |p| Some(p.goodput_rps)).color(GREEN));
+                series("throughput", history, flow, |p| Some(p.throughput_rps))
+                    .color(BLUE)
+                    .show(plot);
+                series("goodput", history, flow, |p| Some(p.goodput_rps))
+                    .color(GREEN)
+                    .show(plot);
                 if let Some((b, index)) = base {
-                    plot.line(baseline_series(
-                        b,
-                        "goodput",
-                        index,
-                        |p| Some(p.goodput_rps),
-                        GREEN,
-                    ));
+                    baseline_series(b, "goodput", index, |p| Some(p.goodput_rps), GREEN).show(plot);
                 }
             });
             chart(ui, "Error rate (%)", width, height, until_s, |plot| {
-                plot.line(
-                    series("errors", history, flow, |p| Some(p.error_rate * 100.0)).color(RED),
-                );
+                series("errors", history, flow, |p| Some(p.error_rate * 100.0))
+                    .color(RED)
+                    .show(plot);
                 if let Some((b, index)) = base {
-                    plot.line(baseline_series(
-                        b,
-                        "errors",
-                        index,
-                        |p| Some(p.error_rate * 100.0),
-                        RED,
-                    ));
+                    baseline_series(b, "errors", index, |p| Some(p.error_rate * 100.0), RED)
+                        .show(plot);
                 }
             });
             chart(ui, "Latency (ms)", width, height, until_s, |plot| {
-                plot.line(series("p50", history, flow, |p| p.p50_ms).color(GREEN));
-                plot.line(series("p95", history, flow, |p| p.p95_ms).color(ORANGE));
-                plot.line(series("p99", history, flow, |p| p.p99_ms).color(RED));
+                series("p50", history, flow, |p| p.p50_ms)
+                    .color(GREEN)
+                    .show(plot);
+                series("p95", history, flow, |p| p.p95_ms)
+                    .color(ORANGE)
+                    .show(plot);
+                series("p99", history, flow, |p| p.p99_ms)
+                    .color(RED)
+                    .show(plot);
                 // Time until done: the answer's p99 hides the work still queued behind async calls.
-                plot.line(
-                    series("settle p99", history, flow, |p| p.settle_p99_ms)
-                        .color(PURPLE)
-                        .style(LineStyle::Dotted { spacing: 4.0 }),
-                );
+                series("settle p99", history, flow, |p| p.settle_p99_ms)
+                    .color(PURPLE)
+                    .style(LineStyle::Dotted { spacing: 4.0 })
+                    .show(plot);
                 if let Some((b, index)) = base {
-                    plot.line(baseline_series(b, "p99", index, |p| p.p99_ms, RED));
-                    plot.line(baseline_series(
-                        b,
-                        "settle p99",
-                        index,
-                        |p| p.settle_p99_ms,
-                        PURPLE,
-                    ));
+                    baseline_series(b, "p99", index, |p| p.p99_ms, RED).show(plot);
+                    baseline_series(b, "settle p99", index, |p| p.settle_p99_ms, PURPLE).show(plot);
                 }
                 if let Some(slo) = slo {
                     plot.hline(
@@ -505,19 +495,71 @@ fn chart(
     });
 }
 
-/// A flow's values over time as a line; moments without a value (no answers) are left out.
+/// A flow's values over time: one line per stretch of moments that have a value. A moment without one (no answers
+/// in its interval, as during a hang) breaks the line, so the chart shows a gap rather than a straight line across
+/// it, as if latencies had fallen.
+struct Series<'a> {
+    lines: Vec<Line<'a>>,
+}
+
+impl<'a> Series<'a> {
+    fn color(self, color: Color32) -> Self {
+        Self {
+            lines: self.lines.into_iter().map(|l| l.color(color)).collect(),
+        }
+    }
+
+    fn style(self, style: LineStyle) -> Self {
+        Self {
+            lines: self.lines.into_iter().map(|l| l.style(style)).collect(),
+        }
+    }
+
+    /// Adds the lines to a chart; they share one legend entry (egui_plot joins items of the same name).
+    fn show(self, plot: &mut egui_plot::PlotUi<'a>) {
+        for line in self.lines {
+            plot.line(line);
+        }
+    }
+}
+
+/// The stretches of consecutive moments that have a value, as `[time, value]` points.
+pub fn stretches(points: impl Iterator<Item = (f64, Option<f64>)>) -> Vec<Vec<[f64; 2]>> {
+    let mut stretches: Vec<Vec<[f64; 2]>> = Vec::new();
+    let mut open = false;
+    for (time_s, value) in points {
+        match value {
+            Some(v) if open => {
+                if let Some(last) = stretches.last_mut() {
+                    last.push([time_s, v]);
+                }
+            }
+            Some(v) => {
+                stretches.push(vec![[time_s, v]]);
+                open = true;
+            }
+            None => open = false,
+        }
+    }
+    stretches
+}
+
 fn series<'a>(
     name: &str,
     history: &RunHistory,
     flow: usize,
     value: impl Fn(&history::FlowPoint) -> Option<f64>,
-) -> Line<'a> {
-    let points: Vec<[f64; 2]> = history
+) -> Series<'a> {
+    let points = history
         .points
         .iter()
-        .filter_map(|p| Some([p.time_s, value(p.flows.get(flow)?)?]))
-        .collect();
-    Line::new(name.to_owned(), PlotPoints::from(points))
+        .map(|p| (p.time_s, p.flows.get(flow).and_then(&value)));
+    Series {
+        lines: stretches(points)
+            .into_iter()
+            .map(|points| Line::new(name.to_owned(), PlotPoints::from(points)))
+            .collect(),
+    }
 }
 
 /// The baseline's values, dashed and paler, named after the baseline.
@@ -527,7 +569,7 @@ fn baseline_series<'a>(
     flow: usize,
     value: impl Fn(&history::FlowPoint) -> Option<f64>,
     color: Color32,
-) -> Line<'a> {
+) -> Series<'a> {
     series(
         &format!("{name} ({})", baseline.label),
         &baseline.history,
@@ -814,5 +856,42 @@ mod tests {
             "errors 25%"
         );
         assert_eq!(fault_label(FaultKind::Hang, None, None), "hang");
+    }
+}
+
+#[cfg(test)]
+mod series_tests {
+    use super::stretches;
+
+    #[test]
+    fn moments_without_answers_break_the_line_instead_of_joining_across() {
+        // Answers until 2 s, none from 2.5 s to 3.5 s (a hang), answers again from 4 s.
+        let moments = [
+            (1.0, Some(10.0)),
+            (1.5, Some(11.0)),
+            (2.0, Some(12.0)),
+            (2.5, None),
+            (3.0, None),
+            (3.5, None),
+            (4.0, Some(300.0)),
+            (4.5, Some(20.0)),
+        ];
+        let lines = stretches(moments.into_iter());
+        assert_eq!(
+            lines,
+            vec![
+                vec![[1.0, 10.0], [1.5, 11.0], [2.0, 12.0]],
+                vec![[4.0, 300.0], [4.5, 20.0]]
+            ]
+        );
+        // No point, and no segment between two points, lies inside the period without answers.
+        for line in &lines {
+            for pair in line.windows(2) {
+                assert!(
+                    !(pair[0][0] < 2.5 && pair[1][0] > 3.5),
+                    "{pair:?} crosses the gap"
+                );
+            }
+        }
     }
 }
