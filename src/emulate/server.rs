@@ -149,7 +149,7 @@ async fn do_work(world: &Arc<World>, replica: &Arc<Replica>, flow: usize, start_
         // A deadlocked worker: it never finishes, and stays busy for the rest of the run.
         std::future::pending::<()>().await;
     }
-    let ms = world.sample_service_time(service) * world.slow_factor(service, at_s);
+    let ms = world.sample_service_time(service) * world.fault_effect(service, at_s).slow_factor;
     if ms > 0.0 {
         super::timer::sleep(Duration::from_secs_f64(ms / 1000.0)).await;
     }

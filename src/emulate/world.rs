@@ -11,7 +11,7 @@ use tokio::sync::{Semaphore, watch};
 
 use super::rabbit::Rabbit;
 use super::stats::Stats;
-use crate::model::{Design, FaultKind, SimulationSettings};
+use crate::model::{Design, FaultEffect, FaultKind, SimulationSettings, either_fails};
 use crate::sim::{Breaker, Sampler, SimRng};
 
 /// One replica of a service: a server on a loopback port with `concurrency` workers and a waiting room.
@@ -247,21 +247,22 @@ impl World {
             .is_some()
     }
 
-    /// The product of the `slow` factors in force.
-    pub(crate) fn slow_factor(&self, service: usize, at_s: f64) -> f64 {
-        self.faults_of(service, FaultKind::Slow, at_s)
-            .filter_map(|f| f.factor)
-            .product()
+    /// What the `slow` and `errors` faults in force on `service` at `at_s` do to its work.
+    pub(crate) fn fault_effect(&self, service: usize, at_s: f64) -> FaultEffect {
+        let id = &self.design.services[service].id;
+        FaultEffect::of(
+            self.design
+                .faults
+                .iter()
+                .filter(|f| f.service == *id && f.active_at(at_s)),
+        )
     }
 
-    /// The chance that work on `service` fails: its own `error_rate` and the `errors` faults in force, as
-    /// independent causes.
+    /// The chance that work on `service` fails at `at_s`: its own `error_rate` and its faults'.
     pub(crate) fn error_rate(&self, service: usize, at_s: f64) -> f64 {
-        let survive: f64 = self
-            .faults_of(service, FaultKind::Errors, at_s)
-            .filter_map(|f| f.error_rate)
-            .map(|r| 1.0 - r)
-            .product();
-        1.0 - survive * (1.0 - self.design.services[service].error_rate)
+        either_fails(
+            self.design.services[service].error_rate,
+            self.fault_effect(service, at_s).error_rate,
+        )
     }
 }

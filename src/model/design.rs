@@ -873,6 +873,42 @@ impl Fault {
     }
 }
 
+/// What the `slow` and `errors` faults in force on one service do to its work together (docs/design-format.md):
+/// `slow` factors multiply, and `errors` rates combine as independent causes, `1 − Π(1 − rate)`. The simulator and
+/// the emulator both take them from here.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FaultEffect {
+    /// Service time × this.
+    pub slow_factor: f64,
+    /// The chance the faults fail a request.
+    pub error_rate: f64,
+}
+
+impl FaultEffect {
+    /// The effect of these faults (all in force on one service; `down` and `hang` do not count here).
+    pub fn of<'a>(faults: impl IntoIterator<Item = &'a Fault>) -> Self {
+        let (mut slow_factor, mut passing) = (1.0, 1.0);
+        for fault in faults {
+            match fault.kind {
+                FaultKind::Slow => slow_factor *= fault.factor.unwrap_or(1.0),
+                FaultKind::Errors => passing *= 1.0 - fault.error_rate.unwrap_or(0.0),
+                FaultKind::Down | FaultKind::Hang => {}
+            }
+        }
+        Self {
+            slow_factor,
+            error_rate: 1.0 - passing,
+        }
+    }
+}
+
+/// The chance a request fails when `a` and `b` are independent causes (a service's own `error_rate` and its
+/// faults').
+#[inline]
+pub fn either_fails(a: f64, b: f64) -> f64 {
+    1.0 - (1.0 - a) * (1.0 - b)
+}
+
 /// Settings of a simulation run.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

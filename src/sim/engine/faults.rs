@@ -2,7 +2,7 @@
 
 use super::Simulation;
 use super::events::EventKind;
-use crate::model::{Fault, FaultKind};
+use crate::model::{Fault, FaultEffect, FaultKind};
 
 impl Simulation {
     /// Adds a fault; it takes effect from its start time (now, if that has passed).
@@ -89,19 +89,15 @@ impl Simulation {
             (FaultKind::Hang, false) => s.hanging = s.hanging.saturating_sub(1),
             (FaultKind::Slow | FaultKind::Errors, _) => {
                 // Recomputed from the faults in force, so the end of one never undoes another that overlaps it.
-                let (mut factor, mut passing) = (1.0, 1.0);
-                for (f, on, active) in &self.faults {
-                    if *active && *on as usize == service {
-                        match f.kind {
-                            FaultKind::Slow => factor *= f.factor.unwrap_or(1.0),
-                            FaultKind::Errors => passing *= 1.0 - f.error_rate.unwrap_or(0.0),
-                            FaultKind::Down | FaultKind::Hang => {}
-                        }
-                    }
-                }
+                let effect = FaultEffect::of(
+                    self.faults
+                        .iter()
+                        .filter(|(_, on, active)| *active && *on as usize == service)
+                        .map(|(f, _, _)| f),
+                );
                 let s = &mut self.services[service];
-                s.slow_factor = factor;
-                s.fault_error_rate = 1.0 - passing;
+                s.slow_factor = effect.slow_factor;
+                s.fault_error_rate = effect.error_rate;
             }
         }
         if kind == FaultKind::Down && !activate {

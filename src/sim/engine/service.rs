@@ -8,6 +8,7 @@ use super::events::EventKind;
 use super::sampler::Sampler;
 use super::stats::{PART_HISTOGRAM_DIGITS, new_histogram};
 use super::{NONE, Simulation};
+use crate::model::either_fails;
 use crate::sim::report::LatencyHistogram;
 
 #[derive(Debug, Clone)]
@@ -270,7 +271,7 @@ impl Simulation {
     pub(super) fn on_work_done(&mut self, job: u32) {
         let service = self.jobs[job as usize].service as usize;
         let s = &self.services[service];
-        let error_rate = 1.0 - (1.0 - s.error_rate) * (1.0 - s.fault_error_rate);
+        let error_rate = either_fails(s.error_rate, s.fault_error_rate);
         if error_rate > 0.0 && self.rng.random_bool(error_rate.min(1.0)) {
             self.finish_job(job, false);
             return;
