@@ -14,7 +14,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
-use super::stats::bump;
+use super::stats::{bump, record};
 use super::wire::{self, Outcome};
 use super::world::{ProxyRoute, World};
 use crate::model::Protocol;
@@ -78,20 +78,6 @@ impl Clients {
     }
 }
 
-/// The path of a call's requests: gRPC's `/<package>.Emulated/Call` (the package as the exports name it), or
-/// `/call`.
-pub(crate) fn call_path(world: &World, edge: usize) -> String {
-    let call = &world.design.edges[edge];
-    if call.effective_protocol() == Protocol::Grpc {
-        format!(
-            "/{}.Emulated/Call",
-            crate::export::nginx::grpc_package(call.to.as_str())
-        )
-    } else {
-        "/call".to_owned()
-    }
-}
-
 /// A sync call from a replica of the caller; true when it succeeded. Counts the call, its failure and its latency.
 pub(crate) async fn call(
     world: Arc<World>,
@@ -116,7 +102,7 @@ pub(crate) async fn call(
     };
     if measuring {
         if ok {
-            stats.latency(world.now_ms() - started);
+            record(&stats.latency, world.now_ms() - started);
         } else {
             bump(&stats.failures);
         }
@@ -205,14 +191,9 @@ async fn tries(
 ) -> bool {
     let call = &world.design.edges[edge];
     let stats = &world.stats.edges[edge];
-    let callee = world
-        .design
-        .services
-        .iter()
-        .position(|s| s.id == call.to)
-        .unwrap_or(0);
+    let callee = world.service_index(call.to.as_str());
     let protocol = call.effective_protocol();
-    let path = call_path(world, edge);
+    let path = wire::call_path(call);
     let mut tries = 0u32;
     loop {
         let mut epoch = 0;
@@ -253,7 +234,7 @@ async fn tries(
         let success = if let Some(place) = place {
             try_epoch.store(u64::from(epoch), Ordering::Release);
             let one_try = async {
-                match world.pick_replica(callee) {
+                match callee.and_then(|c| world.pick_replica(c)) {
                     Some(replica) => {
                         world
                             .clients

@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 
 use serde_yaml_ng::Value as Yaml;
 
-use super::EmulateError;
 use super::process::{Children, find_program, free_port};
 use super::world::ProxyRoute;
+use super::{EmulateError, wire};
 use crate::export::envoy::cluster_names;
 use crate::export::{self, Target, is_deployed, is_http_family, sorted_services, sync_calls_from};
 use crate::model::{Design, Protocol, ServiceKind};
@@ -110,17 +110,19 @@ pub(crate) fn start(
             })?;
             let resources = &mut config["static_resources"];
             // Listeners on free loopback ports, in the file's order.
-            let mut ports = Vec::new();
+            // Listener name -> its new port.
+            let mut ports: HashMap<String, u16> = HashMap::new();
             for listener in resources["listeners"]
                 .as_sequence_mut()
                 .into_iter()
                 .flatten()
             {
                 let port = free_port()?;
+                let name = listener["name"].as_str().unwrap_or_default().to_owned();
                 let socket = &mut listener["address"]["socket_address"];
                 socket["address"] = Yaml::from("127.0.0.1");
                 socket["port_value"] = Yaml::from(port);
-                ports.push(port);
+                ports.insert(name, port);
             }
             // Each cluster's callee name resolves to every replica of the callee.
             for cluster in resources["clusters"]
@@ -188,49 +190,35 @@ pub(crate) fn start(
             } else {
                 (0..service.replicas as usize).collect()
             };
-            let mut tcp_seen = 0;
-            let has_http = calls.iter().any(|c| is_http_family(c.effective_protocol()));
-            for (i, call) in calls.iter().enumerate() {
-                let protocol = call.effective_protocol();
-                let route = if service.kind == ServiceKind::Gateway {
-                    if is_http_family(protocol) {
-                        let path = if protocol == Protocol::Grpc {
-                            format!(
-                                "/{}.Emulated/Call",
-                                export::nginx::grpc_package(call.to.as_str())
-                            )
-                        } else {
-                            format!("/{}/call", names[i])
-                        };
-                        ports.first().map(|&port| ProxyRoute { port, path })
-                    } else {
-                        tcp_seen += 1;
-                        let listener = usize::from(has_http) + tcp_seen - 1;
-                        ports.get(listener).map(|&port| ProxyRoute {
-                            port,
-                            path: "/call".to_owned(),
-                        })
+            // Each call's listener by the name the export gives it: a sidecar's `outbound-<cluster>`; a front
+            // proxy's `ingress_http` (routed by path) or, for TCP, `ingress-<cluster>`.
+            for ((call, cluster), &edge) in calls.iter().zip(&names).zip(&edge_index) {
+                let http = is_http_family(call.effective_protocol());
+                let (listener, request_path) = match (service.kind == ServiceKind::Gateway, http) {
+                    (false, _) => (format!("outbound-{cluster}"), wire::call_path(call)),
+                    (true, true) if call.effective_protocol() == Protocol::Grpc => {
+                        ("ingress_http".to_owned(), wire::call_path(call))
                     }
-                } else {
-                    ports.get(i).map(|&port| ProxyRoute {
-                        port,
-                        path: if protocol == Protocol::Grpc {
-                            format!(
-                                "/{}.Emulated/Call",
-                                export::nginx::grpc_package(call.to.as_str())
-                            )
-                        } else {
-                            "/call".to_owned()
-                        },
-                    })
+                    (true, true) => ("ingress_http".to_owned(), format!("/{cluster}/call")),
+                    (true, false) => (format!("ingress-{cluster}"), wire::call_path(call)),
                 };
-                if let (Some(route), Some(&edge)) = (route, edge_index.get(i)) {
-                    for &user in &users {
-                        routes.insert((edge, user), route.clone());
-                    }
+                let Some(&port) = ports.get(&listener) else {
+                    return Err(EmulateError::Failed(format!(
+                        "the exported {path} has no listener {listener} for the call {}",
+                        call.id
+                    )));
+                };
+                for &user in &users {
+                    routes.insert(
+                        (edge, user),
+                        ProxyRoute {
+                            port,
+                            path: request_path.clone(),
+                        },
+                    );
                 }
             }
-            waiting.extend(ports.iter().map(|&p| (p, log.display().to_string())));
+            waiting.extend(ports.values().map(|&p| (p, log.display().to_string())));
             waiting.push((admin_port, log.display().to_string()));
             proxies.push(Proxy {
                 admin_port,

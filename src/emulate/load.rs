@@ -8,7 +8,7 @@ use std::time::Duration;
 use rand::SeedableRng;
 use rand_distr::{Distribution as _, Exp1};
 
-use super::stats::bump;
+use super::stats::{bump, record};
 use super::wire::Outcome;
 use super::world::World;
 use crate::model::{ArrivalProcess, Protocol};
@@ -72,11 +72,7 @@ async fn request(world: Arc<World>, flow: usize) {
     if measuring {
         bump(&stats.started);
     }
-    let entry = world
-        .design
-        .services
-        .iter()
-        .position(|s| s.id == world.design.flows[flow].entry);
+    let entry = world.service_index(world.design.flows[flow].entry.as_str());
     let outcome = match entry.and_then(|e| world.pick_replica(e)) {
         Some(replica) => {
             let port = replica.port;
@@ -96,7 +92,7 @@ async fn request(world: Arc<World>, flow: usize) {
     if measuring {
         if outcome == Outcome::Success {
             bump(&stats.completed);
-            stats.latency(world.now_ms() - arrived);
+            record(&stats.latency, world.now_ms() - arrived);
         } else {
             bump(&stats.failed);
         }

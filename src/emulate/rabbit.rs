@@ -22,7 +22,7 @@ use amqprs::connection::{Connection, OpenConnectionArguments};
 use serde_json::{Value, json};
 
 use super::process::{Children, find_program, free_port};
-use super::stats::bump;
+use super::stats::{bump, record};
 use super::world::World;
 use super::{EmulateError, server};
 use crate::model::{CallMode, Design, ServiceKind};
@@ -112,14 +112,7 @@ fn boot_definitions(design: &Design) -> Value {
     let direct: Vec<Value> = direct_consumers(design)
         .into_iter()
         .map(|consumer| {
-            let mut arguments = serde_json::Map::new();
-            if let Some(service) = design.service(consumer)
-                && let Some(capacity) = service.queue_capacity
-            {
-                let length = (u64::from(capacity) * u64::from(service.replicas)).max(1);
-                arguments.insert("x-max-length".to_owned(), Value::from(length));
-                arguments.insert("x-overflow".to_owned(), Value::from("reject-publish"));
-            }
+            let arguments = crate::export::rabbitmq::queue_limit(design, consumer);
             json!({"name": consumer, "durable": true, "auto_delete": false, "arguments": arguments})
         })
         .collect();
@@ -434,7 +427,7 @@ impl Rabbit {
         if sent
             && is_broker(&world.design, broker)
             && world.measuring(now_ms)
-            && let Some(index) = world.design.services.iter().position(|s| s.id == broker)
+            && let Some(index) = world.service_index(broker)
         {
             bump(&world.stats.services[index].arrivals);
             bump(&world.stats.services[index].completed);
@@ -477,7 +470,9 @@ async fn consume(
             && world.measuring(now)
         {
             let stats = &world.stats.edges[edge];
-            stats.lag(now - sent_ms);
+            if let Some(lag) = &stats.lag {
+                record(lag, now - sent_ms);
+            }
             // A broker's delivery is its call to the consumer; a direct call was counted when sent.
             if edge != published_edge {
                 bump(&stats.calls);

@@ -12,7 +12,7 @@ use tokio::sync::{oneshot, watch};
 use tokio::task::JoinSet;
 
 use super::client;
-use super::stats::bump;
+use super::stats::{bump, record};
 use super::wire::{self, Answer};
 use super::world::{Replica, World};
 use crate::model::CallMode;
@@ -133,7 +133,7 @@ pub(crate) async fn work(
     replica.leave();
     if world.measuring(end) {
         bump(if ok { &stats.completed } else { &stats.failed });
-        stats.sojourn(end - arrived_ms);
+        record(&stats.sojourn, end - arrived_ms);
     }
     let answer = if ok { Answer::Ok } else { Answer::Failed };
     if let Some(done) = done {

@@ -20,7 +20,8 @@ fn histogram(digits: u8) -> Mutex<LatencyHistogram> {
     Mutex::new(new_histogram(digits))
 }
 
-fn record(histogram: &Mutex<LatencyHistogram>, ms: f64) {
+/// Records a latency in milliseconds.
+pub(crate) fn record(histogram: &Mutex<LatencyHistogram>, ms: f64) {
     if let Ok(mut h) = histogram.lock() {
         record_ms(&mut h, ms);
     }
@@ -79,24 +80,14 @@ impl Gauge {
 }
 
 /// Counters of one flow.
-#[derive(Default)]
 pub(crate) struct FlowStats {
     pub(crate) started: AtomicU64,
     pub(crate) completed: AtomicU64,
     pub(crate) failed: AtomicU64,
-    pub(crate) latency: Option<Mutex<LatencyHistogram>>,
-}
-
-impl FlowStats {
-    pub(crate) fn latency(&self, ms: f64) {
-        if let Some(h) = &self.latency {
-            record(h, ms);
-        }
-    }
+    pub(crate) latency: Mutex<LatencyHistogram>,
 }
 
 /// Counters of one service.
-#[derive(Default)]
 pub(crate) struct ServiceStats {
     pub(crate) arrivals: AtomicU64,
     pub(crate) completed: AtomicU64,
@@ -104,41 +95,19 @@ pub(crate) struct ServiceStats {
     pub(crate) rejected: AtomicU64,
     pub(crate) busy: Gauge,
     pub(crate) waiting: Gauge,
-    pub(crate) sojourn: Option<Mutex<LatencyHistogram>>,
-}
-
-impl ServiceStats {
-    pub(crate) fn sojourn(&self, ms: f64) {
-        if let Some(h) = &self.sojourn {
-            record(h, ms);
-        }
-    }
+    pub(crate) sojourn: Mutex<LatencyHistogram>,
 }
 
 /// Counters of one call edge.
-#[derive(Default)]
 pub(crate) struct EdgeStats {
     pub(crate) calls: AtomicU64,
     pub(crate) failures: AtomicU64,
     pub(crate) timeouts: AtomicU64,
     pub(crate) retries: AtomicU64,
     pub(crate) short_circuited: AtomicU64,
-    pub(crate) latency: Option<Mutex<LatencyHistogram>>,
+    pub(crate) latency: Mutex<LatencyHistogram>,
+    /// Async calls only.
     pub(crate) lag: Option<Mutex<LatencyHistogram>>,
-}
-
-impl EdgeStats {
-    pub(crate) fn latency(&self, ms: f64) {
-        if let Some(h) = &self.latency {
-            record(h, ms);
-        }
-    }
-
-    pub(crate) fn lag(&self, ms: f64) {
-        if let Some(h) = &self.lag {
-            record(h, ms);
-        }
-    }
 }
 
 /// Adds one to a counter.
@@ -164,25 +133,36 @@ impl Stats {
                 .flows
                 .iter()
                 .map(|_| FlowStats {
-                    latency: Some(histogram(FLOW_DIGITS)),
-                    ..FlowStats::default()
+                    started: AtomicU64::new(0),
+                    completed: AtomicU64::new(0),
+                    failed: AtomicU64::new(0),
+                    latency: histogram(FLOW_DIGITS),
                 })
                 .collect(),
             services: design
                 .services
                 .iter()
                 .map(|_| ServiceStats {
-                    sojourn: Some(histogram(PART_DIGITS)),
-                    ..ServiceStats::default()
+                    arrivals: AtomicU64::new(0),
+                    completed: AtomicU64::new(0),
+                    failed: AtomicU64::new(0),
+                    rejected: AtomicU64::new(0),
+                    busy: Gauge::default(),
+                    waiting: Gauge::default(),
+                    sojourn: histogram(PART_DIGITS),
                 })
                 .collect(),
             edges: design
                 .edges
                 .iter()
                 .map(|e| EdgeStats {
-                    latency: Some(histogram(PART_DIGITS)),
+                    calls: AtomicU64::new(0),
+                    failures: AtomicU64::new(0),
+                    timeouts: AtomicU64::new(0),
+                    retries: AtomicU64::new(0),
+                    short_circuited: AtomicU64::new(0),
+                    latency: histogram(PART_DIGITS),
                     lag: (e.mode == CallMode::Async).then(|| histogram(PART_DIGITS)),
-                    ..EdgeStats::default()
                 })
                 .collect(),
         }
@@ -217,7 +197,7 @@ impl Stats {
                     failed,
                     in_flight: started.saturating_sub(completed + failed),
                     goodput_rps: completed as f64 / measured_s,
-                    latency_ms: s.latency.as_ref().map(stats_of).unwrap_or_default(),
+                    latency_ms: stats_of(&s.latency),
                     ..FlowReport::default()
                 };
                 (flow.id.to_string(), report)
@@ -244,7 +224,7 @@ impl Stats {
                     },
                     mean_queue_length: waiting / measured_ms,
                     max_queue_length: u64::try_from(max_waiting).unwrap_or(0),
-                    sojourn_ms: s.sojourn.as_ref().map(stats_of).unwrap_or_default(),
+                    sojourn_ms: stats_of(&s.sojourn),
                 };
                 (service.id.to_string(), report)
             })
@@ -261,7 +241,7 @@ impl Stats {
                     retries: get(&s.retries),
                     short_circuited: get(&s.short_circuited),
                     latency_ms: if edge.mode == CallMode::Sync {
-                        s.latency.as_ref().map(stats_of).unwrap_or_default()
+                        stats_of(&s.latency)
                     } else {
                         LatencyStats::default()
                     },

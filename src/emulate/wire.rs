@@ -122,6 +122,19 @@ pub(crate) fn flow_of<B>(request: &hyper::Request<B>) -> Option<usize> {
         .and_then(|v| v.parse().ok())
 }
 
+/// The path of a call's requests: gRPC's `/<package>.Emulated/Call` (the package as the exports route by it), or
+/// `/call`.
+pub(crate) fn call_path(call: &crate::model::Edge) -> String {
+    if call.effective_protocol() == crate::model::Protocol::Grpc {
+        format!(
+            "/{}.Emulated/Call",
+            crate::export::nginx::grpc_package(call.to.as_str())
+        )
+    } else {
+        "/call".to_owned()
+    }
+}
+
 /// A request to a replica or through a proxy: gRPC (`POST /<package>.Emulated/Call`, an empty framed message) or
 /// plain HTTP (`POST <path>`).
 pub(crate) fn request(

@@ -11,7 +11,7 @@ use tokio::sync::{Semaphore, watch};
 
 use super::rabbit::Rabbit;
 use super::stats::Stats;
-use crate::model::{Design, FaultEffect, FaultKind, SimulationSettings, either_fails};
+use crate::model::{Design, FaultEffect, FaultKind, ServiceId, SimulationSettings, either_fails};
 use crate::sim::{Breaker, Sampler, SimRng};
 
 /// One replica of a service: a server on a loopback port with `concurrency` workers and a waiting room.
@@ -84,6 +84,8 @@ pub(crate) struct World {
     /// Per service, per flow: the service's calls of the flow in ascending `order` groups (edge indices).
     pub(crate) groups: Vec<Vec<Vec<Vec<usize>>>>,
     pub(crate) replicas: Vec<Vec<Arc<Replica>>>,
+    /// Service id -> its index in the design (calls and arrivals look their callee up on every request).
+    service_index: HashMap<ServiceId, usize>,
     round_robin: Vec<AtomicUsize>,
     samplers: Vec<Sampler>,
     rngs: Vec<Mutex<SimRng>>,
@@ -139,6 +141,12 @@ impl World {
         let seed = settings.seed;
         Self {
             groups,
+            service_index: design
+                .services
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.id.clone(), i))
+                .collect(),
             round_robin: design
                 .services
                 .iter()
@@ -163,6 +171,11 @@ impl World {
             settings,
             epoch: OnceLock::new(),
         }
+    }
+
+    /// The index of the service with this id.
+    pub(crate) fn service_index(&self, id: &str) -> Option<usize> {
+        self.service_index.get(id).copied()
     }
 
     /// Starts the run's clock.

@@ -75,6 +75,20 @@ struct Binding {
     arguments: BTreeMap<String, Value>,
 }
 
+/// The limit of a consumer's queue: its queue capacity × replicas (at least 1, see the module's comment), with
+/// `reject-publish` overflow; nothing for an unbounded queue.
+pub(crate) fn queue_limit(design: &Design, consumer: &str) -> BTreeMap<String, Value> {
+    let mut arguments = BTreeMap::new();
+    if let Some(service) = design.service(consumer)
+        && let Some(capacity) = service.queue_capacity
+    {
+        let length = (u64::from(capacity) * u64::from(service.replicas)).max(1);
+        arguments.insert("x-max-length".to_owned(), Value::from(length));
+        arguments.insert("x-overflow".to_owned(), Value::from("reject-publish"));
+    }
+    arguments
+}
+
 fn exchange(name: String, kind: &'static str) -> Exchange {
     Exchange {
         name,
@@ -147,13 +161,7 @@ fn definitions(design: &Design, broker: &str) -> Definitions {
                 Value::from(*consumer),
             ),
         ]);
-        if let Some(service) = design.service(consumer)
-            && let Some(capacity) = service.queue_capacity
-        {
-            let length = (u64::from(capacity) * u64::from(service.replicas)).max(1);
-            arguments.insert("x-max-length".to_owned(), Value::from(length));
-            arguments.insert("x-overflow".to_owned(), Value::from("reject-publish"));
-        }
+        arguments.extend(queue_limit(design, consumer));
         queue_type(&mut arguments);
         queues.push(Queue {
             name: (*consumer).to_owned(),
