@@ -456,13 +456,7 @@ impl Canvas {
         let Some((_, zoom, pan)) = self.last_view else {
             return;
         };
-        let mut bounds = Rect::NOTHING;
-        for (_, node) in self.graph.nodes_iter() {
-            bounds = bounds.union(Rect::from_center_size(
-                node.location(),
-                Vec2::new(SERVICE_WIDTH, SERVICE_HEIGHT),
-            ));
-        }
+        let bounds = self.bounds();
         if !bounds.is_positive() || canvas.width() < 3.0 * MINIMAP_SIZE.x {
             return;
         }
@@ -867,17 +861,20 @@ impl Canvas {
         ui.ctx().request_repaint();
     }
 
+    /// The canvas area the services' boxes take up (`Rect::NOTHING` without services).
+    fn bounds(&self) -> Rect {
+        self.graph
+            .nodes_iter()
+            .map(|(_, node)| {
+                Rect::from_center_size(node.location(), Vec2::new(SERVICE_WIDTH, SERVICE_HEIGHT))
+            })
+            .fold(Rect::NOTHING, |bounds, rect| bounds.union(rect))
+    }
+
     /// Sets zoom and pan so the whole design fits in a view of `size`.
     fn fit_to(&self, ui: &mut egui::Ui, size: Vec2) {
         let mut meta = MetadataFrame::new(Some(CANVAS_ID.to_owned())).load(ui);
-        let mut bounds = Rect::NOTHING;
-        for (_, node) in self.graph.nodes_iter() {
-            let center = node.location();
-            bounds = bounds.union(Rect::from_center_size(
-                center,
-                Vec2::new(SERVICE_WIDTH, SERVICE_HEIGHT),
-            ));
-        }
+        let bounds = self.bounds();
         if !bounds.is_positive() {
             meta.zoom = 1.0;
             meta.pan = size / 2.0;
