@@ -7,7 +7,7 @@
 //! broker in between) goes through a queue of the consumer's name in the virtual host `direct`, declared like the
 //! exporter's consumer queues.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -281,9 +281,11 @@ fn last_error(folder: &std::path::Path) -> String {
 
 /// The emulator's AMQP side: a publishing channel per virtual host, and where each async call publishes.
 pub(crate) struct Rabbit {
+    /// Per virtual host, the channel messages are published on.
     publishers: HashMap<String, Channel>,
+    /// Per edge, where its messages are published (`None` for sync calls and a broker's own deliveries).
     routes: Vec<Option<Route>>,
-    /// Per (virtual host, queue): the edges that deliver into it, by the routing key they were published with.
+    /// Held open for the run: closing a connection would close its channels and stop its consumers.
     _connections: Vec<Connection>,
 }
 
@@ -338,8 +340,7 @@ impl Rabbit {
             .collect();
         let mut connections = Vec::new();
         let mut publishers = HashMap::new();
-        let vhosts: std::collections::BTreeSet<&str> =
-            routes.iter().flatten().map(|r| r.vhost.as_str()).collect();
+        let vhosts: BTreeSet<&str> = routes.iter().flatten().map(|r| r.vhost.as_str()).collect();
         for vhost in vhosts {
             let connection = connect(port, vhost).await?;
             let channel = connection.open_channel(None).await.map_err(|e| {
@@ -349,7 +350,7 @@ impl Rabbit {
             connections.push(connection);
         }
         // Consumers: (virtual host, queue = consumer id) for each broker that delivers to it, and `direct`.
-        let mut queues: BTreeMap<(String, usize), ()> = BTreeMap::new();
+        let mut queues: BTreeSet<(String, usize)> = BTreeSet::new();
         for e in &design.edges {
             if e.mode != CallMode::Async || is_broker(design, e.to.as_str()) {
                 continue;
@@ -362,9 +363,9 @@ impl Rabbit {
             } else {
                 DIRECT_VHOST.to_owned()
             };
-            queues.insert((vhost, consumer), ());
+            queues.insert((vhost, consumer));
         }
-        for (vhost, consumer) in queues.into_keys() {
+        for (vhost, consumer) in queues {
             let connection = connect(port, &vhost).await?;
             for replica in &world.replicas[consumer] {
                 let channel = connection.open_channel(None).await.map_err(|e| {
