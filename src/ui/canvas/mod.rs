@@ -1,0 +1,329 @@
+//! The design canvas, drawn with egui_graphs.
+//!
+//! The view graph is derived from the model and holds only ids; it is rebuilt whenever the document changes.
+//! Positions come from the design (a layout that keeps them replaces egui_graphs' random one), fit-to-screen runs
+//! only when asked, and idle frames are painted without `GraphView::show`, which would otherwise request a new
+//! frame every frame and keep the CPU busy.
+
+use std::collections::HashMap;
+
+use egui::{
+    Color32, FontId, Pos2, Rect, Sense, Shape, Stroke, StrokeKind, Vec2,
+    epaint::{PathShape, PathStroke, TextShape},
+};
+use egui_graphs::{
+    DisplayEdge, DisplayNode, DrawContext, EdgeProps, GraphChange, GraphView, Layout, LayoutState,
+    MetadataFrame, NodeProps, SettingsInteraction, SettingsNavigation, SettingsStyle,
+};
+use petgraph::{
+    Directed,
+    stable_graph::{DefaultIx, EdgeIndex, NodeIndex},
+};
+use serde::{Deserialize, Serialize};
+
+use crate::app::Command;
+use crate::model::{CallMode, Design, Edge, EdgeId, Fault, ServiceId, ServiceKind};
+use crate::rules::{Report, Severity, Subject};
+use crate::sim::BreakerState;
+use crate::sim::history::{EdgeNow, RunHistory, ServiceNow};
+use crate::ui::warnings::severity_color;
+
+mod interaction;
+mod overlay;
+mod overview;
+mod placement;
+mod shapes;
+mod sync;
+
+use overlay::*;
+pub use overlay::{
+    CallOverlay, FaultRequest, LiveOverlay, ServiceOverlay, breaker_label, utilization_color,
+};
+use overview::*;
+pub use placement::{free_spot, new_edge, new_service};
+use shapes::*;
+pub use shapes::{CallShape, ServiceShape};
+pub use sync::call_label;
+use sync::*;
+
+/// Finding counts per service and per call, with the worst severity, drawn as badges.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Badges {
+    services: HashMap<String, (Severity, usize)>,
+    edges: HashMap<String, (Severity, usize)>,
+}
+
+impl Badges {
+    /// Counts every finding against each service and call it names.
+    pub fn from_report(report: &Report) -> Self {
+        let mut badges = Self::default();
+        for finding in &report.findings {
+            for subject in &finding.subjects {
+                let (map, id) = match subject {
+                    Subject::Service(id) => (&mut badges.services, id),
+                    Subject::Edge(id) => (&mut badges.edges, id),
+                    Subject::Flow(_) => continue,
+                };
+                let entry = map.entry(id.clone()).or_insert((finding.severity, 0));
+                entry.0 = entry.0.min(finding.severity);
+                entry.1 += 1;
+            }
+        }
+        badges
+    }
+}
+
+/// Width of a service box, in canvas units.
+pub const SERVICE_WIDTH: f32 = 150.0;
+/// Height of a service box, in canvas units.
+pub const SERVICE_HEIGHT: f32 = 56.0;
+/// The egui_graphs id under which pan and zoom are kept.
+const CANVAS_ID: &str = "syncopate-canvas";
+
+/// The graph type behind the canvas: payloads are ids only.
+pub type CanvasGraph =
+    egui_graphs::Graph<ServiceId, EdgeId, Directed, DefaultIx, ServiceShape, CallShape>;
+
+/// What is selected on the canvas.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// Selected services.
+    pub services: Vec<ServiceId>,
+    /// Selected calls.
+    pub edges: Vec<EdgeId>,
+}
+
+impl Selection {
+    /// Whether nothing is selected.
+    pub fn is_empty(&self) -> bool {
+        self.services.is_empty() && self.edges.is_empty()
+    }
+}
+
+/// The canvas widget state: the derived view graph and what it was built from.
+pub struct Canvas {
+    graph: CanvasGraph,
+    nodes: HashMap<ServiceId, NodeIndex>,
+    built_for_state: Option<u64>,
+    fit_requested: bool,
+    /// Keep fitting the view to the window (as it settles or is resized) until the user pans or zooms.
+    auto_fit: bool,
+    last_canvas_size: Vec2,
+    /// The badges the view graph was built with.
+    badges: Badges,
+    /// A canvas position to bring to the centre of the view on the next frame.
+    pending_center: Option<Pos2>,
+    /// Connect mode: dragging from one service to another draws a call.
+    pub connecting: bool,
+    /// The service a connecting drag started from.
+    connect_from: Option<ServiceId>,
+    /// The kind given to services added by double-clicking the canvas.
+    pub new_service_kind: ServiceKind,
+    /// The canvas rectangle and view transform (zoom, pan) of the last frame, to map canvas and screen positions.
+    last_view: Option<(Rect, f32, Vec2)>,
+    /// Whether `GraphView::show` has run: on its first frame it fits the view its own way, which is undone.
+    graph_view_started: bool,
+    /// Position of the dragged service when the drag started, so a drag becomes one move command.
+    drag_origin: Option<(ServiceId, Pos2)>,
+    /// The view graph's edge of each call.
+    edges: HashMap<EdgeId, EdgeIndex>,
+    /// The live simulation's numbers, drawn over the design while a run is on.
+    live: Option<LiveOverlay>,
+    /// The focused flow's services and calls: everything else is drawn faintly. `None`: nothing is dimmed.
+    focus: Option<(Vec<ServiceId>, Vec<EdgeId>)>,
+    /// The focus the view graph was last built with.
+    built_focus: Option<(Vec<ServiceId>, Vec<EdgeId>)>,
+    /// Whether the view graph's shapes carry live numbers now (so they are cleared once when the run goes).
+    live_drawn: bool,
+    /// Seconds of dot animation; it advances only while the simulation runs.
+    animation_s: f64,
+    /// The service whose fault menu is open, and where on screen.
+    fault_menu: Option<(ServiceId, Pos2)>,
+    /// What the user asked of the simulation on the canvas this frame; the app takes it.
+    pub fault_request: Option<FaultRequest>,
+}
+
+impl Default for Canvas {
+    fn default() -> Self {
+        Self {
+            graph: CanvasGraph::new(),
+            nodes: HashMap::new(),
+            built_for_state: None,
+            fit_requested: true,
+            auto_fit: true,
+            last_canvas_size: Vec2::ZERO,
+            graph_view_started: false,
+            badges: Badges::default(),
+            pending_center: None,
+            connecting: false,
+            connect_from: None,
+            new_service_kind: ServiceKind::Service,
+            last_view: None,
+            drag_origin: None,
+            edges: HashMap::new(),
+            live: None,
+            focus: None,
+            built_focus: None,
+            live_drawn: false,
+            animation_s: 0.0,
+            fault_menu: None,
+            fault_request: None,
+        }
+    }
+}
+
+impl Canvas {
+    /// Asks for the view to fit the whole design on the next frame.
+    pub fn request_fit(&mut self) {
+        self.fit_requested = true;
+        self.auto_fit = true;
+    }
+
+    /// Marks `selection` as selected in the view, e.g. after a click in the warnings panel.
+    pub fn show_selection(&mut self, selection: &Selection) {
+        let node_ids: Vec<_> = self.graph.g().node_indices().collect();
+        for index in node_ids {
+            if let Some(node) = self.graph.node_mut(index) {
+                let selected = selection.services.contains(node.payload());
+                node.set_selected(selected);
+            }
+        }
+        let edge_ids: Vec<_> = self.graph.g().edge_indices().collect();
+        for index in edge_ids {
+            if let Some(edge) = self.graph.edge_mut(index) {
+                let selected = selection.edges.contains(edge.payload());
+                edge.set_selected(selected);
+            }
+        }
+        let nodes: Vec<_> = self
+            .graph
+            .nodes_iter()
+            .filter(|(_, n)| n.selected())
+            .map(|(i, _)| i)
+            .collect();
+        self.graph.set_selected_nodes(nodes);
+        let edges: Vec<_> = self
+            .graph
+            .edges_iter()
+            .filter(|(_, e)| e.selected())
+            .map(|(i, _)| i)
+            .collect();
+        self.graph.set_selected_edges(edges);
+    }
+
+    /// Brings a service or call to the centre of the view on the next frame.
+    pub fn center_on(&mut self, design: &Design, subject: &Subject) {
+        let position_of = |id: &str| {
+            design
+                .service(id)
+                .and_then(|s| s.position)
+                .map(|[x, y]| Pos2::new(x, y))
+        };
+        let target = match subject {
+            Subject::Service(id) => position_of(id),
+            Subject::Edge(id) => design.edge(id).and_then(|e| {
+                let (a, b) = (position_of(e.from.as_str())?, position_of(e.to.as_str())?);
+                Some(a + (b - a) / 2.0)
+            }),
+            Subject::Flow(id) => design.flow(id).and_then(|f| position_of(f.entry.as_str())),
+        };
+        if target.is_some() {
+            self.pending_center = target;
+            self.auto_fit = false;
+        }
+    }
+
+    /// Dims every service and call but these (sorted), or nothing (`None`).
+    pub fn set_focus(&mut self, focus: Option<(Vec<ServiceId>, Vec<EdgeId>)>) {
+        self.focus = focus;
+    }
+
+    /// The services drawn faintly now, in the view graph's order (for tests and tooling).
+    pub fn dimmed_services(&self) -> Vec<ServiceId> {
+        self.graph
+            .nodes_iter()
+            .filter(|(_, node)| node.display().dimmed)
+            .map(|(_, node)| node.payload().clone())
+            .collect()
+    }
+
+    /// Shows a run's live numbers over the design from now on, or stops showing them (`None`).
+    pub fn set_live(&mut self, live: Option<LiveOverlay>) {
+        self.live = live;
+        if self.live.is_none() {
+            self.fault_menu = None;
+        }
+    }
+
+    /// Moves the dots along the calls on by `seconds` (called while the simulation runs).
+    pub fn advance_animation(&mut self, seconds: f64) {
+        self.animation_s += seconds;
+    }
+
+    /// Draws the canvas and turns the user's gestures into commands and selection changes.
+    pub fn show(
+        &mut self,
+        ui: &mut egui::Ui,
+        design: &Design,
+        state_id: u64,
+        badges: &Badges,
+        selection: &mut Selection,
+        commands: &mut Vec<Command>,
+    ) {
+        self.sync_with(design, state_id, selection, badges);
+        let interacting = ui.input(|i| {
+            !i.events.is_empty()
+                || i.pointer.any_down()
+                || i.pointer.any_released()
+                || i.smooth_scroll_delta != Vec2::ZERO
+                || i.zoom_delta() != 1.0
+        });
+        let canvas_size = ui.available_size();
+        if self.fit_requested || (self.auto_fit && canvas_size != self.last_canvas_size) {
+            self.fit_requested = false;
+            self.fit_to(ui, canvas_size);
+        }
+        self.last_canvas_size = canvas_size;
+        if let Some(target) = self.pending_center.take() {
+            let mut meta = MetadataFrame::new(Some(CANVAS_ID.to_owned())).load(ui);
+            meta.pan = canvas_size / 2.0 - target.to_vec2() * meta.zoom;
+            meta.save(ui);
+        }
+        self.apply_live();
+        let response = if interacting {
+            self.show_interactive(ui, design, selection, commands)
+        } else {
+            self.paint_static(ui)
+        };
+        if self.live.is_some() {
+            self.live_extras(ui, &response);
+        }
+        if self.graph.node_count() >= MINIMAP_MIN_SERVICES {
+            self.minimap(ui, response.rect);
+        }
+    }
+
+    /// Where the canvas was on screen last frame.
+    pub fn screen_rect(&self) -> Option<Rect> {
+        self.last_view.map(|(rect, _, _)| rect)
+    }
+
+    /// The service whose fault menu is open.
+    pub fn fault_menu_service(&self) -> Option<&ServiceId> {
+        self.fault_menu.as_ref().map(|(id, _)| id)
+    }
+
+    /// Where a service is on screen, as of the last frame.
+    pub fn screen_position(&self, service: &str) -> Option<Pos2> {
+        let (rect, zoom, pan) = self.last_view?;
+        let index = self.nodes.get(service)?;
+        let location = self.graph.node(*index)?.location();
+        Some(rect.min + pan + location.to_vec2() * zoom)
+    }
+
+    /// The canvas position under a screen position, as of the last frame.
+    pub fn canvas_position(&self, screen: Pos2) -> Option<Pos2> {
+        let (rect, zoom, pan) = self.last_view?;
+        Some(((screen - rect.min - pan) / zoom).to_pos2())
+    }
+}

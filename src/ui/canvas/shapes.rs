@@ -1,0 +1,593 @@
+//! How a service box and a call line are drawn (egui_graphs display shapes).
+
+use super::*;
+
+/// Colours of a service kind: fill and border.
+pub(super) fn kind_colors(kind: ServiceKind, dark: bool) -> (Color32, Color32) {
+    let (fill_light, fill_dark, border) = match kind {
+        ServiceKind::Client => (
+            Color32::from_rgb(232, 240, 254),
+            Color32::from_rgb(36, 52, 82),
+            Color32::from_rgb(66, 133, 244),
+        ),
+        ServiceKind::Gateway => (
+            Color32::from_rgb(243, 232, 253),
+            Color32::from_rgb(62, 40, 84),
+            Color32::from_rgb(142, 68, 173),
+        ),
+        ServiceKind::Service => (
+            Color32::from_rgb(232, 245, 233),
+            Color32::from_rgb(33, 64, 40),
+            Color32::from_rgb(46, 125, 50),
+        ),
+        ServiceKind::Database => (
+            Color32::from_rgb(255, 243, 224),
+            Color32::from_rgb(80, 56, 24),
+            Color32::from_rgb(230, 126, 34),
+        ),
+        ServiceKind::Broker => (
+            Color32::from_rgb(255, 235, 238),
+            Color32::from_rgb(84, 34, 40),
+            Color32::from_rgb(198, 40, 40),
+        ),
+        ServiceKind::External => (
+            Color32::from_rgb(240, 240, 240),
+            Color32::from_rgb(56, 56, 56),
+            Color32::from_rgb(117, 117, 117),
+        ),
+    };
+    (if dark { fill_dark } else { fill_light }, border)
+}
+
+/// How a service is drawn: a box whose outline tells its kind, with its name.
+#[derive(Debug, Clone)]
+pub struct ServiceShape {
+    pos: Pos2,
+    label: String,
+    selected: bool,
+    hovered: bool,
+    dragged: bool,
+    /// The service's kind (set when the view graph is built).
+    pub kind: ServiceKind,
+    /// The service's replicas, shown as a stacked outline when more than one.
+    pub replicas: u32,
+    /// The worst severity and the number of findings about this service.
+    pub badge: Option<(Severity, usize)>,
+    /// Live numbers while a simulation is on.
+    pub live: Option<ServiceOverlay>,
+    /// Drawn faintly: not on the focused flow.
+    pub dimmed: bool,
+}
+
+impl From<NodeProps<ServiceId>> for ServiceShape {
+    fn from(props: NodeProps<ServiceId>) -> Self {
+        Self {
+            pos: props.location(),
+            label: props.label.clone(),
+            selected: props.selected,
+            hovered: props.hovered,
+            dragged: props.dragged,
+            kind: ServiceKind::Service,
+            replicas: 1,
+            badge: None,
+            live: None,
+            dimmed: false,
+        }
+    }
+}
+
+impl ServiceShape {
+    pub(super) fn rect(&self) -> Rect {
+        Rect::from_center_size(self.pos, Vec2::new(SERVICE_WIDTH, SERVICE_HEIGHT))
+    }
+}
+
+impl ServiceShape {
+    /// The service's shapes at full strength.
+    pub(super) fn paint(&mut self, ctx: &DrawContext) -> Vec<Shape> {
+        let dark = ctx.ctx.global_style().visuals.dark_mode;
+        let (mut fill, border) = kind_colors(self.kind, dark);
+        if let Some(live) = &self.live {
+            // While simulating, the fill tells how busy the service is.
+            let heat = utilization_color(live.utilization);
+            fill = if dark {
+                heat.gamma_multiply(0.55)
+            } else {
+                heat.gamma_multiply(0.85)
+            };
+        }
+        let text_color = if dark {
+            Color32::from_gray(235)
+        } else {
+            Color32::from_gray(20)
+        };
+        let zoom = ctx.meta.zoom;
+        let rect = Rect::from_min_max(
+            ctx.meta.canvas_to_screen_pos(self.rect().min),
+            ctx.meta.canvas_to_screen_pos(self.rect().max),
+        );
+        let emphasis = self.selected || self.dragged;
+        let stroke = Stroke::new(
+            if emphasis {
+                3.0
+            } else if self.hovered {
+                2.0
+            } else {
+                1.5
+            },
+            if emphasis {
+                Color32::from_rgb(255, 171, 0)
+            } else {
+                border
+            },
+        );
+        let radius = |r: f32| corner(zoom, r);
+        let mut shapes = Vec::new();
+        if self.replicas > 1 {
+            let offset = Vec2::splat(4.0 * zoom.clamp(0.5, 1.5));
+            shapes.push(Shape::rect_filled(
+                rect.translate(offset * 2.0),
+                radius(8.0 * zoom),
+                border.gamma_multiply(0.25),
+            ));
+            shapes.push(Shape::rect_filled(
+                rect.translate(offset),
+                radius(8.0 * zoom),
+                border.gamma_multiply(0.45),
+            ));
+        }
+        match self.kind {
+            ServiceKind::Database => {
+                // A cylinder: a body with an elliptic top.
+                let cap = rect.height() * 0.18;
+                shapes.push(Shape::rect_filled(rect, radius(cap.floor().max(2.0)), fill));
+                shapes.push(Shape::rect_stroke(
+                    rect,
+                    radius(cap.floor().max(2.0)),
+                    stroke,
+                    StrokeKind::Middle,
+                ));
+                let top = Rect::from_min_size(rect.min, Vec2::new(rect.width(), cap * 2.0));
+                shapes.push(Shape::ellipse_stroke(
+                    top.center(),
+                    top.size() / 2.0,
+                    stroke,
+                ));
+            }
+            ServiceKind::Gateway => {
+                // A hexagon-like box: cut corners on the left and right.
+                let cut = rect.height() / 3.0;
+                let points = vec![
+                    Pos2::new(rect.left() + cut, rect.top()),
+                    Pos2::new(rect.right() - cut, rect.top()),
+                    Pos2::new(rect.right(), rect.center().y),
+                    Pos2::new(rect.right() - cut, rect.bottom()),
+                    Pos2::new(rect.left() + cut, rect.bottom()),
+                    Pos2::new(rect.left(), rect.center().y),
+                ];
+                shapes.push(Shape::Path(PathShape::convex_polygon(points, fill, stroke)));
+            }
+            ServiceKind::Broker => {
+                shapes.push(Shape::rect_filled(rect, radius(4.0 * zoom), fill));
+                shapes.push(Shape::rect_stroke(
+                    rect,
+                    radius(4.0 * zoom),
+                    stroke,
+                    StrokeKind::Middle,
+                ));
+                // Queue slots along the bottom edge.
+                let slot_width = rect.width() / 10.0;
+                for i in 1..10 {
+                    let x = rect.left() + slot_width * i as f32;
+                    shapes.push(Shape::line_segment(
+                        [
+                            Pos2::new(x, rect.bottom() - rect.height() * 0.25),
+                            Pos2::new(x, rect.bottom()),
+                        ],
+                        Stroke::new(1.0, border),
+                    ));
+                }
+            }
+            ServiceKind::Client => {
+                shapes.push(Shape::rect_filled(rect, radius(rect.height() / 2.0), fill));
+                shapes.push(Shape::rect_stroke(
+                    rect,
+                    radius(rect.height() / 2.0),
+                    stroke,
+                    StrokeKind::Middle,
+                ));
+            }
+            ServiceKind::External => {
+                shapes.push(Shape::rect_filled(rect, radius(8.0 * zoom), fill));
+                let corners = [
+                    rect.left_top(),
+                    rect.right_top(),
+                    rect.right_bottom(),
+                    rect.left_bottom(),
+                    rect.left_top(),
+                ];
+                shapes.extend(Shape::dashed_line(&corners, stroke, 6.0, 4.0));
+            }
+            ServiceKind::Service => {
+                shapes.push(Shape::rect_filled(rect, radius(8.0 * zoom), fill));
+                shapes.push(Shape::rect_stroke(
+                    rect,
+                    radius(8.0 * zoom),
+                    stroke,
+                    StrokeKind::Middle,
+                ));
+            }
+        }
+        // Zoomed far out (a whole large design in view) names would be smaller than the 5 px they are clamped to
+        // and spill over their boxes; they are left out, which also spares laying out two texts per service a
+        // frame. Between that and the overview's threshold (a design of some 70 services fitted to a window) the
+        // name alone is drawn at a readable size, cut short with an ellipsis to its box.
+        if !is_far(zoom) {
+            let name_size = text_size(13.0 * zoom, 5.0, 28.0);
+            let tag_size = text_size(10.0 * zoom, 4.0, 20.0);
+            let max_width = rect.width() - 8.0 * zoom;
+            let name = ctx.ctx.fonts_mut(|f| {
+                let mut job = egui::text::LayoutJob::simple_singleline(
+                    self.label.clone(),
+                    FontId::proportional(name_size),
+                    text_color,
+                );
+                job.wrap.max_width = max_width;
+                job.wrap.max_rows = 1;
+                f.layout_job(job)
+            });
+            let name_pos = Pos2::new(
+                rect.center().x - name.size().x / 2.0,
+                rect.center().y - name.size().y * 0.75,
+            );
+            shapes.push(TextShape::new(name_pos, name, text_color).into());
+            let tag_text = if self.replicas > 1 {
+                format!("{} ×{}", self.kind.as_str(), self.replicas)
+            } else {
+                self.kind.as_str().to_owned()
+            };
+            let tag = ctx
+                .ctx
+                .fonts_mut(|f| f.layout_no_wrap(tag_text, FontId::proportional(tag_size), border));
+            let tag_pos = Pos2::new(
+                rect.center().x - tag.size().x / 2.0,
+                rect.center().y + tag.size().y * 0.2,
+            );
+            shapes.push(TextShape::new(tag_pos, tag, border).into());
+        } else if zoom >= NAME_ZOOM {
+            let name = ctx.ctx.fonts_mut(|f| {
+                let mut job = egui::text::LayoutJob::simple_singleline(
+                    self.label.clone(),
+                    FontId::proportional(FAR_NAME_SIZE.min(rect.height() * 0.9)),
+                    text_color,
+                );
+                job.wrap.max_width = rect.width() - 2.0;
+                job.wrap.max_rows = 1;
+                f.layout_job(job)
+            });
+            let name_pos = rect.center() - name.size() / 2.0;
+            shapes.push(TextShape::new(name_pos, name, text_color).into());
+        }
+        if let Some((severity, count)) = self.badge {
+            shapes.extend(badge_shapes(ctx, rect.right_top(), severity, count));
+        }
+        if let Some(live) = self.live {
+            shapes.extend(service_overlay_shapes(ctx, rect, &live, text_color));
+        }
+        shapes
+    }
+}
+
+impl DisplayNode<ServiceId, EdgeId, Directed, DefaultIx> for ServiceShape {
+    fn closest_boundary_point(&self, dir: Vec2) -> Pos2 {
+        // Where a ray from the centre along `dir` leaves the box.
+        let half = Vec2::new(SERVICE_WIDTH / 2.0, SERVICE_HEIGHT / 2.0);
+        if dir.length_sq() == 0.0 {
+            return self.pos;
+        }
+        let scale_x = if dir.x.abs() > 0.0 {
+            half.x / dir.x.abs()
+        } else {
+            f32::INFINITY
+        };
+        let scale_y = if dir.y.abs() > 0.0 {
+            half.y / dir.y.abs()
+        } else {
+            f32::INFINITY
+        };
+        self.pos + dir * scale_x.min(scale_y)
+    }
+
+    fn shapes(&mut self, ctx: &DrawContext) -> Vec<Shape> {
+        let mut shapes = self.paint(ctx);
+        if self.dimmed {
+            dim(&mut shapes);
+        }
+        shapes
+    }
+
+    fn update(&mut self, props: &NodeProps<ServiceId>) {
+        self.pos = props.location();
+        self.label.clone_from(&props.label);
+        self.selected = props.selected;
+        self.hovered = props.hovered;
+        self.dragged = props.dragged;
+    }
+
+    fn is_inside(&self, pos: Pos2) -> bool {
+        self.rect().contains(pos)
+    }
+}
+
+/// How a call is drawn: sync solid with a filled arrowhead, async dashed with an open one, and a label.
+#[derive(Debug, Clone)]
+pub struct CallShape {
+    selected: bool,
+    /// Sideways offset from the straight line between the services, for calls that share a pair.
+    pub lane_offset: f32,
+    /// Sync or async (set when the view graph is built).
+    pub mode: CallMode,
+    /// Protocol and policies (set when the view graph is built).
+    pub label: String,
+    /// The worst severity and the number of findings about this call.
+    pub badge: Option<(Severity, usize)>,
+    /// Live numbers while a simulation is on.
+    pub live: Option<CallOverlay>,
+    /// Drawn faintly: not on the focused flow.
+    pub dimmed: bool,
+}
+
+impl From<EdgeProps<EdgeId>> for CallShape {
+    fn from(props: EdgeProps<EdgeId>) -> Self {
+        Self {
+            selected: props.selected,
+            lane_offset: 0.0,
+            mode: CallMode::Sync,
+            label: String::new(),
+            badge: None,
+            live: None,
+            dimmed: false,
+        }
+    }
+}
+
+pub(super) type ServiceNode =
+    egui_graphs::Node<ServiceId, EdgeId, Directed, DefaultIx, ServiceShape>;
+
+impl CallShape {
+    /// The call's end points in canvas units, offset sideways when several calls join the same two services.
+    pub(super) fn endpoints(&self, start: &ServiceNode, end: &ServiceNode) -> (Pos2, Pos2) {
+        let (a, b) = (start.location(), end.location());
+        if a == b {
+            // A call to itself: a short hook on the right side.
+            let right = a + Vec2::new(SERVICE_WIDTH / 2.0, 0.0);
+            return (right + Vec2::new(0.0, -10.0), right + Vec2::new(0.0, 10.0));
+        }
+        let dir = (b - a).normalized();
+        let normal = Vec2::new(-dir.y, dir.x);
+        let offset = normal * self.lane_offset;
+        let from = DisplayNode::<ServiceId, EdgeId, Directed, DefaultIx>::closest_boundary_point(
+            start.display(),
+            dir,
+        ) + offset;
+        let to = DisplayNode::<ServiceId, EdgeId, Directed, DefaultIx>::closest_boundary_point(
+            end.display(),
+            -dir,
+        ) + offset;
+        (from, to)
+    }
+}
+
+impl CallShape {
+    /// The call's shapes at full strength.
+    pub(super) fn paint(
+        &mut self,
+        start: &ServiceNode,
+        end: &ServiceNode,
+        ctx: &DrawContext,
+    ) -> Vec<Shape> {
+        let dark = ctx.ctx.global_style().visuals.dark_mode;
+        let base = if dark {
+            Color32::from_gray(200)
+        } else {
+            Color32::from_gray(70)
+        };
+        let color = if self.selected {
+            Color32::from_rgb(255, 171, 0)
+        } else {
+            base
+        };
+        let zoom = ctx.meta.zoom;
+        let mut width = if self.selected { 2.5 } else { 1.5 } * zoom.clamp(0.6, 1.6);
+        let mut color = color;
+        if let Some(live) = &self.live {
+            // Thicker with throughput (log scale: 1 call/s to thousands stay readable), redder with failures.
+            width += (live.calls_rps.max(0.0) + 1.0).log2().min(10.0) as f32
+                * 0.6
+                * zoom.clamp(0.6, 1.6);
+            if live.failures_rps > 0.0 && !self.selected {
+                let share = (live.failures_rps / live.calls_rps.max(live.failures_rps)) as f32;
+                color = lerp_color(color, Color32::from_rgb(229, 57, 53), 0.35 + 0.65 * share);
+            }
+        }
+        let (from, to) = self.endpoints(start, end);
+        let (from, to) = (
+            ctx.meta.canvas_to_screen_pos(from),
+            ctx.meta.canvas_to_screen_pos(to),
+        );
+        let mut shapes = Vec::new();
+        let dir = (to - from).normalized();
+        let head_length = 12.0 * zoom.clamp(0.5, 1.5);
+        let head_width = 6.0 * zoom.clamp(0.5, 1.5);
+        let normal = Vec2::new(-dir.y, dir.x);
+        let base_point = to - dir * head_length;
+        let head = vec![
+            to,
+            base_point + normal * head_width,
+            base_point - normal * head_width,
+        ];
+        match self.mode {
+            CallMode::Sync => {
+                shapes.push(Shape::line_segment(
+                    [from, base_point],
+                    Stroke::new(width, color),
+                ));
+                shapes.push(Shape::Path(PathShape::convex_polygon(
+                    head,
+                    color,
+                    Stroke::NONE,
+                )));
+            }
+            CallMode::Async => {
+                // Dashes never shrink below 6 px on screen, and zoomed far out a call has at most
+                // `FAR_DASHES_PER_CALL` of them: a large design's async calls would otherwise be tens of
+                // thousands of dashes (and vertices) a frame, for lines too thin to see the dashes of.
+                let (mut dash, mut gap) = ((8.0 * zoom).max(6.0), (5.0 * zoom).max(4.0));
+                if is_far(zoom) {
+                    let stretch =
+                        ((to - from).length() / (FAR_DASHES_PER_CALL * (dash + gap))).max(1.0);
+                    (dash, gap) = (dash * stretch, gap * stretch);
+                }
+                shapes.extend(Shape::dashed_line(
+                    &[from, to],
+                    Stroke::new(width, color),
+                    dash,
+                    gap,
+                ));
+                shapes.push(Shape::Path(PathShape {
+                    points: vec![head[1], to, head[2]],
+                    closed: false,
+                    fill: Color32::TRANSPARENT,
+                    stroke: PathStroke::new(width, color),
+                }));
+            }
+        }
+        if !self.label.is_empty() && !is_far(zoom) {
+            let size = text_size(10.5 * zoom, 6.0, 18.0);
+            let text_color = if self.selected {
+                color
+            } else if dark {
+                Color32::from_gray(220)
+            } else {
+                Color32::from_gray(40)
+            };
+            let galley = ctx.ctx.fonts_mut(|f| {
+                f.layout_no_wrap(self.label.clone(), FontId::proportional(size), text_color)
+            });
+            // The label sits beside the line, on the side the normal points to, so the arrow stays visible.
+            let middle = from + (to - from) / 2.0;
+            let side = if normal.y <= 0.0 { normal } else { -normal };
+            let lift =
+                side * (galley.size().y / 2.0 + 3.0) + side.x.abs() * side * galley.size().x / 2.0;
+            let rect = Rect::from_center_size(middle + lift, galley.size()).expand(2.0);
+            let background = if dark {
+                Color32::from_black_alpha(170)
+            } else {
+                Color32::from_white_alpha(220)
+            };
+            shapes.push(Shape::rect_filled(rect, 3.0, background));
+            shapes.push(TextShape::new(rect.min + Vec2::splat(2.0), galley, text_color).into());
+            if let Some((severity, count)) = self.badge {
+                shapes.extend(badge_shapes(
+                    ctx,
+                    rect.right_center() + Vec2::new(8.0, 0.0),
+                    severity,
+                    count,
+                ));
+            }
+        } else if let Some((severity, count)) = self.badge {
+            shapes.extend(badge_shapes(ctx, from + (to - from) / 2.0, severity, count));
+        }
+        if let Some(live) = self.live {
+            shapes.extend(call_overlay_shapes(ctx, from, to, self.mode, &live, width));
+        }
+        shapes
+    }
+}
+
+impl DisplayEdge<ServiceId, EdgeId, Directed, DefaultIx, ServiceShape> for CallShape {
+    fn shapes(&mut self, start: &ServiceNode, end: &ServiceNode, ctx: &DrawContext) -> Vec<Shape> {
+        let mut shapes = self.paint(start, end, ctx);
+        if self.dimmed {
+            dim(&mut shapes);
+        }
+        shapes
+    }
+
+    fn update(&mut self, props: &EdgeProps<EdgeId>) {
+        self.selected = props.selected;
+    }
+
+    fn is_inside(&self, start: &ServiceNode, end: &ServiceNode, pos: Pos2) -> bool {
+        let (from, to) = self.endpoints(start, end);
+        distance_to_segment(pos, from, to) <= 6.0
+    }
+}
+
+/// A round badge with a finding count, coloured by the worst severity.
+pub(super) fn badge_shapes(
+    ctx: &DrawContext,
+    center: Pos2,
+    severity: Severity,
+    count: usize,
+) -> Vec<Shape> {
+    let color = severity_color(severity);
+    if is_far(ctx.meta.zoom) {
+        // Zoomed far out, a dot of the severity's colour: the count would not be readable, and the badge would
+        // cover its service.
+        return vec![Shape::circle_filled(center, 3.0, color)];
+    }
+    let radius = (8.0 * ctx.meta.zoom).clamp(6.0, 11.0);
+    let galley = ctx.ctx.fonts_mut(|f| {
+        f.layout_no_wrap(
+            count.to_string(),
+            FontId::proportional(text_size(radius * 1.3, 4.0, 40.0)),
+            Color32::WHITE,
+        )
+    });
+    let text_pos = center - galley.size() / 2.0;
+    vec![
+        Shape::circle_filled(center, radius, color),
+        Shape::circle_stroke(center, radius, Stroke::new(1.0, Color32::WHITE)),
+        TextShape::new(text_pos, galley, Color32::WHITE).into(),
+    ]
+}
+
+/// Distance from `point` to the segment `a`-`b`, in the same units.
+pub(super) fn distance_to_segment(point: Pos2, a: Pos2, b: Pos2) -> f32 {
+    let ab = b - a;
+    let length_sq = ab.length_sq();
+    if length_sq == 0.0 {
+        return (point - a).length();
+    }
+    let t = ((point - a).dot(ab) / length_sq).clamp(0.0, 1.0);
+    (point - (a + ab * t)).length()
+}
+
+/// A corner radius of `radius` px, or square corners when zoomed far out (each rounded one is a fan of vertices).
+pub(super) fn corner(zoom: f32, radius: f32) -> f32 {
+    if is_far(zoom) { 0.0 } else { radius }
+}
+
+/// A font size for canvas text at the current zoom, snapped to half pixels: text that follows the zoom exactly
+/// would ask for a new size every frame of a zoom gesture, and egui lays out and rasterizes every new size afresh.
+/// Half a pixel is too small to see.
+pub(super) fn text_size(size: f32, min: f32, max: f32) -> f32 {
+    ((size * 2.0).round() / 2.0).clamp(min, max)
+}
+
+/// Makes shapes faint: services and calls off the focused flow.
+pub(super) fn dim(shapes: &mut [Shape]) {
+    for shape in shapes {
+        egui::epaint::shape_transform::adjust_colors(shape, |color| {
+            *color = color.gamma_multiply(0.18);
+        });
+    }
+}
+
+/// A colour part way from `a` to `b`.
+pub(super) fn lerp_color(a: Color32, b: Color32, t: f32) -> Color32 {
+    let t = t.clamp(0.0, 1.0);
+    let mix = |x: u8, y: u8| (f32::from(x) + (f32::from(y) - f32::from(x)) * t).round() as u8;
+    Color32::from_rgb(mix(a.r(), b.r()), mix(a.g(), b.g()), mix(a.b(), b.b()))
+}
