@@ -301,6 +301,10 @@ pub struct Service {
     /// Display name; the id when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The group the service belongs to (a domain, namespace or bounded context), when it has one. Drawn as a box
+    /// around its services, laid out together, collapsible, and a Kubernetes namespace when exported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
     /// What the service is.
     #[serde(default, skip_serializing_if = "is_default")]
     pub kind: ServiceKind,
@@ -385,6 +389,7 @@ impl Service {
         Self {
             id: ServiceId::new(id),
             name: None,
+            group: None,
             kind: ServiceKind::default(),
             position: None,
             replicas: DEFAULT_REPLICAS,
@@ -959,6 +964,16 @@ fn first_free(base: &str, taken: impl Fn(&str) -> bool) -> String {
 }
 
 impl Design {
+    /// The groups services belong to, sorted, each once.
+    pub fn groups(&self) -> Vec<&str> {
+        let groups: std::collections::BTreeSet<&str> = self
+            .services
+            .iter()
+            .filter_map(|s| s.group.as_deref())
+            .collect();
+        groups.into_iter().collect()
+    }
+
     /// An empty design with a name.
     pub fn new(name: impl Into<String>) -> Self {
         Self {

@@ -181,6 +181,35 @@ fn check_lint(checker: &mut Checker, lint: &super::design::LintSettings) {
     }
 }
 
+/// The most characters a group name may have: it is drawn as a box's title and becomes a namespace.
+pub const MAX_GROUP_LEN: usize = 100;
+
+/// Why `group` cannot be a group name, or `None` when it can: not blank, at most [`MAX_GROUP_LEN`] characters, no
+/// control characters or line separators (a group is one line of a box's title).
+pub fn group_problem(group: &str) -> Option<String> {
+    if group.trim().is_empty() {
+        return Some(
+            "expected a group name such as \"payments\", found an empty string".to_owned(),
+        );
+    }
+    let length = group.chars().count();
+    if length > MAX_GROUP_LEN {
+        return Some(format!(
+            "expected a group name of at most {MAX_GROUP_LEN} characters, found {length}"
+        ));
+    }
+    if group
+        .chars()
+        .any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}'))
+    {
+        return Some(format!(
+            "expected a group name on one line without control characters, found \"{}\"",
+            escape_for_message(group)
+        ));
+    }
+    None
+}
+
 /// Reports duplicates among `ids` (in order), returning the set of ids.
 fn check_unique<'a>(
     checker: &mut Checker,
@@ -230,6 +259,11 @@ fn check_services<'a>(checker: &mut Checker, services: &'a [Service]) -> HashSet
                 format!("{at}.position"),
                 "expected two finite numbers [x, y]",
             );
+        }
+        if let Some(group) = &service.group
+            && let Some(problem) = group_problem(group)
+        {
+            checker.report(format!("{at}.group"), problem);
         }
         if service.replicas == 0 || service.replicas > MAX_REPLICAS {
             checker.report(

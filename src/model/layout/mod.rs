@@ -4,6 +4,7 @@
 //! (`coords`). Used by the editor's "Tidy layout", every importer and `syncopate layout`.
 
 mod coords;
+mod groups;
 mod order;
 
 use std::collections::HashMap;
@@ -113,7 +114,27 @@ pub fn tidy_layout(design: &mut Design) {
     }
     let layer = layers(design);
     let pairs = call_pairs(design);
-    let mut parts: Vec<Part> = components(count, &pairs)
+    // A group's band by service: 0 without a group, else 1 + the group's place among the design's groups.
+    let groups = design.groups();
+    let band: Vec<usize> = design
+        .services
+        .iter()
+        .map(|s| {
+            s.group
+                .as_deref()
+                .and_then(|g| groups.binary_search(&g).ok())
+                .map_or(0, |i| i + 1)
+        })
+        .collect();
+    // A group's services are laid out as one part even where no call joins them.
+    let mut joined = pairs.clone();
+    let mut first_of_band: HashMap<usize, usize> = HashMap::new();
+    for (s, &b) in band.iter().enumerate() {
+        if b > 0 {
+            joined.push((*first_of_band.entry(b).or_insert(s), s));
+        }
+    }
+    let mut parts: Vec<Part> = components(count, &joined)
         .into_iter()
         .map(|members| {
             let local: HashMap<usize, usize> =
@@ -126,7 +147,13 @@ pub fn tidy_layout(design: &mut Design) {
                 .collect();
             let mut graph = order::Layered::new(&part_layer, &part_pairs);
             graph.minimise_crossings();
-            let heights = coords::heights(&graph);
+            let part_band: Vec<usize> = members.iter().map(|&s| band[s]).collect();
+            let grouped = part_band.iter().any(|&b| b > 0);
+            let node_rank = grouped.then(|| groups::group_layers(&mut graph, &part_band));
+            let mut heights = coords::heights(&graph);
+            if let Some(node_rank) = &node_rank {
+                groups::stack_bands(node_rank, &mut heights);
+            }
             let positions: Vec<[f32; 2]> = (0..members.len())
                 .map(|i| {
                     [
@@ -313,6 +340,59 @@ mod tests {
             }
         }
         assert!(positions[1][0] > positions[0][0], "callee right of caller");
+    }
+
+    #[test]
+    fn a_group_is_laid_out_together_and_apart_from_others() {
+        // Two groups whose services alternate in the file and call across, one service in no group, and a
+        // member of "b" joined to its group by nothing but the group.
+        let mut design = Design::new("t");
+        for (i, group) in ["a", "b", "a", "b", "a", "b", "", "b"].iter().enumerate() {
+            let mut service = Service::new(format!("s{i}"));
+            service.group = (!group.is_empty()).then(|| (*group).to_owned());
+            design.services.push(service);
+        }
+        for (from, to) in [
+            (0, 1),
+            (1, 2),
+            (2, 3),
+            (3, 4),
+            (4, 5),
+            (0, 3),
+            (6, 0),
+            (6, 5),
+        ] {
+            let (from, to) = (format!("s{from}"), format!("s{to}"));
+            design
+                .edges
+                .push(Edge::new(from.as_str(), to.as_str(), CallMode::Sync));
+        }
+        tidy_layout(&mut design);
+        let bounds = |group: Option<&str>| {
+            design
+                .services
+                .iter()
+                .filter(|s| s.group.as_deref() == group)
+                .filter_map(|s| s.position)
+                .fold([f32::MAX, f32::MAX, f32::MIN, f32::MIN], |b, [x, y]| {
+                    [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)]
+                })
+        };
+        let (a, b) = (bounds(Some("a")), bounds(Some("b")));
+        // Apart by more than a box and a group's title (rows are 100 apart; 160 between bands).
+        assert!(a[3] + 150.0 <= b[1] || b[3] + 150.0 <= a[1], "{a:?} {b:?}");
+        for service in &design.services {
+            let [x, y] = service.position.unwrap();
+            for (group, bounds) in [("a", a), ("b", b)] {
+                let inside = x >= bounds[0] && x <= bounds[2] && y >= bounds[1] && y <= bounds[3];
+                assert_eq!(
+                    inside,
+                    service.group.as_deref() == Some(group),
+                    "{}",
+                    service.id
+                );
+            }
+        }
     }
 
     #[test]
