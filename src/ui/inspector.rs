@@ -172,6 +172,41 @@ impl Inspector {
                     buffer.name = if name.is_empty() { None } else { Some(name) };
                 }
                 ui.end_row();
+                ui.label("Group");
+                ui.horizontal(|ui| {
+                    let mut group = buffer.group.clone().unwrap_or_default();
+                    let edit = ui
+                        .add(
+                            egui::TextEdit::singleline(&mut group)
+                                .hint_text("none")
+                                .desired_width(ui.available_width() - 28.0),
+                        )
+                        .on_hover_text(
+                            "A domain, namespace or bounded context: drawn as a box around its services, kept \
+                             together by Tidy layout, a Kubernetes namespace when exported; empty for none",
+                        );
+                    if edit.changed() {
+                        buffer.group = (!group.trim().is_empty()).then_some(group);
+                    }
+                    let groups = design.groups();
+                    if !groups.is_empty() {
+                        ui.menu_button("▾", |ui| {
+                            for existing in groups {
+                                if ui.button(existing).clicked() {
+                                    buffer.group = Some(existing.to_owned());
+                                    ui.close();
+                                }
+                            }
+                            if ui.button("No group").clicked() {
+                                buffer.group = None;
+                                ui.close();
+                            }
+                        })
+                        .response
+                        .on_hover_text("Pick one of the design's groups");
+                    }
+                });
+                ui.end_row();
                 ui.label("Kind");
                 egui::ComboBox::from_id_salt("service-kind")
                     .selected_text(buffer.kind.as_str())

@@ -90,10 +90,25 @@ impl Canvas {
                         && *n.payload() == id
                     {
                         let at = n.location();
-                        commands.push(Command::MoveServices(vec![(
-                            id,
-                            [at.x.round(), at.y.round()],
-                        )]));
+                        let moves = match self.group_nodes.get(node) {
+                            // A collapsed group moves its members by as much as its box moved.
+                            Some(group) => {
+                                let delta = at - origin;
+                                group
+                                    .members
+                                    .iter()
+                                    .filter_map(|(member, _)| {
+                                        let [x, y] = design.service(member.as_str())?.position?;
+                                        Some((
+                                            member.clone(),
+                                            [(x + delta.x).round(), (y + delta.y).round()],
+                                        ))
+                                    })
+                                    .collect()
+                            }
+                            None => vec![(id, [at.x.round(), at.y.round()])],
+                        };
+                        commands.push(Command::MoveServices(moves));
                     }
                 }
                 GraphChange::Panned { .. } | GraphChange::Zoomed { .. } => self.auto_fit = false,
@@ -106,11 +121,15 @@ impl Canvas {
         }
         if selection_changed {
             // The view's own selected lists are refreshed only at its next frame; the flags are current.
+            // A collapsed group selects its members.
             selection.services = self
                 .graph
                 .nodes_iter()
                 .filter(|(_, n)| n.selected())
-                .map(|(_, n)| n.payload().clone())
+                .flat_map(|(index, n)| match self.group_nodes.get(&index) {
+                    Some(group) => group.members.iter().map(|(id, _)| id.clone()).collect(),
+                    None => vec![n.payload().clone()],
+                })
                 .collect();
             selection.edges = self
                 .graph
@@ -133,14 +152,24 @@ impl Canvas {
         let pointer = ui.input(|i| i.pointer.interact_pos());
         if response.double_clicked()
             && let Some(at) = pointer
-            && self.service_at(at).is_none()
-            && let Some(position) = self.canvas_position(at)
         {
-            commands.push(Command::AddService(new_service(
-                design,
-                self.new_service_kind,
-                position,
-            )));
+            match self.service_at(at) {
+                // A double-click on a collapsed group opens it again.
+                Some(node) => {
+                    if let Some(group) = collapsed_group_of(&node).map(str::to_owned) {
+                        self.toggle_group(&group);
+                    }
+                }
+                None => {
+                    if let Some(position) = self.canvas_position(at) {
+                        commands.push(Command::AddService(new_service(
+                            design,
+                            self.new_service_kind,
+                            position,
+                        )));
+                    }
+                }
+            }
         }
         if !self.connecting {
             self.connect_from = None;
@@ -150,7 +179,10 @@ impl Canvas {
             && let Some(at) = pointer
             && response.rect.contains(at)
         {
-            self.connect_from = self.service_at(at);
+            // Calls join services, not collapsed groups.
+            self.connect_from = self
+                .service_at(at)
+                .filter(|id| collapsed_group_of(id).is_none());
         }
         if let (Some(from), Some(at)) = (&self.connect_from, pointer) {
             if let Some(start) = self.screen_position(from.as_str()) {
@@ -162,6 +194,7 @@ impl Canvas {
             if ui.input(|i| i.pointer.primary_released()) {
                 if let Some(to) = self.service_at(at)
                     && to != *from
+                    && collapsed_group_of(&to).is_none()
                 {
                     commands.push(Command::AddEdge(new_edge(design, from, &to)));
                 }

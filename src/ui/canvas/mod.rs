@@ -28,6 +28,7 @@ use crate::sim::BreakerState;
 use crate::sim::history::{EdgeNow, RunHistory, ServiceNow};
 use crate::ui::warnings::severity_color;
 
+mod groups;
 mod interaction;
 mod overlay;
 mod overview;
@@ -35,6 +36,8 @@ mod placement;
 mod shapes;
 mod sync;
 
+pub use groups::collapsed_group_of;
+use groups::*;
 use overlay::*;
 pub use overlay::{
     CallOverlay, FaultRequest, LiveOverlay, ServiceOverlay, breaker_label, utilization_color,
@@ -141,6 +144,15 @@ pub struct Canvas {
     fault_menu: Option<(ServiceId, Pos2)>,
     /// What the user asked of the simulation on the canvas this frame; the app takes it.
     pub fault_request: Option<FaultRequest>,
+    /// The groups drawn as one box each.
+    collapsed: std::collections::BTreeSet<String>,
+    /// The collapsed groups the view graph was last built with.
+    built_collapsed: std::collections::BTreeSet<String>,
+    /// The view graph's nodes that stand for collapsed groups, with their members.
+    group_nodes: HashMap<NodeIndex, GroupNode>,
+    /// The view graph's edges that stand for several calls (a collapsed group's calls in or out, merged per pair of
+    /// ends), with the calls.
+    merged_edges: HashMap<EdgeIndex, Vec<EdgeId>>,
 }
 
 impl Default for Canvas {
@@ -168,6 +180,10 @@ impl Default for Canvas {
             animation_s: 0.0,
             fault_menu: None,
             fault_request: None,
+            collapsed: Default::default(),
+            built_collapsed: Default::default(),
+            group_nodes: HashMap::new(),
+            merged_edges: HashMap::new(),
         }
     }
 }
@@ -183,8 +199,17 @@ impl Canvas {
     pub fn show_selection(&mut self, selection: &Selection) {
         let node_ids: Vec<_> = self.graph.g().node_indices().collect();
         for index in node_ids {
+            let selected = match self.group_nodes.get(&index) {
+                Some(group) => group
+                    .members
+                    .iter()
+                    .any(|(id, _)| selection.services.contains(id)),
+                None => self
+                    .graph
+                    .node(index)
+                    .is_some_and(|n| selection.services.contains(n.payload())),
+            };
             if let Some(node) = self.graph.node_mut(index) {
-                let selected = selection.services.contains(node.payload());
                 node.set_selected(selected);
             }
         }
@@ -290,11 +315,25 @@ impl Canvas {
             meta.save(ui);
         }
         self.apply_live();
+        // Group boxes go behind the services and calls: a place is kept for them now and filled once this frame's
+        // view (which a drag or the wheel may change) is known.
+        let behind = ui.painter().add(Shape::Noop);
         let response = if interacting {
             self.show_interactive(ui, design, selection, commands)
         } else {
             self.paint_static(ui)
         };
+        if let Some((rect, zoom, pan)) = self.last_view {
+            let boxes = self.group_box_shapes(ui.ctx(), design, rect, zoom, pan);
+            ui.painter().set(behind, Shape::Vec(boxes));
+        }
+        if response.clicked()
+            && let Some(at) = ui.input(|i| i.pointer.interact_pos())
+            && self.service_at(at).is_none()
+            && let Some(group) = self.group_title_at(design, at)
+        {
+            self.toggle_group(&group);
+        }
         if self.live.is_some() {
             self.live_extras(ui, &response);
         }

@@ -18,6 +18,9 @@ impl Canvas {
             return;
         };
         for (id, index) in &self.nodes {
+            if self.group_nodes.contains_key(index) {
+                continue;
+            }
             if let Some(node) = self.graph.node_mut(*index) {
                 node.display_mut().live = live.services.get(id.as_str()).map(|s| ServiceOverlay {
                     utilization: s.utilization,
@@ -29,7 +32,20 @@ impl Canvas {
                 });
             }
         }
+        let groups: Vec<(NodeIndex, Option<ServiceOverlay>)> = self
+            .group_nodes
+            .iter()
+            .map(|(index, group)| (*index, self.group_overlay(group, live)))
+            .collect();
+        for (index, overlay) in groups {
+            if let Some(node) = self.graph.node_mut(index) {
+                node.display_mut().live = overlay;
+            }
+        }
         for (id, index) in &self.edges {
+            if self.merged_edges.contains_key(index) {
+                continue;
+            }
             if let Some(edge) = self.graph.edge_mut(*index) {
                 edge.display_mut().live = live.edges.get(id.as_str()).map(|e| CallOverlay {
                     calls_rps: e.calls_rps,
@@ -37,6 +53,16 @@ impl Canvas {
                     breaker: e.has_breaker.then_some(e.breaker),
                     animation_s: self.animation_s,
                 });
+            }
+        }
+        let merged: Vec<(EdgeIndex, Option<CallOverlay>)> = self
+            .merged_edges
+            .iter()
+            .map(|(index, ids)| (*index, self.merged_call_overlay(ids, live)))
+            .collect();
+        for (index, overlay) in merged {
+            if let Some(edge) = self.graph.edge_mut(index) {
+                edge.display_mut().live = overlay;
             }
         }
         self.live_drawn = true;

@@ -57,6 +57,8 @@ pub struct ServiceShape {
     pub live: Option<ServiceOverlay>,
     /// Drawn faintly: not on the focused flow.
     pub dimmed: bool,
+    /// A collapsed group's box: how many services it holds.
+    pub group_members: Option<usize>,
 }
 
 impl From<NodeProps<ServiceId>> for ServiceShape {
@@ -72,6 +74,7 @@ impl From<NodeProps<ServiceId>> for ServiceShape {
             badge: None,
             live: None,
             dimmed: false,
+            group_members: None,
         }
     }
 }
@@ -86,7 +89,21 @@ impl ServiceShape {
     /// The service's shapes at full strength.
     pub(super) fn paint(&mut self, ctx: &DrawContext) -> Vec<Shape> {
         let dark = ctx.ctx.global_style().visuals.dark_mode;
-        let (mut fill, border) = kind_colors(self.kind, dark);
+        let (mut fill, mut border) = kind_colors(self.kind, dark);
+        if self.group_members.is_some() {
+            // A collapsed group: the colours of an expanded group's box, solid.
+            (fill, border) = if dark {
+                (
+                    Color32::from_rgb(44, 50, 66),
+                    Color32::from_rgb(140, 155, 195),
+                )
+            } else {
+                (
+                    Color32::from_rgb(226, 232, 244),
+                    Color32::from_rgb(95, 112, 155),
+                )
+            };
+        }
         if let Some(live) = &self.live {
             // While simulating, the fill tells how busy the service is.
             let heat = utilization_color(live.utilization);
@@ -123,7 +140,7 @@ impl ServiceShape {
         );
         let radius = |r: f32| corner(zoom, r);
         let mut shapes = Vec::new();
-        if self.replicas > 1 {
+        if self.replicas > 1 || self.group_members.is_some() {
             let offset = Vec2::splat(4.0 * zoom.clamp(0.5, 1.5));
             shapes.push(Shape::rect_filled(
                 rect.translate(offset * 2.0),
@@ -241,7 +258,9 @@ impl ServiceShape {
                 rect.center().y - name.size().y * 0.75,
             );
             shapes.push(TextShape::new(name_pos, name, text_color).into());
-            let tag_text = if self.replicas > 1 {
+            let tag_text = if let Some(members) = self.group_members {
+                format!("group of {members}")
+            } else if self.replicas > 1 {
                 format!("{} ×{}", self.kind.as_str(), self.replicas)
             } else {
                 self.kind.as_str().to_owned()

@@ -3,7 +3,8 @@
 use super::*;
 
 impl Canvas {
-    /// Rebuilds the view graph from the design when the document or its findings have changed since the last build.
+    /// Rebuilds the view graph from the design when the document, its findings, the focus or the collapsed groups
+    /// have changed since the last build.
     pub(super) fn sync_with(
         &mut self,
         design: &Design,
@@ -14,14 +15,23 @@ impl Canvas {
         if self.built_for_state == Some(state_id)
             && self.badges == *badges
             && self.built_focus == self.focus
+            && self.built_collapsed == self.collapsed
         {
             return;
         }
         self.built_focus = self.focus.clone();
+        self.built_collapsed = self.collapsed.clone();
         self.built_for_state = Some(state_id);
         self.badges = badges.clone();
+        let focused = |id: &ServiceId| {
+            self.focus
+                .as_ref()
+                .is_none_or(|(services, _)| services.binary_search(id).is_ok())
+        };
         let mut graph = CanvasGraph::new();
         let mut nodes = HashMap::with_capacity(design.services.len());
+        let mut group_nodes: HashMap<NodeIndex, GroupNode> = HashMap::new();
+        let mut group_index: HashMap<&str, NodeIndex> = HashMap::new();
         let mut next_free_slot = 0.0f32;
         for service in &design.services {
             let position = service.position.map_or_else(
@@ -35,6 +45,40 @@ impl Canvas {
                 },
                 |[x, y]| Pos2::new(x, y),
             );
+            if let Some(group) = service
+                .group
+                .as_deref()
+                .filter(|g| self.collapsed.contains(*g))
+            {
+                let index = *group_index.entry(group).or_insert_with(|| {
+                    graph.add_node_with_label_and_location(
+                        group_node_id(group),
+                        group.to_owned(),
+                        Pos2::ZERO,
+                    )
+                });
+                group_nodes
+                    .entry(index)
+                    .or_default()
+                    .members
+                    .push((service.id.clone(), service.total_workers() as f64));
+                if let Some(node) = graph.node_mut(index) {
+                    // The box sits where its members' centre is.
+                    let members = group_nodes.get(&index).map_or(1, |g| g.members.len()) as f32;
+                    let location = node.location()
+                        + (position.to_vec2() - node.location().to_vec2()) / members;
+                    node.set_location(location);
+                    let selected = node.selected() || selection.services.contains(&service.id);
+                    node.set_selected(selected);
+                    let display = node.display_mut();
+                    display.group_members = Some(members as usize);
+                    // Dimmed when no member is on the focus.
+                    let first_member = members == 1.0;
+                    display.dimmed = (first_member || display.dimmed) && !focused(&service.id);
+                }
+                nodes.insert(service.id.clone(), index);
+                continue;
+            }
             let index = graph.add_node_with_label_and_location(
                 service.id.clone(),
                 service.display_name().to_owned(),
@@ -46,51 +90,94 @@ impl Canvas {
                 display.kind = service.kind;
                 display.replicas = service.replicas;
                 display.badge = badges.services.get(service.id.as_str()).copied();
-                display.dimmed = self
-                    .focus
-                    .as_ref()
-                    .is_some_and(|(services, _)| services.binary_search(&service.id).is_err());
+                display.dimmed = !focused(&service.id);
             }
             nodes.insert(service.id.clone(), index);
         }
-        // Calls joining the same two services (either way) get side-by-side lanes.
-        let mut pair_counts: HashMap<(&str, &str), usize> = HashMap::new();
-        for edge in &design.edges {
-            *pair_counts.entry(unordered_pair(edge)).or_default() += 1;
-        }
-        let mut pair_seen: HashMap<(&str, &str), usize> = HashMap::new();
-        let mut edges = HashMap::with_capacity(design.edges.len());
+        // The calls to draw: each design call between the nodes its ends are drawn as; a collapsed group's calls
+        // in and out are merged per pair of ends, and its calls within are not drawn.
+        let mut drawn: Vec<(NodeIndex, NodeIndex, Vec<&Edge>)> = Vec::new();
+        let mut merged_at: HashMap<(NodeIndex, NodeIndex), usize> = HashMap::new();
         for edge in &design.edges {
             let (Some(&from), Some(&to)) = (nodes.get(&edge.from), nodes.get(&edge.to)) else {
                 continue;
             };
-            let pair = unordered_pair(edge);
-            let lanes = pair_counts.get(&pair).copied().unwrap_or(1);
-            let seen = pair_seen.entry(pair).or_default();
+            let grouped = group_nodes.contains_key(&from) || group_nodes.contains_key(&to);
+            if grouped && from == to {
+                continue;
+            }
+            if grouped {
+                if let Some(&at) = merged_at.get(&(from, to)) {
+                    drawn[at].2.push(edge);
+                    continue;
+                }
+                merged_at.insert((from, to), drawn.len());
+            }
+            drawn.push((from, to, vec![edge]));
+        }
+        // Calls joining the same two boxes (either way) get side-by-side lanes.
+        let pair = |a: NodeIndex, b: NodeIndex| if a <= b { (a, b) } else { (b, a) };
+        let mut pair_counts: HashMap<(NodeIndex, NodeIndex), usize> = HashMap::new();
+        for (from, to, _) in &drawn {
+            *pair_counts.entry(pair(*from, *to)).or_default() += 1;
+        }
+        let mut pair_seen: HashMap<(NodeIndex, NodeIndex), usize> = HashMap::new();
+        let mut edges = HashMap::with_capacity(design.edges.len());
+        let mut merged_edges = HashMap::new();
+        for (from, to, calls) in drawn {
+            let Some(first) = calls.first() else {
+                continue;
+            };
+            let key = pair(from, to);
+            let lanes = pair_counts.get(&key).copied().unwrap_or(1);
+            let seen = pair_seen.entry(key).or_default();
             let mut lane_offset = (*seen as f32 - (lanes as f32 - 1.0) / 2.0) * LANE_SPACING;
             *seen += 1;
-            if edge.from.as_str() > edge.to.as_str() {
+            if from > to {
                 // The normal flips with the direction; flipping the offset too keeps lanes apart.
                 lane_offset = -lane_offset;
             }
-            let index = graph.add_edge(from, to, edge.id.clone());
-            edges.insert(edge.id.clone(), index);
-            if let Some(view_edge) = graph.edge_mut(index) {
-                view_edge.set_selected(selection.edges.contains(&edge.id));
-                let display = view_edge.display_mut();
-                display.mode = edge.mode;
-                display.label = call_label(design, edge);
-                display.lane_offset = lane_offset;
-                display.badge = badges.edges.get(edge.id.as_str()).copied();
-                display.dimmed = self
-                    .focus
+            let index = graph.add_edge(from, to, first.id.clone());
+            for call in &calls {
+                edges.insert(call.id.clone(), index);
+            }
+            let on_focus = |id: &EdgeId| {
+                self.focus
                     .as_ref()
-                    .is_some_and(|(_, edges)| edges.binary_search(&edge.id).is_err());
+                    .is_none_or(|(_, edges)| edges.binary_search(id).is_ok())
+            };
+            if let Some(view_edge) = graph.edge_mut(index) {
+                view_edge.set_selected(calls.iter().any(|c| selection.edges.contains(&c.id)));
+                let display = view_edge.display_mut();
+                display.lane_offset = lane_offset;
+                display.dimmed = !calls.iter().any(|c| on_focus(&c.id));
+                if calls.len() == 1 {
+                    display.mode = first.mode;
+                    display.label = call_label(design, first);
+                    display.badge = badges.edges.get(first.id.as_str()).copied();
+                } else {
+                    let all_async = calls.iter().all(|c| c.mode == CallMode::Async);
+                    display.mode = if all_async {
+                        CallMode::Async
+                    } else {
+                        CallMode::Sync
+                    };
+                    display.label = format!("{} calls", calls.len());
+                    display.badge = calls
+                        .iter()
+                        .filter_map(|c| badges.edges.get(c.id.as_str()).copied())
+                        .reduce(|a, b| (a.0.min(b.0), a.1 + b.1));
+                }
+            }
+            if calls.len() > 1 {
+                merged_edges.insert(index, calls.iter().map(|c| c.id.clone()).collect());
             }
         }
         self.graph = graph;
         self.nodes = nodes;
         self.edges = edges;
+        self.group_nodes = group_nodes;
+        self.merged_edges = merged_edges;
         // The new shapes carry no live numbers yet.
         self.live_drawn = false;
     }
@@ -132,11 +219,6 @@ impl Layout<KeepPositionsState> for KeepPositions {
 
 /// Distance between calls that join the same two services, in canvas units.
 pub(super) const LANE_SPACING: f32 = 18.0;
-
-pub(super) fn unordered_pair(edge: &Edge) -> (&str, &str) {
-    let (a, b) = (edge.from.as_str(), edge.to.as_str());
-    if a <= b { (a, b) } else { (b, a) }
-}
 
 /// The label of a call: its protocol and, where set, its timeout, retries, breaker and parallel group.
 pub fn call_label(design: &Design, edge: &Edge) -> String {
