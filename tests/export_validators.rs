@@ -616,6 +616,16 @@ fn pyyaml_and_docker_compose_read_hostile_names_as_text_never_as_keys() {
         docs[0]["metadata"]["annotations"]["syncopate.dev/name"].as_str(),
         Some(catalog.as_str())
     );
+    // So is a hostile group, which also names the namespace (cleaned to a DNS label).
+    let group = design.service("catalog").unwrap().group.clone().unwrap();
+    assert_eq!(
+        docs[0]["metadata"]["annotations"]["syncopate.dev/group"].as_str(),
+        Some(group.as_str())
+    );
+    assert_eq!(
+        docs[0]["metadata"]["namespace"].as_str(),
+        Some("shop-injected-1-id-x-e-q-q")
+    );
     // docker-compose interpolates `$`: after its own reading, the label is the name exactly.
     let Some(compose) = tool("docker-compose") else {
         return;
@@ -650,6 +660,10 @@ fn pyyaml_and_docker_compose_read_hostile_names_as_text_never_as_keys() {
             "{id}'s name after docker-compose's interpolation"
         );
     }
+    let group_label = services["catalog"]["labels"]["dev.syncopate.group"]
+        .as_str()
+        .map(|l| l.replace("$$", "$"));
+    assert_eq!(group_label.as_deref(), Some(group.as_str()));
 }
 
 /// Publishes one message for every routing key the design's producers use on this broker, and checks that each

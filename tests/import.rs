@@ -493,16 +493,19 @@ fn deployable_design() -> impl Strategy<Value = Design> {
         ServiceKind::Database,
         ServiceKind::Broker,
     ]);
+    // Groups that clean to one namespace, one with a `$` for compose, and none.
+    let groups = prop::sample::select(vec!["", "Payments", "payments", "Orders & $Billing"]);
     (
-        prop::collection::vec((kinds, 1u32..4), 1..12),
+        prop::collection::vec((kinds, 1u32..4, groups), 1..12),
         prop::collection::vec((0usize..12, 0usize..12), 0..30),
     )
         .prop_map(|(services, calls)| {
             let mut design = Design::default();
-            for (i, (kind, replicas)) in services.iter().enumerate() {
+            for (i, (kind, replicas, group)) in services.iter().enumerate() {
                 let mut service = model::Service::new(format!("s{i}"));
                 service.kind = *kind;
                 service.replicas = *replicas;
+                service.group = (!group.is_empty()).then(|| (*group).to_owned());
                 design.services.push(service);
             }
             let n = design.services.len();
@@ -526,12 +529,18 @@ fn deployable_design() -> impl Strategy<Value = Design> {
         })
 }
 
-fn summary(design: &Design) -> (BTreeSet<(String, ServiceKind, u32)>, EdgeSet) {
+/// Services (id, kind, replicas, group) and calls.
+type Summary = (
+    BTreeSet<(String, ServiceKind, u32, Option<String>)>,
+    EdgeSet,
+);
+
+fn summary(design: &Design) -> Summary {
     (
         design
             .services
             .iter()
-            .map(|s| (s.id.to_string(), s.kind, s.replicas))
+            .map(|s| (s.id.to_string(), s.kind, s.replicas, s.group.clone()))
             .collect(),
         edges(design),
     )

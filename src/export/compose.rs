@@ -19,6 +19,8 @@ use crate::model::{CallMode, Design, Service, ServiceKind};
 
 /// Label that carries a service's display name.
 pub const NAME_LABEL: &str = crate::import::compose::NAME_LABEL;
+/// Label with a service's group.
+pub const GROUP_LABEL: &str = crate::import::compose::GROUP_LABEL;
 /// Label that carries a service's kind, which an image alone may not tell.
 pub const KIND_LABEL: &str = crate::import::compose::KIND_LABEL;
 /// Label on the further nodes of a Kafka broker: the broker they are replicas of.
@@ -54,6 +56,9 @@ impl Exporter for ComposeExporter {
                 if let Some(name) = &service.name {
                     // Compose interpolates `$` in every value; doubled, the name stays the name.
                     labels.insert(NAME_LABEL, compose_literal(name));
+                }
+                if let Some(group) = &service.group {
+                    labels.insert(GROUP_LABEL, compose_literal(group));
                 }
                 // A gateway that runs nginx (no image of its own, or an nginx image) mounts the configuration this
                 // export writes beside it.
@@ -101,7 +106,8 @@ impl Exporter for ComposeExporter {
                         },
                         expose: if published { Vec::new() } else { vec![port] },
                         environment: {
-                            let mut environment = peer_addresses(design, service);
+                            let mut environment =
+                                peer_addresses(design, service, |peer| peer.id.to_string());
                             if sidecar {
                                 // Sync calls go through the sidecar's outbound listener for the callee.
                                 environment.extend(sidecar_addresses(design, service));

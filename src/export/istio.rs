@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::namespaces::Namespaces;
 use super::{
     ExportedFile, Exporter, Metadata, Object, Target, call_port, header_comment, is_deployed,
     is_http_family, proto_duration, service_port, sorted_services, to_yaml_documents,
@@ -27,6 +28,7 @@ impl Exporter for IstioExporter {
     }
 
     fn export(&self, design: &Design) -> Vec<ExportedFile> {
+        let namespaces = Namespaces::of(design);
         let mut files = Vec::new();
         for callee in sorted_services(design) {
             let mut calls: Vec<&Edge> = design
@@ -71,11 +73,22 @@ impl Exporter for IstioExporter {
                     format!("{}-to-{}-{}", call.from, callee.id, same_caller_before + 1)
                 };
                 documents.push(Resource::DestinationRule(destination_rule(
-                    name, callee, call,
+                    &namespaces,
+                    name,
+                    callee,
+                    call,
                 )));
             }
             if documents.is_empty() {
                 continue;
+            }
+            // The callee's own resources live in its namespace, where its short name means it.
+            for document in &mut documents {
+                if let Resource::ServiceEntry(o) = document {
+                    o.metadata.namespace = namespaces.of_service(callee.id.as_str());
+                } else if let Resource::VirtualService(o) = document {
+                    o.metadata.namespace = namespaces.of_service(callee.id.as_str());
+                }
             }
             let mut what = format!(
                 "Istio traffic policy for calls to \"{}\" ({}).",
@@ -122,7 +135,7 @@ impl Exporter for IstioExporter {
             .into_iter()
             .filter(|s| s.kind == crate::model::ServiceKind::Gateway)
         {
-            if let Some(file) = ingress(design, gateway) {
+            if let Some(file) = ingress(design, &namespaces, gateway) {
                 files.push(file);
             }
         }
@@ -134,7 +147,7 @@ impl Exporter for IstioExporter {
 /// A gateway's HTTP and gRPC calls as routes bound to the mesh's ingress gateway: in a mesh the ingress stands
 /// for the design's gateway, and a route bound to it (not to `mesh`) is what applies to traffic coming in from
 /// outside. `None` for a gateway without such calls.
-fn ingress(design: &Design, gateway: &Service) -> Option<ExportedFile> {
+fn ingress(design: &Design, namespaces: &Namespaces, gateway: &Service) -> Option<ExportedFile> {
     let mut calls: Vec<&Edge> = design
         .edges
         .iter()
@@ -170,7 +183,7 @@ fn ingress(design: &Design, gateway: &Service) -> Option<ExportedFile> {
             }),
             route: vec![RouteDestination {
                 destination: Destination {
-                    host: call.to.to_string(),
+                    host: namespaces.host(gateway.id.as_str(), call.to.as_str()),
                     port: PortSelector {
                         number: call_port(design, call),
                     },
@@ -188,6 +201,7 @@ fn ingress(design: &Design, gateway: &Service) -> Option<ExportedFile> {
             kind: "Gateway",
             metadata: Metadata {
                 name: name.clone(),
+                namespace: namespaces.of_service(gateway.id.as_str()),
                 labels: app_label(gateway),
                 annotations: BTreeMap::new(),
             },
@@ -208,6 +222,7 @@ fn ingress(design: &Design, gateway: &Service) -> Option<ExportedFile> {
             kind: "VirtualService",
             metadata: Metadata {
                 name: name.clone(),
+                namespace: namespaces.of_service(gateway.id.as_str()),
                 labels: app_label(gateway),
                 annotations: BTreeMap::new(),
             },
@@ -420,6 +435,7 @@ fn service_entry(design: &Design, callee: &Service, calls: &[&Edge]) -> Object<S
         kind: "ServiceEntry",
         metadata: Metadata {
             name: callee.id.to_string(),
+            namespace: None,
             labels: app_label(callee),
             annotations: BTreeMap::new(),
         },
@@ -519,6 +535,7 @@ fn virtual_service(
         kind: "VirtualService",
         metadata: Metadata {
             name: callee.id.to_string(),
+            namespace: None,
             labels: app_label(callee),
             annotations: BTreeMap::new(),
         },
@@ -530,18 +547,26 @@ fn virtual_service(
     }
 }
 
-fn destination_rule(name: String, callee: &Service, call: &Edge) -> Object<DestinationRuleSpec> {
+/// A call's rule: it selects the caller's workloads, so it lives in the caller's namespace and names the callee
+/// by the name it has from there.
+fn destination_rule(
+    namespaces: &Namespaces,
+    name: String,
+    callee: &Service,
+    call: &Edge,
+) -> Object<DestinationRuleSpec> {
     let http = is_http_family(call.effective_protocol());
     Object {
         api_version: API_VERSION,
         kind: "DestinationRule",
         metadata: Metadata {
             name,
+            namespace: namespaces.of_service(call.from.as_str()),
             labels: app_label(callee),
             annotations: BTreeMap::new(),
         },
         spec: DestinationRuleSpec {
-            host: callee.id.to_string(),
+            host: namespaces.host(call.from.as_str(), callee.id.as_str()),
             workload_selector: WorkloadSelector {
                 match_labels: BTreeMap::from([("app", call.from.to_string())]),
             },

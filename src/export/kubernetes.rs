@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::namespaces::Namespaces;
 use super::{
     ExportedFile, Exporter, Metadata, Object, Target, header_comment, is_deployed, peer_addresses,
     service_image, service_ports, sorted_services, to_yaml_documents,
@@ -21,6 +22,11 @@ pub const NAME_ANNOTATION: &str = crate::import::kubernetes::NAME_ANNOTATION;
 pub const KIND_ANNOTATION: &str = crate::import::kubernetes::KIND_ANNOTATION;
 /// Annotation that carries a service's notes.
 pub const NOTES_ANNOTATION: &str = "syncopate.dev/notes";
+/// Annotation that carries a service's group (its namespace holds a cleaned form of it).
+pub const GROUP_ANNOTATION: &str = crate::import::kubernetes::GROUP_ANNOTATION;
+/// The file of the groups' namespaces: named to sort before every service's file (ids start with a letter), so
+/// `kubectl apply -f kubernetes/` creates the namespaces first.
+pub const NAMESPACES_FILE: &str = "kubernetes/00-namespaces.yaml";
 
 pub(crate) struct KubernetesExporter;
 
@@ -30,14 +36,40 @@ impl Exporter for KubernetesExporter {
     }
 
     fn export(&self, design: &Design) -> Vec<ExportedFile> {
-        sorted_services(design)
+        let namespaces = Namespaces::of(design);
+        let namespace_objects: Vec<NamespaceObject> = namespaces
+            .groups()
+            .map(|(group, namespace)| NamespaceObject {
+                api_version: "v1",
+                kind: "Namespace",
+                metadata: Metadata {
+                    name: namespace.to_owned(),
+                    namespace: None,
+                    labels: BTreeMap::new(),
+                    annotations: BTreeMap::from([(GROUP_ANNOTATION, group.to_owned())]),
+                },
+            })
+            .collect();
+        let namespaces_file = (!namespace_objects.is_empty()).then(|| ExportedFile {
+            path: NAMESPACES_FILE.to_owned(),
+            contents: format!(
+                "{}{}",
+                header_comment(
+                    design,
+                    "Kubernetes namespaces, one per group of the design; services outside any group are in \
+                     \"default\". Apply this file first.",
+                ),
+                to_yaml_documents(&namespace_objects)
+            ),
+        });
+        let services = sorted_services(design)
             .into_iter()
             .filter(|s| is_deployed(s))
             .map(|service| {
                 let stateful = matches!(service.kind, ServiceKind::Broker | ServiceKind::Database);
                 let documents = [
-                    Resource::Workload(workload(design, service, stateful)),
-                    Resource::Service(service_object(design, service, stateful)),
+                    Resource::Workload(workload(design, &namespaces, service, stateful)),
+                    Resource::Service(service_object(design, &namespaces, service, stateful)),
                 ];
                 let what = format!(
                     "Kubernetes {} and Service for \"{}\" ({}).",
@@ -57,8 +89,8 @@ impl Exporter for KubernetesExporter {
                         to_yaml_documents(&documents)
                     ),
                 }
-            })
-            .collect()
+            });
+        namespaces_file.into_iter().chain(services).collect()
     }
 }
 
@@ -71,6 +103,14 @@ fn guarded_by_breaker(design: &Design, service: &Service) -> bool {
 }
 
 // ------------------------------------------------------------------------------------------------ typed model
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NamespaceObject {
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: Metadata,
+}
 
 #[derive(Serialize)]
 #[serde(untagged)]
@@ -176,8 +216,11 @@ fn labels(service: &Service) -> BTreeMap<&'static str, String> {
     ])
 }
 
-fn metadata(service: &Service) -> Metadata {
+fn metadata(namespaces: &Namespaces, service: &Service) -> Metadata {
     let mut annotations = BTreeMap::from([(KIND_ANNOTATION, service.kind.as_str().to_owned())]);
+    if let Some(group) = &service.group {
+        annotations.insert(GROUP_ANNOTATION, group.clone());
+    }
     if let Some(name) = &service.name {
         annotations.insert(NAME_ANNOTATION, name.clone());
     }
@@ -186,12 +229,18 @@ fn metadata(service: &Service) -> Metadata {
     }
     Metadata {
         name: service.id.to_string(),
+        namespace: namespaces.of_service(service.id.as_str()),
         labels: labels(service),
         annotations,
     }
 }
 
-fn workload(design: &Design, service: &Service, stateful: bool) -> Object<WorkloadSpec> {
+fn workload(
+    design: &Design,
+    namespaces: &Namespaces,
+    service: &Service,
+    stateful: bool,
+) -> Object<WorkloadSpec> {
     let ports = service_ports(design, service);
     // The probes watch the main port (the service's own, listed first).
     let main_port = ports.first().map_or("http", |(name, _)| *name);
@@ -207,7 +256,7 @@ fn workload(design: &Design, service: &Service, stateful: bool) -> Object<Worklo
         } else {
             "Deployment"
         },
-        metadata: metadata(service),
+        metadata: metadata(namespaces, service),
         spec: WorkloadSpec {
             replicas: service.replicas,
             service_name: stateful.then(|| service.id.to_string()),
@@ -229,10 +278,12 @@ fn workload(design: &Design, service: &Service, stateful: bool) -> Object<Worklo
                                 container_port,
                             })
                             .collect(),
-                        env: peer_addresses(design, service)
-                            .into_iter()
-                            .map(|(name, value)| EnvVar { name, value })
-                            .collect(),
+                        env: peer_addresses(design, service, |peer| {
+                            namespaces.host(service.id.as_str(), peer.id.as_str())
+                        })
+                        .into_iter()
+                        .map(|(name, value)| EnvVar { name, value })
+                        .collect(),
                         readiness_probe: probe(0, 5),
                         liveness_probe: probe(10, 10),
                     }],
@@ -242,11 +293,16 @@ fn workload(design: &Design, service: &Service, stateful: bool) -> Object<Worklo
     }
 }
 
-fn service_object(design: &Design, service: &Service, stateful: bool) -> Object<ServiceSpec> {
+fn service_object(
+    design: &Design,
+    namespaces: &Namespaces,
+    service: &Service,
+    stateful: bool,
+) -> Object<ServiceSpec> {
     Object {
         api_version: "v1",
         kind: "Service",
-        metadata: metadata(service),
+        metadata: metadata(namespaces, service),
         spec: ServiceSpec {
             // Headless for state (stable pod names) and for callees guarded by a breaker: the callers' proxies
             // (Envoy, nginx) then resolve every replica and eject a failing one on its own, where one virtual IP

@@ -12,6 +12,7 @@ pub(crate) mod envoy;
 mod istio;
 mod kafka;
 mod kubernetes;
+mod namespaces;
 pub(crate) mod nginx;
 pub(crate) mod rabbitmq;
 
@@ -331,8 +332,13 @@ pub(crate) fn address_variable(callee: &Service) -> String {
 }
 
 /// The addresses a service needs: `<CALLEE>_ADDR` for every service it calls, and `<BROKER>_SUBSCRIBE_ADDR` for
-/// every broker that delivers to it (so a reader, the importer among them, can tell reading from writing).
-pub(crate) fn peer_addresses(design: &Design, service: &Service) -> BTreeMap<String, String> {
+/// every broker that delivers to it (so a reader, the importer among them, can tell reading from writing), each
+/// peer named by `host`.
+pub(crate) fn peer_addresses(
+    design: &Design,
+    service: &Service,
+    host: impl Fn(&Service) -> String,
+) -> BTreeMap<String, String> {
     let mut addresses = BTreeMap::new();
     for edge in &design.edges {
         // A broker does not dial its consumers: they subscribe to it.
@@ -365,7 +371,7 @@ pub(crate) fn peer_addresses(design: &Design, service: &Service) -> BTreeMap<Str
             } else {
                 service_port(design, peer)
             };
-            addresses.insert(variable, format!("{}:{port}", peer.id));
+            addresses.insert(variable, format!("{}:{port}", host(peer)));
         }
     }
     addresses
@@ -464,6 +470,10 @@ pub(crate) struct Object<Spec> {
 #[derive(Serialize)]
 pub(crate) struct Metadata {
     pub(crate) name: String,
+    /// The namespace, when the design's groups give one (see `namespaces`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) namespace: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub(crate) labels: BTreeMap<&'static str, String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub(crate) annotations: BTreeMap<&'static str, String>,

@@ -13,6 +13,11 @@ use crate::model::{Protocol, ServiceId, ServiceKind};
 pub const KIND_LABEL: &str = "dev.syncopate.kind";
 /// Label of Syncopate's compose export with a service's display name.
 pub const NAME_LABEL: &str = "dev.syncopate.name";
+/// Label of Syncopate's compose export with a service's group.
+pub const GROUP_LABEL: &str = "dev.syncopate.group";
+/// The label projects use to say which application a service is part of (Kubernetes' recommended label, also
+/// found on compose services).
+pub const PART_OF_LABEL: &str = "app.kubernetes.io/part-of";
 /// Label of Syncopate's compose export on the further nodes of a Kafka broker, naming the broker.
 pub const NODE_OF_LABEL: &str = "dev.syncopate.node-of";
 /// Kind label of Syncopate's compose export on the further nodes of a Kafka broker.
@@ -240,6 +245,12 @@ pub(crate) fn import(text: &str, name: &str) -> Result<Builder, String> {
                 // Compose reads `$$` as a literal `$` (and the exporter doubles every `$`).
                 entry.name = Some(display.replace("$$", "$"));
             }
+        }
+        // A group from Syncopate's own label, else the part-of label.
+        if let Some(group) = labels.get(GROUP_LABEL) {
+            builder.group(&id, group.replace("$$", "$"), true, "its group label");
+        } else if let Some(group) = labels.get(PART_OF_LABEL) {
+            builder.group(&id, group.replace("$$", "$"), false, PART_OF_LABEL);
         }
     }
     for (key, service) in &services {

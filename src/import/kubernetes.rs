@@ -15,6 +15,8 @@ use crate::model::{Protocol, ServiceId, ServiceKind};
 pub const KIND_ANNOTATION: &str = "syncopate.dev/kind";
 /// Annotation of Syncopate's Kubernetes export with a service's display name.
 pub const NAME_ANNOTATION: &str = "syncopate.dev/name";
+/// Annotation of Syncopate's Kubernetes export with a service's group (exactly; its namespace is a cleaned form).
+pub const GROUP_ANNOTATION: &str = "syncopate.dev/group";
 
 /// The objects read; every other kind is skipped. Only the fields used are named, so the rest of an object (which
 /// real manifests sometimes repeat, like a doubled `limits:`) is not looked at.
@@ -34,6 +36,8 @@ enum Object {
 struct Metadata {
     #[serde(default)]
     name: Option<String>,
+    #[serde(default)]
+    namespace: Option<Value>,
     #[serde(default)]
     labels: BTreeMap<String, Value>,
     #[serde(default)]
@@ -171,6 +175,29 @@ fn labels(map: &BTreeMap<String, Value>) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// A workload's group, whether it is exact, and where it was read: Syncopate's group annotation (exact), else its
+/// namespace (other than `default`), else its `app.kubernetes.io/part-of` label (the workload's or its pods').
+fn workload_group(workload: &Workload) -> Option<(String, bool, &'static str)> {
+    let annotations = labels(&workload.metadata.annotations);
+    if let Some(group) = annotations.get(GROUP_ANNOTATION) {
+        return Some((group.clone(), true, "its group annotation"));
+    }
+    if let Some(namespace) = workload
+        .metadata
+        .namespace
+        .as_ref()
+        .and_then(scalar_text)
+        .filter(|n| n != "default")
+    {
+        return Some((namespace, false, "its namespace"));
+    }
+    let key = super::compose::PART_OF_LABEL;
+    labels(&workload.metadata.labels)
+        .remove(key)
+        .or_else(|| labels(&workload.spec.template.metadata.labels).remove(key))
+        .map(|g| (g, false, key))
+}
+
 pub(crate) fn import(text: &str, name: &str) -> Result<Builder, String> {
     let mut workloads: Vec<(String, Workload)> = Vec::new();
     let mut services: Vec<KubeService> = Vec::new();
@@ -297,6 +324,9 @@ pub(crate) fn import(text: &str, name: &str) -> Result<Builder, String> {
             if let Some(display) = annotations.get(NAME_ANNOTATION) {
                 entry.name = Some(display.clone());
             }
+        }
+        if let Some((group, exact, from)) = workload_group(workload) {
+            builder.group(&id, group, exact, from);
         }
     }
     // A Service is a name for the workloads whose pod labels its selector matches.

@@ -197,6 +197,8 @@ pub(crate) struct Builder {
     notes: Vec<Note>,
     /// Services the input says serve gRPC, with what says so.
     grpc: BTreeMap<ServiceId, String>,
+    /// Each service's group as the input says it, and whether Syncopate's own export said it (exact).
+    groups: BTreeMap<ServiceId, (String, bool)>,
 }
 
 impl Builder {
@@ -210,6 +212,42 @@ impl Builder {
             flows: Vec::new(),
             notes: Vec::new(),
             grpc: BTreeMap::new(),
+            groups: BTreeMap::new(),
+        }
+    }
+
+    /// Notes a service's group (`exact` when Syncopate's own export wrote it; `from` says where it was read, for
+    /// the note when it is not kept). Names that are no group name are left out.
+    pub(crate) fn group(&mut self, service: &ServiceId, group: String, exact: bool, from: &str) {
+        if crate::model::validate::group_problem(&group).is_none() {
+            self.groups.insert(service.clone(), (group, exact));
+        } else {
+            self.skipped(format!(
+                "{service}: {from} \"{group}\" cannot be a group name"
+            ));
+        }
+    }
+
+    /// Gives the services their groups, unless one group would hold every service (one box around everything
+    /// says nothing) and Syncopate's export did not write it.
+    fn apply_groups(&mut self) {
+        let groups = std::mem::take(&mut self.groups);
+        let distinct: BTreeSet<&str> = groups.values().map(|(g, _)| g.as_str()).collect();
+        if groups.len() == self.services.len()
+            && distinct.len() == 1
+            && groups.values().all(|(_, exact)| !exact)
+        {
+            if let Some(group) = distinct.first() {
+                self.skipped(format!(
+                    "every service is in \"{group}\": not made a group (one box around everything)"
+                ));
+            }
+            return;
+        }
+        for service in &mut self.services {
+            if let Some((group, _)) = groups.get(&service.id) {
+                service.group = Some(group.clone());
+            }
         }
     }
 
@@ -386,6 +424,7 @@ impl Builder {
                 self.guessed(format!("calls to {service} are gRPC: {why}"));
             }
         }
+        self.apply_groups();
         self.services.sort_by(|a, b| a.id.cmp(&b.id));
         self.edges.sort_by(|a, b| a.id.cmp(&b.id));
         self.propose_flows();

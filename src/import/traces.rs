@@ -18,6 +18,9 @@ pub const UNKNOWN_PEER: &str = "unknown-peer";
 /// The service of a span that names none.
 pub const UNKNOWN_SERVICE: &str = "unknown-service";
 
+/// OpenTelemetry's resource attribute for a service's namespace: a group of services.
+const NAMESPACE_ATTRIBUTE: &str = "service.namespace";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Client,
@@ -227,6 +230,8 @@ struct JaegerReference {
 struct JaegerProcess {
     #[serde(rename = "serviceName")]
     service_name: Option<String>,
+    #[serde(default)]
+    tags: Vec<KeyValue>,
 }
 
 #[derive(Deserialize)]
@@ -276,12 +281,23 @@ pub(crate) fn import_jaeger(text: &str, name: &str) -> Result<Builder, String> {
                 .iter()
                 .filter_map(|kv| Some((kv.key.clone(), text_of(&kv.value)?)))
                 .collect();
-            let service = span
+            let process = span
                 .process_id
                 .as_ref()
-                .and_then(|p| trace.processes.get(p))
+                .and_then(|p| trace.processes.get(p));
+            let service = process
                 .and_then(|p| p.service_name.clone())
                 .unwrap_or_else(|| UNKNOWN_SERVICE.to_owned());
+            let mut tags = tags;
+            // The process's tags are its resource's attributes; `service.namespace` among them groups services.
+            if let Some(namespace) = process.and_then(|p| {
+                p.tags
+                    .iter()
+                    .find(|kv| kv.key == NAMESPACE_ATTRIBUTE)
+                    .and_then(|kv| text_of(&kv.value))
+            }) {
+                tags.insert(NAMESPACE_ATTRIBUTE.to_owned(), namespace);
+            }
             spans.push(Span {
                 trace: trace_id,
                 id,
@@ -396,7 +412,10 @@ pub(crate) fn import_otlp(text: &str, name: &str) -> Result<Builder, String> {
                     "resourceSpans[{r}]: an OTLP span needs traceId and spanId"
                 ));
             };
-            let tags = otlp_attributes(&span.attributes);
+            let mut tags = otlp_attributes(&span.attributes);
+            if let Some(namespace) = resource.get(NAMESPACE_ATTRIBUTE) {
+                tags.insert(NAMESPACE_ATTRIBUTE.to_owned(), namespace.clone());
+            }
             let start_ns = span.start.as_ref().and_then(number_of).unwrap_or(0.0);
             let end_ns = span.end.as_ref().and_then(number_of).unwrap_or(start_ns);
             spans.push(Span {
@@ -645,7 +664,12 @@ fn build(spans: Vec<Span>, name: &str, unknown_peers: bool) -> Result<Builder, S
     let mut seen = BTreeSet::new();
     for span in &spans {
         if seen.insert(span.service.clone()) {
-            builder.add_service(&span.service);
+            let id = builder.add_service(&span.service);
+            // OpenTelemetry's `service.namespace` (a resource attribute, or a tag where the format has no
+            // resources) groups services.
+            if let Some(namespace) = span.tags.get(NAMESPACE_ATTRIBUTE) {
+                builder.group(&id, namespace.clone(), false, NAMESPACE_ATTRIBUTE);
+            }
         }
     }
     if spans.iter().any(|s| s.service == UNKNOWN_SERVICE) {
