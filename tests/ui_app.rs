@@ -1497,3 +1497,105 @@ fn a_long_warning_wraps_inside_the_panel() {
         "{row:?} runs past {panel_right}"
     );
 }
+
+/// The ecommerce sample with its catalog and ordering services in groups, laid out.
+fn ecommerce_with_groups(dir: &Path) -> PathBuf {
+    let mut design = syncopate::model::load_file(&sample("ecommerce")).unwrap();
+    for service in &mut design.services {
+        service.group = match service.id.as_str() {
+            "catalog" | "catalog-db" | "inventory" | "inventory-db" => Some("Catalog".to_owned()),
+            "orders" | "orders-db" | "checkout" => Some("Ordering".to_owned()),
+            _ => None,
+        };
+    }
+    syncopate::model::layout::tidy_layout(&mut design);
+    let path = dir.join("groups.syncopate");
+    syncopate::model::save_file(&path, &design).unwrap();
+    path
+}
+
+#[test]
+fn a_click_on_a_group_title_collapses_it_into_one_box_with_merged_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut harness = app_on(Some(ecommerce_with_groups(dir.path())));
+    harness.run_steps(4);
+    let drawn = |harness: &Harness<'static, SyncopateApp>| harness.state().canvas().drawn_nodes();
+    assert!(drawn(&harness).contains(&"catalog".to_owned()));
+    let title = harness
+        .state()
+        .canvas()
+        .group_title_on_screen(harness.state().document().design(), "Catalog")
+        .expect("the Catalog group's box is drawn");
+    harness.event(egui::Event::PointerMoved(title));
+    harness.run_steps(1);
+    press(&harness, title, true);
+    press(&harness, title, false);
+    harness.run_steps(4);
+    // One box for the four services of the group; the rest unchanged.
+    let nodes = drawn(&harness);
+    assert!(nodes.contains(&"group:Catalog".to_owned()), "{nodes:?}");
+    for member in ["catalog", "catalog-db", "inventory", "inventory-db"] {
+        assert!(!nodes.contains(&member.to_owned()), "{member} still drawn");
+    }
+    assert_eq!(nodes.len(), 14 - 4 + 1);
+    // The orchestrator's two calls into the group are one line; calls within the group are not drawn.
+    let design = harness.state().document().design().clone();
+    let id_of = |from: &str, to: &str| {
+        design
+            .edges
+            .iter()
+            .find(|e| e.from.as_str() == from && e.to.as_str() == to)
+            .map(|e| e.id.to_string())
+            .unwrap()
+    };
+    let calls = harness.state().canvas().drawn_calls();
+    let mut merged = vec![
+        id_of("admin-orchestrator", "catalog"),
+        id_of("admin-orchestrator", "inventory"),
+    ];
+    merged.sort();
+    assert!(calls.contains(&merged), "{calls:?}");
+    assert!(
+        !calls
+            .iter()
+            .flatten()
+            .any(|c| *c == id_of("catalog", "catalog-db"))
+    );
+    // Dragging the box moves its members, as one undoable edit; a double-click opens it again.
+    let before: Vec<[f32; 2]> = ["catalog", "inventory-db"]
+        .iter()
+        .map(|id| design.service(id).unwrap().position.unwrap())
+        .collect();
+    let at = harness.state().canvas().screen_position("catalog").unwrap();
+    drag(&mut harness, at, at + egui::vec2(0.0, 60.0));
+    let moved = harness.state().document().design().clone();
+    for (id, old) in ["catalog", "inventory-db"].iter().zip(&before) {
+        let new = moved.service(id).unwrap().position.unwrap();
+        assert!(
+            new[1] > old[1] + 10.0 && (new[0] - old[0]).abs() < 1.0,
+            "{id}: {old:?} -> {new:?}"
+        );
+    }
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    harness.run_steps(2);
+    assert_eq!(
+        harness
+            .state()
+            .document()
+            .design()
+            .service("catalog")
+            .unwrap()
+            .position
+            .unwrap(),
+        before[0]
+    );
+    let at = harness.state().canvas().screen_position("catalog").unwrap();
+    double_click(&mut harness, at);
+    let nodes = drawn(&harness);
+    assert!(nodes.contains(&"catalog".to_owned()) && !nodes.contains(&"group:Catalog".to_owned()));
+    assert_eq!(
+        harness.state().document().design().services.len(),
+        14,
+        "no service added"
+    );
+}

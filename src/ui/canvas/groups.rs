@@ -120,6 +120,21 @@ impl Canvas {
         boxes
     }
 
+    /// Where on screen a group's title is (the middle of its box's title band), as of the last frame; `None` when
+    /// the group is collapsed or not drawn.
+    pub fn group_title_on_screen(&self, design: &Design, group: &str) -> Option<Pos2> {
+        let (rect, zoom, pan) = self.last_view?;
+        let group_box = self
+            .group_boxes(design)
+            .into_iter()
+            .find(|b| b.group == group)?;
+        let title = Pos2::new(
+            group_box.rect.center().x,
+            group_box.rect.min.y + GROUP_TITLE_HEIGHT / 2.0,
+        );
+        Some(rect.min + pan + title.to_vec2() * zoom)
+    }
+
     /// The group whose title band is at a screen position (a click there collapses or expands it).
     pub(super) fn group_title_at(&self, design: &Design, screen: Pos2) -> Option<String> {
         let at = self.canvas_position(screen)?;
