@@ -1599,3 +1599,54 @@ fn a_click_on_a_group_title_collapses_it_into_one_box_with_merged_calls() {
         "no service added"
     );
 }
+
+#[test]
+fn focusing_around_a_service_dims_everything_more_than_n_calls_away() {
+    let mut harness = app_on(Some(sample("ecommerce")));
+    harness
+        .state_mut()
+        .select_subject(&syncopate::rules::Subject::Service("checkout".to_owned()));
+    harness.run_steps(2);
+    harness.get_by_value("none").click();
+    harness.run_steps(3);
+    harness.get_by_label("around Checkout").click();
+    harness.run_steps(4);
+    let dimmed = |harness: &Harness<'static, SyncopateApp>| {
+        let mut dimmed: Vec<String> = harness
+            .state()
+            .canvas()
+            .dimmed_services()
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        dimmed.sort();
+        dimmed
+    };
+    // One call away from checkout, either way: edge, inventory, orders, payment.
+    assert_eq!(
+        dimmed(&harness),
+        [
+            "admin-orchestrator",
+            "admin-ui",
+            "catalog",
+            "catalog-db",
+            "customers",
+            "inventory-db",
+            "orders-db",
+            "payment-provider",
+            "storefront"
+        ]
+    );
+    // Two calls away adds their neighbours.
+    harness.get_by_value("1 calls").click();
+    harness.run_steps(2);
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.event(egui::Event::Text("2".to_owned()));
+    harness.key_press(egui::Key::Enter);
+    harness.run_steps(4);
+    assert_eq!(
+        dimmed(&harness),
+        ["catalog", "catalog-db", "customers"],
+        "two calls away"
+    );
+}

@@ -9,6 +9,7 @@ pub mod clipboard;
 mod command;
 mod document;
 pub mod emulation;
+pub mod focus;
 pub mod live;
 pub mod recent;
 pub mod samples;
@@ -103,10 +104,8 @@ pub struct SyncopateApp {
     show_about: bool,
     /// Find a service (Ctrl+F).
     find: crate::ui::find::FindBar,
-    /// The flow in focus: everything off its path is drawn faintly. With the state id the canvas's focus was
-    /// computed for.
-    focus_flow: Option<String>,
-    focus_built: Option<(String, u64)>,
+    /// What the canvas dims (a flow's path, a service's neighbourhood).
+    focus: focus::Focus,
     /// "Run for real on this machine": the emulation window and its run.
     emulation: crate::ui::emulation::EmulationWindow,
     autosave: autosave::Autosave,
@@ -188,8 +187,7 @@ impl SyncopateApp {
             show_about: false,
             emulation: Default::default(),
             find: Default::default(),
-            focus_flow: None,
-            focus_built: None,
+            focus: focus::Focus::default(),
             autosave: autosave::Autosave::new(None),
             clipboard: None,
             select_after_apply: None,
@@ -1427,27 +1425,8 @@ impl SyncopateApp {
                 self.canvas.request_fit();
             }
             ui.separator();
-            let design = self.document.design();
-            let focused = self
-                .focus_flow
-                .as_deref()
-                .and_then(|id| design.flow(id))
-                .map_or("none".to_owned(), |f| f.display_name().to_owned());
-            ui.label("Focus");
-            egui::ComboBox::from_id_salt("focus-flow")
-                .selected_text(focused)
-                .show_ui(ui, |ui| {
-                    ui.selectable_value(&mut self.focus_flow, None, "none");
-                    for flow in &design.flows {
-                        ui.selectable_value(
-                            &mut self.focus_flow,
-                            Some(flow.id.to_string()),
-                            flow.display_name(),
-                        );
-                    }
-                })
-                .response
-                .on_hover_text("Dim every service and call off this flow's path");
+            self.focus
+                .toolbar(ui, self.document.design(), &self.selection);
             if ui
                 .button("🔍 Find")
                 .on_hover_text("Find a service by name or id (Ctrl+F)")
@@ -1458,27 +1437,14 @@ impl SyncopateApp {
         });
     }
 
-    /// Hands the canvas the focused flow's services and calls, when the focus or the design changed; the sequence
-    /// panel shows the focused flow.
+    /// Hands the canvas what the focus dims, when the focus or the design changed.
     fn apply_focus(&mut self) {
-        let design = self.document.design();
-        let focus = self
-            .focus_flow
-            .clone()
-            .filter(|id| design.flow(id).is_some());
-        let key = focus.clone().map(|id| (id, self.document.state_id()));
-        if key == self.focus_built {
-            return;
-        }
-        match &focus {
-            Some(flow) => {
-                self.canvas.set_focus(Some(design.flow_reach(flow)));
-                self.sequence.flow = Some(flow.clone());
-            }
-            None => self.canvas.set_focus(None),
-        }
-        self.focus_flow = focus;
-        self.focus_built = key;
+        self.focus.apply(
+            self.document.design(),
+            self.document.state_id(),
+            &mut self.canvas,
+            &mut self.sequence,
+        );
     }
 }
 

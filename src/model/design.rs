@@ -1080,6 +1080,41 @@ impl Design {
         (services.into_iter().collect(), edges.into_iter().collect())
     }
 
+    /// A service's neighbourhood: the services within `hops` calls of it (either way, any mode) and the calls
+    /// between them, each id once, sorted. Empty for an unknown service.
+    pub fn neighbourhood(&self, id: &str, hops: u32) -> (Vec<ServiceId>, Vec<EdgeId>) {
+        let Some(start) = self.service(id) else {
+            return (Vec::new(), Vec::new());
+        };
+        let mut services = std::collections::BTreeSet::from([start.id.clone()]);
+        let mut ring = vec![start.id.clone()];
+        for _ in 0..hops {
+            let mut next = Vec::new();
+            for at in &ring {
+                for edge in &self.edges {
+                    let other = if edge.from == *at {
+                        &edge.to
+                    } else if edge.to == *at {
+                        &edge.from
+                    } else {
+                        continue;
+                    };
+                    if services.insert(other.clone()) {
+                        next.push(other.clone());
+                    }
+                }
+            }
+            ring = next;
+        }
+        let edges: std::collections::BTreeSet<EdgeId> = self
+            .edges
+            .iter()
+            .filter(|e| services.contains(&e.from) && services.contains(&e.to))
+            .map(|e| e.id.clone())
+            .collect();
+        (services.into_iter().collect(), edges.into_iter().collect())
+    }
+
     /// The simulation settings in force (the file's, or the defaults).
     pub fn simulation_settings(&self) -> SimulationSettings {
         self.simulation.unwrap_or_default()

@@ -12,6 +12,23 @@ const GROUP_NODE_PREFIX: &str = "group:";
 const GROUP_PADDING: f32 = 18.0;
 /// Height of a group box's title band, in canvas units.
 const GROUP_TITLE_HEIGHT: f32 = 24.0;
+/// The smallest title, in px: a group's name stays readable with a whole large design in view.
+const MIN_TITLE_SIZE: f32 = 10.0;
+
+/// Where a group's title goes on screen: the band at the top of its box, or, zoomed out so far that the band is
+/// lower than a title, just above the box.
+fn title_band(rect: Rect, zoom: f32) -> Rect {
+    let band = GROUP_TITLE_HEIGHT * zoom;
+    let needed = MIN_TITLE_SIZE + 6.0;
+    if band >= needed {
+        Rect::from_min_max(rect.min, Pos2::new(rect.max.x, rect.min.y + band))
+    } else {
+        Rect::from_min_max(
+            Pos2::new(rect.min.x, rect.min.y - needed),
+            Pos2::new(rect.max.x, rect.min.y),
+        )
+    }
+}
 
 /// The view graph node id of a collapsed group.
 pub(super) fn group_node_id(group: &str) -> ServiceId {
@@ -120,45 +137,47 @@ impl Canvas {
         boxes
     }
 
-    /// Where on screen a group's title is (the middle of its box's title band), as of the last frame; `None` when
-    /// the group is collapsed or not drawn.
-    pub fn group_title_on_screen(&self, design: &Design, group: &str) -> Option<Pos2> {
-        let (rect, zoom, pan) = self.last_view?;
-        let group_box = self
-            .group_boxes(design)
+    /// Each expanded group's box and title band on screen, as of the last frame.
+    fn group_boxes_on_screen(&self, design: &Design) -> Vec<(GroupBox, Rect, Rect)> {
+        let Some((canvas, zoom, pan)) = self.last_view else {
+            return Vec::new();
+        };
+        let to_screen = |p: Pos2| canvas.min + pan + p.to_vec2() * zoom;
+        self.group_boxes(design)
             .into_iter()
-            .find(|b| b.group == group)?;
-        let title = Pos2::new(
-            group_box.rect.center().x,
-            group_box.rect.min.y + GROUP_TITLE_HEIGHT / 2.0,
-        );
-        Some(rect.min + pan + title.to_vec2() * zoom)
+            .map(|group_box| {
+                let rect = Rect::from_min_max(
+                    to_screen(group_box.rect.min),
+                    to_screen(group_box.rect.max),
+                );
+                let title = title_band(rect, zoom);
+                (group_box, rect, title)
+            })
+            .collect()
+    }
+
+    /// Where on screen a group's title is (the middle of its title band), as of the last frame; `None` when the
+    /// group is collapsed or not drawn.
+    pub fn group_title_on_screen(&self, design: &Design, group: &str) -> Option<Pos2> {
+        self.group_boxes_on_screen(design)
+            .into_iter()
+            .find(|(b, _, _)| b.group == group)
+            .map(|(_, _, title)| title.center())
     }
 
     /// The group whose title band is at a screen position (a click there collapses or expands it).
     pub(super) fn group_title_at(&self, design: &Design, screen: Pos2) -> Option<String> {
-        let at = self.canvas_position(screen)?;
-        self.group_boxes(design)
+        self.group_boxes_on_screen(design)
             .into_iter()
-            .find(|b| {
-                let title = Rect::from_min_max(
-                    b.rect.min,
-                    Pos2::new(b.rect.max.x, b.rect.min.y + GROUP_TITLE_HEIGHT),
-                );
-                title.contains(at)
-            })
-            .map(|b| b.group)
+            .find(|(_, _, title)| title.contains(screen))
+            .map(|(b, _, _)| b.group)
     }
 
-    /// The group boxes' shapes in screen space, for the painter to draw behind everything else.
-    pub(super) fn group_box_shapes(
-        &self,
-        ctx: &egui::Context,
-        design: &Design,
-        canvas: Rect,
-        zoom: f32,
-        pan: Vec2,
-    ) -> Vec<Shape> {
+    /// The group boxes' shapes on screen, for the painter to draw behind everything else.
+    pub(super) fn group_box_shapes(&self, ctx: &egui::Context, design: &Design) -> Vec<Shape> {
+        let Some((_, zoom, _)) = self.last_view else {
+            return Vec::new();
+        };
         let dark = ctx.global_style().visuals.dark_mode;
         let (fill, border, title_color) = if dark {
             (
@@ -173,11 +192,8 @@ impl Canvas {
                 Color32::from_gray(40),
             )
         };
-        let to_screen = |p: Pos2| canvas.min + pan + p.to_vec2() * zoom;
         let mut shapes = Vec::new();
-        for group_box in self.group_boxes(design) {
-            let rect =
-                Rect::from_min_max(to_screen(group_box.rect.min), to_screen(group_box.rect.max));
+        for (group_box, rect, title) in self.group_boxes_on_screen(design) {
             let mut these = vec![
                 Shape::rect_filled(rect, corner(zoom, 10.0 * zoom), fill),
                 Shape::rect_stroke(
@@ -187,38 +203,34 @@ impl Canvas {
                     StrokeKind::Inside,
                 ),
             ];
-            if zoom >= NAME_ZOOM {
-                let size = text_size(13.0 * zoom, FAR_NAME_SIZE, 22.0);
-                let title = ctx.fonts_mut(|f| {
-                    let mut job = egui::text::LayoutJob::simple_singleline(
-                        group_box.group.clone(),
-                        FontId::proportional(size),
-                        title_color,
-                    );
-                    job.wrap.max_width = (rect.width() - 12.0 * zoom).max(10.0);
-                    job.wrap.max_rows = 1;
-                    f.layout_job(job)
-                });
-                // An open triangle before the title says a click there folds the group (drawn: the fonts have no
-                // such glyph).
-                let band_middle = rect.min.y + (GROUP_TITLE_HEIGHT * zoom) / 2.0 + 2.0 * zoom;
-                let side = size * 0.55;
-                let left = rect.min.x + 8.0 * zoom;
-                these.push(Shape::convex_polygon(
-                    vec![
-                        Pos2::new(left, band_middle - side * 0.4),
-                        Pos2::new(left + side, band_middle - side * 0.4),
-                        Pos2::new(left + side / 2.0, band_middle + side * 0.45),
-                    ],
+            // The title reads at every zoom: a whole large design in view is when groups matter most.
+            let size = text_size(13.0 * zoom, MIN_TITLE_SIZE, 22.0);
+            let side = size * 0.55;
+            let left = title.min.x + 6.0;
+            let middle = title.center().y;
+            let text = ctx.fonts_mut(|f| {
+                let mut job = egui::text::LayoutJob::simple_singleline(
+                    group_box.group.clone(),
+                    FontId::proportional(size),
                     title_color,
-                    Stroke::NONE,
-                ));
-                let at = Pos2::new(
-                    left + side + 5.0 * zoom.min(1.0),
-                    band_middle - title.size().y / 2.0,
                 );
-                these.push(TextShape::new(at, title, title_color).into());
-            }
+                job.wrap.max_width = (title.width() - side - 16.0).max(10.0);
+                job.wrap.max_rows = 1;
+                f.layout_job(job)
+            });
+            // An open triangle before the title says a click there folds the group (drawn: the fonts have no
+            // such glyph).
+            these.push(Shape::convex_polygon(
+                vec![
+                    Pos2::new(left, middle - side * 0.4),
+                    Pos2::new(left + side, middle - side * 0.4),
+                    Pos2::new(left + side / 2.0, middle + side * 0.45),
+                ],
+                title_color,
+                Stroke::NONE,
+            ));
+            let at = Pos2::new(left + side + 4.0, middle - text.size().y / 2.0);
+            these.push(TextShape::new(at, text, title_color).into());
             if group_box.dimmed {
                 dim(&mut these);
             }

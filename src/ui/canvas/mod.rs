@@ -323,10 +323,8 @@ impl Canvas {
         } else {
             self.paint_static(ui)
         };
-        if let Some((rect, zoom, pan)) = self.last_view {
-            let boxes = self.group_box_shapes(ui.ctx(), design, rect, zoom, pan);
-            ui.painter().set(behind, Shape::Vec(boxes));
-        }
+        let boxes = self.group_box_shapes(ui.ctx(), design);
+        ui.painter().set(behind, Shape::Vec(boxes));
         if response.clicked()
             && let Some(at) = ui.input(|i| i.pointer.interact_pos())
             && self.service_at(at).is_none()

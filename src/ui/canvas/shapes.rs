@@ -273,6 +273,24 @@ impl ServiceShape {
                 rect.center().y + tag.size().y * 0.2,
             );
             shapes.push(TextShape::new(tag_pos, tag, border).into());
+        } else if self.group_members.is_some() {
+            // A collapsed group keeps its name readable at every zoom (above its box when the box is too small),
+            // like an expanded group's title.
+            let name = ctx.ctx.fonts_mut(|f| {
+                let mut job = egui::text::LayoutJob::simple_singleline(
+                    self.label.clone(),
+                    FontId::proportional(10.0),
+                    text_color,
+                );
+                job.wrap.max_width = 180.0;
+                job.wrap.max_rows = 1;
+                f.layout_job(job)
+            });
+            let name_pos = Pos2::new(
+                rect.center().x - name.size().x / 2.0,
+                rect.top() - name.size().y - 2.0,
+            );
+            shapes.push(TextShape::new(name_pos, name, text_color).into());
         } else if zoom >= NAME_ZOOM {
             let name = ctx.ctx.fonts_mut(|f| {
                 let mut job = egui::text::LayoutJob::simple_singleline(
