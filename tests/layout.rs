@@ -1,6 +1,6 @@
 //! The tidy layout against Graphviz dot on the same graphs: real call graphs from ../shared/real-world (the edge
-//! lists read from the projects' sources, and their compose files imported), the samples, and generated designs of
-//! TrainTicket's size and larger. Crossings are counted the same way for both (straight segments between service
+//! lists read from the projects' sources, and their compose files imported), TrainTicket's call graph read from its
+//! sources, the samples, and generated designs of TrainTicket's size and larger. Crossings are counted the same way for both (straight segments between service
 //! positions, `syncopate::model::layout::crossings`); ours must stay within 1.2x dot's + 3.
 //!
 //! `.ci/run` installs Graphviz and sets `SYNCOPATE_REQUIRE_TOOLS=1`, so in CI a missing `dot` fails this test;
@@ -152,7 +152,13 @@ fn the_tidy_layout_crosses_about_as_few_calls_as_graphviz_dot() {
         let design = syncopate::model::load_file(&sample.path()).expect("a sample loads");
         graphs.push((sample.file_name().to_string_lossy().into_owned(), design));
     }
-    // TrainTicket's size (69 services, 157 calls) and twice it, generated.
+    // TrainTicket's own call graph (65 services, 153 calls, read from its sources: tests/layout/trainticket.txt),
+    // its size generated (69 services, 157 calls) and twice it.
+    let trainticket = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/layout/trainticket.txt");
+    graphs.push((
+        "trainticket.txt".into(),
+        from_edges(&std::fs::read_to_string(trainticket).expect("the TrainTicket call graph")),
+    ));
     graphs.push((
         "generated 69/157".into(),
         generate::layered_design(69, 157, 7),

@@ -145,23 +145,17 @@ pub fn tidy_layout(design: &mut Design) {
                 .iter()
                 .filter_map(|(a, b)| Some((*local.get(a)?, *local.get(b)?)))
                 .collect();
-            let mut graph = order::Layered::new(&part_layer, &part_pairs);
-            graph.minimise_crossings();
             let part_band: Vec<usize> = members.iter().map(|&s| band[s]).collect();
-            let grouped = part_band.iter().any(|&b| b > 0);
-            let node_rank = grouped.then(|| groups::group_layers(&mut graph, &part_band));
-            let mut heights = coords::heights(&graph);
-            if let Some(node_rank) = &node_rank {
-                groups::stack_bands(node_rank, &mut heights);
-            }
-            let positions: Vec<[f32; 2]> = (0..members.len())
-                .map(|i| {
-                    [
-                        part_layer[i] as f32 * LAYER_SPACING,
-                        heights[i] as f32 * ROW_SPACING,
-                    ]
+            // The sweeps end in different local optima from different first orders: each is laid out and the
+            // one whose calls, drawn straight, cross least is kept (ties: the first).
+            let positions = (0..order::STARTS)
+                .map(|start| lay_out_part(&part_layer, &part_pairs, &part_band, start))
+                .min_by_key(|positions| {
+                    segment_crossings(&part_pairs, |i| {
+                        positions.get(i).map(|p| (f64::from(p[0]), f64::from(p[1])))
+                    })
                 })
-                .collect();
+                .unwrap_or_default();
             let size = positions.iter().fold([0f32, 0f32], |size, p| {
                 [size[0].max(p[0]), size[1].max(p[1])]
             });
@@ -199,6 +193,32 @@ pub fn tidy_layout(design: &mut Design) {
             design.services[s].position = Some([at[0].round(), at[1].round()]);
         }
     }
+}
+
+/// One connected part laid out from one first order (`start`): layers ordered to few crossings, groups made
+/// bands, heights assigned; each service's position relative to the part's top left.
+fn lay_out_part(
+    layer: &[usize],
+    pairs: &[(usize, usize)],
+    band: &[usize],
+    start: usize,
+) -> Vec<[f32; 2]> {
+    let mut graph = order::Layered::new(layer, pairs, start);
+    graph.minimise_crossings();
+    let grouped = band.iter().any(|&b| b > 0);
+    let node_rank = grouped.then(|| groups::group_layers(&mut graph, band));
+    let mut heights = coords::heights(&graph);
+    if let Some(node_rank) = &node_rank {
+        groups::stack_bands(node_rank, &mut heights);
+    }
+    (0..layer.len())
+        .map(|i| {
+            [
+                layer[i] as f32 * LAYER_SPACING,
+                heights[i] as f32 * ROW_SPACING,
+            ]
+        })
+        .collect()
 }
 
 /// Horizontal room between packed parts: a gap plus half a layer, so calls of neighbouring parts are not mistaken
@@ -259,17 +279,23 @@ fn components(count: usize, pairs: &[(usize, usize)]) -> Vec<Vec<usize>> {
 /// between two services is one segment). The measure the layout is held to, and the one its comparison with
 /// Graphviz dot uses.
 pub fn crossings(design: &Design) -> usize {
-    let mut segments: Vec<(usize, usize)> = call_pairs(design)
-        .into_iter()
-        .map(|(a, b)| (a.min(b), a.max(b)))
-        .collect();
-    segments.sort_unstable();
-    segments.dedup();
-    let at = |i: usize| {
+    segment_crossings(&call_pairs(design), |i| {
         design.services[i]
             .position
             .map(|p| (f64::from(p[0]), f64::from(p[1])))
-    };
+    })
+}
+
+/// Crossings of the segments between the ends of `pairs` (service indices) at the positions `at` gives (pairs
+/// that share an end, and ends without a position, left out; a pair each way is one segment).
+fn segment_crossings(pairs: &[(usize, usize)], at: impl Fn(usize) -> Option<Point>) -> usize {
+    let mut segments: Vec<(usize, usize)> = pairs
+        .iter()
+        .map(|&(a, b)| (a.min(b), a.max(b)))
+        .filter(|(a, b)| a != b)
+        .collect();
+    segments.sort_unstable();
+    segments.dedup();
     // (one end, the other end, and the services at each end)
     let lines: Vec<(Point, Point, usize, usize)> = segments
         .into_iter()

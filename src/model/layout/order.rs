@@ -15,6 +15,10 @@ pub(super) struct Layered {
     pub(super) rows: Vec<Vec<usize>>,
 }
 
+/// The first orders tried (see `Layered::initial_order`); the layout keeps whichever ends with the fewest
+/// crossings.
+pub(super) const STARTS: usize = 4;
+
 /// Sweeps without improvement before the ordering stops.
 const PATIENCE: usize = 4;
 /// Most sweeps in all.
@@ -23,8 +27,9 @@ const MAX_SWEEPS: usize = 32;
 impl Layered {
     /// The layered graph of `pairs` (caller, callee) over services in `layer`: each pair points from its lower
     /// layer to its higher, and spans of more than one layer get a dummy node in each layer between. Pairs within
-    /// one layer are left out (they do not constrain the order).
-    pub(super) fn new(layer: &[usize], pairs: &[(usize, usize)]) -> Self {
+    /// one layer are left out (they do not constrain the order). `start` picks the first order (see
+    /// [`STARTS`]).
+    pub(super) fn new(layer: &[usize], pairs: &[(usize, usize)], start: usize) -> Self {
         let real = layer.len();
         let mut graph = Self {
             real,
@@ -57,18 +62,34 @@ impl Layered {
         }
         let layers = graph.layer.iter().max().map_or(0, |m| m + 1);
         graph.rows = vec![Vec::new(); layers];
-        graph.initial_order();
+        graph.initial_order(start);
         graph
     }
 
-    /// A first order: depth-first from the services of the first layer in file order, so that a caller's callees
-    /// start out together.
-    fn initial_order(&mut self) {
+    /// A first order: depth-first from the services that nothing calls (or, for odd `start`, from those that call
+    /// nothing, upward), in file order (or, for `start` of 2 and 3, in reverse), so that a caller's callees (a
+    /// callee's callers) start out together. The sweeps end in different local optima from different starts.
+    fn initial_order(&mut self, start: usize) {
         let nodes = self.layer.len();
         let mut placed = vec![false; nodes];
-        let starts: Vec<usize> = (0..nodes)
-            .filter(|&n| self.up[n].is_empty())
-            .chain(0..nodes)
+        let upward = start % 2 == 1;
+        let file_order: Vec<usize> = if start / 2 % 2 == 1 {
+            (0..nodes).rev().collect()
+        } else {
+            (0..nodes).collect()
+        };
+        let is_end = |n: usize| {
+            if upward {
+                self.down[n].is_empty()
+            } else {
+                self.up[n].is_empty()
+            }
+        };
+        let starts: Vec<usize> = file_order
+            .iter()
+            .copied()
+            .filter(|&n| is_end(n))
+            .chain(file_order.iter().copied())
             .collect();
         for start in starts {
             if placed[start] {
@@ -81,7 +102,12 @@ impl Layered {
                 }
                 placed[node] = true;
                 self.rows[self.layer[node]].push(node);
-                for &next in self.down[node].iter().rev() {
+                let next_nodes = if upward {
+                    &self.up[node]
+                } else {
+                    &self.down[node]
+                };
+                for &next in next_nodes.iter().rev() {
                     if !placed[next] {
                         stack.push(next);
                     }
@@ -249,7 +275,7 @@ mod tests {
     fn a_crossing_is_counted_and_removed() {
         // a -> d, b -> c with c above d: one crossing, which the ordering removes.
         let layer = [0, 0, 1, 1];
-        let mut graph = Layered::new(&layer, &[(0, 3), (1, 2)]);
+        let mut graph = Layered::new(&layer, &[(0, 3), (1, 2)], 0);
         graph.rows[1] = vec![2, 3];
         assert_eq!(graph.crossings(), 1);
         graph.minimise_crossings();
@@ -259,7 +285,7 @@ mod tests {
     #[test]
     fn long_calls_pass_through_a_dummy_per_layer() {
         let layer = [0, 1, 2, 3];
-        let graph = Layered::new(&layer, &[(0, 1), (1, 2), (2, 3), (0, 3)]);
+        let graph = Layered::new(&layer, &[(0, 1), (1, 2), (2, 3), (0, 3)], 0);
         assert_eq!(
             graph.layer.len(),
             6,
