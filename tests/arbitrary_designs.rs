@@ -1,5 +1,5 @@
 //! Arbitrary valid designs (generated: up to 50 services, sync and async calls, timeouts, retries, breakers, random
-//! flows, rate steps and faults) go through every module without a panic: validation, every rule, the sequence
+//! flows, rate steps, faults and groups) go through every module without a panic: validation, every rule, the sequence
 //! generator and its three renderers, every exporter (whose YAML and JSON still parse), the file format's round
 //! trip, and a short simulation whose counters balance.
 
@@ -19,6 +19,12 @@ fn design(
     burst: Option<(f64, f64)>,
 ) -> model::Design {
     let mut design = generate::layered_design(services, services * calls_per_service, seed);
+    // Most services in one of three groups (namespaces in the Kubernetes and Istio exports), some in none.
+    for (i, service) in design.services.iter_mut().enumerate() {
+        if (i as u64 + seed) % 4 != 0 {
+            service.group = Some(format!("Domain {}: {}", i % 3, ["a", "b/c", "d e"][i % 3]));
+        }
+    }
     for &(service, kind, start_s, length_s) in faults {
         let service = &design.services[service % design.services.len()];
         let kind = [

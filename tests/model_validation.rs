@@ -664,3 +664,31 @@ fn a_broker_or_database_id_too_long_for_a_statefulset() {
     value["faults"][0]["service"] = json!(long);
     load(&value).expect("a 63-character service id is valid");
 }
+
+#[test]
+fn a_group_is_one_line_of_at_most_100_characters() {
+    assert_rejected(
+        |v| v["services"][1]["group"] = json!("  "),
+        "services[1].group",
+        "expected a group name",
+    );
+    assert_rejected(
+        |v| v["services"][1]["group"] = json!("x".repeat(101)),
+        "services[1].group",
+        "at most 100 characters, found 101",
+    );
+    assert_rejected(
+        |v| v["services"][1]["group"] = json!("Payments\u{2028}injected: 1"),
+        "services[1].group",
+        "on one line",
+    );
+    // A group of any other text loads, and older files without one load unchanged.
+    let mut value = base();
+    value["services"][1]["group"] = json!("Payments & Billing: {eu}");
+    let design = load(&value).unwrap();
+    assert_eq!(
+        design.services[1].group.as_deref(),
+        Some("Payments & Billing: {eu}")
+    );
+    assert_eq!(load(&base()).unwrap().services[1].group, None);
+}
