@@ -190,7 +190,7 @@ impl Inspector {
                     }
                     let groups = design.groups();
                     if !groups.is_empty() {
-                        ui.menu_button("▾", |ui| {
+                        ui.menu_button("⏷", |ui| {
                             for existing in groups {
                                 if ui.button(existing).clicked() {
                                     buffer.group = Some(existing.to_owned());
