@@ -774,3 +774,86 @@ fn an_import_proposes_a_flow_per_entry_point_and_simulates_at_once() {
         assert!(!shop.flows.is_empty(), "sock-shop gets proposed flows");
     }
 }
+
+/// A Deployment of `name` in `namespace` (when given) with the given labels, calling `calls` by address variables.
+fn deployment(name: &str, namespace: Option<&str>, labels: &str, calls: &[&str]) -> String {
+    let namespace = namespace.map_or(String::new(), |n| format!("\n  namespace: {n}"));
+    let env: String = calls
+        .iter()
+        .map(|c| {
+            format!(
+                "\n        - name: {}_ADDR\n          value: {c}:8080",
+                c.to_uppercase()
+            )
+        })
+        .collect();
+    format!(
+        "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}{namespace}\n  labels: {{{labels}}}\nspec:\n  \
+         selector: {{matchLabels: {{app: {name}}}}}\n  template:\n    metadata:\n      labels: {{app: {name}}}\n    \
+         spec:\n      containers:\n      - name: {name}\n        image: {name}:1\n        env:{env}\n"
+    )
+}
+
+#[test]
+fn groups_come_from_namespaces_part_of_labels_and_otel_service_namespaces() {
+    let manifests = [
+        deployment("web", None, "", &["shop.shop"]),
+        deployment("shop", Some("shop"), "", &["billing"]),
+        deployment("billing", None, "app.kubernetes.io/part-of: payments", &[]),
+        deployment("plain", Some("default"), "", &[]),
+    ]
+    .concat();
+    let imported = import::import(Source::Kubernetes, &manifests, "groups.yaml").unwrap();
+    let group = |id: &str| imported.design.service(id).unwrap().group.clone();
+    assert_eq!(group("shop").as_deref(), Some("shop"));
+    assert_eq!(group("billing").as_deref(), Some("payments"));
+    assert_eq!(group("web"), None);
+    assert_eq!(group("plain"), None, "the default namespace is no group");
+    // One namespace around everything is no group, and a note says so.
+    let one = [
+        deployment("a", Some("sock-shop"), "", &["b"]),
+        deployment("b", Some("sock-shop"), "", &[]),
+    ]
+    .concat();
+    let imported = import::import(Source::Kubernetes, &one, "one.yaml").unwrap();
+    assert!(imported.design.services.iter().all(|s| s.group.is_none()));
+    assert!(
+        imported
+            .notes
+            .iter()
+            .any(|n| n.message.contains("\"sock-shop\": not made a group")),
+        "{:?}",
+        imported.notes
+    );
+    // OpenTelemetry's service.namespace, a resource attribute.
+    let mut otlp: serde_json::Value = serde_json::from_str(&fixture("checkout.otlp.json")).unwrap();
+    let mut named = Vec::new();
+    for resource in otlp["resourceSpans"].as_array_mut().unwrap() {
+        let attributes = resource["resource"]["attributes"].as_array_mut().unwrap();
+        let service = attributes
+            .iter()
+            .find(|a| a["key"] == "service.name")
+            .and_then(|a| a["value"]["stringValue"].as_str())
+            .unwrap()
+            .to_owned();
+        if service == "checkout" || service == "payment" {
+            attributes.push(
+                serde_json::json!({"key": "service.namespace", "value": {"stringValue": "orders"}}),
+            );
+            named.push(service);
+        }
+    }
+    assert_eq!(named.len(), 2, "{named:?}");
+    let imported = import::import(Source::Otlp, &otlp.to_string(), "t.otlp.json").unwrap();
+    let grouped: BTreeSet<String> = imported
+        .design
+        .services
+        .iter()
+        .filter(|s| s.group.as_deref() == Some("orders"))
+        .map(|s| s.id.to_string())
+        .collect();
+    assert_eq!(
+        grouped,
+        BTreeSet::from(["checkout".to_owned(), "payment".to_owned()])
+    );
+}

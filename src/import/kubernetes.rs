@@ -70,7 +70,7 @@ struct PodTemplate {
 
 #[derive(Deserialize, Default)]
 struct PodSpec {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     containers: Vec<Container>,
 }
 
@@ -78,9 +78,9 @@ struct PodSpec {
 struct Container {
     #[serde(default)]
     image: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     ports: Vec<ContainerPort>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     env: Vec<EnvVar>,
     #[serde(default, rename = "readinessProbe")]
     readiness_probe: Option<Value>,
@@ -115,7 +115,7 @@ struct KubeService {
 struct ServiceSpec {
     #[serde(default)]
     selector: BTreeMap<String, Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     ports: Vec<ServicePort>,
 }
 
@@ -125,6 +125,15 @@ struct ServicePort {
     name: Option<Value>,
     #[serde(default, rename = "appProtocol")]
     app_protocol: Option<Value>,
+}
+
+/// A list that may be written as nothing (`env:` with no entries is `null` in YAML): empty then.
+fn null_as_empty<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 /// What says a set of named ports serves gRPC: a port named `grpc…` (Istio's convention) or with `appProtocol`
