@@ -1650,3 +1650,40 @@ fn focusing_around_a_service_dims_everything_more_than_n_calls_away() {
         "two calls away"
     );
 }
+
+#[test]
+fn a_click_where_boxes_overlap_selects_the_one_drawn_on_top() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("overlap.syncopate");
+    let mut design = syncopate::model::Design::new("overlap");
+    for (id, at) in [("under", [0.0, 0.0]), ("over", [60.0, 25.0])] {
+        let mut service = syncopate::model::Service::new(id);
+        service.position = Some(at);
+        design.services.push(service);
+    }
+    syncopate::model::save_file(&path, &design).unwrap();
+    let mut harness = app_on(Some(path));
+    harness.run_steps(2);
+    let under = harness.state().canvas().screen_position("under").unwrap();
+    let over = harness.state().canvas().screen_position("over").unwrap();
+    // Halfway between the centres lies inside both boxes; "over" (added later) is drawn over "under".
+    let both = under + (over - under) / 2.0;
+    harness.event(egui::Event::PointerMoved(both));
+    harness.run_steps(1);
+    press(&harness, both, true);
+    press(&harness, both, false);
+    harness.run_steps(3);
+    let selected: Vec<String> = harness
+        .state()
+        .selection()
+        .services
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(selected, ["over"]);
+    // Dragging from there moves the top box too.
+    drag(&mut harness, both, both + egui::vec2(0.0, 120.0));
+    let moved = harness.state().document().design().clone();
+    assert_eq!(moved.service("under").unwrap().position, Some([0.0, 0.0]));
+    assert_ne!(moved.service("over").unwrap().position, Some([60.0, 25.0]));
+}

@@ -59,6 +59,9 @@ pub struct ServiceShape {
     pub dimmed: bool,
     /// A collapsed group's box: how many services it holds.
     pub group_members: Option<usize>,
+    /// The boxes drawn over this one (later in the view graph), in canvas units: a click there is theirs, since
+    /// egui_graphs gives a click to the first node that contains it, which is the one drawn underneath.
+    pub covered_by: Vec<Rect>,
 }
 
 impl From<NodeProps<ServiceId>> for ServiceShape {
@@ -75,6 +78,7 @@ impl From<NodeProps<ServiceId>> for ServiceShape {
             live: None,
             dimmed: false,
             group_members: None,
+            covered_by: Vec::new(),
         }
     }
 }
@@ -352,7 +356,7 @@ impl DisplayNode<ServiceId, EdgeId, Directed, DefaultIx> for ServiceShape {
     }
 
     fn is_inside(&self, pos: Pos2) -> bool {
-        self.rect().contains(pos)
+        self.rect().contains(pos) && !self.covered_by.iter().any(|above| above.contains(pos))
     }
 }
 

@@ -173,6 +173,7 @@ impl Canvas {
                 merged_edges.insert(index, calls.iter().map(|c| c.id.clone()).collect());
             }
         }
+        cover_overlapping_boxes(&mut graph);
         self.graph = graph;
         self.nodes = nodes;
         self.edges = edges;
@@ -214,6 +215,35 @@ impl Layout<KeepPositionsState> for KeepPositions {
 
     fn state(&self) -> KeepPositionsState {
         KeepPositionsState
+    }
+}
+
+/// Tells every box which later boxes (drawn over it) overlap it, so the topmost box takes a click. Boxes are
+/// sorted by their left edge so that only neighbours within a box's width are compared.
+fn cover_overlapping_boxes(graph: &mut CanvasGraph) {
+    let size = Vec2::new(SERVICE_WIDTH, SERVICE_HEIGHT);
+    let mut boxes: Vec<(NodeIndex, Rect)> = graph
+        .nodes_iter()
+        .map(|(index, node)| (index, Rect::from_center_size(node.location(), size)))
+        .collect();
+    boxes.sort_by(|a, b| a.1.min.x.total_cmp(&b.1.min.x));
+    let mut covers: Vec<(NodeIndex, Rect)> = Vec::new();
+    for (i, &(a, rect_a)) in boxes.iter().enumerate() {
+        for &(b, rect_b) in &boxes[i + 1..] {
+            if rect_b.min.x >= rect_a.max.x {
+                break;
+            }
+            if rect_a.intersects(rect_b) {
+                // The later node in the view graph is drawn over the earlier one.
+                let (under, over) = if a < b { (a, rect_b) } else { (b, rect_a) };
+                covers.push((under, over));
+            }
+        }
+    }
+    for (under, over) in covers {
+        if let Some(node) = graph.node_mut(under) {
+            node.display_mut().covered_by.push(over);
+        }
     }
 }
 
