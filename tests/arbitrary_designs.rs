@@ -21,7 +21,7 @@ fn design(
     let mut design = generate::layered_design(services, services * calls_per_service, seed);
     // Most services in one of three groups (namespaces in the Kubernetes and Istio exports), some in none.
     for (i, service) in design.services.iter_mut().enumerate() {
-        if (i as u64 + seed) % 4 != 0 {
+        if !(i as u64 + seed).is_multiple_of(4) {
             service.group = Some(format!("Domain {}: {}", i % 3, ["a", "b/c", "d e"][i % 3]));
         }
     }
