@@ -1687,3 +1687,59 @@ fn a_click_where_boxes_overlap_selects_the_one_drawn_on_top() {
     assert_eq!(moved.service("under").unwrap().position, Some([0.0, 0.0]));
     assert_ne!(moved.service("over").unwrap().position, Some([60.0, 25.0]));
 }
+
+#[test]
+fn sequence_headers_never_overlap_and_stay_in_view_while_scrolling() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.syncopate");
+    let mut design = syncopate::model::load_file(&sample("ecommerce")).unwrap();
+    let long_name = "Edge ".repeat(40);
+    design
+        .services
+        .iter_mut()
+        .find(|s| s.id.as_str() == "edge")
+        .unwrap()
+        .name = Some(long_name.trim().to_owned());
+    syncopate::model::save_file(&path, &design).unwrap();
+    let mut harness = app_on(Some(path));
+    harness.get_by_label("Sequence diagram").click();
+    harness.run_steps(4);
+    let panel = harness.state().sequence_panel();
+    let headers = panel.header_text_rects.clone();
+    assert!(headers.len() >= 5, "{headers:?}");
+    for (i, a) in headers.iter().enumerate() {
+        for b in &headers[i + 1..] {
+            assert!(!a.intersects(*b), "header texts overlap: {a:?} and {b:?}");
+        }
+    }
+    // Scrolled down, the participants' names are still in view (the diagram is wider than the panel: the row of
+    // names scrolls sideways with it, but never up out of view).
+    let visible = panel.visible_rect.expect("the diagram is drawn");
+    let first_message = panel.message_points[0].1;
+    harness.event(egui::Event::PointerMoved(visible.center()));
+    harness.run_steps(1);
+    for _ in 0..10 {
+        harness.event(egui::Event::MouseWheel {
+            unit: egui::MouseWheelUnit::Point,
+            delta: egui::vec2(0.0, -80.0),
+            phase: egui::TouchPhase::Move,
+            modifiers: egui::Modifiers::NONE,
+        });
+        harness.run_steps(1);
+    }
+    harness.run_steps(20);
+    let panel = harness.state().sequence_panel();
+    let visible = panel.visible_rect.unwrap();
+    let headers = &panel.header_text_rects;
+    assert!(
+        panel.message_points[0].1.y < first_message.y - 100.0,
+        "the diagram scrolled: {first_message:?} -> {:?}",
+        panel.message_points[0].1
+    );
+    assert!(
+        headers
+            .iter()
+            .all(|h| h.top() >= visible.top() && h.bottom() <= visible.bottom()),
+        "headers scrolled out of {visible:?}: {headers:?}"
+    );
+}

@@ -24,6 +24,10 @@ pub struct SequencePanel {
     cached: Option<(u64, String, SequenceDiagram)>,
     /// Where each call's request arrow was drawn last frame (screen coordinates), so tests and tooling can aim.
     pub message_points: Vec<(String, Pos2)>,
+    /// Where each participant's name was drawn last frame (screen coordinates), and the part of the panel in view.
+    pub header_text_rects: Vec<Rect>,
+    /// The part of the panel the diagram was visible in last frame (screen coordinates).
+    pub visible_rect: Option<Rect>,
 }
 
 impl Default for SequencePanel {
@@ -33,6 +37,8 @@ impl Default for SequencePanel {
             zoom: 1.0,
             cached: None,
             message_points: Vec::new(),
+            header_text_rects: Vec::new(),
+            visible_rect: None,
         }
     }
 }
@@ -129,12 +135,25 @@ impl SequencePanel {
             }
         });
         let mut points = Vec::new();
+        let mut headers = Vec::new();
+        let mut visible = None;
         egui::ScrollArea::both()
             .auto_shrink([false, false])
             .show(ui, |ui| {
-                clicked = paint(ui, diagram, self.zoom, selection, hops, &mut points);
+                visible = Some(ui.clip_rect());
+                clicked = paint(
+                    ui,
+                    diagram,
+                    self.zoom,
+                    selection,
+                    hops,
+                    &mut points,
+                    &mut headers,
+                );
             });
         self.message_points = points;
+        self.header_text_rects = headers;
+        self.visible_rect = visible;
         save.or(clicked.map(SequenceAction::Select))
     }
 }
@@ -150,6 +169,8 @@ struct Painter<'a> {
     selection: &'a Selection,
     hops: Option<&'a HashMap<String, HopLatency>>,
     text: Color32,
+    /// The panel's colour, behind labels and the header row.
+    background: Color32,
     points: &'a mut Vec<(String, Pos2)>,
 }
 
@@ -201,13 +222,17 @@ impl Painter<'_> {
                     } else {
                         self.painter.add(Shape::line(head.to_vec(), stroke));
                     }
-                    self.painter.text(
-                        Pos2::new((x1 + x2) / 2.0, y - 3.0),
-                        Align2::CENTER_BOTTOM,
-                        label,
+                    // On the panel's colour, so the lifelines it crosses do not run through the text.
+                    let galley = self.painter.layout_no_wrap(
+                        label.clone(),
                         FontId::proportional(11.0 * self.zoom),
                         color,
                     );
+                    let label_rect = Align2::CENTER_BOTTOM
+                        .anchor_size(Pos2::new((x1 + x2) / 2.0, y - 3.0), galley.size());
+                    self.painter
+                        .rect_filled(label_rect.expand(1.0), 2.0, self.background);
+                    self.painter.galley(label_rect.min, galley, color);
                     // After a run, each answer shows the hop's simulated latency beside the estimate.
                     if *kind == MessageKind::Reply
                         && let Some(hop) =
@@ -336,12 +361,17 @@ fn paint(
     selection: &Selection,
     hops: Option<&HashMap<String, HopLatency>>,
     points: &mut Vec<(String, Pos2)>,
+    headers: &mut Vec<Rect>,
 ) -> Option<String> {
     let width = (diagram.participants.len() as f32 * COLUMN + 40.0) * zoom;
     let height = ((rows(&diagram.items) as f32 + 2.0) * ROW + 2.0 * HEAD + 20.0) * zoom;
     let (response, painter) = ui.allocate_painter(Vec2::new(width, height), Sense::click());
     let text = ui.visuals().text_color();
+    let background = ui.visuals().panel_fill;
     let origin = response.rect.min;
+    // Lifelines go behind everything: their place in the paint order is kept now and filled once the messages
+    // (which decide where the diagram ends) are drawn.
+    let lifelines = painter.add(Shape::Noop);
     let mut p = Painter {
         painter,
         origin,
@@ -353,20 +383,38 @@ fn paint(
         selection,
         hops,
         text,
+        background,
         points,
     };
     p.items(&diagram.items);
     let bottom = p.y + 10.0 * zoom;
+    let lines: Vec<Shape> = (0..diagram.participants.len())
+        .flat_map(|i| {
+            let x = p.x(i);
+            Shape::dashed_line(
+                &[Pos2::new(x, origin.y + HEAD * zoom), Pos2::new(x, bottom)],
+                Stroke::new(1.0, Color32::GRAY),
+                4.0,
+                4.0,
+            )
+        })
+        .collect();
+    p.painter.set(lifelines, Shape::Vec(lines));
+    // The header row stays at the top of the view when the messages scroll under it.
+    let clip = ui.clip_rect();
+    let top = origin.y.max(clip.top());
+    p.painter.rect_filled(
+        Rect::from_min_max(
+            Pos2::new(clip.left(), top),
+            Pos2::new(clip.right().max(origin.x + width), top + HEAD * zoom + 2.0),
+        ),
+        0.0,
+        background,
+    );
     for (i, participant) in diagram.participants.iter().enumerate() {
         let x = p.x(i);
-        p.painter.extend(Shape::dashed_line(
-            &[Pos2::new(x, origin.y + HEAD * zoom), Pos2::new(x, bottom)],
-            Stroke::new(1.0, Color32::GRAY),
-            4.0,
-            4.0,
-        ));
         let head = Rect::from_center_size(
-            Pos2::new(x, origin.y + HEAD * zoom / 2.0 + 2.0),
+            Pos2::new(x, top + HEAD * zoom / 2.0 + 2.0),
             Vec2::new((COLUMN - 16.0) * zoom, HEAD * zoom - 4.0),
         );
         p.painter
@@ -377,13 +425,22 @@ fn paint(
             Stroke::new(1.0, Color32::from_rgb(74, 111, 165)),
             egui::StrokeKind::Inside,
         );
-        p.painter.text(
-            head.center(),
-            Align2::CENTER_CENTER,
-            &participant.name,
-            FontId::proportional(12.0 * zoom),
-            text,
-        );
+        // A long name is cut to its box with an ellipsis; the whole name shows on hover.
+        let galley = p.painter.layout_job({
+            let mut job = egui::text::LayoutJob::simple_singleline(
+                participant.name.clone(),
+                FontId::proportional(12.0 * zoom),
+                text,
+            );
+            job.wrap.max_width = head.width() - 10.0 * zoom;
+            job.wrap.max_rows = 1;
+            job
+        });
+        let at = Align2::CENTER_CENTER.anchor_size(head.center(), galley.size());
+        headers.push(at);
+        p.painter.galley(at.min, galley, text);
+        ui.interact(head, ui.id().with(("sequence-head", i)), Sense::hover())
+            .on_hover_text(&participant.name);
     }
     p.hit
 }
