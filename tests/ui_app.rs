@@ -1743,3 +1743,50 @@ fn sequence_headers_never_overlap_and_stay_in_view_while_scrolling() {
         "headers scrolled out of {visible:?}: {headers:?}"
     );
 }
+
+#[test]
+fn an_edit_during_a_run_offers_to_restart_it_with_the_changes() {
+    let mut harness = app_on(Some(sample("payment-guarded")));
+    harness.get_by_label_contains("Step 1 s").click();
+    harness.run_steps(2);
+    let started = std::time::Instant::now();
+    while !harness
+        .state()
+        .simulation_status()
+        .contains("paused at 1.0")
+    {
+        assert!(started.elapsed() < std::time::Duration::from_secs(60));
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        harness.step();
+    }
+    assert!(
+        harness
+            .query_by_label_contains("Restart with the changes")
+            .is_none()
+    );
+    // An edit: a service more. The run still simulates the design as it was, and says so.
+    let design = harness.state().document().design().clone();
+    let service = syncopate::ui::canvas::new_service(
+        &design,
+        syncopate::model::ServiceKind::Service,
+        egui::pos2(0.0, 0.0),
+    );
+    harness
+        .state_mut()
+        .push_command(syncopate::app::Command::AddService(service));
+    harness.run_steps(3);
+    let old_state = harness.state().live_run().unwrap().state_id;
+    assert_ne!(old_state, harness.state().document().state_id());
+    harness
+        .get_by_label_contains("Restart with the changes")
+        .click();
+    harness.run_steps(3);
+    let live = harness.state().live_run().expect("a new run");
+    assert_eq!(live.state_id, harness.state().document().state_id());
+    assert_eq!(live.design.services.len(), design.services.len() + 1);
+    assert!(
+        harness
+            .query_by_label_contains("Restart with the changes")
+            .is_none()
+    );
+}

@@ -427,6 +427,15 @@ impl SyncopateApp {
                 self.sim_settings.0.seed = seed;
                 return;
             }
+            SimAction::Restart => {
+                // The same speed as the run it replaces; a run that was paused starts running.
+                self.stop_simulation();
+                self.ensure_live_run(ctx);
+                if let Some(live) = &self.live {
+                    live.run(self.sim_speed);
+                }
+                return;
+            }
             _ => {}
         }
         let state = self.document.state_id();
@@ -452,7 +461,10 @@ impl SyncopateApp {
             SimAction::Pause => live.send(SimCommand::Pause),
             SimAction::Step => live.send(SimCommand::Step(1.0)),
             SimAction::SetSpeed(speed) => live.send(SimCommand::SetSpeed(speed)),
-            SimAction::Reset | SimAction::SetDuration(_) | SimAction::SetSeed(_) => {}
+            SimAction::Reset
+            | SimAction::SetDuration(_)
+            | SimAction::SetSeed(_)
+            | SimAction::Restart => {}
         }
     }
 
@@ -1602,6 +1614,9 @@ impl eframe::App for SyncopateApp {
                     self.live.as_ref().and_then(|l| l.latest.as_ref()),
                     self.sim_settings.0,
                     !self.document.design().flows.is_empty(),
+                    self.live
+                        .as_ref()
+                        .is_some_and(|l| l.state_id != self.document.state_id()),
                 )
             })
             .inner;

@@ -29,7 +29,13 @@ pub enum SimAction {
     SetDuration(f64),
     /// Use this random seed in the next run.
     SetSeed(u64),
+    /// Throw the run away and run the design as it is now.
+    Restart,
 }
+
+/// Why a run is out of date, said beside the Restart button.
+pub const OUTDATED: &str =
+    "The design changed since this run started: the run still simulates the design as it was";
 
 /// Why a design cannot run, said on the disabled Run and Step buttons.
 pub const NO_FLOWS: &str = "This design has no flows, so a run would have no load: add one in the inspector (Flows, + Flow)";
@@ -41,6 +47,7 @@ pub fn show(
     latest: Option<&SimUpdate>,
     settings: SimulationSettings,
     has_flows: bool,
+    outdated: bool,
 ) -> Option<SimAction> {
     let duration_s = settings.duration_s;
     let mut action = None;
@@ -119,6 +126,19 @@ pub fn show(
         }
         ui.separator();
         ui.label(status(latest, duration_s));
+        // An edit during a run does not reach it: say so, and offer to start over with the design as it is.
+        if outdated && latest.is_some() {
+            ui.separator();
+            ui.colored_label(ui.visuals().warn_fg_color, "design changed");
+            if ui
+                .add_enabled(has_flows, egui::Button::new("⟲ Restart with the changes"))
+                .on_hover_text(OUTDATED)
+                .on_disabled_hover_text(NO_FLOWS)
+                .clicked()
+            {
+                action = Some(SimAction::Restart);
+            }
+        }
     });
     action
 }
