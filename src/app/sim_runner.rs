@@ -19,7 +19,8 @@ const SLICE_BUDGET: Duration = Duration::from_millis(10);
 /// Simulated seconds the charts' points are apart at least (rates and percentiles over a few requests would only
 /// show noise); updates in between refresh the gauges.
 pub const CHART_WINDOW_S: f64 = 0.5;
-/// Most chart windows one update carries; beyond them a window simply grows until the next update.
+/// Most chart windows one update carries; with as many waiting, a run as fast as possible waits for the next update
+/// to go out (so no window is merged into a longer one and drawn as a straight stretch).
 const MAX_EARLIER_WINDOWS: usize = 64;
 /// Snapshots that may wait in the channel for the UI.
 const UPDATE_CAPACITY: usize = 8;
@@ -214,7 +215,8 @@ fn run_thread(
                 publish_now = true;
             }
         }
-        let due = last_publish.is_none_or(|t| t.elapsed() >= PUBLISH_INTERVAL);
+        let due = last_publish.is_none_or(|t| t.elapsed() >= PUBLISH_INTERVAL)
+            || earlier_windows.len() >= MAX_EARLIER_WINDOWS;
         if publish_now || (pacing.running && due) {
             let update = match &mut simulation {
                 Ok(sim) => {
@@ -250,12 +252,25 @@ fn run_thread(
                 },
             };
             match updates.try_send(update) {
-                Ok(()) | Err(TrySendError::Full(_)) => {}
+                Ok(()) => {
+                    last_publish = Some(Instant::now());
+                    publish_now = false;
+                }
+                Err(TrySendError::Full(update)) => {
+                    // The window is behind: the chart windows this update carried (and the one it closed) wait for
+                    // the next, and so does a last update, which must arrive.
+                    let mut waiting = update.earlier_windows;
+                    if update.window_closed {
+                        waiting.push(update.snapshot);
+                    }
+                    waiting.append(&mut earlier_windows);
+                    earlier_windows = waiting;
+                    publish_now = true;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
                 Err(TrySendError::Disconnected(_)) => return,
             }
             wake();
-            last_publish = Some(Instant::now());
-            publish_now = false;
         }
         if pacing.running && matches!(pacing.speed, Speed::Times(_)) {
             // Paced runs have nothing to do until wall-clock time moves on.
@@ -308,10 +323,9 @@ fn apply(command: SimCommand, simulation: &mut Result<Simulation, String>, pacin
     }
 }
 
-/// Advances the simulation as far as the pacing allows now.
 /// Moves the simulation on at the pace asked for. Running as fast as possible, it stops at every chart window's
-/// end and keeps the snapshot that closes it in `closed` (at most `MAX_EARLIER_WINDOWS`), so the charts keep their
-/// resolution however much simulated time passes between two updates.
+/// end and keeps the snapshot that closes it in `closed`, and stops with `MAX_EARLIER_WINDOWS` waiting until an
+/// update takes them, so the charts keep their resolution however fast the run and however slow the window.
 fn advance(
     sim: &mut Simulation,
     pacing: &mut Pacing,
@@ -327,16 +341,13 @@ fn advance(
             // Small simulated slices until the wall-clock budget is used, so commands are never far away.
             let started = Instant::now();
             let slice_s = (sim.settings().duration_s / 1000.0).max(0.001);
-            while !sim.finished() && started.elapsed() < SLICE_BUDGET {
+            while !sim.finished()
+                && started.elapsed() < SLICE_BUDGET
+                && closed.len() < MAX_EARLIER_WINDOWS
+            {
                 let window_end_s = *window_start_s + CHART_WINDOW_S;
-                let collecting = closed.len() < MAX_EARLIER_WINDOWS;
-                let until_s = sim.time_s() + slice_s;
-                sim.step_until(if collecting {
-                    until_s.min(window_end_s)
-                } else {
-                    until_s
-                });
-                if collecting && !sim.finished() && sim.time_s() >= window_end_s {
+                sim.step_until((sim.time_s() + slice_s).min(window_end_s));
+                if !sim.finished() && sim.time_s() >= window_end_s {
                     closed.push(sim.snapshot());
                     *window_start_s = sim.time_s();
                 }
@@ -446,6 +457,44 @@ mod tests {
                 .all(|w| (w[1] - w[0] - CHART_WINDOW_S).abs() < 1e-9)
         );
         assert_eq!(windows.last().copied(), Some(30.0));
+    }
+
+    #[test]
+    fn a_window_slow_to_read_its_updates_still_gets_every_chart_point() {
+        // Ten simulated minutes as fast as possible (1,200 windows, far more than one update carries), read by a
+        // window that looks only now and then: before, updates that found the channel full were dropped with
+        // their windows, and windows beyond one update's share were merged into one long stretch.
+        let runner = SimRunner::start(&design(), settings(600.0), Arc::new(|| {})).unwrap();
+        runner.send(SimCommand::SetSpeed(Speed::Fastest));
+        runner.send(SimCommand::Run);
+        let started = Instant::now();
+        let mut windows = Vec::new();
+        std::thread::sleep(Duration::from_millis(300));
+        loop {
+            let updates = runner.drain(Duration::from_millis(5));
+            let finished = updates.iter().any(|u| u.finished);
+            for update in updates {
+                windows.extend(update.earlier_windows.iter().map(|w| w.time_s));
+                if update.window_closed {
+                    windows.push(update.snapshot.time_s);
+                }
+            }
+            if finished {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the run never finished"
+            );
+            std::thread::sleep(Duration::from_millis(30));
+        }
+        assert_eq!(windows.len(), 1200);
+        assert!(
+            windows
+                .windows(2)
+                .all(|w| (w[1] - w[0] - CHART_WINDOW_S).abs() < 1e-9),
+            "a gap in {windows:?}"
+        );
     }
 
     #[test]
