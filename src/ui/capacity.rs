@@ -4,7 +4,7 @@
 //! progress and results and reports what the user asked for.
 
 use egui::{Color32, RichText};
-use egui_plot::{HLine, Line, LineStyle, Plot, PlotPoints, Points, VLine};
+use egui_plot::{HLine, Line, LineStyle, PlotPoints, Points, VLine};
 
 use crate::app::capacity::{Job, Outcome};
 use crate::capacity::{CapacityError, PlanResult, PlanSettings, SweepResult, SweepSettings};
@@ -386,7 +386,7 @@ impl CapacityPanel {
             ] {
                 ui.vertical(|ui| {
                     ui.label(RichText::new(title).strong());
-                    Plot::new(("capacity", title))
+                    crate::ui::dashboard::nice_plot(("capacity", title))
                         .width(plot_width)
                         .height(plot_height)
                         .x_axis_label("offered requests/s")

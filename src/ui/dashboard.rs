@@ -466,6 +466,34 @@ const LAG_COLORS: [Color32; 4] = [
     Color32::from_rgb(109, 76, 65),
 ];
 
+/// Grid steps of 1, 2 or 5 times a power of ten, the finest at least egui_plot's smallest step, each coarser about
+/// two and a half times the one before: egui_plot's own steps are powers of ten, so an axis of 0-60 s in a chart
+/// 300 px wide had its lines 10 s (46 px) apart, too close for a label, and its next ones 100 s apart: it showed
+/// "0" alone. Here 2, 5 and 20 s, labelled every 20 s.
+pub fn nice_grid_steps(input: egui_plot::GridInput) -> [f64; 3] {
+    let nice_at_least = |x: f64| {
+        if !(x.is_finite() && x > 0.0) {
+            return 1.0;
+        }
+        let power = 10f64.powf(x.log10().floor());
+        [1.0, 2.0, 5.0, 10.0]
+            .into_iter()
+            .map(|m| m * power)
+            .find(|step| *step >= x * (1.0 - 1e-9))
+            .unwrap_or(10.0 * power)
+    };
+    let finest = nice_at_least(input.base_step_size);
+    let middle = nice_at_least(finest * 2.5);
+    [finest, middle, nice_at_least(middle * 2.5)]
+}
+
+/// A plot whose axes are marked at [`nice_grid_steps`].
+pub fn nice_plot<'a>(id: impl egui::AsId) -> Plot<'a> {
+    Plot::new(id)
+        .x_grid_spacer(egui_plot::uniform_grid_spacer(nice_grid_steps))
+        .y_grid_spacer(egui_plot::uniform_grid_spacer(nice_grid_steps))
+}
+
 /// One chart over simulated time, sharing its time axis with the others.
 fn chart(
     ui: &mut egui::Ui,
@@ -477,7 +505,7 @@ fn chart(
 ) {
     ui.vertical(|ui| {
         ui.label(RichText::new(title).strong());
-        Plot::new(title)
+        nice_plot(title)
             .width(width)
             .height(height - 20.0)
             .legend(Legend::default())
@@ -616,7 +644,7 @@ fn faults_timeline(ui: &mut egui::Ui, run: &LiveRun, design: &Design) {
     services.sort();
     services.dedup();
     let height = (ui.available_height() - 8.0).clamp(100.0, 320.0);
-    Plot::new("faults-timeline")
+    nice_plot("faults-timeline")
         .height(height)
         .legend(Legend::default())
         .x_axis_label("simulated s")
@@ -893,5 +921,30 @@ mod series_tests {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod grid_tests {
+    use super::*;
+
+    #[test]
+    fn a_minute_in_a_small_chart_is_marked_every_20_seconds() {
+        let steps = nice_grid_steps(egui_plot::GridInput {
+            bounds: (0.0, 63.0),
+            base_step_size: 1.7,
+        });
+        assert_eq!(steps, [2.0, 5.0, 20.0]);
+        let steps = nice_grid_steps(egui_plot::GridInput {
+            bounds: (0.0, 70.0),
+            base_step_size: 5.0,
+        });
+        assert_eq!(steps, [5.0, 20.0, 50.0]);
+        // Degenerate input gives usable steps.
+        let steps = nice_grid_steps(egui_plot::GridInput {
+            bounds: (0.0, 0.0),
+            base_step_size: 0.0,
+        });
+        assert!(steps.iter().all(|s| *s > 0.0));
     }
 }
