@@ -1206,8 +1206,10 @@ fn the_capacity_tab_sweeps_with_a_chart_and_applies_a_plan_as_one_undoable_edit(
     };
     assert_eq!(replicas_before(&harness), 3);
     click(&mut harness, "Plan replicas");
+    // Started (a plan of five services may even be done within the click's frames).
     assert!(
-        harness.state().capacity_panel().running(),
+        harness.state().capacity_panel().running()
+            || harness.state().capacity_panel().plan.is_some(),
         "the plan started: {:?}",
         harness.state().capacity_panel().message
     );

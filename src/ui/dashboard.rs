@@ -303,67 +303,143 @@ impl Dashboard {
         let until_s = history.time_s;
         let response = ui.horizontal(|ui| {
             let flow = self.flow;
-            chart(ui, "Requests per second", width, height, until_s, |plot| {
-                series("throughput", history, flow, |p| Some(p.throughput_rps))
-                    .color(BLUE)
-                    .show(plot);
-                series("goodput", history, flow, |p| Some(p.goodput_rps))
-                    .color(GREEN)
-                    .show(plot);
-                if let Some((b, index)) = base {
-                    baseline_series(b, "goodput", index, |p| Some(p.goodput_rps), GREEN).show(plot);
-                }
-            });
-            chart(ui, "Error rate (%)", width, height, until_s, |plot| {
-                series("errors", history, flow, |p| Some(p.error_rate * 100.0))
-                    .color(RED)
-                    .show(plot);
-                if let Some((b, index)) = base {
-                    baseline_series(b, "errors", index, |p| Some(p.error_rate * 100.0), RED)
+            let baseline_entry = |name: &str, color: Color32| -> Option<LegendEntry> {
+                base.map(|(b, _)| {
+                    (
+                        format!("{name} ({})", b.label),
+                        color.gamma_multiply(BASELINE_ALPHA),
+                        true,
+                    )
+                })
+            };
+            let legend: Vec<LegendEntry> = [
+                Some(("throughput".to_owned(), BLUE, false)),
+                Some(("goodput".to_owned(), GREEN, false)),
+                baseline_entry("goodput", GREEN),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            chart(
+                ui,
+                "Requests per second",
+                &legend,
+                width,
+                height,
+                until_s,
+                |plot| {
+                    series("throughput", history, flow, |p| Some(p.throughput_rps))
+                        .color(BLUE)
                         .show(plot);
-                }
-            });
-            chart(ui, "Latency (ms)", width, height, until_s, |plot| {
-                series("p50", history, flow, |p| p.p50_ms)
-                    .color(GREEN)
-                    .show(plot);
-                series("p95", history, flow, |p| p.p95_ms)
-                    .color(ORANGE)
-                    .show(plot);
-                series("p99", history, flow, |p| p.p99_ms)
-                    .color(RED)
-                    .show(plot);
-                // Time until done: the answer's p99 hides the work still queued behind async calls.
-                series("settle p99", history, flow, |p| p.settle_p99_ms)
-                    .color(PURPLE)
-                    .style(LineStyle::Dotted { spacing: 4.0 })
-                    .show(plot);
-                if let Some((b, index)) = base {
-                    baseline_series(b, "p99", index, |p| p.p99_ms, RED).show(plot);
-                    baseline_series(b, "settle p99", index, |p| p.settle_p99_ms, PURPLE).show(plot);
-                }
-                if let Some(slo) = slo {
-                    plot.hline(
-                        HLine::new(format!("SLO p99 {slo} ms"), slo)
-                            .color(Color32::from_gray(140))
-                            .style(LineStyle::Dashed { length: 6.0 }),
-                    );
-                }
-            });
-            if has_lag {
-                chart(ui, "Message lag p99 (ms)", width, height, until_s, |plot| {
-                    for (k, (_, id)) in history.lag_edges.iter().enumerate() {
-                        let points: Vec<[f64; 2]> = history
-                            .points
-                            .iter()
-                            .filter_map(|p| Some([p.time_s, (*p.lag_p99_ms.get(k)?)?]))
-                            .collect();
-                        plot.line(
-                            Line::new(id.clone(), PlotPoints::from(points))
-                                .color(LAG_COLORS[k % LAG_COLORS.len()]),
+                    series("goodput", history, flow, |p| Some(p.goodput_rps))
+                        .color(GREEN)
+                        .show(plot);
+                    if let Some((b, index)) = base {
+                        baseline_series(b, "goodput", index, |p| Some(p.goodput_rps), GREEN)
+                            .show(plot);
+                    }
+                },
+            );
+            let legend: Vec<LegendEntry> = [
+                Some(("errors".to_owned(), RED, false)),
+                baseline_entry("errors", RED),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            chart(
+                ui,
+                "Error rate (%)",
+                &legend,
+                width,
+                height,
+                until_s,
+                |plot| {
+                    series("errors", history, flow, |p| Some(p.error_rate * 100.0))
+                        .color(RED)
+                        .show(plot);
+                    if let Some((b, index)) = base {
+                        baseline_series(b, "errors", index, |p| Some(p.error_rate * 100.0), RED)
+                            .show(plot);
+                    }
+                },
+            );
+            let legend: Vec<LegendEntry> = [
+                Some(("p50".to_owned(), GREEN, false)),
+                Some(("p95".to_owned(), ORANGE, false)),
+                Some(("p99".to_owned(), RED, false)),
+                Some(("settle p99".to_owned(), PURPLE, true)),
+                baseline_entry("p99", RED),
+                baseline_entry("settle p99", PURPLE),
+                slo.map(|slo| (format!("SLO p99 {slo} ms"), Color32::from_gray(140), true)),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            chart(
+                ui,
+                "Latency (ms)",
+                &legend,
+                width,
+                height,
+                until_s,
+                |plot| {
+                    series("p50", history, flow, |p| p.p50_ms)
+                        .color(GREEN)
+                        .show(plot);
+                    series("p95", history, flow, |p| p.p95_ms)
+                        .color(ORANGE)
+                        .show(plot);
+                    series("p99", history, flow, |p| p.p99_ms)
+                        .color(RED)
+                        .show(plot);
+                    // Time until done: the answer's p99 hides the work still queued behind async calls.
+                    series("settle p99", history, flow, |p| p.settle_p99_ms)
+                        .color(PURPLE)
+                        .style(LineStyle::Dotted { spacing: 4.0 })
+                        .show(plot);
+                    if let Some((b, index)) = base {
+                        baseline_series(b, "p99", index, |p| p.p99_ms, RED).show(plot);
+                        baseline_series(b, "settle p99", index, |p| p.settle_p99_ms, PURPLE)
+                            .show(plot);
+                    }
+                    if let Some(slo) = slo {
+                        plot.hline(
+                            HLine::new(format!("SLO p99 {slo} ms"), slo)
+                                .color(Color32::from_gray(140))
+                                .style(LineStyle::Dashed { length: 6.0 }),
                         );
                     }
-                });
+                },
+            );
+            if has_lag {
+                let legend: Vec<LegendEntry> = history
+                    .lag_edges
+                    .iter()
+                    .enumerate()
+                    .map(|(k, (_, id))| (id.clone(), LAG_COLORS[k % LAG_COLORS.len()], false))
+                    .collect();
+                chart(
+                    ui,
+                    "Message lag p99 (ms)",
+                    &legend,
+                    width,
+                    height,
+                    until_s,
+                    |plot| {
+                        for (k, (_, id)) in history.lag_edges.iter().enumerate() {
+                            let points: Vec<[f64; 2]> = history
+                                .points
+                                .iter()
+                                .filter_map(|p| Some([p.time_s, (*p.lag_p99_ms.get(k)?)?]))
+                                .collect();
+                            plot.line(
+                                Line::new(id.clone(), PlotPoints::from(points))
+                                    .color(LAG_COLORS[k % LAG_COLORS.len()]),
+                            );
+                        }
+                    },
+                );
             }
         });
         self.charts_rect = Some(response.response.rect);
@@ -495,20 +571,39 @@ pub fn nice_plot<'a>(id: impl egui::AsId) -> Plot<'a> {
 }
 
 /// One chart over simulated time, sharing its time axis with the others.
+/// A chart's legend entry: what a line is, its colour, and whether it is drawn dashed (a baseline, a limit).
+type LegendEntry = (String, Color32, bool);
+
+/// One chart over simulated time, sharing its time axis with the others, with its legend as a line of its own
+/// under the title, so no legend box covers the data.
 fn chart(
     ui: &mut egui::Ui,
     title: &str,
+    legend: &[LegendEntry],
     width: f32,
     height: f32,
     until_s: f64,
     build: impl FnOnce(&mut egui_plot::PlotUi<'_>),
 ) {
     ui.vertical(|ui| {
+        ui.set_width(width);
         ui.label(RichText::new(title).strong());
+        let before = ui.cursor().top();
+        ui.horizontal_wrapped(|ui| {
+            ui.spacing_mut().item_spacing.x = 10.0;
+            for (name, color, dashed) in legend {
+                let mark = if *dashed { "- -" } else { "—" };
+                ui.label(
+                    RichText::new(format!("{mark} {name}"))
+                        .color(*color)
+                        .small(),
+                );
+            }
+        });
+        let legend_height = ui.cursor().top() - before;
         nice_plot(title)
             .width(width)
-            .height(height - 20.0)
-            .legend(Legend::default())
+            .height((height - 20.0 - legend_height).max(60.0))
             .x_axis_label("simulated s")
             // Every value here is 0 or more: the y axis starts at 0 exactly (no margin below it) and spans at
             // least 0..1, so a run without errors shows 0 to 1 %, not -1 to 1.
