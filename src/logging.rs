@@ -73,6 +73,7 @@ pub struct LogGuard {
 /// folder cannot be created or written, the program runs without a log. Call once, at the start of `main`.
 pub fn init(level: LogLevel, dir: Option<&Path>) -> LogGuard {
     let _ = PROCESS_START.set(Instant::now());
+    install_log_bridge();
     let none = LogGuard { _writer: None };
     let Some(dir) = dir else { return none };
     if level == LogLevel::Off {
@@ -131,4 +132,91 @@ pub fn ms_since_start() -> f64 {
         .elapsed()
         .as_secs_f64()
         * 1000.0
+}
+
+/// The last file dialog failure reported through the `log` crate, not yet taken.
+static DIALOG_FAILURE: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Carries the `log` crate's warnings and errors into the log file (rfd, which shows the native file dialogs,
+/// reports through it), and keeps the last file dialog failure so the window can say why no dialog appeared:
+/// rfd answers "no file" both when the user cancels and when no dialog could be shown.
+struct LogBridge;
+
+impl log::Log for LogBridge {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() <= log::Level::Warn
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        thread_local! {
+            static FORWARDING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+        }
+        // tracing, without a subscriber of its own, hands its events back to `log`: forwarded once, never again.
+        if !self.enabled(record.metadata()) || FORWARDING.with(std::cell::Cell::get) {
+            return;
+        }
+        FORWARDING.with(|f| f.set(true));
+        self.forward(record);
+        FORWARDING.with(|f| f.set(false));
+    }
+
+    fn flush(&self) {}
+}
+
+impl LogBridge {
+    fn forward(&self, record: &log::Record<'_>) {
+        let message = record.args().to_string();
+        let target = record.target();
+        if record.level() == log::Level::Error {
+            tracing::error!(target: "log", source = target, "{message}");
+            if target.starts_with("rfd")
+                && let Ok(mut failure) = DIALOG_FAILURE.lock()
+            {
+                *failure = Some(message);
+            }
+        } else {
+            tracing::warn!(target: "log", source = target, "{message}");
+        }
+    }
+}
+
+/// Installs the bridge from the `log` crate (once; later calls change nothing).
+pub fn install_log_bridge() {
+    static BRIDGE: LogBridge = LogBridge;
+    if log::set_logger(&BRIDGE).is_ok() {
+        log::set_max_level(log::LevelFilter::Warn);
+    }
+}
+
+/// Forgets any earlier file dialog failure (before a new dialog is shown).
+pub fn clear_dialog_failure() {
+    if let Ok(mut failure) = DIALOG_FAILURE.lock() {
+        *failure = None;
+    }
+}
+
+/// The file dialog failure reported since [`clear_dialog_failure`], if any (taken).
+pub fn take_dialog_failure() -> Option<String> {
+    DIALOG_FAILURE.lock().ok().and_then(|mut f| f.take())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dialog_that_rfd_could_not_show_is_kept_for_the_window() {
+        install_log_bridge();
+        clear_dialog_failure();
+        log::warn!(target: "rfd::backend", "a warning is no failure");
+        assert_eq!(take_dialog_failure(), None);
+        log::error!(target: "other", "Failed to do something else");
+        assert_eq!(take_dialog_failure(), None);
+        log::error!(target: "rfd::backend::xdg_desktop_portal", "Failed to pick folder with zenity: not found");
+        assert_eq!(
+            take_dialog_failure().as_deref(),
+            Some("Failed to pick folder with zenity: not found")
+        );
+        assert_eq!(take_dialog_failure(), None, "taken once");
+    }
 }

@@ -43,6 +43,8 @@ enum Background {
     Exported(PathBuf, Result<usize, crate::model::SaveError>),
     /// A file the user picked was imported (on the dialog's thread, since big traces take a moment).
     Imported(Box<Result<crate::import::Imported, crate::import::ImportError>>),
+    /// No file dialog could be shown (what was asked, and why).
+    DialogFailed(&'static str, String),
 }
 
 /// A message shown in the window until dismissed or replaced.
@@ -718,14 +720,24 @@ impl SyncopateApp {
     ) {
         let tx = self.background_tx.clone();
         let ctx = ctx.clone();
+        // rfd answers "no file" when the user cancels and when no dialog could be shown; only its log tells.
+        crate::logging::install_log_bridge();
+        crate::logging::clear_dialog_failure();
         spawn_dialog(move || async move {
-            let picked = match kind {
-                PickKind::OpenFile => dialog.pick_file().await,
-                PickKind::SaveFile => dialog.save_file().await,
-                PickKind::Folder => dialog.pick_folder().await,
+            let (picked, what) = match kind {
+                PickKind::OpenFile => (dialog.pick_file().await, "a file to open"),
+                PickKind::SaveFile => (dialog.save_file().await, "where to save"),
+                PickKind::Folder => (dialog.pick_folder().await, "a folder"),
             };
-            if let Some(file) = picked {
-                let _ = tx.send(message(file.path().to_owned()));
+            match picked {
+                Some(file) => {
+                    let _ = tx.send(message(file.path().to_owned()));
+                }
+                None => {
+                    if let Some(why) = crate::logging::take_dialog_failure() {
+                        let _ = tx.send(Background::DialogFailed(what, why));
+                    }
+                }
             }
             ctx.request_repaint();
         });
@@ -1114,6 +1126,9 @@ impl SyncopateApp {
         while let Ok(message) = self.background_rx.try_recv() {
             match message {
                 Background::Open(path) => self.open(path),
+                Background::DialogFailed(what, why) => {
+                    self.notice = Some(Notice::Error(dialog_failure_message(what, &why)));
+                }
                 Background::SaveAs(path) => self.save_as(path),
                 Background::Exported(folder, written) => self.report_export(&folder, written),
                 Background::Imported(result) => self.apply_import(*result),
@@ -1458,6 +1473,19 @@ impl SyncopateApp {
             &mut self.sequence,
         );
     }
+}
+
+/// What the window says when no file dialog could be shown to pick `what`.
+fn dialog_failure_message(what: &str, why: &str) -> String {
+    let how = if cfg!(target_os = "linux") {
+        "install xdg-desktop-portal or zenity for one; "
+    } else {
+        ""
+    };
+    format!(
+        "No file dialog could be shown to pick {what}, so nothing was opened or written ({why}). {how}the command \
+         line works without one (syncopate --help)."
+    )
 }
 
 /// A centred modal-style window with a message and a row of buttons; returns the index of the button clicked.
