@@ -1792,3 +1792,69 @@ fn an_edit_during_a_run_offers_to_restart_it_with_the_changes() {
             .is_none()
     );
 }
+
+#[test]
+fn a_fix_and_a_copy_say_they_happened_and_the_next_fix_waits_a_moment() {
+    let mut harness = app_on(Some(sample("ecommerce")));
+    click(
+        &mut harness,
+        "missing-circuit-breaker: admin-orchestrator calls catalog",
+    );
+    click(&mut harness, "Add a circuit breaker");
+    harness.get_by_label_contains("Applied: Add a circuit breaker");
+    // The next finding of the same kind, opened: its fix button waits a moment, then takes clicks.
+    harness
+        .get_by_label_contains("missing-circuit-breaker: admin-orchestrator calls inventory")
+        .click();
+    harness.run_steps(12);
+    let breaker = |harness: &Harness<'static, SyncopateApp>| {
+        harness
+            .state()
+            .document()
+            .design()
+            .edge("admin-orchestrator-inventory")
+            .unwrap()
+            .circuit_breaker
+            .is_some()
+    };
+    // The fix button (not the notice, which names the fix too).
+    let fix_button = |harness: &Harness<'static, SyncopateApp>| {
+        harness
+            .get_by(|node| {
+                node.role() == egui::accesskit::Role::Button
+                    && node
+                        .label()
+                        .is_some_and(|l| l.starts_with("Add a circuit breaker"))
+            })
+            .rect()
+            .center()
+    };
+    let click_at = |harness: &mut Harness<'static, SyncopateApp>, at: egui::Pos2| {
+        harness.event(egui::Event::PointerMoved(at));
+        press(harness, at, true);
+        press(harness, at, false);
+        harness.run_steps(3);
+    };
+    // Some 15 frames (0.25 s) since the fix: a click now does nothing.
+    let at = fix_button(&harness);
+    click_at(&mut harness, at);
+    harness.run_steps(3);
+    assert!(!breaker(&harness), "held right after a fix");
+    harness.run_steps(40);
+    let at = fix_button(&harness);
+    click_at(&mut harness, at);
+    assert!(breaker(&harness), "free again after a moment");
+    // Copying a previewed export file says so beside the button.
+    harness.get_by_label("File").click();
+    harness.run_steps(2);
+    harness.get_by_label("Export…").click();
+    harness.run_steps(3);
+    harness.get_by_label("kubernetes").click();
+    harness.run_steps(3);
+    harness.get_by_label("kubernetes/payment.yaml").click();
+    harness.run_steps(3);
+    assert!(harness.query_by_label_contains("copied").is_none());
+    harness.get_by_label("Copy this file").click();
+    harness.run_steps(3);
+    harness.get_by_label_contains("copied");
+}

@@ -1806,10 +1806,19 @@ impl eframe::App for SyncopateApp {
             match action {
                 WarningAction::Reveal(subject) => self.reveal(&subject),
                 WarningAction::Select(subject) => self.select_subject(&subject),
-                WarningAction::ApplyFix(fix) => self.pending.push(Command::ReplaceDesign {
-                    label: fix.label(),
-                    design: Box::new(rules::apply_fix(self.document.design(), &fix)),
-                }),
+                WarningAction::ApplyFix(fix) => {
+                    // Said, since the change may be off screen; and the list changes under the pointer, so the
+                    // next row's fix button is held back a moment (a second click would apply it unseen).
+                    self.notice = Some(Notice::Info(format!(
+                        "Applied: {} (Edit > Undo takes it back)",
+                        fix.label()
+                    )));
+                    crate::ui::warnings::note_fix_applied(&ctx);
+                    self.pending.push(Command::ReplaceDesign {
+                        label: fix.label(),
+                        design: Box::new(rules::apply_fix(self.document.design(), &fix)),
+                    });
+                }
             }
         }
         self.apply_pending();

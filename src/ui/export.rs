@@ -16,7 +16,12 @@ pub struct ExportWindow {
     pub previewed: Option<String>,
     /// The files, with the document state and target they were made for.
     cached: Option<(u64, Option<Target>, Vec<ExportedFile>)>,
+    /// The file last copied to the clipboard, and when (egui time): said beside the button for a moment.
+    copied: Option<(String, f64)>,
 }
+
+/// Seconds "copied" stays beside the Copy button.
+const COPIED_NOTE_S: f64 = 3.0;
 
 /// What the user asked for in the window.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,13 +118,25 @@ impl ExportWindow {
             let previewed = files
                 .iter()
                 .find(|f| Some(&f.path) == self.previewed.as_ref());
-            if let Some(file) = previewed
-                && ui
+            if let Some(file) = previewed {
+                if ui
                     .button("Copy this file")
                     .on_hover_text("Copies the previewed file's text to the clipboard")
                     .clicked()
-            {
-                ui.ctx().copy_text(file.contents.clone());
+                {
+                    ui.ctx().copy_text(file.contents.clone());
+                    self.copied = Some((file.path.clone(), ui.input(|i| i.time)));
+                }
+                // Copying changes nothing in view: say it happened, for a moment.
+                let now = ui.input(|i| i.time);
+                if let Some((path, at)) = &self.copied
+                    && *path == file.path
+                    && now - at < COPIED_NOTE_S
+                {
+                    ui.weak(format!("copied {} lines", file.contents.lines().count()));
+                    ui.ctx()
+                        .request_repaint_after(std::time::Duration::from_secs_f64(COPIED_NOTE_S));
+                }
             }
         });
         ui.separator();

@@ -127,6 +127,27 @@ pub fn summary(report: &Report) -> String {
     )
 }
 
+/// Seconds the fix buttons wait after a fix: the rows move up under the pointer, and a second click meant for
+/// the applied fix would apply the next row's unseen.
+const FIX_HOLD_S: f64 = 0.8;
+
+/// Where the time of the last applied fix is kept (egui's memory, shared with the app).
+fn fix_applied_id() -> egui::Id {
+    egui::Id::new("syncopate-fix-applied-at")
+}
+
+/// Notes that a fix was applied now (the fix buttons wait [`FIX_HOLD_S`]).
+pub fn note_fix_applied(ctx: &egui::Context) {
+    let now = ctx.input(|i| i.time);
+    ctx.data_mut(|d| d.insert_temp(fix_applied_id(), now));
+}
+
+/// Seconds since the last fix was applied, if one was.
+fn since_fix_applied(ctx: &egui::Context) -> Option<f64> {
+    let at: Option<f64> = ctx.data(|d| d.get_temp(fix_applied_id()));
+    at.map(|at| ctx.input(|i| i.time) - at)
+}
+
 /// Shows the findings and, after a run of this design, the simulated latency of each call beside the estimate;
 /// returns what the user clicked.
 pub fn show(
@@ -288,13 +309,21 @@ fn show_finding(
             {
                 actions.push(WarningAction::Reveal(subject.clone()));
             }
-            if let Some(fix) = &finding.fix
-                && ui
-                    .button(fix.label())
+            if let Some(fix) = &finding.fix {
+                let since_fix_s = since_fix_applied(ui.ctx());
+                let held = since_fix_s.is_some_and(|s| s < FIX_HOLD_S);
+                if held {
+                    ui.ctx()
+                        .request_repaint_after(std::time::Duration::from_secs_f64(FIX_HOLD_S));
+                }
+                if ui
+                    .add_enabled(!held, egui::Button::new(fix.label()))
                     .on_hover_text("Apply this change as one undoable edit")
+                    .on_disabled_hover_text("A fix was just applied and the list moved: a moment")
                     .clicked()
-            {
-                actions.push(WarningAction::ApplyFix(fix.clone()));
+                {
+                    actions.push(WarningAction::ApplyFix(fix.clone()));
+                }
             }
         });
     });
