@@ -1858,3 +1858,31 @@ fn a_fix_and_a_copy_say_they_happened_and_the_next_fix_waits_a_moment() {
     harness.run_steps(3);
     harness.get_by_label_contains("copied");
 }
+
+#[test]
+fn the_inspector_keeps_its_width_whatever_is_selected() {
+    // A service with a 200-character name among them.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.syncopate");
+    let mut design = syncopate::model::load_file(&sample("ecommerce")).unwrap();
+    design
+        .services
+        .iter_mut()
+        .find(|s| s.id.as_str() == "catalog-db")
+        .unwrap()
+        .name = Some("Catalog database ".repeat(12).trim().to_owned());
+    syncopate::model::save_file(&path, &design).unwrap();
+    let mut harness = app_on(Some(path));
+    let left =
+        |harness: &Harness<'static, SyncopateApp>| harness.get_by_label("Inspector").rect().left();
+    let before = left(&harness);
+    for subject in [
+        syncopate::rules::Subject::Service("checkout".to_owned()),
+        syncopate::rules::Subject::Edge("checkout-payment".to_owned()),
+        syncopate::rules::Subject::Service("catalog-db".to_owned()),
+    ] {
+        harness.state_mut().select_subject(&subject);
+        harness.run_steps(4);
+        assert_eq!(left(&harness), before, "{subject:?} widened the inspector");
+    }
+}

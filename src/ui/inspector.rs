@@ -555,57 +555,65 @@ fn optional_ms(ui: &mut egui::Ui, value: &mut Option<f64>, default: f64, help: &
 fn distribution_editor(ui: &mut egui::Ui, dist: &mut Distribution) {
     const HELP: &str =
         "The local work per request, drawn from this distribution (the file's service_time)";
-    ui.horizontal(|ui| match dist {
-        Distribution::Exponential { mean_ms } => {
-            ui.label("exp, mean");
-            ui.add(
-                egui::DragValue::new(mean_ms)
-                    .range(0.001..=86_400_000.0)
-                    .suffix(" ms"),
-            )
-            .on_hover_text(HELP);
-        }
-        Distribution::Constant { ms } => {
-            ui.label("constant");
-            ui.add(
-                egui::DragValue::new(ms)
-                    .range(0.0..=86_400_000.0)
-                    .suffix(" ms"),
-            )
-            .on_hover_text(HELP);
-        }
-        Distribution::Uniform { min_ms, max_ms } => {
-            ui.label("uniform");
-            ui.add(
-                egui::DragValue::new(min_ms)
-                    .range(0.0..=86_400_000.0)
-                    .suffix(" ms"),
-            )
-            .on_hover_text(HELP);
-            ui.add(
-                egui::DragValue::new(max_ms)
-                    .range(0.0..=86_400_000.0)
-                    .suffix(" ms"),
-            )
-            .on_hover_text(HELP);
-        }
-        Distribution::Lognormal { median_ms, p99_ms } => {
-            ui.label("lognormal");
-            ui.add(
-                egui::DragValue::new(median_ms)
-                    .range(0.001..=86_400_000.0)
-                    .prefix("p50 ")
-                    .suffix(" ms"),
-            )
-            .on_hover_text(HELP);
-            ui.add(
-                egui::DragValue::new(p99_ms)
-                    .range(0.001..=86_400_000.0)
-                    .prefix("p99 ")
-                    .suffix(" ms"),
-            )
-            .on_hover_text(HELP);
-        }
+    // The kind on a line of its own, the numbers on the next: on one line a distribution of two numbers widened the
+    // inspector for good (and wrapped in the grid's cell it ran over the next row).
+    let kind = match dist {
+        Distribution::Exponential { .. } => "exponential",
+        Distribution::Constant { .. } => "constant",
+        Distribution::Uniform { .. } => "uniform",
+        Distribution::Lognormal { .. } => "lognormal",
+    };
+    ui.vertical(|ui| {
+        ui.label(kind);
+        ui.horizontal(|ui| match dist {
+            Distribution::Exponential { mean_ms } => {
+                ui.add(
+                    egui::DragValue::new(mean_ms)
+                        .range(0.001..=86_400_000.0)
+                        .prefix("mean ")
+                        .suffix(" ms"),
+                )
+                .on_hover_text(HELP);
+            }
+            Distribution::Constant { ms } => {
+                ui.add(
+                    egui::DragValue::new(ms)
+                        .range(0.0..=86_400_000.0)
+                        .suffix(" ms"),
+                )
+                .on_hover_text(HELP);
+            }
+            Distribution::Uniform { min_ms, max_ms } => {
+                ui.add(
+                    egui::DragValue::new(min_ms)
+                        .range(0.0..=86_400_000.0)
+                        .suffix(" ms"),
+                )
+                .on_hover_text(HELP);
+                ui.add(
+                    egui::DragValue::new(max_ms)
+                        .range(0.0..=86_400_000.0)
+                        .suffix(" ms"),
+                )
+                .on_hover_text(HELP);
+            }
+            Distribution::Lognormal { median_ms, p99_ms } => {
+                ui.add(
+                    egui::DragValue::new(median_ms)
+                        .range(0.001..=86_400_000.0)
+                        .prefix("p50 ")
+                        .suffix(" ms"),
+                )
+                .on_hover_text(HELP);
+                ui.add(
+                    egui::DragValue::new(p99_ms)
+                        .range(0.001..=86_400_000.0)
+                        .prefix("p99 ")
+                        .suffix(" ms"),
+                )
+                .on_hover_text(HELP);
+            }
+        });
     });
 }
 
