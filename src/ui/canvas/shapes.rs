@@ -25,10 +25,11 @@ pub(super) fn kind_colors(kind: ServiceKind, dark: bool) -> (Color32, Color32) {
             Color32::from_rgb(80, 56, 24),
             Color32::from_rgb(230, 126, 34),
         ),
+        // Teal, not red: red on the canvas means failure (failed counts, open breakers, failing calls).
         ServiceKind::Broker => (
-            Color32::from_rgb(255, 235, 238),
-            Color32::from_rgb(84, 34, 40),
-            Color32::from_rgb(198, 40, 40),
+            Color32::from_rgb(224, 242, 241),
+            Color32::from_rgb(20, 62, 60),
+            Color32::from_rgb(0, 137, 123),
         ),
         ServiceKind::External => (
             Color32::from_rgb(240, 240, 240),
@@ -37,6 +38,39 @@ pub(super) fn kind_colors(kind: ServiceKind, dark: bool) -> (Color32, Color32) {
         ),
     };
     (if dark { fill_dark } else { fill_light }, border)
+}
+
+/// WCAG contrast ratio of two colours (1 to 21).
+fn contrast(a: Color32, b: Color32) -> f32 {
+    let luminance = |c: Color32| {
+        let channel = |v: u8| {
+            let v = f32::from(v) / 255.0;
+            if v <= 0.040_45 {
+                v / 12.92
+            } else {
+                ((v + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * channel(c.r()) + 0.7152 * channel(c.g()) + 0.0722 * channel(c.b())
+    };
+    let (la, lb) = (luminance(a), luminance(b));
+    (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
+}
+
+/// The colour of the kind line under a service's name: the kind's colour where it reads on the box's fill (a
+/// contrast of 3 or more, the least for text this size), else the text colour, softened. The kind's own colour
+/// on its dark fill, or on the utilization colours while simulating, vanished.
+pub(super) fn tag_color(kind_color: Color32, fill: Color32, text: Color32) -> Color32 {
+    const READABLE: f32 = 3.0;
+    if contrast(kind_color, fill) >= READABLE {
+        return kind_color;
+    }
+    let softened = lerp_color(text, fill, 0.25);
+    if contrast(softened, fill) >= READABLE {
+        softened
+    } else {
+        text
+    }
 }
 
 /// How a service is drawn: a box whose outline tells its kind, with its name.
@@ -269,14 +303,15 @@ impl ServiceShape {
             } else {
                 self.kind.as_str().to_owned()
             };
-            let tag = ctx
-                .ctx
-                .fonts_mut(|f| f.layout_no_wrap(tag_text, FontId::proportional(tag_size), border));
+            let tag_color = tag_color(border, fill, text_color);
+            let tag = ctx.ctx.fonts_mut(|f| {
+                f.layout_no_wrap(tag_text, FontId::proportional(tag_size), tag_color)
+            });
             let tag_pos = Pos2::new(
                 rect.center().x - tag.size().x / 2.0,
                 rect.center().y + tag.size().y * 0.2,
             );
-            shapes.push(TextShape::new(tag_pos, tag, border).into());
+            shapes.push(TextShape::new(tag_pos, tag, tag_color).into());
         } else if self.group_members.is_some() {
             // A collapsed group keeps its name readable at every zoom (above its box when the box is too small),
             // like an expanded group's title.
@@ -631,4 +666,40 @@ pub(super) fn lerp_color(a: Color32, b: Color32, t: f32) -> Color32 {
     let t = t.clamp(0.0, 1.0);
     let mix = |x: u8, y: u8| (f32::from(x) + (f32::from(y) - f32::from(x)) * t).round() as u8;
     Color32::from_rgb(mix(a.r(), b.r()), mix(a.g(), b.g()), mix(a.b(), b.b()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kind_line_reads_on_every_fill_light_dark_and_while_simulating() {
+        let heat = [0.0, 0.3, 0.6, 0.85, 1.0].map(utilization_color);
+        for dark in [false, true] {
+            let text = if dark {
+                Color32::from_gray(235)
+            } else {
+                Color32::from_gray(20)
+            };
+            for kind in ServiceKind::ALL {
+                let (fill, border) = kind_colors(kind, dark);
+                // While simulating the fill is the utilization colour, toned as `paint` tones it.
+                let live = heat.map(|h| {
+                    if dark {
+                        h.gamma_multiply(0.55)
+                    } else {
+                        h.gamma_multiply(0.85)
+                    }
+                });
+                for fill in std::iter::once(fill).chain(live) {
+                    let tag = tag_color(border, fill, text);
+                    assert!(
+                        contrast(tag, fill) >= 3.0,
+                        "{kind:?} dark={dark}: {tag:?} on {fill:?} has contrast {}",
+                        contrast(tag, fill)
+                    );
+                }
+            }
+        }
+    }
 }
