@@ -726,6 +726,8 @@ fn a_running_simulation_shows_metrics_a_hang_raises_failures_and_clearing_it_rec
     // Right-click the payment service on the canvas and make it hang.
     let payment = service_on_screen(&harness, "payment-service");
     right_click(&mut harness, payment);
+    // The menu names the service as people know it (ids are for files and exports).
+    harness.get_by_label("Inject a fault into Payment service (payment-service)");
     harness.get_by_label_contains("Hang").click();
     harness.run_steps(2);
     let injected_at = simulated_s(harness.state());

@@ -894,7 +894,10 @@ impl SyncopateApp {
                 ui.heading(format!("Syncopate {}", env!("CARGO_PKG_VERSION")));
                 ui.label(env!("CARGO_PKG_DESCRIPTION"));
                 ui.label(format!("Licence: {}", env!("CARGO_PKG_LICENSE")));
-                ui.label("Designs are plain .syncopate JSON files (docs/design-format.md).");
+                ui.label(
+                    "Designs are plain .syncopate JSON files: readable, diffable, and checked with \
+                     `syncopate check FILE`.",
+                );
                 if let Some(dir) = crate::logging::log_dir() {
                     ui.label(format!(
                         "Log files (one a day; attach the latest to a bug report): {}",
@@ -931,7 +934,11 @@ impl SyncopateApp {
                 }
             });
             ui.separator();
-            ui.label("The trade-off rules are explained in docs/rules.md; the file format in docs/design-format.md.");
+            // An installed app has no docs folder: point at what it has.
+            ui.label(
+                "Each warning explains its trade-off and suggests a change (open a row in the Warnings tab); \
+                 `syncopate check FILE` lists them on the command line, and `syncopate --help` shows every command.",
+            );
         });
         self.show_help = open;
     }

@@ -88,12 +88,13 @@ impl Canvas {
             let lines = if let Some(id) = self.service_at(at) {
                 live.services
                     .get(id.as_str())
-                    .map(|s| service_hover_lines(id.as_str(), s))
+                    .map(|s| service_hover_lines(&self.name_of(&id), s))
             } else {
                 self.edge_at(at).and_then(|id| {
+                    let title = self.call_title(&id);
                     live.edges
                         .get(id.as_str())
-                        .map(|e| edge_hover_lines(id.as_str(), e))
+                        .map(|e| edge_hover_lines(&title, e))
                 })
             };
             if let Some(lines) = lines {
@@ -103,12 +104,13 @@ impl Canvas {
         let Some((service, at)) = self.fault_menu.clone() else {
             return;
         };
+        let name = self.name_of(&service);
         let area = egui::Area::new(egui::Id::new("canvas-fault-menu"))
             .order(egui::Order::Foreground)
             .fixed_pos(at)
             .show(ui.ctx(), |ui| {
                 egui::Frame::menu(ui.style())
-                    .show(ui, |ui| fault_menu(ui, &service))
+                    .show(ui, |ui| fault_menu(ui, &service, &name))
                     .inner
             });
         if let Some(request) = area.inner {
@@ -175,6 +177,35 @@ impl LiveOverlay {
                 .iter()
                 .map(|e| (e.id.clone(), e.clone()))
                 .collect(),
+        }
+    }
+}
+
+impl Canvas {
+    /// A service's name as drawn, with its id when they differ ("Payment (payment-svc)"): people read names, and
+    /// the id is what files and exports use.
+    pub(super) fn name_of(&self, id: &ServiceId) -> String {
+        let label = self
+            .nodes
+            .get(id)
+            .and_then(|index| self.graph.node(*index))
+            .map(|node| node.label());
+        match label {
+            Some(label) if label != id.as_str() => format!("{label} ({id})"),
+            _ => id.to_string(),
+        }
+    }
+
+    /// A call's title: its caller's and callee's names.
+    pub(super) fn call_title(&self, id: &EdgeId) -> String {
+        let ends = self
+            .edges
+            .get(id)
+            .and_then(|index| self.graph.edge_endpoints(*index))
+            .and_then(|(from, to)| Some((self.graph.node(from)?, self.graph.node(to)?)));
+        match ends {
+            Some((from, to)) => format!("{} → {}", from.label(), to.label()),
+            None => id.to_string(),
         }
     }
 }
@@ -483,12 +514,13 @@ pub(super) fn paint_legend(ui: &egui::Ui, canvas: Rect) {
 }
 
 /// Live numbers of a service, one line each, for the hover box.
-pub(super) fn service_hover_lines(id: &str, s: &ServiceNow) -> Vec<String> {
+/// A service's live numbers for its hover box, under `title` (its name, with the id when they differ).
+pub(super) fn service_hover_lines(title: &str, s: &ServiceNow) -> Vec<String> {
     let capacity = s
         .queue_capacity
         .map_or(String::new(), |c| format!(" of {c}"));
     vec![
-        id.to_owned(),
+        title.to_owned(),
         format!(
             "arrivals {:.1}/s · utilization {:.0}%",
             s.arrivals_rps,
@@ -510,9 +542,10 @@ pub(super) fn service_hover_lines(id: &str, s: &ServiceNow) -> Vec<String> {
 }
 
 /// Live numbers of a call, one line each, for the hover box.
-pub(super) fn edge_hover_lines(id: &str, e: &EdgeNow) -> Vec<String> {
+/// A call's live numbers for its hover box, under `title` (caller and callee by name).
+pub(super) fn edge_hover_lines(title: &str, e: &EdgeNow) -> Vec<String> {
     let mut lines = vec![
-        id.to_owned(),
+        title.to_owned(),
         format!(
             "{:.1} calls/s · {:.1} failed/s",
             e.calls_rps, e.failures_rps
@@ -547,9 +580,13 @@ pub(super) fn paint_hover_box(ui: &egui::Ui, at: Pos2, lines: &[String]) {
 }
 
 /// The fault menu of a service; returns what was chosen.
-pub(super) fn fault_menu(ui: &mut egui::Ui, service: &ServiceId) -> Option<FaultRequest> {
+pub(super) fn fault_menu(
+    ui: &mut egui::Ui,
+    service: &ServiceId,
+    name: &str,
+) -> Option<FaultRequest> {
     use crate::model::FaultKind;
-    ui.label(egui::RichText::new(format!("Inject a fault into {service}")).strong());
+    ui.label(egui::RichText::new(format!("Inject a fault into {name}")).strong());
     let fault = |kind: FaultKind, factor: Option<f64>, error_rate: Option<f64>| Fault {
         service: service.clone(),
         kind,
