@@ -1888,3 +1888,19 @@ fn the_inspector_keeps_its_width_whatever_is_selected() {
         assert_eq!(left(&harness), before, "{subject:?} widened the inspector");
     }
 }
+
+#[test]
+fn the_inspector_names_services_by_name_not_id() {
+    let mut harness = app_on(Some(sample("ecommerce")));
+    // The flows' entries show names (the ids stay in the file).
+    harness.get_by(|node| {
+        node.role() == egui::accesskit::Role::ComboBox
+            && node.value().as_deref() == Some("Web shop")
+    });
+    // A call's header names its ends.
+    harness
+        .state_mut()
+        .select_subject(&syncopate::rules::Subject::Edge("edge-checkout".to_owned()));
+    harness.run_steps(3);
+    harness.get_by_label("HTTP edge -> Checkout");
+}

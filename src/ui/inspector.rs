@@ -96,7 +96,12 @@ impl Inspector {
         if !user_is_editing(ui.ctx()) && self.problem.is_none() {
             *buffer = model.clone();
         }
-        let services: Vec<String> = design.services.iter().map(|s| s.id.to_string()).collect();
+        // (id, name): pickers show names and store ids.
+        let services: Vec<(String, String)> = design
+            .services
+            .iter()
+            .map(|s| (s.id.to_string(), s.display_name().to_owned()))
+            .collect();
         egui::ScrollArea::vertical()
             .id_salt("design-fields")
             .show(ui, |ui| {
@@ -299,7 +304,17 @@ impl Inspector {
         if !user_is_editing(ui.ctx()) && self.problem.is_none() {
             *buffer = edge.clone();
         }
-        ui.label(format!("{} -> {}", buffer.from, buffer.to));
+        let name = |id: &str| {
+            design
+                .service(id)
+                .map_or(id.to_owned(), |s| s.display_name().to_owned())
+        };
+        ui.label(format!(
+            "{} -> {}",
+            name(buffer.from.as_str()),
+            name(buffer.to.as_str())
+        ))
+        .on_hover_text(format!("{} -> {} (ids)", buffer.from, buffer.to));
         egui::Grid::new("edge-fields")
             .num_columns(2)
             .striped(true)
@@ -617,26 +632,34 @@ fn distribution_editor(ui: &mut egui::Ui, dist: &mut Distribution) {
     });
 }
 
-/// A combo box of service ids.
+/// A combo box of services by name (with the id on hover, where the two differ); it sets `value` to the id.
 fn service_picker(
     ui: &mut egui::Ui,
     salt: impl std::hash::Hash + std::fmt::Debug,
     value: &mut String,
-    services: &[String],
+    services: &[(String, String)],
     help: &str,
 ) {
+    let shown = services
+        .iter()
+        .find(|(id, _)| id == value)
+        .map_or(value.as_str(), |(_, name)| name.as_str())
+        .to_owned();
     egui::ComboBox::from_id_salt(salt)
-        .selected_text(value.as_str())
+        .selected_text(shown)
         .show_ui(ui, |ui| {
-            for id in services {
-                ui.selectable_value(value, id.clone(), id);
+            for (id, name) in services {
+                let response = ui.selectable_value(value, id.clone(), name);
+                if id != name {
+                    response.on_hover_text(id);
+                }
             }
         })
         .response
-        .on_hover_text(help);
+        .on_hover_text(format!("{help} (id {value})"));
 }
 
-fn flows_editor(ui: &mut egui::Ui, flows: &mut Vec<Flow>, services: &[String]) {
+fn flows_editor(ui: &mut egui::Ui, flows: &mut Vec<Flow>, services: &[(String, String)]) {
     egui::CollapsingHeader::new(format!("Flows ({})", flows.len()))
         .id_salt("flows")
         .default_open(true)
@@ -737,7 +760,7 @@ fn flows_editor(ui: &mut egui::Ui, flows: &mut Vec<Flow>, services: &[String]) {
                 while flows.iter().any(|f| f.id.as_str() == format!("flow-{n}")) {
                     n += 1;
                 }
-                flows.push(Flow::new(format!("flow-{n}"), entry.as_str(), 10.0));
+                flows.push(Flow::new(format!("flow-{n}"), entry.0.as_str(), 10.0));
             }
         });
 }
@@ -790,7 +813,7 @@ fn rate_steps(ui: &mut egui::Ui, pattern: &mut Option<Vec<RateStep>>, rate_rps: 
     });
 }
 
-fn faults_editor(ui: &mut egui::Ui, faults: &mut Vec<Fault>, services: &[String]) {
+fn faults_editor(ui: &mut egui::Ui, faults: &mut Vec<Fault>, services: &[(String, String)]) {
     egui::CollapsingHeader::new(format!("Planned faults ({})", faults.len()))
         .id_salt("faults")
         .show(ui, |ui| {
@@ -902,7 +925,7 @@ fn faults_editor(ui: &mut egui::Ui, faults: &mut Vec<Fault>, services: &[String]
                     .clicked()
             {
                 faults.push(Fault {
-                    service: service.as_str().into(),
+                    service: service.0.as_str().into(),
                     kind: FaultKind::Down,
                     start_s: 10.0,
                     end_s: Some(20.0),

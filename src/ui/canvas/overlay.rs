@@ -204,7 +204,7 @@ impl Canvas {
             .and_then(|index| self.graph.edge_endpoints(*index))
             .and_then(|(from, to)| Some((self.graph.node(from)?, self.graph.node(to)?)));
         match ends {
-            Some((from, to)) => format!("{} → {}", from.label(), to.label()),
+            Some((from, to)) => format!("{} -> {}", from.label(), to.label()),
             None => id.to_string(),
         }
     }
