@@ -424,13 +424,15 @@ mod tests {
         assert!(wakes.load(Ordering::Relaxed) >= 3);
     }
 
-    #[test]
-    fn a_run_as_fast_as_possible_keeps_a_chart_point_every_window() {
-        let runner = SimRunner::start(&design(), settings(30.0), Arc::new(|| {})).unwrap();
+    /// Runs `duration_s` as fast as possible, reading the updates every `read_every` after a first wait of
+    /// `first_wait`, and returns the end time of every chart window the updates carried, in order.
+    fn chart_windows(duration_s: f64, first_wait: Duration, read_every: Duration) -> Vec<f64> {
+        let runner = SimRunner::start(&design(), settings(duration_s), Arc::new(|| {})).unwrap();
         runner.send(SimCommand::SetSpeed(Speed::Fastest));
         runner.send(SimCommand::Run);
         let started = Instant::now();
         let mut windows = Vec::new();
+        std::thread::sleep(first_wait);
         loop {
             let updates = runner.drain(Duration::from_millis(5));
             let finished = updates.iter().any(|u| u.finished);
@@ -441,21 +443,28 @@ mod tests {
                 }
             }
             if finished {
-                break;
+                return windows;
             }
             assert!(
-                started.elapsed() < Duration::from_secs(30),
+                started.elapsed() < Duration::from_secs(60),
                 "the run never finished"
             );
-            std::thread::sleep(Duration::from_millis(2));
+            std::thread::sleep(read_every);
         }
+    }
+
+    fn every_half_second(windows: &[f64]) -> bool {
+        windows
+            .windows(2)
+            .all(|w| (w[1] - w[0] - CHART_WINDOW_S).abs() < 1e-9)
+    }
+
+    #[test]
+    fn a_run_as_fast_as_possible_keeps_a_chart_point_every_window() {
+        let windows = chart_windows(30.0, Duration::ZERO, Duration::from_millis(2));
         // Every half simulated second closes a window, however few updates the run took.
         assert_eq!(windows.len(), 60, "{windows:?}");
-        assert!(
-            windows
-                .windows(2)
-                .all(|w| (w[1] - w[0] - CHART_WINDOW_S).abs() < 1e-9)
-        );
+        assert!(every_half_second(&windows));
         assert_eq!(windows.last().copied(), Some(30.0));
     }
 
@@ -464,37 +473,9 @@ mod tests {
         // Ten simulated minutes as fast as possible (1,200 windows, far more than one update carries), read by a
         // window that looks only now and then: before, updates that found the channel full were dropped with
         // their windows, and windows beyond one update's share were merged into one long stretch.
-        let runner = SimRunner::start(&design(), settings(600.0), Arc::new(|| {})).unwrap();
-        runner.send(SimCommand::SetSpeed(Speed::Fastest));
-        runner.send(SimCommand::Run);
-        let started = Instant::now();
-        let mut windows = Vec::new();
-        std::thread::sleep(Duration::from_millis(300));
-        loop {
-            let updates = runner.drain(Duration::from_millis(5));
-            let finished = updates.iter().any(|u| u.finished);
-            for update in updates {
-                windows.extend(update.earlier_windows.iter().map(|w| w.time_s));
-                if update.window_closed {
-                    windows.push(update.snapshot.time_s);
-                }
-            }
-            if finished {
-                break;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "the run never finished"
-            );
-            std::thread::sleep(Duration::from_millis(30));
-        }
+        let windows = chart_windows(600.0, Duration::from_millis(300), Duration::from_millis(30));
         assert_eq!(windows.len(), 1200);
-        assert!(
-            windows
-                .windows(2)
-                .all(|w| (w[1] - w[0] - CHART_WINDOW_S).abs() < 1e-9),
-            "a gap in {windows:?}"
-        );
+        assert!(every_half_second(&windows), "a gap in {windows:?}");
     }
 
     #[test]
