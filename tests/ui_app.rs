@@ -715,7 +715,7 @@ fn a_running_simulation_shows_metrics_a_hang_raises_failures_and_clearing_it_rec
     harness.get_by_label("Latency (ms)");
     harness.get_by_label("Services").click();
     harness.run_steps(2);
-    harness.get_by_label("payment-service");
+    harness.get_by_label("Payment service");
     harness.get_by_label_contains("Utilization").click();
     harness.run_steps(2);
     step_until(&mut harness, "5 simulated seconds", |app| {
@@ -1903,4 +1903,28 @@ fn the_inspector_names_services_by_name_not_id() {
         .select_subject(&syncopate::rules::Subject::Edge("edge-checkout".to_owned()));
     harness.run_steps(3);
     harness.get_by_label("HTTP edge -> Checkout");
+}
+
+#[test]
+fn the_dashboard_services_table_names_services() {
+    let mut harness = app_on(Some(sample("payment-guarded")));
+    harness.get_by_label_contains("Step 1 s").click();
+    harness.run_steps(2);
+    let started = std::time::Instant::now();
+    while !harness
+        .state()
+        .simulation_status()
+        .contains("paused at 1.0")
+    {
+        assert!(started.elapsed() < std::time::Duration::from_secs(60));
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        harness.step();
+    }
+    harness
+        .state_mut()
+        .set_dashboard_tab(syncopate::ui::dashboard::DashboardTab::Services);
+    harness.run_steps(3);
+    harness.get_by_label("Payment service");
+    harness.get_by_label("Card payment provider");
+    assert!(harness.query_by_label("payment-service").is_none());
 }

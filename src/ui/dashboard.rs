@@ -233,7 +233,7 @@ impl Dashboard {
                         action = Some(a);
                     }
                 }
-                DashboardTab::Services => self.services(ui, history),
+                DashboardTab::Services => self.services(ui, history, &run.design),
                 DashboardTab::Faults => faults_timeline(ui, run, design),
                 DashboardTab::Compare => {
                     egui::ScrollArea::vertical()
@@ -446,7 +446,13 @@ impl Dashboard {
         action
     }
 
-    fn services(&mut self, ui: &mut egui::Ui, history: &RunHistory) {
+    /// The services of the run, by name (the id on hover), sortable by each column.
+    fn services(&mut self, ui: &mut egui::Ui, history: &RunHistory, design: &Design) {
+        let name_of = |id: &str| {
+            design
+                .service(id)
+                .map_or(id.to_owned(), |s| s.display_name().to_owned())
+        };
         let mut rows: Vec<&ServiceNow> = history.services.iter().collect();
         let (column, descending) = self.sort;
         let key = |s: &ServiceNow| -> f64 {
@@ -462,7 +468,10 @@ impl Dashboard {
         };
         rows.sort_by(|a, b| {
             let order = if column == ServiceColumn::Service {
-                a.id.cmp(&b.id)
+                name_of(&a.id)
+                    .to_lowercase()
+                    .cmp(&name_of(&b.id).to_lowercase())
+                    .then_with(|| a.id.cmp(&b.id))
             } else {
                 key(a).total_cmp(&key(b)).then_with(|| a.id.cmp(&b.id))
             };
@@ -502,12 +511,16 @@ impl Dashboard {
                     .striped(true)
                     .show(ui, |ui| {
                         for service in &rows[range] {
-                            let name = if service.faulted {
-                                RichText::new(format!("⚡ {}", service.id)).color(RED)
+                            let name = name_of(&service.id);
+                            let text = if service.faulted {
+                                RichText::new(format!("⚡ {name}")).color(RED)
                             } else {
-                                RichText::new(service.id.as_str())
+                                RichText::new(name.as_str())
                             };
-                            ui.label(name);
+                            let label = ui.label(text);
+                            if name != service.id {
+                                label.on_hover_text(format!("id {}", service.id));
+                            }
                             ui.label(format!("{:.1}", service.arrivals_rps));
                             ui.label(
                                 RichText::new(format!("{:.0}%", service.utilization * 100.0))
@@ -706,10 +719,16 @@ fn baseline_series<'a>(
 /// Planned faults (from the design) and injected ones (by hand), one row per service, with the current time.
 fn faults_timeline(ui: &mut egui::Ui, run: &LiveRun, design: &Design) {
     let duration_s = run.settings.duration_s;
+    // Rows by the service's name, as people know it.
+    let name_of = |id: &str| {
+        design
+            .service(id)
+            .map_or(id.to_owned(), |s| s.display_name().to_owned())
+    };
     let mut rows: Vec<(String, f64, f64, String, bool)> = Vec::new();
     for fault in &design.faults {
         rows.push((
-            fault.service.to_string(),
+            name_of(fault.service.as_str()),
             fault.start_s,
             fault.end_s.unwrap_or(duration_s),
             fault_label(fault.kind, fault.factor, fault.error_rate),
@@ -719,7 +738,7 @@ fn faults_timeline(ui: &mut egui::Ui, run: &LiveRun, design: &Design) {
     for injected in &run.injected {
         let fault = &injected.fault;
         rows.push((
-            fault.service.to_string(),
+            name_of(fault.service.as_str()),
             injected.from_s,
             injected
                 .until_s
