@@ -405,7 +405,8 @@ pub(super) fn call_overlay_shapes(
                 Color32::WHITE,
             )
         });
-        let rect = Rect::from_center_size(center, galley.size() + Vec2::new(8.0, 4.0));
+        // Below the line: the call's label is above it.
+        let rect = beside_line(from, to, 0.22, galley.size() + Vec2::new(8.0, 4.0), false);
         shapes.push(Shape::rect_filled(rect, rect.height() / 2.0, color));
         shapes.push(TextShape::new(rect.min + Vec2::new(4.0, 2.0), galley, Color32::WHITE).into());
     }

@@ -550,12 +550,8 @@ impl CallShape {
             let galley = ctx.ctx.fonts_mut(|f| {
                 f.layout_no_wrap(self.label.clone(), FontId::proportional(size), text_color)
             });
-            // The label sits beside the line, on the side the normal points to, so the arrow stays visible.
-            let middle = from + (to - from) / 2.0;
-            let side = if normal.y <= 0.0 { normal } else { -normal };
-            let lift =
-                side * (galley.size().y / 2.0 + 3.0) + side.x.abs() * side * galley.size().x / 2.0;
-            let rect = Rect::from_center_size(middle + lift, galley.size()).expand(2.0);
+            // The label sits beside the line, above it, so the arrow stays visible.
+            let rect = beside_line(from, to, 0.5, galley.size(), true).expand(2.0);
             let background = if dark {
                 Color32::from_black_alpha(170)
             } else {
@@ -579,6 +575,19 @@ impl CallShape {
         }
         shapes
     }
+}
+
+/// A rectangle of `size` beside the line from `from` to `to`, at `at` along it (0 at `from`): above the line (on
+/// the side of its normal that points up) or below it, clear of the line by 3 px, and pushed sideways by half its
+/// width as the line gets steep, so it never sits on the line. A call's label goes above, its breaker's state
+/// below, so the two never cover each other.
+pub(super) fn beside_line(from: Pos2, to: Pos2, at: f32, size: Vec2, above: bool) -> Rect {
+    let dir = (to - from).normalized();
+    let normal = Vec2::new(-dir.y, dir.x);
+    let up = if normal.y <= 0.0 { normal } else { -normal };
+    let side = if above { up } else { -up };
+    let lift = side * (size.y / 2.0 + 3.0) + side.x.abs() * side * size.x / 2.0;
+    Rect::from_center_size(from + (to - from) * at + lift, size)
 }
 
 impl DisplayEdge<ServiceId, EdgeId, Directed, DefaultIx, ServiceShape> for CallShape {
@@ -699,6 +708,32 @@ mod tests {
                         contrast(tag, fill)
                     );
                 }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod beside_line_tests {
+    use super::*;
+
+    #[test]
+    fn a_label_above_and_a_pill_below_never_cover_each_other() {
+        let label = Vec2::new(150.0, 14.0);
+        let pill = Vec2::new(60.0, 16.0);
+        for (from, to) in [
+            (Pos2::new(0.0, 0.0), Pos2::new(130.0, 0.0)),
+            (Pos2::new(0.0, 0.0), Pos2::new(130.0, -60.0)),
+            (Pos2::new(0.0, 0.0), Pos2::new(40.0, 200.0)),
+            (Pos2::new(130.0, 0.0), Pos2::new(0.0, 10.0)),
+        ] {
+            let label_rect = beside_line(from, to, 0.5, label, true);
+            let pill_rect = beside_line(from, to, 0.22, pill, false);
+            assert!(!label_rect.intersects(pill_rect), "{from:?} -> {to:?}");
+            // Centred on the line, as before, the pill covered the label of a short call.
+            let old_pill = Rect::from_center_size(from + (to - from) * 0.22, pill);
+            if (from - to).length() < 140.0 && (to.y - from.y).abs() < 20.0 {
+                assert!(old_pill.intersects(label_rect.expand(2.0)));
             }
         }
     }
