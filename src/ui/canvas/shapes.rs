@@ -411,6 +411,10 @@ pub struct CallShape {
     pub live: Option<CallOverlay>,
     /// Drawn faintly: not on the focused flow.
     pub dimmed: bool,
+    /// The label goes below the line instead of above it (see `labels_apart`).
+    pub label_below: bool,
+    /// The call has a breaker, whose state is drawn below the line while simulating: its label stays above.
+    pub has_breaker: bool,
 }
 
 impl From<EdgeProps<EdgeId>> for CallShape {
@@ -423,6 +427,8 @@ impl From<EdgeProps<EdgeId>> for CallShape {
             badge: None,
             live: None,
             dimmed: false,
+            label_below: false,
+            has_breaker: false,
         }
     }
 }
@@ -551,7 +557,7 @@ impl CallShape {
                 f.layout_no_wrap(self.label.clone(), FontId::proportional(size), text_color)
             });
             // The label sits beside the line, above it, so the arrow stays visible.
-            let rect = beside_line(from, to, 0.5, galley.size(), true).expand(2.0);
+            let rect = beside_line(from, to, 0.5, galley.size(), !self.label_below).expand(2.0);
             let background = if dark {
                 Color32::from_black_alpha(170)
             } else {
@@ -588,6 +594,25 @@ pub(super) fn beside_line(from: Pos2, to: Pos2, at: f32, size: Vec2, above: bool
     let side = if above { up } else { -up };
     let lift = side * (size.y / 2.0 + 3.0) + side.x.abs() * side * size.x / 2.0;
     Rect::from_center_size(from + (to - from) * at + lift, size)
+}
+
+/// Which labels go below their lines (`calls`: each line's ends, its label's estimated size, and whether below is
+/// free for it: not for a call whose breaker state goes there): a label that would cover one placed before it,
+/// above their lines, goes below its own line when it covers nothing there. Two calls leaving a service a few
+/// degrees apart had their labels stacked on each other.
+pub(super) fn labels_apart(calls: &[(Pos2, Pos2, Vec2, bool)]) -> Vec<bool> {
+    let mut placed: Vec<Rect> = Vec::with_capacity(calls.len());
+    calls
+        .iter()
+        .map(|&(from, to, size, may_go_below)| {
+            let above = beside_line(from, to, 0.5, size, true).expand(2.0);
+            let below = beside_line(from, to, 0.5, size, false).expand(2.0);
+            let covers = |rect: Rect| placed.iter().any(|other| other.intersects(rect));
+            let flip = may_go_below && covers(above) && !covers(below);
+            placed.push(if flip { below } else { above });
+            flip
+        })
+        .collect()
 }
 
 impl DisplayEdge<ServiceId, EdgeId, Directed, DefaultIx, ServiceShape> for CallShape {
@@ -736,5 +761,33 @@ mod beside_line_tests {
                 assert!(old_pill.intersects(label_rect.expand(2.0)));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod labels_apart_tests {
+    use super::*;
+
+    #[test]
+    fn labels_of_two_calls_fanning_out_close_together_go_either_side() {
+        let size = Vec2::new(80.0, 14.0);
+        let calls = [
+            (Pos2::new(0.0, 0.0), Pos2::new(300.0, -40.0), size, true),
+            (Pos2::new(0.0, 6.0), Pos2::new(300.0, -30.0), size, true),
+            (Pos2::new(0.0, 300.0), Pos2::new(300.0, 300.0), size, true),
+        ];
+        let rect = |i: usize, below: bool| {
+            let (from, to, size, _) = calls[i];
+            beside_line(from, to, 0.5, size, !below)
+        };
+        // Both above, they stack.
+        assert!(rect(0, false).intersects(rect(1, false)));
+        let below = labels_apart(&calls);
+        assert_eq!(below, [false, true, false]);
+        assert!(!rect(0, below[0]).intersects(rect(1, below[1])));
+        // A call with a breaker keeps its label above: its state goes below.
+        let mut with_breaker = calls;
+        with_breaker[1].3 = false;
+        assert_eq!(labels_apart(&with_breaker), [false, false, false]);
     }
 }

@@ -151,6 +151,7 @@ impl Canvas {
                 let display = view_edge.display_mut();
                 display.lane_offset = lane_offset;
                 display.dimmed = !calls.iter().any(|c| on_focus(&c.id));
+                display.has_breaker = calls.iter().any(|c| c.circuit_breaker.is_some());
                 if calls.len() == 1 {
                     display.mode = first.mode;
                     display.label = call_label(design, first);
@@ -174,6 +175,7 @@ impl Canvas {
             }
         }
         cover_overlapping_boxes(&mut graph);
+        keep_call_labels_apart(&mut graph);
         self.graph = graph;
         self.nodes = nodes;
         self.edges = edges;
@@ -215,6 +217,41 @@ impl Layout<KeepPositionsState> for KeepPositions {
 
     fn state(&self) -> KeepPositionsState {
         KeepPositionsState
+    }
+}
+
+/// Puts below its line a call label that would cover another call's label above its own (sizes estimated at zoom
+/// 1: the label font is 10.5 px there, some 6 px a character, with room for a finding badge).
+fn keep_call_labels_apart(graph: &mut CanvasGraph) {
+    let mut indices = Vec::new();
+    let mut calls = Vec::new();
+    for (index, edge) in graph.edges_iter() {
+        let Some((from, to)) = graph.edge_endpoints(index) else {
+            continue;
+        };
+        let (Some(start), Some(end)) = (graph.node(from), graph.node(to)) else {
+            continue;
+        };
+        if from == to || edge.display().label.is_empty() {
+            continue;
+        }
+        let (a, b) = edge.display().endpoints(start, end);
+        let badge = if edge.display().badge.is_some() {
+            20.0
+        } else {
+            0.0
+        };
+        let size = Vec2::new(
+            edge.display().label.chars().count() as f32 * 6.0 + badge,
+            14.0,
+        );
+        indices.push(index);
+        calls.push((a, b, size, !edge.display().has_breaker));
+    }
+    for (index, below) in indices.into_iter().zip(labels_apart(&calls)) {
+        if let Some(edge) = graph.edge_mut(index) {
+            edge.display_mut().label_below = below;
+        }
     }
 }
 
