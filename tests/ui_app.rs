@@ -1753,16 +1753,9 @@ fn an_edit_during_a_run_offers_to_restart_it_with_the_changes() {
     let mut harness = app_on(Some(sample("payment-guarded")));
     harness.get_by_label_contains("Step 1 s").click();
     harness.run_steps(2);
-    let started = std::time::Instant::now();
-    while !harness
-        .state()
-        .simulation_status()
-        .contains("paused at 1.0")
-    {
-        assert!(started.elapsed() < std::time::Duration::from_secs(60));
-        std::thread::sleep(std::time::Duration::from_millis(10));
-        harness.step();
-    }
+    step_until(&mut harness, "one simulated second", |app| {
+        app.simulation_status().contains("paused at 1.0")
+    });
     assert!(
         harness
             .query_by_label_contains("Restart with the changes")
@@ -1910,16 +1903,9 @@ fn the_dashboard_services_table_names_services() {
     let mut harness = app_on(Some(sample("payment-guarded")));
     harness.get_by_label_contains("Step 1 s").click();
     harness.run_steps(2);
-    let started = std::time::Instant::now();
-    while !harness
-        .state()
-        .simulation_status()
-        .contains("paused at 1.0")
-    {
-        assert!(started.elapsed() < std::time::Duration::from_secs(60));
-        std::thread::sleep(std::time::Duration::from_millis(10));
-        harness.step();
-    }
+    step_until(&mut harness, "one simulated second", |app| {
+        app.simulation_status().contains("paused at 1.0")
+    });
     harness
         .state_mut()
         .set_dashboard_tab(syncopate::ui::dashboard::DashboardTab::Services);

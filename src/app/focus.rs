@@ -31,11 +31,6 @@ pub struct Focus {
 }
 
 impl Focus {
-    /// What is in focus now.
-    pub fn target(&self) -> Option<&FocusTarget> {
-        self.target.as_ref()
-    }
-
     /// The toolbar's Focus box: none, a flow, or the selected service's neighbourhood (with its number of calls).
     pub fn toolbar(&mut self, ui: &mut egui::Ui, design: &Design, selection: &Selection) {
         let selected_service = match selection.services.as_slice() {

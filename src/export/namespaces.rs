@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use super::is_deployed;
 use crate::model::Design;
+use crate::model::ids::dns_label_chars;
 
 /// The namespace of services outside any group, when the design has groups.
 pub(crate) const UNGROUPED_NAMESPACE: &str = "default";
@@ -92,18 +93,10 @@ impl Namespaces {
     }
 }
 
-/// A group's name made a namespace name (a DNS label): lower case, runs of anything but letters and digits as
-/// one `-`, at most 63 characters; `group` when nothing is left; a `kube-` prefix (Kubernetes' own) led by `g-`.
+/// A group's name made a namespace name (a DNS label, as [`dns_label_chars`] makes it), at most 63 characters;
+/// `group` when nothing is left; a `kube-` prefix (Kubernetes' own) led by `g-`.
 fn namespace_name(group: &str) -> String {
-    let mut name = String::new();
-    for c in group.chars().flat_map(char::to_lowercase) {
-        if c.is_ascii_lowercase() || c.is_ascii_digit() {
-            name.push(c);
-        } else if !name.ends_with('-') {
-            name.push('-');
-        }
-    }
-    let mut name = name.trim_matches('-').to_owned();
+    let mut name = dns_label_chars(group);
     if name.is_empty() {
         name = "group".to_owned();
     }

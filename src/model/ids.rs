@@ -170,20 +170,27 @@ pub fn escape_for_message(text: &str) -> String {
     out
 }
 
+/// The characters of a DNS label made of any text: lower case letters and digits, every run of anything else as
+/// one `-`, none at either end; empty when the text has no letter or digit. Not yet cut to a length.
+pub fn dns_label_chars(text: &str) -> String {
+    let mut label = String::new();
+    for c in text.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            label.push(c);
+        } else if !label.is_empty() && !label.ends_with('-') {
+            label.push('-');
+        }
+    }
+    while label.ends_with('-') {
+        label.pop();
+    }
+    label
+}
+
 /// Turns any text into a valid service id (for new services and importers), e.g. `"Order Service"` becomes
 /// `"order-service"`.
 pub fn slugify_service_id(text: &str) -> String {
-    let mut slug = String::new();
-    for c in text.chars().flat_map(char::to_lowercase) {
-        if c.is_ascii_lowercase() || c.is_ascii_digit() {
-            slug.push(c);
-        } else if !slug.is_empty() && !slug.ends_with('-') {
-            slug.push('-');
-        }
-    }
-    while slug.ends_with('-') {
-        slug.pop();
-    }
+    let mut slug = dns_label_chars(text);
     if !slug.starts_with(|c: char| c.is_ascii_lowercase()) {
         slug.insert_str(0, "s-");
     }

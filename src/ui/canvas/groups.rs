@@ -1,8 +1,6 @@
 //! Groups on the canvas: a labelled box behind each group's services, and collapsed groups drawn as one box whose
 //! calls are the group's calls in and out (merged per pair of ends), with the members' live numbers summed.
 
-use std::collections::BTreeSet;
-
 use super::*;
 
 /// Node payloads of collapsed groups start with this; service ids are DNS labels and never contain `:`.
@@ -60,11 +58,6 @@ impl Canvas {
         if !self.collapsed.remove(group) {
             self.collapsed.insert(group.to_owned());
         }
-    }
-
-    /// The groups drawn collapsed, sorted.
-    pub fn collapsed_groups(&self) -> &BTreeSet<String> {
-        &self.collapsed
     }
 
     /// The ids of the nodes drawn now: services, and `group:<name>` for each collapsed group (for tests and

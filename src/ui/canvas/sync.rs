@@ -124,6 +124,11 @@ impl Canvas {
         let mut pair_seen: HashMap<(NodeIndex, NodeIndex), usize> = HashMap::new();
         let mut edges = HashMap::with_capacity(design.edges.len());
         let mut merged_edges = HashMap::new();
+        let on_focus = |id: &EdgeId| {
+            self.focus
+                .as_ref()
+                .is_none_or(|(_, edges)| edges.binary_search(id).is_ok())
+        };
         for (from, to, calls) in drawn {
             let Some(first) = calls.first() else {
                 continue;
@@ -141,11 +146,6 @@ impl Canvas {
             for call in &calls {
                 edges.insert(call.id.clone(), index);
             }
-            let on_focus = |id: &EdgeId| {
-                self.focus
-                    .as_ref()
-                    .is_none_or(|(_, edges)| edges.binary_search(id).is_ok())
-            };
             if let Some(view_edge) = graph.edge_mut(index) {
                 view_edge.set_selected(calls.iter().any(|c| selection.edges.contains(&c.id)));
                 let display = view_edge.display_mut();
