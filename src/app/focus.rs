@@ -42,12 +42,9 @@ impl Focus {
             Some(FocusTarget::Flow(id)) => design
                 .flow(id)
                 .map_or_else(|| id.clone(), |f| f.display_name().to_owned()),
-            Some(FocusTarget::Around { service, .. }) => format!(
-                "around {}",
-                design
-                    .service(service.as_str())
-                    .map_or(service.as_str(), |s| s.display_name())
-            ),
+            Some(FocusTarget::Around { service, .. }) => {
+                format!("around {}", design.service_name(service.as_str()))
+            }
         };
         ui.label("Focus");
         let mut choice = self.target.clone();
@@ -70,7 +67,7 @@ impl Focus {
                 let label = match &selected_service {
                     Some(id) => format!(
                         "around {}",
-                        design.service(id.as_str()).map_or(id.as_str(), |s| s.display_name())
+                        design.service_name(id.as_str())
                     ),
                     None => "around the selected service".to_owned(),
                 };

@@ -964,6 +964,11 @@ fn first_free(base: &str, taken: impl Fn(&str) -> bool) -> String {
 }
 
 impl Design {
+    /// The name a person knows a service by: its display name, or `id` itself when no service has that id.
+    pub fn service_name<'a>(&'a self, id: &'a str) -> &'a str {
+        self.service(id).map_or(id, Service::display_name)
+    }
+
     /// The groups services belong to, sorted, each once.
     pub fn groups(&self) -> Vec<&str> {
         let groups: std::collections::BTreeSet<&str> = self

@@ -458,7 +458,7 @@ impl CapacityPanel {
                 }
                 ui.end_row();
                 for (id, service) in &plan.services {
-                    let name = design.service(id).map_or(id.as_str(), |s| s.display_name());
+                    let name = design.service_name(id);
                     ui.label(name).on_hover_text(id);
                     let changed = service.replicas_after != service.replicas_before;
                     let replicas =

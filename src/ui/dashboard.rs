@@ -448,11 +448,7 @@ impl Dashboard {
 
     /// The services of the run, by name (the id on hover), sortable by each column.
     fn services(&mut self, ui: &mut egui::Ui, history: &RunHistory, design: &Design) {
-        let name_of = |id: &str| {
-            design
-                .service(id)
-                .map_or(id.to_owned(), |s| s.display_name().to_owned())
-        };
+        let name_of = |id: &str| design.service_name(id).to_owned();
         let mut rows: Vec<&ServiceNow> = history.services.iter().collect();
         let (column, descending) = self.sort;
         let key = |s: &ServiceNow| -> f64 {
@@ -720,11 +716,7 @@ fn baseline_series<'a>(
 fn faults_timeline(ui: &mut egui::Ui, run: &LiveRun, design: &Design) {
     let duration_s = run.settings.duration_s;
     // Rows by the service's name, as people know it.
-    let name_of = |id: &str| {
-        design
-            .service(id)
-            .map_or(id.to_owned(), |s| s.display_name().to_owned())
-    };
+    let name_of = |id: &str| design.service_name(id).to_owned();
     let mut rows: Vec<(String, f64, f64, String, bool)> = Vec::new();
     for fault in &design.faults {
         rows.push((

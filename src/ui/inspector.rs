@@ -304,15 +304,10 @@ impl Inspector {
         if !user_is_editing(ui.ctx()) && self.problem.is_none() {
             *buffer = edge.clone();
         }
-        let name = |id: &str| {
-            design
-                .service(id)
-                .map_or(id.to_owned(), |s| s.display_name().to_owned())
-        };
         ui.label(format!(
             "{} -> {}",
-            name(buffer.from.as_str()),
-            name(buffer.to.as_str())
+            design.service_name(buffer.from.as_str()),
+            design.service_name(buffer.to.as_str())
         ))
         .on_hover_text(format!("{} -> {} (ids)", buffer.from, buffer.to));
         egui::Grid::new("edge-fields")
