@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use syncopate::app::SyncopateApp;
 
 fn sample(name: &str) -> PathBuf {
@@ -39,7 +39,7 @@ fn app_from(make: impl FnOnce() -> SyncopateApp + 'static) -> Harness<'static, S
 fn the_warnings_panel_lists_findings_by_severity() {
     let mut harness = app_on(Some(sample("ecommerce")));
     harness.get_by_label_contains("Warnings: 0 errors, 31 warnings");
-    harness.get_by_label_contains("missing-circuit-breaker: admin-orchestrator calls catalog");
+    harness.get_by_label_contains("missing-circuit-breaker: Admin orchestrator calls Catalog");
     let report = harness.state_mut().report().clone();
     assert!(
         report
@@ -52,7 +52,7 @@ fn the_warnings_panel_lists_findings_by_severity() {
 #[test]
 fn clicking_a_finding_selects_its_subject() {
     let mut harness = app_on(Some(sample("event-choreography")));
-    click(&mut harness, "broker-single-replica: event-bus");
+    click(&mut harness, "broker-single-replica: Event bus (RabbitMQ)");
     let selection = harness.state().selection();
     assert_eq!(
         selection.services,
@@ -72,7 +72,7 @@ fn a_one_click_fix_is_one_undoable_edit() {
             .unwrap()
             .circuit_breaker
     };
-    let finding = "missing-circuit-breaker: admin-orchestrator calls catalog";
+    let finding = "missing-circuit-breaker: Admin orchestrator calls Catalog";
     assert_eq!(breaker_of(&harness), None);
     click(&mut harness, finding);
     click(&mut harness, "Add a circuit breaker");
@@ -89,7 +89,7 @@ fn a_one_click_fix_is_one_undoable_edit() {
 #[test]
 fn fixing_a_single_replica_broker() {
     let mut harness = app_on(Some(sample("event-choreography")));
-    click(&mut harness, "broker-single-replica: event-bus");
+    click(&mut harness, "broker-single-replica: Event bus (RabbitMQ)");
     click(&mut harness, "Run 3 replicas");
     assert_eq!(
         harness
@@ -318,7 +318,7 @@ fn draw_two_services_connect_toggle_async_undo_redo_save_and_reload() {
 #[test]
 fn replacing_a_design_with_unsaved_changes_asks_first() {
     let mut harness = app_on(Some(sample("event-choreography")));
-    click(&mut harness, "broker-single-replica: event-bus");
+    click(&mut harness, "broker-single-replica: Event bus (RabbitMQ)");
     click(&mut harness, "Run 3 replicas");
     assert!(harness.state().document().is_dirty());
     harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::N);
@@ -350,7 +350,7 @@ fn unsaved_work_is_autosaved_and_offered_back_at_the_next_start() {
         let dir = dir.clone();
         move || SyncopateApp::with_file(Some(sample("event-choreography"))).with_autosave(Some(dir))
     });
-    click(&mut first, "broker-single-replica: event-bus");
+    click(&mut first, "broker-single-replica: Event bus (RabbitMQ)");
     click(&mut first, "Run 3 replicas");
     first.state_mut().autosave_now();
     let edited = first.state().document().design().clone();
@@ -1115,8 +1115,8 @@ fn a_call_routed_through_a_broker_from_the_inspector_is_one_undoable_edit() {
     assert_eq!(publish.order, 2, "the publish keeps the call's place");
     assert!(syncopate::model::validate(&design).is_empty());
     // The rules now see the async hop the checkout's caller waits for, and the new single-replica broker.
-    harness.get_by_label_contains("caller-waits-on-async: the caller of flow checkout");
-    harness.get_by_label_contains("broker-single-replica: payment-queue");
+    harness.get_by_label_contains("caller-waits-on-async: the caller of flow \"Check out a cart\"");
+    harness.get_by_label_contains("broker-single-replica: Payment queue");
     harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
     harness.run_steps(3);
     let undone = harness.state().document().design();
@@ -1361,7 +1361,7 @@ fn ctrl_f_finds_a_service_by_name_and_enter_selects_it() {
     // The bar's field has the keyboard focus: typing goes there.
     harness.event(egui::Event::Text("PAYMENT P".into()));
     harness.run_steps(3);
-    harness.get_by_label_contains("Payment provider");
+    harness.get_by_label("Payment provider  (payment-provider)");
     harness.key_press(egui::Key::Enter);
     harness.run_steps(4);
     let selected: Vec<String> = harness
@@ -1466,7 +1466,7 @@ fn opening_a_warning_selects_without_moving_the_view_and_show_on_canvas_moves_it
     // A finding about the call to the catalog, in the upper middle: opening its row selects the call...
     click(
         &mut harness,
-        "missing-circuit-breaker: admin-orchestrator calls catalog",
+        "missing-circuit-breaker: Admin orchestrator calls Catalog",
     );
     harness.run_steps(4);
     assert_eq!(harness.state().selection().edges.len(), 1);
@@ -1491,7 +1491,9 @@ fn a_long_warning_wraps_inside_the_panel() {
         .expect("the canvas is drawn")
         .right();
     let row = harness
-        .get_by_label_contains("deep-sync-chain: flow admin-dashboard waits on 4 synchronous hops")
+        .get_by_label_contains(
+            "deep-sync-chain: flow \"Load the admin dashboard\" waits on 4 synchronous hops",
+        )
         .rect();
     // At 1280x800 the message takes two lines, and none of it runs past the panel (which is as wide as the
     // canvas above it).
@@ -1793,13 +1795,13 @@ fn a_fix_and_a_copy_say_they_happened_and_the_next_fix_waits_a_moment() {
     let mut harness = app_on(Some(sample("ecommerce")));
     click(
         &mut harness,
-        "missing-circuit-breaker: admin-orchestrator calls catalog",
+        "missing-circuit-breaker: Admin orchestrator calls Catalog",
     );
     click(&mut harness, "Add a circuit breaker");
     harness.get_by_label_contains("Applied: Add a circuit breaker");
     // The next finding of the same kind, opened: its fix button waits a moment, then takes clicks.
     harness
-        .get_by_label_contains("missing-circuit-breaker: admin-orchestrator calls inventory")
+        .get_by_label_contains("missing-circuit-breaker: Admin orchestrator calls Inventory")
         .click();
     harness.run_steps(12);
     let breaker = |harness: &Harness<'static, SyncopateApp>| {
@@ -1913,4 +1915,72 @@ fn the_dashboard_services_table_names_services() {
     harness.get_by_label("Payment service");
     harness.get_by_label("Card payment provider");
     assert!(harness.query_by_label("payment-service").is_none());
+}
+
+/// Whether `text` holds `id` as a whole word (an id's own characters, letters, digits and '-', end a word).
+fn holds_word(text: &str, id: &str) -> bool {
+    let part = |c: char| c.is_ascii_alphanumeric() || c == '-';
+    text.match_indices(id).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + id.len()..].chars().next();
+        !before.is_some_and(part) && !after.is_some_and(part)
+    })
+}
+
+#[test]
+fn after_renaming_a_service_no_warning_names_it_by_its_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("renamed.syncopate");
+    let mut design = syncopate::model::load_file(&sample("ecommerce")).unwrap();
+    for (id, name) in [("inventory", "Stock"), ("catalog", "Product catalogue")] {
+        design
+            .services
+            .iter_mut()
+            .find(|s| s.id.as_str() == id)
+            .unwrap()
+            .name = Some(name.to_owned());
+    }
+    syncopate::model::save_file(&path, &design).unwrap();
+    let mut harness = app_on(Some(path));
+    // The warnings name them, as does the suggestion of an open row.
+    click(
+        &mut harness,
+        "missing-circuit-breaker: Admin orchestrator calls Product catalogue",
+    );
+    harness.get_by_label_contains(
+        "Guard Admin orchestrator -> Product catalogue with a circuit breaker",
+    );
+    // Everything the window shows now, and every finding the warnings panel lists (it lays out only the rows in
+    // view).
+    let mut texts: Vec<String> = harness
+        .query_all_by(|_| true)
+        .flat_map(|node| [node.accesskit_node().label(), node.value()])
+        .flatten()
+        .collect();
+    assert!(texts.len() > 50, "the window's text was not read");
+    for finding in &harness.state_mut().report().findings {
+        texts.push(finding.message.clone());
+        texts.push(finding.suggestion.clone());
+    }
+    for id in ["inventory", "catalog"] {
+        let found: Vec<&String> = texts.iter().filter(|t| holds_word(t, id)).collect();
+        assert!(found.is_empty(), "{id} appears as a word in {found:?}");
+    }
+}
+
+#[test]
+fn a_new_service_is_selected_with_its_name_field_ready_for_typing() {
+    let mut harness = app_on(Some(sample("payment-guarded")));
+    harness.get_by_label("+ Service").click();
+    harness.run_steps(3);
+    let added = harness.state().selection().services.clone();
+    assert_eq!(added.len(), 1, "the new service is selected");
+    // The keyboard is in its name field: typing names it, Enter keeps the name as one edit.
+    harness.event(egui::Event::Text("Fraud check".into()));
+    harness.run_steps(2);
+    harness.key_press(egui::Key::Enter);
+    harness.run_steps(3);
+    let design = harness.state().document().design().clone();
+    let service = design.service(added[0].as_str()).expect("the new service");
+    assert_eq!(service.name.as_deref(), Some("Fraud check"));
 }

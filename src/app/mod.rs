@@ -1104,6 +1104,9 @@ impl SyncopateApp {
                         }
                     }
                     if let Some(selection) = added {
+                        if let [service] = selection.services.as_slice() {
+                            self.inspector.focus_name_of(service.as_str());
+                        }
                         self.selection = selection;
                     }
                 }

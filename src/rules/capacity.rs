@@ -53,7 +53,7 @@ fn over_capacity(ctx: &Context, out: &mut Vec<Finding>) {
         };
         // Load multiplied without bound by a call cycle: no replica count carries it, so the finding points at the
         // cycle (the `sync-cycle` finding names it) instead of suggesting thousands of replicas.
-        let unbounded_flows: Vec<&str> = ctx
+        let unbounded_flows: Vec<String> = ctx
             .analysis
             .flows
             .iter()
@@ -61,7 +61,7 @@ fn over_capacity(ctx: &Context, out: &mut Vec<Finding>) {
             .filter(|(traffic, _)| {
                 traffic.unbounded && traffic.arrivals_rps.get(i).is_some_and(|&rate| rate > 0.0)
             })
-            .map(|(_, flow)| flow.id.as_str())
+            .map(|(_, flow)| format!("flow \"{}\"", flow.display_name()))
             .collect();
         if !unbounded_flows.is_empty() {
             out.push(Finding {
@@ -71,8 +71,8 @@ fn over_capacity(ctx: &Context, out: &mut Vec<Finding>) {
                 message: format!(
                     "{}'s load has no bound: a cycle of calls multiplies the requests of {} at every turn (a \
                      synchronous one is named by the sync-cycle finding), so no number of replicas carries it",
-                    s.id,
-                    unbounded_flows.join(", ")
+                    s.display_name(),
+                    super::list_names(&unbounded_flows)
                 ),
                 tradeoff: "A request that comes back to a service it passed through makes more requests at every \
                            turn; the load grows until something refuses it, whatever the capacity.",
@@ -101,7 +101,7 @@ fn over_capacity(ctx: &Context, out: &mut Vec<Finding>) {
             subjects: vec![Subject::Service(s.id.to_string())],
             message: format!(
                 "{} is at {} utilization: {:.0} requests/s on {} workers ({} × {}){}",
-                s.id,
+                s.display_name(),
                 format_percent(utilization),
                 ctx.analysis.load_rps[i],
                 s.total_workers(),
@@ -114,7 +114,7 @@ fn over_capacity(ctx: &Context, out: &mut Vec<Finding>) {
                        worker waiting on a callee is busy doing nothing.",
             suggestion: format!(
                 "Run {replicas} replicas of {} (about 70% utilization), speed up its work, or move slow downstream calls off the request path (async).",
-                s.id
+                s.display_name()
             ),
             fix: Some(Fix::SetReplicas {
                 service: s.id.to_string(),
@@ -137,12 +137,12 @@ fn broker_single_replica(ctx: &Context, out: &mut Vec<Finding>) {
             subjects: vec![Subject::Service(s.id.to_string())],
             message: format!(
                 "{} runs as a single replica, and {} producer call(s) and {} consumer call(s) go through it",
-                s.id, producers, consumers
+                s.display_name(), producers, consumers
             ),
             tradeoff: "Asynchronous messaging decouples services from each other but couples all of them to the \
                        broker: it becomes the central point of failure. One broker node down stops every flow \
                        through it, and its queue may be lost with it.",
-            suggestion: format!("Run {} as a cluster of 3 replicas with replicated queues or partitions.", s.id),
+            suggestion: format!("Run {} as a cluster of 3 replicas with replicated queues or partitions.", s.display_name()),
             fix: Some(Fix::SetReplicas {
                 service: s.id.to_string(),
                 replicas: 3,
@@ -160,7 +160,7 @@ fn orchestrator_single_replica(ctx: &Context, out: &mut Vec<Finding>) {
             .iter()
             .map(|&e| ctx.topology.edge(e))
             .filter(|e| e.mode == CallMode::Sync)
-            .map(|e| e.to.as_str())
+            .map(|e| ctx.name(&e.to))
             .collect();
         callees.sort_unstable();
         callees.dedup();
@@ -173,14 +173,14 @@ fn orchestrator_single_replica(ctx: &Context, out: &mut Vec<Finding>) {
             subjects: vec![Subject::Service(s.id.to_string())],
             message: format!(
                 "{} orchestrates {} services synchronously ({}) and runs as a single replica",
-                s.id,
+                s.display_name(),
                 callees.len(),
                 super::list_names(&callees)
             ),
             tradeoff: "An orchestrator keeps the flow in one place, which is easy to follow, but every request \
                        depends on it and it waits on all its callees. One replica means one restart or one slow \
                        callee takes the whole flow down.",
-            suggestion: format!("Run at least 2 replicas of {} and guard its calls with timeouts and breakers.", s.id),
+            suggestion: format!("Run at least 2 replicas of {} and guard its calls with timeouts and breakers.", s.display_name()),
             fix: Some(Fix::SetReplicas {
                 service: s.id.to_string(),
                 replicas: 2,
@@ -198,7 +198,7 @@ fn unbounded_queue(ctx: &Context, out: &mut Vec<Finding>) {
             .iter()
             .map(|&e| ctx.topology.edge(e))
             .filter(|e| e.mode == CallMode::Async)
-            .map(|e| e.from.as_str())
+            .map(|e| ctx.name(&e.from))
             .collect();
         if async_producers.is_empty() {
             continue;
@@ -209,15 +209,15 @@ fn unbounded_queue(ctx: &Context, out: &mut Vec<Finding>) {
             subjects: vec![Subject::Service(s.id.to_string())],
             message: format!(
                 "{} consumes messages from {} into an unbounded queue",
-                s.id,
+                s.display_name(),
                 super::list_names(&async_producers)
             ),
             tradeoff: "A queue absorbs bursts, but an unbounded one also absorbs a consumer that can never keep up: \
                        the backlog and the age of every message grow until memory runs out, and nobody is told to \
                        slow down.",
             suggestion: format!(
-                "Give {} a queue_capacity (and a dead-letter or back-pressure policy) sized for the bursts you expect.",
-                s.id
+                "Give {} a queue capacity (and a dead-letter or back-pressure policy) sized for the bursts you expect.",
+                s.display_name()
             ),
             fix: None,
         });
@@ -237,7 +237,7 @@ fn async_backlog(ctx: &Context, out: &mut Vec<Finding>) {
                 ctx.topology.edge(e).mode == CallMode::Async
                     && ctx.analysis.flows.iter().any(|f| f.calls_rps[e] > 0.0)
             })
-            .map(|&e| ctx.topology.edge(e).from.as_str())
+            .map(|&e| ctx.name(&ctx.topology.edge(e).from))
             .collect();
         if producers.is_empty() {
             continue;
@@ -259,7 +259,7 @@ fn async_backlog(ctx: &Context, out: &mut Vec<Finding>) {
                     "{} takes messages from {} at {:.0}/s but can finish only {:.0}/s: the callers answer fast, but \
                      the backlog grows by {:.0} messages every second, and after a minute of this load the work is \
                      done {} later",
-                    s.id,
+                    s.display_name(),
                     super::list_names(&producers),
                     load_rps,
                     capacity_rps,
@@ -273,7 +273,7 @@ fn async_backlog(ctx: &Context, out: &mut Vec<Finding>) {
                 suggestion: format!(
                     "Run {replicas} replicas of {} (about 70% utilization), or make its work cheaper; watch its \
                      settle time and message lag in the simulation.",
-                    s.id
+                    s.display_name()
                 ),
                 fix: Some(Fix::SetReplicas {
                     service: s.id.to_string(),
@@ -298,10 +298,10 @@ fn async_backlog(ctx: &Context, out: &mut Vec<Finding>) {
                 severity: Severity::Warning,
                 subjects: vec![Subject::Service(s.id.to_string()), Subject::Flow(flow.id.to_string())],
                 message: format!(
-                    "{} answers fast, but its work at {} is done about {} later on average (queue wait {} plus \
+                    "flow \"{}\" answers fast, but its work at {} is done about {} later on average (queue wait {} plus \
                      {} of work), beyond its objective of {}",
                     flow.display_name(),
-                    s.id,
+                    s.display_name(),
                     super::format_ms(settle_ms),
                     super::format_ms(ctx.analysis.wait_ms[i]),
                     super::format_ms(holding_ms),
@@ -312,7 +312,7 @@ fn async_backlog(ctx: &Context, out: &mut Vec<Finding>) {
                            message by its queueing time.",
                 suggestion: format!(
                     "Add replicas or workers to {} until its queue wait fits the objective, or split the work.",
-                    s.id
+                    s.display_name()
                 ),
                 fix: None,
             });

@@ -18,7 +18,7 @@ use serde::Serialize;
 pub use analysis::{Analysis, Topology, analyse};
 pub use fix::{Fix, apply_fix};
 
-use crate::model::{Design, LintThresholds};
+use crate::model::{Design, Edge, LintThresholds};
 
 /// How serious a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -146,6 +146,19 @@ pub struct Context<'a> {
     pub analysis: &'a Analysis,
     /// Thresholds in force.
     pub thresholds: Thresholds,
+}
+
+impl Context<'_> {
+    /// The name people read for a service: its display name, or its id when it has none. Messages and
+    /// suggestions use names; subjects and fixes keep ids.
+    pub fn name<'s>(&'s self, service_id: &'s (impl std::borrow::Borrow<str> + ?Sized)) -> &'s str {
+        self.design.service_name(service_id.borrow())
+    }
+
+    /// A call as people read it: `caller -> callee`, by names.
+    pub fn call(&self, edge: &Edge) -> String {
+        format!("{} -> {}", self.name(&edge.from), self.name(&edge.to))
+    }
 }
 
 /// A registered rule.

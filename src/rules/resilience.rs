@@ -94,24 +94,21 @@ fn missing_timeout(ctx: &Context, out: &mut Vec<Finding>) {
                 .map_or(typical * 3.0, |t| t * 1.2)
                 .max(typical * 2.0),
         );
+        let (caller, callee) = (ctx.name(&edge.from), ctx.name(&edge.to));
         out.push(Finding {
             rule: MISSING_TIMEOUT.id,
             severity: Severity::Warning,
             subjects: vec![Subject::Edge(edge.id.to_string()), Subject::Service(edge.from.to_string())],
             message: format!(
-                "{} waits on {} with no timeout: if {} hangs, every worker of {} ends up stuck (typical answer {})",
-                edge.from,
-                edge.to,
-                edge.to,
-                edge.from,
+                "{caller} waits on {callee} with no timeout: if {callee} hangs, every worker of {caller} ends up stuck (typical answer {})",
                 format_ms(typical)
             ),
             tradeoff: "A synchronous call holds the caller's worker until the answer comes. Without a timeout a hung \
                        or very slow callee holds it forever, the caller's workers run out, and the failure cascades \
                        to everyone upstream.",
             suggestion: format!(
-                "Set timeout_ms on {} to a little above what {} legitimately takes, e.g. {} ms.",
-                edge.id, edge.to, suggested
+                "Give the call {} a timeout a little above what {callee} legitimately takes, e.g. {suggested} ms.",
+                ctx.call(edge)
             ),
             fix: Some(Fix::AddTimeout {
                 edge: edge.id.to_string(),
@@ -154,25 +151,24 @@ fn timeout_inversion(ctx: &Context, out: &mut Vec<Finding>) {
                 timeout_ms: suggested,
             }
         };
+        let callee = ctx.name(&edge.to);
         out.push(Finding {
             rule: TIMEOUT_INVERSION.id,
             severity: Severity::Warning,
             subjects: vec![Subject::Edge(edge.id.to_string()), Subject::Service(edge.to.to_string())],
             message: format!(
-                "{} gives up on {} after {} ({}), but {} may legitimately take {} (its p99 work plus its own calls' timeouts, retries and backoffs)",
-                edge.from,
-                edge.to,
+                "{} gives up on {callee} after {} ({}), but {callee} may legitimately take {} (its p99 work plus its own calls' timeouts, retries and backoffs)",
+                ctx.name(&edge.from),
                 format_ms(limit),
                 which,
-                edge.to,
                 format_ms(needed)
             ),
             tradeoff: "When a caller's timeout is shorter than its callee's own retry budget, the caller gives up \
                        while the callee is still legitimately working: that work is wasted, and the caller's \
                        retries pile new requests onto a callee that is already busy.",
             suggestion: format!(
-                "Raise the {which} of {} to at least {} ms, or tighten the timeouts and retries inside {}.",
-                edge.id, suggested, edge.to
+                "Raise the {which} of {} to at least {suggested} ms, or tighten the timeouts and retries inside {callee}.",
+                ctx.call(edge)
             ),
             fix: Some(fix),
         });
@@ -232,14 +228,15 @@ fn retry_storm(ctx: &Context, out: &mut Vec<Finding>) {
         if amplification <= threshold {
             continue;
         }
-        let retrying: Vec<&str> = path
+        let retrying: Vec<String> = path
             .iter()
             .filter(|&&e| ctx.topology.edge(e).max_tries() > 1)
-            .map(|&e| ctx.topology.edge(e).id.as_str())
+            .map(|&e| ctx.call(ctx.topology.edge(e)))
             .collect();
-        let deepest = path
-            .last()
-            .map_or(flow.entry.as_str(), |&e| ctx.topology.edge(e).to.as_str());
+        let deepest = ctx.name(
+            path.last()
+                .map_or(flow.entry.as_str(), |&e| ctx.topology.edge(e).to.as_str()),
+        );
         let mut subjects = vec![Subject::Flow(flow.id.to_string())];
         subjects.extend(
             path.iter()
@@ -250,8 +247,8 @@ fn retry_storm(ctx: &Context, out: &mut Vec<Finding>) {
             severity: Severity::Warning,
             subjects,
             message: format!(
-                "one request of flow {} can become {:.0} calls to {} when it fails: retries multiply along {}",
-                flow.id,
+                "one request of flow \"{}\" can become {:.0} calls to {} when it fails: retries multiply along {}",
+                flow.display_name(),
                 amplification,
                 deepest,
                 super::list_names(&retrying)
@@ -282,14 +279,17 @@ fn retry_without_backoff(ctx: &Context, out: &mut Vec<Finding>) {
             subjects: vec![Subject::Edge(edge.id.to_string())],
             message: format!(
                 "{} retries {} up to {} with no backoff: failed calls are repeated at once",
-                edge.from,
-                edge.to,
+                ctx.name(&edge.from),
+                ctx.name(&edge.to),
                 super::times(retry.max_retries)
             ),
             tradeoff: "Immediate retries hit a struggling service again while it is still struggling, turning a \
                        short hiccup into sustained overload. Exponential backoff spreads the retries out and gives \
                        the callee time to recover.",
-            suggestion: format!("Set retry.backoff_ms on {} (e.g. {backoff} ms, doubling per retry).", edge.id),
+            suggestion: format!(
+                "Back off between retries of {} (e.g. {backoff} ms, doubling per retry).",
+                ctx.call(edge)
+            ),
             fix: Some(Fix::AddBackoff {
                 edge: edge.id.to_string(),
                 backoff_ms: backoff,
@@ -323,8 +323,8 @@ fn retry_without_per_try_timeout(ctx: &Context, out: &mut Vec<Finding>) {
             subjects: vec![Subject::Edge(edge.id.to_string())],
             message: format!(
                 "{} retries {} {} but has no per-try timeout: a slow first try {}",
-                edge.from,
-                edge.to,
+                ctx.name(&edge.from),
+                ctx.name(&edge.to),
                 super::times(retry.max_retries),
                 if edge.timeout_ms.is_some() {
                     "uses up the whole timeout, so the retries never run"
@@ -334,7 +334,10 @@ fn retry_without_per_try_timeout(ctx: &Context, out: &mut Vec<Finding>) {
             ),
             tradeoff: "Retries only help if a slow try is abandoned in time for another. Without a per-try timeout \
                        the first try can consume the whole budget, and the retries exist only on paper.",
-            suggestion: format!("Set retry.per_try_timeout_ms on {} (e.g. {suggested} ms).", edge.id),
+            suggestion: format!(
+                "Give each try of {} its own timeout (e.g. {suggested} ms).",
+                ctx.call(edge)
+            ),
             fix: Some(Fix::AddPerTryTimeout {
                 edge: edge.id.to_string(),
                 per_try_timeout_ms: suggested,
@@ -346,27 +349,25 @@ fn retry_without_per_try_timeout(ctx: &Context, out: &mut Vec<Finding>) {
 /// Why a service may fail or slow down, or `None` when nothing suggests it will.
 fn fragility(ctx: &Context, service: usize) -> Option<String> {
     let s = &ctx.design.services[service];
+    let name = s.display_name();
     if s.kind == ServiceKind::External {
-        return Some(format!("{} is an external system", s.id));
+        return Some(format!("{name} is an external system"));
     }
     if s.error_rate > 0.0 {
         return Some(format!(
-            "{} fails {} of requests",
-            s.id,
+            "{name} fails {} of requests",
             super::format_percent(s.error_rate)
         ));
     }
     if let Some(fault) = ctx.design.faults.iter().find(|f| f.service == s.id) {
         return Some(format!(
-            "a {} fault is planned for {}",
-            fault.kind.as_str(),
-            s.id
+            "a {} fault is planned for {name}",
+            fault.kind.as_str()
         ));
     }
     if ctx.analysis.utilization[service] >= ctx.thresholds.utilization_warning {
         return Some(format!(
-            "{} runs at {} utilization",
-            s.id,
+            "{name} runs at {} utilization",
             super::format_percent(ctx.analysis.utilization[service])
         ));
     }
@@ -374,9 +375,8 @@ fn fragility(ctx: &Context, service: usize) -> Option<String> {
         .iter()
         .find(|&&e| ctx.topology.edge(e).mode == CallMode::Sync)?;
     Some(format!(
-        "{} depends synchronously on {}",
-        s.id,
-        ctx.topology.edge(*sync_downstream).to
+        "{name} depends synchronously on {}",
+        ctx.name(&ctx.topology.edge(*sync_downstream).to)
     ))
 }
 
@@ -398,14 +398,16 @@ fn missing_circuit_breaker(ctx: &Context, out: &mut Vec<Finding>) {
             subjects: vec![Subject::Edge(edge.id.to_string()), Subject::Service(edge.to.to_string())],
             message: format!(
                 "{} calls {} synchronously without a circuit breaker, and {reason}",
-                edge.from, edge.to
+                ctx.name(&edge.from),
+                ctx.name(&edge.to)
             ),
             tradeoff: "When a dependency fails, callers without a breaker keep sending it requests and keep waiting \
                        on each one, so the failure spreads to them. A breaker fails fast while the dependency is \
                        down and lets it recover.",
             suggestion: format!(
-                "Add a circuit_breaker to {} (e.g. open after 5 consecutive failures for 30 s) and decide what {} does while it is open.",
-                edge.id, edge.from
+                "Guard {} with a circuit breaker (e.g. open after 5 consecutive failures for 30 s) and decide what {} does while it is open.",
+                ctx.call(edge),
+                ctx.name(&edge.from)
             ),
             fix: Some(Fix::AddCircuitBreaker {
                 edge: edge.id.to_string(),
@@ -420,12 +422,12 @@ fn retry_non_idempotent(ctx: &Context, out: &mut Vec<Finding>) {
         if retry.max_retries == 0 || edge.mode != CallMode::Sync {
             continue;
         }
-        let writes: Vec<&str> = ctx
+        let writes: Vec<String> = ctx
             .design
             .flows
             .iter()
             .filter(|f| f.kind == crate::model::FlowKind::Write && edge.in_flow(&f.id))
-            .map(|f| f.display_name())
+            .map(|f| format!("\"{}\"", f.display_name()))
             .collect();
         if writes.is_empty() {
             continue;
@@ -437,8 +439,8 @@ fn retry_non_idempotent(ctx: &Context, out: &mut Vec<Finding>) {
             message: format!(
                 "{} retries {} up to {} in the write flow {}: a try that timed out may have done its work, \
                  and the retry does it again",
-                edge.from,
-                edge.to,
+                ctx.name(&edge.from),
+                ctx.name(&edge.to),
                 super::times(retry.max_retries),
                 super::list_names(&writes)
             ),
@@ -447,7 +449,8 @@ fn retry_non_idempotent(ctx: &Context, out: &mut Vec<Finding>) {
                        told to (nginx's non_idempotent), and the export tells them to because the design retries.",
             suggestion: format!(
                 "Make {} idempotent (an idempotency key the callee deduplicates on), or remove the retry of {}.",
-                edge.to, edge.id
+                ctx.name(&edge.to),
+                ctx.call(edge)
             ),
             fix: None,
         });

@@ -73,10 +73,10 @@ pub(super) fn longest_sync_chain(
     best
 }
 
-/// `a -> b -> c` for a chain of edges starting at `entry`.
+/// `a -> b -> c` (by names) for a chain of edges starting at the service `entry`.
 pub(super) fn chain_text(ctx: &Context, entry: &str, chain: &[usize]) -> String {
-    std::iter::once(entry)
-        .chain(chain.iter().map(|&e| ctx.topology.edge(e).to.as_str()))
+    std::iter::once(ctx.name(entry))
+        .chain(chain.iter().map(|&e| ctx.name(&ctx.topology.edge(e).to)))
         .collect::<Vec<_>>()
         .join(" -> ")
 }
@@ -102,8 +102,8 @@ fn deep_sync_chain(ctx: &Context, out: &mut Vec<Finding>) {
             severity: Severity::Warning,
             subjects,
             message: format!(
-                "flow {} waits on {} synchronous hops in a row ({}): estimated {} mean latency and {} availability, and a slow or failing service at the end cascades to every caller",
-                flow.id,
+                "flow \"{}\" waits on {} synchronous hops in a row ({}): estimated {} mean latency and {} availability, and a slow or failing service at the end cascades to every caller",
+                flow.display_name(),
                 chain.len(),
                 chain_text(ctx, flow.entry.as_str(), &chain),
                 format_ms(ctx.analysis.flow_latency_ms[f]),
@@ -169,7 +169,7 @@ fn sequential_fan_out(ctx: &Context, out: &mut Vec<Finding>) {
             subjects,
             message: format!(
                 "{} makes {} synchronous calls one after another: about {} in sequence, about {} if independent calls ran in parallel",
-                s.id,
+                s.display_name(),
                 orders.len(),
                 format_ms(sequential),
                 format_ms(parallel)
@@ -179,7 +179,7 @@ fn sequential_fan_out(ctx: &Context, out: &mut Vec<Finding>) {
                        only for the slowest.",
             suggestion: format!(
                 "Give the calls of {} that do not depend on each other the same order so they run in parallel.",
-                s.id
+                s.display_name()
             ),
             fix: Some(Fix::MakeCallsParallel {
                 service: s.id.to_string(),
@@ -275,11 +275,11 @@ fn sync_cycle(ctx: &Context, out: &mut Vec<Finding>) {
             .all(|&e| ctx.topology.edge(e).probability >= 1.0);
         let names: Vec<&str> = component
             .iter()
-            .map(|&s| ctx.design.services[s].id.as_str())
+            .map(|&s| ctx.design.services[s].display_name())
             .collect();
-        let mut subjects: Vec<Subject> = names
+        let mut subjects: Vec<Subject> = component
             .iter()
-            .map(|n| Subject::Service((*n).to_owned()))
+            .map(|&s| Subject::Service(ctx.design.services[s].id.to_string()))
             .collect();
         subjects.extend(
             edges
@@ -329,20 +329,20 @@ fn unconsumed_topic(ctx: &Context, out: &mut Vec<Finding>) {
             || "without a topic".to_owned(),
             |t| format!("on topic \"{t}\""),
         );
+        let broker_name = ctx.name(&edge.to);
         out.push(Finding {
             rule: UNCONSUMED_TOPIC.id,
             severity: Severity::Warning,
             subjects: vec![Subject::Edge(edge.id.to_string()), Subject::Service(edge.to.to_string())],
             message: format!(
-                "{} publishes to {} {topic_text}, but no consumer of {} subscribes to it: the messages go nowhere",
-                edge.from, edge.to, edge.to
+                "{} publishes to {broker_name} {topic_text}, but no consumer of {broker_name} subscribes to it: the messages go nowhere",
+                ctx.name(&edge.from)
             ),
             tradeoff: "With asynchronous messaging the producer never learns whether anyone acts on its messages. \
                        A topic with no consumer silently drops work, or fills the broker until it stops accepting \
                        messages for everyone.",
             suggestion: format!(
-                "Add an async call from {} to the service that should handle these messages, with the same topic, or remove the publish.",
-                edge.to
+                "Add an async call from {broker_name} to the service that should handle these messages, with the same topic, or remove the publish."
             ),
             fix: None,
         });
@@ -384,15 +384,18 @@ fn unreachable_service(ctx: &Context, out: &mut Vec<Finding>) {
             severity: Severity::Info,
             subjects: vec![Subject::Service(s.id.to_string())],
             message: if ctx.design.flows.is_empty() {
-                format!("no flow reaches {}: the design has no flows yet", s.id)
+                format!("no flow reaches {}: the design has no flows yet", s.display_name())
             } else {
-                format!("no flow reaches {}: no request or message of any flow arrives there", s.id)
+                format!(
+                    "no flow reaches {}: no request or message of any flow arrives there",
+                    s.display_name()
+                )
             },
             tradeoff: "Warnings, the sequence diagrams and the simulation are all driven by flows. A service no \
                        flow reaches is never analysed or loaded, so its trade-offs stay invisible.",
             suggestion: format!(
-                "Add a flow that enters at {} or at a service that calls it, or connect it to an existing flow (check the calls' flows lists).",
-                s.id
+                "Add a flow that enters at {} or at a service that calls it, or connect it to an existing flow (check which flows each of its calls belongs to).",
+                s.display_name()
             ),
             fix: None,
         });

@@ -91,10 +91,7 @@ fn async_edges(ctx: &Context, edges: &[usize]) -> Vec<usize> {
 fn edge_list(ctx: &Context, edges: &[usize]) -> String {
     let names: Vec<String> = edges
         .iter()
-        .map(|&e| {
-            let edge = ctx.topology.edge(e);
-            format!("{} -> {}", edge.from, edge.to)
-        })
+        .map(|&e| ctx.call(ctx.topology.edge(e)))
         .collect();
     super::list_names(&names)
 }
@@ -118,8 +115,8 @@ fn caller_waits_on_async(ctx: &Context, out: &mut Vec<Finding>) {
             severity: Severity::Warning,
             subjects,
             message: format!(
-                "the caller of flow {} waits for an answer, but part of the work happens behind async hops ({}): the answer cannot include its result",
-                flow.id,
+                "the caller of flow \"{}\" waits for an answer, but part of the work happens behind async hops ({}): the answer cannot include its result",
+                flow.display_name(),
                 edge_list(ctx, &hops)
             ),
             tradeoff: "A queue lets the producer move on at once, which is exactly why the caller cannot get the \
@@ -127,8 +124,8 @@ fn caller_waits_on_async(ctx: &Context, out: &mut Vec<Finding>) {
                        synchronous wrapper that waits for a reply correlated by id, a query side (CQRS) it polls, or \
                        a synchronous path kept alongside the async one (dual support).",
             suggestion: format!(
-                "If the caller can be told \"accepted\" and check later, set caller_waits to false on {}; otherwise add a sync wrapper with correlation ids and a reply queue, or a status query the caller polls.",
-                flow.id
+                "If the caller can be told \"accepted\" and check later, mark flow \"{}\" as one whose caller does not wait; otherwise add a sync wrapper with correlation ids and a reply queue, or a status query the caller polls.",
+                flow.display_name()
             ),
             fix: None,
         });
@@ -167,8 +164,8 @@ fn write_heavy_sync_chain(ctx: &Context, out: &mut Vec<Finding>) {
             severity: Severity::Warning,
             subjects,
             message: format!(
-                "write flow {} ({} requests/s) is carried by {} synchronous hops ({}): every write waits on the whole chain",
-                flow.id,
+                "write flow \"{}\" ({} requests/s) is carried by {} synchronous hops ({}): every write waits on the whole chain",
+                flow.display_name(),
                 flow.rate_rps,
                 chain.len(),
                 chain_text(ctx, flow.entry.as_str(), &chain)
@@ -179,7 +176,7 @@ fn write_heavy_sync_chain(ctx: &Context, out: &mut Vec<Finding>) {
             suggestion: format!(
                 "Accept the write at the first service, answer at once, and carry it on through a queue or log: \
                  for example make {} async (the caller then sees eventual consistency).",
-                ctx.topology.edge(chain[1]).id
+                ctx.call(ctx.topology.edge(chain[1]))
             ),
             // The first hop is the request itself; the hop after it is where the write can be handed over.
             fix: Some(Fix::SwitchToAsync {
@@ -208,8 +205,8 @@ fn read_through_async(ctx: &Context, out: &mut Vec<Finding>) {
             severity: Severity::Warning,
             subjects,
             message: format!(
-                "read flow {} goes through async hops ({}): a query has to wait for messages to be queued and consumed",
-                flow.id,
+                "read flow \"{}\" goes through async hops ({}): a query has to wait for messages to be queued and consumed",
+                flow.display_name(),
                 edge_list(ctx, &hops)
             ),
             tradeoff: "Reads want an answer now, which is what synchronous queries give. Routing a read through a \
@@ -236,15 +233,15 @@ fn mixed_styles(ctx: &Context, out: &mut Vec<Finding>) {
             severity: Severity::Info,
             subjects: vec![Subject::Flow(flow.id.to_string())],
             message: format!(
-                "flow {} mixes {synchronous} sync and {asynchronous} async calls: both sets of trade-offs apply",
-                flow.id
+                "flow \"{}\" mixes {synchronous} sync and {asynchronous} async calls: both sets of trade-offs apply",
+                flow.display_name()
             ),
             tradeoff: "The synchronous part couples its services in time (latency and failures add up), the \
                        asynchronous part is eventually consistent and harder to trace. Knowing where the boundary \
                        lies tells you which guarantees each part of the flow gives.",
             suggestion: format!(
-                "Check the sequence diagram of {} to see which work the caller waits for and which continues after its answer.",
-                flow.id
+                "Check the sequence diagram of flow \"{}\" to see which work the caller waits for and which continues after its answer.",
+                flow.display_name()
             ),
             fix: None,
         });
@@ -319,9 +316,8 @@ fn stale_read(ctx: &Context, out: &mut Vec<Finding>) {
         }
         let reads = reached_synchronously(ctx, r);
         for (w, written_async) in &writes {
-            let stores: Vec<&str> = (0..reads.len())
+            let stores: Vec<usize> = (0..reads.len())
                 .filter(|&s| reads[s] && written_async[s])
-                .map(|s| ctx.design.services[s].id.as_str())
                 .collect();
             if stores.is_empty() {
                 continue;
@@ -331,23 +327,31 @@ fn stale_read(ctx: &Context, out: &mut Vec<Finding>) {
                 Subject::Flow(read.id.to_string()),
                 Subject::Flow(write.id.to_string()),
             ];
-            subjects.extend(stores.iter().map(|s| Subject::Service((*s).to_owned())));
+            subjects.extend(
+                stores
+                    .iter()
+                    .map(|&s| Subject::Service(ctx.design.services[s].id.to_string())),
+            );
+            let store_names: Vec<&str> = stores
+                .iter()
+                .map(|&s| ctx.design.services[s].display_name())
+                .collect();
             out.push(Finding {
                 rule: STALE_READ.id,
                 severity: Severity::Info,
                 subjects,
                 message: format!(
-                    "read flow {} reads {} synchronously, which write flow {} updates through async hops: reads may see stale data",
-                    read.id,
-                    super::list_names(&stores),
-                    write.id
+                    "read flow \"{}\" reads {} synchronously, which write flow \"{}\" updates through async hops: reads may see stale data",
+                    read.display_name(),
+                    super::list_names(&store_names),
+                    write.display_name()
                 ),
                 tradeoff: "Data written through a queue becomes visible only after the message is consumed: the \
                            system is eventually consistent. A user who writes and then reads may not see their \
                            own write, and the lag grows with the consumer's backlog.",
                 suggestion: format!(
-                    "Decide how stale {} may be; show it to users (\"processing\"), read your own writes from the write side, or make the write path synchronous where it must be immediately visible.",
-                    read.id
+                    "Decide how stale the data read by flow \"{}\" may be; show it to users (\"processing\"), read your own writes from the write side, or make the write path synchronous where it must be immediately visible.",
+                    read.display_name()
                 ),
                 fix: None,
             });
@@ -378,8 +382,8 @@ fn slo_miss(ctx: &Context, out: &mut Vec<Finding>) {
             severity,
             subjects,
             message: format!(
-                "flow {} has a p99 objective of {} but is estimated at {} p99 ({} mean)",
-                flow.id,
+                "flow \"{}\" has a p99 objective of {} but is estimated at {} p99 ({} mean)",
+                flow.display_name(),
                 format_ms(slo),
                 format_ms(p99),
                 format_ms(mean)

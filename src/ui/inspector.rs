@@ -18,6 +18,9 @@ pub struct Inspector {
     edge: Option<(String, Edge)>,
     design: Option<DesignFields>,
     problem: Option<String>,
+    /// The service whose name field takes the keyboard focus when it is next shown: a service just added, so the
+    /// user names it at once instead of living with "service-3".
+    name_focus_for: Option<String>,
 }
 
 /// The design-level fields the inspector edits when nothing is selected.
@@ -50,6 +53,11 @@ impl DesignFields {
 }
 
 impl Inspector {
+    /// Puts the keyboard in the name field of `service_id` the next time it is shown (a service just added).
+    pub fn focus_name_of(&mut self, service_id: &str) {
+        self.name_focus_for = Some(service_id.to_owned());
+    }
+
     /// Shows the inspector; pushes commands for finished edits.
     pub fn show(
         &mut self,
@@ -169,11 +177,14 @@ impl Inspector {
                 ui.end_row();
                 ui.label("Name");
                 let mut name = buffer.name.clone().unwrap_or_default();
-                if ui
-                    .text_edit_singleline(&mut name)
-                    .on_hover_text("Shown on the canvas and in diagrams; the id when empty")
-                    .changed()
-                {
+                let field = ui
+                    .add(egui::TextEdit::singleline(&mut name).hint_text("what people call it"))
+                    .on_hover_text("Shown on the canvas, in warnings and in diagrams; the id when empty");
+                if self.name_focus_for.as_deref() == Some(original_id.as_str()) {
+                    field.request_focus();
+                    self.name_focus_for = None;
+                }
+                if field.changed() {
                     buffer.name = if name.is_empty() { None } else { Some(name) };
                 }
                 ui.end_row();
