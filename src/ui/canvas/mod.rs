@@ -33,6 +33,7 @@ mod interaction;
 mod overlay;
 mod overview;
 mod placement;
+mod route;
 mod shapes;
 mod sync;
 

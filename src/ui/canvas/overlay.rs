@@ -340,15 +340,14 @@ pub(super) fn service_overlay_shapes(
 /// breaker's state.
 pub(super) fn call_overlay_shapes(
     ctx: &DrawContext,
-    from: Pos2,
-    to: Pos2,
+    path: &[Pos2],
     mode: CallMode,
     live: &CallOverlay,
     width: f32,
 ) -> Vec<Shape> {
     let zoom = ctx.meta.zoom;
     let mut shapes = Vec::new();
-    let length = (to - from).length();
+    let length: f32 = path.windows(2).map(|w| (w[1] - w[0]).length()).sum();
     if live.calls_rps > 0.0 && length > 1.0 {
         // More dots for busier calls; they travel at a steady screen speed so motion reads the same at any zoom.
         let mut dots = (1.0 + live.calls_rps.log10().max(0.0) * 2.0).min(8.0) as usize;
@@ -367,7 +366,7 @@ pub(super) fn call_overlay_shapes(
         };
         for i in 0..dots {
             let t = (travelled + i as f32 / dots as f32).fract();
-            let at = from + (to - from) * t;
+            let at = route::point_along(path, t).0;
             // Sync dots are round, async ones square; zoomed far out sync dots are squares of about a circle's
             // area too, which cost a fraction of a circle's vertices.
             let square = |side: f32| {
@@ -385,7 +384,7 @@ pub(super) fn call_overlay_shapes(
         }
     }
     if let Some(state) = live.breaker {
-        let center = from + (to - from) * 0.22;
+        let (center, along) = route::point_along(path, 0.22);
         let color = breaker_color(state);
         if is_far(zoom) {
             // Zoomed far out, a dot of the state's colour (the legend names them): the words would not be
@@ -406,7 +405,13 @@ pub(super) fn call_overlay_shapes(
             )
         });
         // Below the line: the call's label is above it.
-        let rect = beside_line(from, to, 0.22, galley.size() + Vec2::new(8.0, 4.0), false);
+        let rect = beside_line(
+            center - along,
+            center + along,
+            0.5,
+            galley.size() + Vec2::new(8.0, 4.0),
+            false,
+        );
         shapes.push(Shape::rect_filled(rect, rect.height() / 2.0, color));
         shapes.push(TextShape::new(rect.min + Vec2::new(4.0, 2.0), galley, Color32::WHITE).into());
     }

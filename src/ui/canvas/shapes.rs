@@ -415,6 +415,9 @@ pub struct CallShape {
     pub label_below: bool,
     /// The call has a breaker, whose state is drawn below the line while simulating: its label stays above.
     pub has_breaker: bool,
+    /// How far the middle of the call bends sideways to go round boxes in its way, in canvas units (0: straight;
+    /// see `route::bend_around`).
+    pub bend: f32,
 }
 
 impl From<EdgeProps<EdgeId>> for CallShape {
@@ -429,6 +432,7 @@ impl From<EdgeProps<EdgeId>> for CallShape {
             dimmed: false,
             label_below: false,
             has_breaker: false,
+            bend: 0.0,
         }
     }
 }
@@ -457,6 +461,25 @@ impl CallShape {
             -dir,
         ) + offset;
         (from, to)
+    }
+
+    /// The call's path in canvas units: its two end points, or points along a curve when it bends round boxes.
+    pub(super) fn path(&self, start: &ServiceNode, end: &ServiceNode) -> Vec<Pos2> {
+        let (a, b) = (start.location(), end.location());
+        if self.bend == 0.0 || a == b {
+            let (from, to) = self.endpoints(start, end);
+            return vec![from, to];
+        }
+        let control = route::control_point(a, b, self.lane_offset + self.bend);
+        let from = DisplayNode::<ServiceId, EdgeId, Directed, DefaultIx>::closest_boundary_point(
+            start.display(),
+            control - a,
+        );
+        let to = DisplayNode::<ServiceId, EdgeId, Directed, DefaultIx>::closest_boundary_point(
+            end.display(),
+            control - b,
+        );
+        route::quadratic(from, control, to)
     }
 }
 
@@ -492,13 +515,15 @@ impl CallShape {
                 color = lerp_color(color, Color32::from_rgb(229, 57, 53), 0.35 + 0.65 * share);
             }
         }
-        let (from, to) = self.endpoints(start, end);
-        let (from, to) = (
-            ctx.meta.canvas_to_screen_pos(from),
-            ctx.meta.canvas_to_screen_pos(to),
-        );
+        let path: Vec<Pos2> = self
+            .path(start, end)
+            .into_iter()
+            .map(|p| ctx.meta.canvas_to_screen_pos(p))
+            .collect();
+        let to = path[path.len() - 1];
         let mut shapes = Vec::new();
-        let dir = (to - from).normalized();
+        // The arrow points along the path's last stretch (a bent call arrives at an angle).
+        let dir = route::point_along(&path, 1.0).1;
         let head_length = 12.0 * zoom.clamp(0.5, 1.5);
         let head_width = 6.0 * zoom.clamp(0.5, 1.5);
         let normal = Vec2::new(-dir.y, dir.x);
@@ -510,10 +535,11 @@ impl CallShape {
         ];
         match self.mode {
             CallMode::Sync => {
-                shapes.push(Shape::line_segment(
-                    [from, base_point],
-                    Stroke::new(width, color),
-                ));
+                let mut line = path.clone();
+                if let Some(last) = line.last_mut() {
+                    *last = base_point;
+                }
+                shapes.push(Shape::line(line, Stroke::new(width, color)));
                 shapes.push(Shape::Path(PathShape::convex_polygon(
                     head,
                     color,
@@ -526,12 +552,12 @@ impl CallShape {
                 // thousands of dashes (and vertices) a frame, for lines too thin to see the dashes of.
                 let (mut dash, mut gap) = ((8.0 * zoom).max(6.0), (5.0 * zoom).max(4.0));
                 if is_far(zoom) {
-                    let stretch =
-                        ((to - from).length() / (FAR_DASHES_PER_CALL * (dash + gap))).max(1.0);
+                    let length: f32 = path.windows(2).map(|w| (w[1] - w[0]).length()).sum();
+                    let stretch = (length / (FAR_DASHES_PER_CALL * (dash + gap))).max(1.0);
                     (dash, gap) = (dash * stretch, gap * stretch);
                 }
                 shapes.extend(Shape::dashed_line(
-                    &[from, to],
+                    &path,
                     Stroke::new(width, color),
                     dash,
                     gap,
@@ -556,8 +582,16 @@ impl CallShape {
             let galley = ctx.ctx.fonts_mut(|f| {
                 f.layout_no_wrap(self.label.clone(), FontId::proportional(size), text_color)
             });
-            // The label sits beside the line, above it, so the arrow stays visible.
-            let rect = beside_line(from, to, 0.5, galley.size(), !self.label_below).expand(2.0);
+            // The label sits beside the line's middle, above it, so the arrow stays visible.
+            let (middle, along) = route::point_along(&path, 0.5);
+            let rect = beside_line(
+                middle - along,
+                middle + along,
+                0.5,
+                galley.size(),
+                !self.label_below,
+            )
+            .expand(2.0);
             let background = if dark {
                 Color32::from_black_alpha(170)
             } else {
@@ -574,10 +608,15 @@ impl CallShape {
                 ));
             }
         } else if let Some((severity, count)) = self.badge {
-            shapes.extend(badge_shapes(ctx, from + (to - from) / 2.0, severity, count));
+            shapes.extend(badge_shapes(
+                ctx,
+                route::point_along(&path, 0.5).0,
+                severity,
+                count,
+            ));
         }
         if let Some(live) = self.live {
-            shapes.extend(call_overlay_shapes(ctx, from, to, self.mode, &live, width));
+            shapes.extend(call_overlay_shapes(ctx, &path, self.mode, &live, width));
         }
         shapes
     }
@@ -629,8 +668,7 @@ impl DisplayEdge<ServiceId, EdgeId, Directed, DefaultIx, ServiceShape> for CallS
     }
 
     fn is_inside(&self, start: &ServiceNode, end: &ServiceNode, pos: Pos2) -> bool {
-        let (from, to) = self.endpoints(start, end);
-        distance_to_segment(pos, from, to) <= 6.0
+        route::distance_to_path(pos, &self.path(start, end)) <= 6.0
     }
 }
 

@@ -175,6 +175,7 @@ impl Canvas {
             }
         }
         cover_overlapping_boxes(&mut graph);
+        route_calls_around_boxes(&mut graph);
         keep_call_labels_apart(&mut graph);
         self.graph = graph;
         self.nodes = nodes;
@@ -235,7 +236,9 @@ fn keep_call_labels_apart(graph: &mut CanvasGraph) {
         if from == to || edge.display().label.is_empty() {
             continue;
         }
-        let (a, b) = edge.display().endpoints(start, end);
+        // The label's line: the path's direction at its middle, where the label goes.
+        let (middle, along) = route::point_along(&edge.display().path(start, end), 0.5);
+        let (a, b) = (middle - along * 50.0, middle + along * 50.0);
         let badge = if edge.display().badge.is_some() {
             20.0
         } else {
@@ -251,6 +254,53 @@ fn keep_call_labels_apart(graph: &mut CanvasGraph) {
     for (index, below) in indices.into_iter().zip(labels_apart(&calls)) {
         if let Some(edge) = graph.edge_mut(index) {
             edge.display_mut().label_below = below;
+        }
+    }
+}
+
+/// Bends each call whose straight line crosses another box round it (see `route`). Boxes are sorted by their left
+/// edge so that a call looks only at the boxes within its horizontal reach.
+fn route_calls_around_boxes(graph: &mut CanvasGraph) {
+    // The node's location, not its shape's (which catches up only when egui_graphs next updates it).
+    let size = Vec2::new(SERVICE_WIDTH, SERVICE_HEIGHT);
+    let mut boxes: Vec<(NodeIndex, Rect)> = graph
+        .nodes_iter()
+        .map(|(index, node)| (index, Rect::from_center_size(node.location(), size)))
+        .collect();
+    boxes.sort_by(|a, b| a.1.min.x.total_cmp(&b.1.min.x));
+    let widest = SERVICE_WIDTH;
+    let mut bends = Vec::new();
+    for (index, edge) in graph.edges_iter() {
+        let Some((from, to)) = graph.edge_endpoints(index) else {
+            continue;
+        };
+        let (Some(start), Some(end)) = (graph.node(from), graph.node(to)) else {
+            continue;
+        };
+        if from == to {
+            continue;
+        }
+        let (a, b) = (start.location(), end.location());
+        let shift = route::normal(a, b) * edge.display().lane_offset;
+        let (a, b) = (a + shift, b + shift);
+        // Boxes within the call's reach sideways and lengthwise, but for its own two.
+        let reach = (b - a).length() / 2.0 + 400.0;
+        let middle = a + (b - a) / 2.0;
+        let first = boxes.partition_point(|(_, r)| r.min.x < middle.x - reach - widest);
+        let near: Vec<Rect> = boxes[first..]
+            .iter()
+            .take_while(|(_, r)| r.min.x <= middle.x + reach)
+            .filter(|(node, _)| *node != from && *node != to)
+            .map(|(_, r)| *r)
+            .collect();
+        let bend = route::bend_around(a, b, &near);
+        if bend != 0.0 {
+            bends.push((index, bend));
+        }
+    }
+    for (index, bend) in bends {
+        if let Some(edge) = graph.edge_mut(index) {
+            edge.display_mut().bend = bend;
         }
     }
 }
@@ -332,4 +382,66 @@ pub fn call_label(design: &Design, edge: &Edge) -> String {
         );
     }
     parts.join(" · ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The boxes (other than its own two) that a call's drawn path crosses, for every call of a sample.
+    fn crossings(sample: &str) -> Vec<String> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("samples")
+            .join(format!("{sample}.syncopate"));
+        let design = crate::model::load_file(&path).expect("a sample loads");
+        let mut canvas = Canvas::default();
+        canvas.sync_with(&design, 1, &Selection::default(), &Badges::default());
+        // What egui_graphs does before drawing: the shapes learn their nodes' locations.
+        let nodes: Vec<NodeIndex> = canvas.graph.nodes_iter().map(|(i, _)| i).collect();
+        for index in nodes {
+            let node = canvas
+                .graph
+                .node_mut(index)
+                .expect("a node listed a moment ago");
+            let props = node.props().clone();
+            node.display_mut().update(&props);
+        }
+        let graph = &canvas.graph;
+        let size = Vec2::new(SERVICE_WIDTH, SERVICE_HEIGHT);
+        let mut found = Vec::new();
+        for (index, edge) in graph.edges_iter() {
+            let (from, to) = graph.edge_endpoints(index).expect("an edge has ends");
+            let (start, end) = (graph.node(from).unwrap(), graph.node(to).unwrap());
+            let path = edge.display().path(start, end);
+            for (other, node) in graph.nodes_iter() {
+                let rect = Rect::from_center_size(node.location(), size);
+                if other != from
+                    && other != to
+                    && path
+                        .windows(2)
+                        .any(|w| route::segment_hits_rect(w[0], w[1], rect))
+                {
+                    found.push(format!("{} through {}", edge.payload(), node.payload()));
+                }
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn no_call_of_a_sample_is_drawn_through_another_box() {
+        for sample in [
+            "cqrs",
+            "ecommerce",
+            "event-choreography",
+            "iot-ingest",
+            "ocr-pipeline",
+            "order-saga",
+            "parallel-orchestrator",
+            "payment-guarded",
+            "weather-api",
+        ] {
+            assert_eq!(crossings(sample), Vec::<String>::new(), "{sample}");
+        }
+    }
 }
