@@ -14,6 +14,7 @@ pub mod live;
 pub mod recent;
 pub mod samples;
 pub mod sim_runner;
+pub mod theme;
 
 use std::path::PathBuf;
 use std::sync::mpsc;
@@ -74,6 +75,7 @@ pub struct SyncopateApp {
     /// What the last import guessed or skipped, with the input's name, until the user closes the list.
     import_notes: Option<(String, Vec<crate::import::Note>)>,
     recent: recent::RecentFiles,
+    theme: theme::ThemeSetting,
     /// The live simulation on screen.
     live: Option<live::LiveRun>,
     /// A finished run kept to compare the next one with.
@@ -172,6 +174,7 @@ impl SyncopateApp {
             export: crate::ui::export::ExportWindow::default(),
             import_notes: None,
             recent: recent::RecentFiles::default(),
+            theme: theme::ThemeSetting::default(),
             live: None,
             baseline: None,
             sim_speed: sim_runner::Speed::Times(1.0),
@@ -242,6 +245,7 @@ impl SyncopateApp {
     /// Turns on autosave into `dir`, and offers to restore what a previous run left there.
     pub fn with_autosave(mut self, dir: Option<PathBuf>) -> Self {
         self.recent = recent::RecentFiles::load(dir.clone());
+        self.theme = theme::ThemeSetting::load(dir.clone());
         self.autosave = autosave::Autosave::new(dir);
         self.recovery = self.autosave.find();
         if let Some(recovery) = &self.recovery {
@@ -1365,6 +1369,18 @@ impl SyncopateApp {
                 {
                     self.canvas.request_fit();
                 }
+                ui.menu_button("Theme", |ui| {
+                    let current = ui.ctx().options(|o| o.theme_preference);
+                    for (preference, label) in [
+                        (egui::ThemePreference::System, "Follow the system"),
+                        (egui::ThemePreference::Light, "Light"),
+                        (egui::ThemePreference::Dark, "Dark"),
+                    ] {
+                        if ui.radio(current == preference, label).clicked() {
+                            self.theme.set(ui.ctx(), preference);
+                        }
+                    }
+                });
             });
             ui.menu_button("Simulation", |ui| {
                 if ui
@@ -1568,6 +1584,7 @@ where
 impl eframe::App for SyncopateApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
+        self.theme.apply_kept(&ctx);
         self.handle_background();
         self.handle_shortcuts(&ctx);
         // Closing the window with unsaved changes asks first.

@@ -40,22 +40,7 @@ pub(super) fn kind_colors(kind: ServiceKind, dark: bool) -> (Color32, Color32) {
     (if dark { fill_dark } else { fill_light }, border)
 }
 
-/// WCAG contrast ratio of two colours (1 to 21).
-fn contrast(a: Color32, b: Color32) -> f32 {
-    let luminance = |c: Color32| {
-        let channel = |v: u8| {
-            let v = f32::from(v) / 255.0;
-            if v <= 0.040_45 {
-                v / 12.92
-            } else {
-                ((v + 0.055) / 1.055).powf(2.4)
-            }
-        };
-        0.2126 * channel(c.r()) + 0.7152 * channel(c.g()) + 0.0722 * channel(c.b())
-    };
-    let (la, lb) = (luminance(a), luminance(b));
-    (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
-}
+use crate::ui::contrast;
 
 /// The colour of the kind line under a service's name: the kind's colour where it reads on the box's fill (a
 /// contrast of 3 or more, the least for text this size), else the text colour, softened. The kind's own colour
