@@ -585,12 +585,7 @@ impl CallShape {
             shapes.push(Shape::rect_filled(rect, 3.0, background));
             shapes.push(TextShape::new(rect.min + Vec2::splat(2.0), galley, text_color).into());
             if let Some((severity, count)) = self.badge {
-                shapes.extend(badge_shapes(
-                    ctx,
-                    rect.right_center() + Vec2::new(8.0, 0.0),
-                    severity,
-                    count,
-                ));
+                shapes.extend(badge_shapes(ctx, badge_beside(rect, zoom), severity, count));
             }
         } else if let Some((severity, count)) = self.badge {
             shapes.extend(badge_shapes(
@@ -670,7 +665,7 @@ pub(super) fn badge_shapes(
         // cover its service.
         return vec![Shape::circle_filled(center, 3.0, color)];
     }
-    let radius = (8.0 * ctx.meta.zoom).clamp(6.0, 11.0);
+    let radius = badge_radius(ctx.meta.zoom);
     let galley = ctx.ctx.fonts_mut(|f| {
         f.layout_no_wrap(
             count.to_string(),
@@ -684,6 +679,17 @@ pub(super) fn badge_shapes(
         Shape::circle_stroke(center, radius, Stroke::new(1.0, Color32::WHITE)),
         TextShape::new(text_pos, galley, Color32::WHITE).into(),
     ]
+}
+
+/// A finding badge's radius on screen at `zoom`.
+pub(super) fn badge_radius(zoom: f32) -> f32 {
+    (8.0 * zoom).clamp(6.0, 11.0)
+}
+
+/// Where a call's finding badge goes: right of its label, clear of it at every zoom (a fixed 8 px put the badge,
+/// whose radius grows to 11 px, over the label's last letters when zoomed in).
+pub(super) fn badge_beside(label: Rect, zoom: f32) -> Pos2 {
+    label.right_center() + Vec2::new(badge_radius(zoom) + 2.0, 0.0)
 }
 
 /// Distance from `point` to the segment `a`-`b`, in the same units.
@@ -764,6 +770,20 @@ mod tests {
 #[cfg(test)]
 mod beside_line_tests {
     use super::*;
+
+    #[test]
+    fn a_call_badge_never_covers_its_label() {
+        let label = Rect::from_min_size(Pos2::new(100.0, 50.0), Vec2::new(60.0, 16.0));
+        for zoom in [0.4, 0.8, 1.0, 1.5, 2.0, 4.0] {
+            let center = badge_beside(label, zoom);
+            let nearest = label.distance_to_pos(center);
+            assert!(
+                nearest >= badge_radius(zoom) + 1.0,
+                "zoom {zoom}: the badge reaches {:.1} px into the label",
+                badge_radius(zoom) - nearest
+            );
+        }
+    }
 
     #[test]
     fn a_label_above_and_a_pill_below_never_cover_each_other() {
