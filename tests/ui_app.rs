@@ -818,7 +818,7 @@ fn a_comparison_shows_the_baseline_and_the_variant_side_by_side() {
     harness.get_by_label_contains("Warnings (").click();
     harness.run_steps(3);
     harness.get_by_label_contains("Simulated latency per call");
-    harness.get_by_label("checkout-api-payment-service");
+    harness.get_by_label("Checkout API -> Payment service");
     harness.get_by_label("Simulation dashboard").click();
     harness.run_steps(2);
     harness.get_by_label_contains("Keep as baseline").click();
@@ -858,6 +858,14 @@ fn a_comparison_shows_the_baseline_and_the_variant_side_by_side() {
     harness.get_by_label("this run");
     harness.get_by_label("goodput (req/s)");
     harness.get_by_label("p99 latency (ms)");
+    // Each row names its flow, not its id.
+    assert!(
+        !harness
+            .get_all_by_label("Pay for an order")
+            .collect::<Vec<_>>()
+            .is_empty()
+    );
+    assert!(harness.query_by_label("pay").is_none());
     harness.get_by_label(&format!("{:.1}", baseline.flows["pay"].latency_ms.p99));
     harness.get_by_label(&format!("{:.1}", variant.flows["pay"].latency_ms.p99));
 }

@@ -50,7 +50,7 @@ type_into() {
 # 1. The sample as it opens.
 shot 01-open
 # 2. The second warning: the checkout flow's synchronous chain.
-click 300 625
+click 300 640
 shot 02-warnings
 # 3. Fit the view again, click empty canvas for the design's settings, plan a fault: payment, slow, x20, 10-20 s.
 click 375 34

@@ -1688,16 +1688,18 @@ impl eframe::App for SyncopateApp {
         }
         if let Some(notice) = self.notice.clone() {
             egui::Panel::bottom("notice").show(ui, |ui| {
-                ui.horizontal(|ui| {
+                // Wrapped, the dismiss button first: a long message (a missing file dialog's, with what to
+                // install) ran off the window's edge with its button.
+                ui.horizontal_wrapped(|ui| {
+                    if ui.small_button("🗙").on_hover_text("Dismiss").clicked() {
+                        self.notice = None;
+                    }
                     match &notice {
                         Notice::Error(text) => {
                             ui.colored_label(ui.visuals().error_fg_color, format!("⚠ {text}"))
                         }
                         Notice::Info(text) => ui.label(text),
                     };
-                    if ui.small_button("🗙").on_hover_text("Dismiss").clicked() {
-                        self.notice = None;
-                    }
                 });
             });
         }

@@ -243,7 +243,7 @@ impl Dashboard {
                                 crate::ui::emulation::comparison_grid(ui, emulation, design);
                                 ui.separator();
                             }
-                            compare(ui, run, baseline);
+                            compare(ui, run, baseline, design);
                         });
                 }
             }
@@ -856,7 +856,7 @@ pub fn fault_label(kind: FaultKind, factor: Option<f64>, error_rate: Option<f64>
 }
 
 /// The table of differences per flow between the baseline and this run.
-fn compare(ui: &mut egui::Ui, run: &LiveRun, baseline: Option<&FinishedRun>) {
+fn compare(ui: &mut egui::Ui, run: &LiveRun, baseline: Option<&FinishedRun>, design: &Design) {
     let Some(baseline) = baseline else {
         ui.label(
             "To compare two variants: let a run finish and press 📌 Keep as baseline; then change the design (for \
@@ -915,8 +915,12 @@ fn compare(ui: &mut egui::Ui, run: &LiveRun, baseline: Option<&FinishedRun>) {
                     ),
                     ("errors (%)", d.error_rate, false, 100.0, 1),
                 ];
+                // The flow's name (the id on hover); a flow since removed from the design keeps its id.
+                let flow_name = design
+                    .flow(d.flow.as_str())
+                    .map_or(d.flow.as_str(), |f| f.display_name());
                 for (measure, (before, after), higher_is_better, scale, decimals) in rows {
-                    ui.label(d.flow.as_str());
+                    ui.label(flow_name).on_hover_text(d.flow.as_str());
                     ui.label(measure);
                     ui.label(format!("{:.decimals$}", before * scale));
                     ui.label(format!("{:.decimals$}", after * scale));

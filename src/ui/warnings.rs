@@ -243,9 +243,14 @@ fn hop_table(
                         let Some(hop) = hops.get(edge.id.as_str()) else {
                             continue;
                         };
+                        let call = format!(
+                            "{} -> {}",
+                            design.service_name(edge.from.as_str()),
+                            design.service_name(edge.to.as_str())
+                        );
                         if ui
-                            .link(edge.id.as_str())
-                            .on_hover_text("Show on canvas")
+                            .link(call)
+                            .on_hover_text(format!("{}: show on canvas", edge.id))
                             .clicked()
                         {
                             actions.push(WarningAction::Reveal(Subject::Edge(edge.id.to_string())));
