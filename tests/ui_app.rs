@@ -1992,3 +1992,42 @@ fn a_new_service_is_selected_with_its_name_field_ready_for_typing() {
     let service = design.service(added[0].as_str()).expect("the new service");
     assert_eq!(service.name.as_deref(), Some("Fraud check"));
 }
+
+#[test]
+fn a_notice_under_the_canvas_leaves_the_view_where_it_is_and_names_the_service() {
+    let mut harness = app_on(Some(sample("payment-guarded")));
+    harness.run_steps(40);
+    let canvas = harness
+        .state()
+        .canvas()
+        .screen_rect()
+        .expect("the canvas is drawn");
+    // Where the canvas' top corners look in the design: the notice takes room at the bottom only.
+    let view = |harness: &Harness<'static, SyncopateApp>| {
+        let canvas = harness.state().canvas();
+        let rect = canvas.screen_rect().expect("the canvas is drawn");
+        [rect.left_top(), rect.right_top()]
+            .map(|corner| canvas.canvas_position(corner).expect("a view"))
+    };
+    let before = view(&harness);
+    // A fault injected from the canvas menu: a notice line appears under the canvas, which gets shorter.
+    let ctx = harness.ctx.clone();
+    harness.state_mut().fault_request(
+        &ctx,
+        syncopate::ui::canvas::FaultRequest::Clear(syncopate::model::ServiceId::new(
+            "payment-service",
+        )),
+    );
+    harness.run_steps(6);
+    harness.get_by_label_contains("Cleared the faults of Payment service");
+    let shorter = harness.state().canvas().screen_rect().expect("drawn");
+    assert!(
+        shorter.height() < canvas.height(),
+        "the notice took no room"
+    );
+    let after = view(&harness);
+    assert!(
+        (after[0] - before[0]).length() < 1.0 && (after[1] - before[1]).length() < 1.0,
+        "the view moved from {before:?} to {after:?}"
+    );
+}

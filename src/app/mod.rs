@@ -525,14 +525,15 @@ impl SyncopateApp {
                 self.notice = Some(Notice::Info(format!(
                     "Injected {} into {} at {:.1} s",
                     crate::ui::dashboard::fault_label(fault.kind, fault.factor, fault.error_rate),
-                    fault.service,
+                    self.document.design().service_name(fault.service.as_str()),
                     live.history.time_s
                 )));
                 live.inject(fault);
             }
             FaultRequest::Clear(service) => {
                 self.notice = Some(Notice::Info(format!(
-                    "Cleared the faults of {service} at {:.1} s",
+                    "Cleared the faults of {} at {:.1} s",
+                    self.document.design().service_name(service.as_str()),
                     live.history.time_s
                 )));
                 live.clear(&service);

@@ -83,6 +83,8 @@ pub const SERVICE_WIDTH: f32 = 150.0;
 pub const SERVICE_HEIGHT: f32 = 56.0;
 /// The egui_graphs id under which pan and zoom are kept.
 const CANVAS_ID: &str = "syncopate-canvas";
+/// Frames after a fit during which the canvas' size may still change as the panels around it take their sizes.
+const FRAMES_TO_SETTLE: u32 = 30;
 
 /// The graph type behind the canvas: payloads are ids only.
 pub type CanvasGraph =
@@ -113,6 +115,10 @@ pub struct Canvas {
     /// Keep fitting the view to the window (as it settles or is resized) until the user pans or zooms.
     auto_fit: bool,
     last_canvas_size: Vec2,
+    /// The window's size at the last frame: auto-fit follows the window, not the panels around the canvas.
+    last_window_size: Vec2,
+    /// Frames since the last fit: the panels settle over the first few, and the fit follows them meanwhile.
+    frames_since_fit: u32,
     /// The badges the view graph was built with.
     badges: Badges,
     /// A canvas position to bring to the centre of the view on the next frame.
@@ -165,6 +171,8 @@ impl Default for Canvas {
             fit_requested: true,
             auto_fit: true,
             last_canvas_size: Vec2::ZERO,
+            last_window_size: Vec2::ZERO,
+            frames_since_fit: 0,
             graph_view_started: false,
             badges: Badges::default(),
             pending_center: None,
@@ -305,11 +313,22 @@ impl Canvas {
                 || i.zoom_delta() != 1.0
         });
         let canvas_size = ui.available_size();
-        if self.fit_requested || (self.auto_fit && canvas_size != self.last_canvas_size) {
+        let window_size = ui.ctx().content_rect().size();
+        // Until the user pans or zooms, the view follows the window as it settles or is resized; but a notice
+        // line appearing under the canvas, or a panel being dragged, leaves it where it is (it jumped to a new
+        // fit when a fault was injected).
+        let settling =
+            self.frames_since_fit < FRAMES_TO_SETTLE && canvas_size != self.last_canvas_size;
+        if self.fit_requested
+            || (self.auto_fit && (window_size != self.last_window_size || settling))
+        {
             self.fit_requested = false;
+            self.frames_since_fit = 0;
             self.fit_to(ui, canvas_size);
         }
+        self.frames_since_fit = self.frames_since_fit.saturating_add(1);
         self.last_canvas_size = canvas_size;
+        self.last_window_size = window_size;
         if let Some(target) = self.pending_center.take() {
             let mut meta = MetadataFrame::new(Some(CANVAS_ID.to_owned())).load(ui);
             meta.pan = canvas_size / 2.0 - target.to_vec2() * meta.zoom;
