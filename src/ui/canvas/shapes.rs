@@ -500,11 +500,11 @@ impl CallShape {
                 color = lerp_color(color, Color32::from_rgb(229, 57, 53), 0.35 + 0.65 * share);
             }
         }
-        let path: Vec<Pos2> = self
-            .path(start, end)
-            .into_iter()
-            .map(|p| ctx.meta.canvas_to_screen_pos(p))
-            .collect();
+        // In place: this runs for every call every frame, and a large design has thousands.
+        let mut path = self.path(start, end);
+        for point in &mut path {
+            *point = ctx.meta.canvas_to_screen_pos(*point);
+        }
         let to = path[path.len() - 1];
         let mut shapes = Vec::new();
         // The arrow points along the path's last stretch (a bent call arrives at an angle).
@@ -520,11 +520,18 @@ impl CallShape {
         ];
         match self.mode {
             CallMode::Sync => {
-                let mut line = path.clone();
-                if let Some(last) = line.last_mut() {
-                    *last = base_point;
+                if let [from, _] = path[..] {
+                    shapes.push(Shape::line_segment(
+                        [from, base_point],
+                        Stroke::new(width, color),
+                    ));
+                } else {
+                    let mut line = path.clone();
+                    if let Some(last) = line.last_mut() {
+                        *last = base_point;
+                    }
+                    shapes.push(Shape::line(line, Stroke::new(width, color)));
                 }
-                shapes.push(Shape::line(line, Stroke::new(width, color)));
                 shapes.push(Shape::Path(PathShape::convex_polygon(
                     head,
                     color,
