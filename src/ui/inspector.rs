@@ -584,55 +584,28 @@ fn distribution_editor(ui: &mut egui::Ui, dist: &mut Distribution) {
         Distribution::Uniform { .. } => "uniform",
         Distribution::Lognormal { .. } => "lognormal",
     };
+    // A value in milliseconds, at least `min` (a mean or median of 0 has no distribution).
+    let ms = |ui: &mut egui::Ui, value: &mut f64, min: f64, prefix: &str| {
+        ui.add(
+            egui::DragValue::new(value)
+                .range(min..=86_400_000.0)
+                .prefix(prefix)
+                .suffix(" ms"),
+        )
+        .on_hover_text(HELP);
+    };
     ui.vertical(|ui| {
         ui.label(kind);
         ui.horizontal(|ui| match dist {
-            Distribution::Exponential { mean_ms } => {
-                ui.add(
-                    egui::DragValue::new(mean_ms)
-                        .range(0.001..=86_400_000.0)
-                        .prefix("mean ")
-                        .suffix(" ms"),
-                )
-                .on_hover_text(HELP);
-            }
-            Distribution::Constant { ms } => {
-                ui.add(
-                    egui::DragValue::new(ms)
-                        .range(0.0..=86_400_000.0)
-                        .suffix(" ms"),
-                )
-                .on_hover_text(HELP);
-            }
+            Distribution::Exponential { mean_ms } => ms(ui, mean_ms, 0.001, "mean "),
+            Distribution::Constant { ms: value } => ms(ui, value, 0.0, ""),
             Distribution::Uniform { min_ms, max_ms } => {
-                ui.add(
-                    egui::DragValue::new(min_ms)
-                        .range(0.0..=86_400_000.0)
-                        .suffix(" ms"),
-                )
-                .on_hover_text(HELP);
-                ui.add(
-                    egui::DragValue::new(max_ms)
-                        .range(0.0..=86_400_000.0)
-                        .suffix(" ms"),
-                )
-                .on_hover_text(HELP);
+                ms(ui, min_ms, 0.0, "");
+                ms(ui, max_ms, 0.0, "");
             }
             Distribution::Lognormal { median_ms, p99_ms } => {
-                ui.add(
-                    egui::DragValue::new(median_ms)
-                        .range(0.001..=86_400_000.0)
-                        .prefix("p50 ")
-                        .suffix(" ms"),
-                )
-                .on_hover_text(HELP);
-                ui.add(
-                    egui::DragValue::new(p99_ms)
-                        .range(0.001..=86_400_000.0)
-                        .prefix("p99 ")
-                        .suffix(" ms"),
-                )
-                .on_hover_text(HELP);
+                ms(ui, median_ms, 0.001, "p50 ");
+                ms(ui, p99_ms, 0.001, "p99 ");
             }
         });
     });
