@@ -226,36 +226,50 @@ impl Layout<KeepPositionsState> for KeepPositions {
 fn keep_call_labels_apart(graph: &mut CanvasGraph) {
     let mut indices = Vec::new();
     let mut calls = Vec::new();
-    for (index, edge) in graph.edges_iter() {
-        let Some((from, to)) = graph.edge_endpoints(index) else {
-            continue;
-        };
-        let (Some(start), Some(end)) = (graph.node(from), graph.node(to)) else {
-            continue;
-        };
-        if from == to || edge.display().label.is_empty() {
+    for call in calls_between_two_services(graph) {
+        let shape = call.shape;
+        if shape.label.is_empty() {
             continue;
         }
         // The label's line: the path's direction at its middle, where the label goes.
-        let (middle, along) = route::point_along(&edge.display().path(start, end), 0.5);
+        let (middle, along) = route::point_along(&shape.path(call.start, call.end), 0.5);
         let (a, b) = (middle - along * 50.0, middle + along * 50.0);
-        let badge = if edge.display().badge.is_some() {
-            20.0
-        } else {
-            0.0
-        };
-        let size = Vec2::new(
-            edge.display().label.chars().count() as f32 * 6.0 + badge,
-            14.0,
-        );
-        indices.push(index);
-        calls.push((a, b, size, !edge.display().has_breaker));
+        let badge = if shape.badge.is_some() { 20.0 } else { 0.0 };
+        let size = Vec2::new(shape.label.chars().count() as f32 * 6.0 + badge, 14.0);
+        indices.push(call.index);
+        calls.push((a, b, size, !shape.has_breaker));
     }
     for (index, below) in indices.into_iter().zip(labels_apart(&calls)) {
         if let Some(edge) = graph.edge_mut(index) {
             edge.display_mut().label_below = below;
         }
     }
+}
+
+/// A call drawn between two different services (a call to itself is a hook beside its box: no label to move, no
+/// line to route), with its ends.
+struct DrawnCall<'g> {
+    index: EdgeIndex,
+    shape: &'g CallShape,
+    from: NodeIndex,
+    to: NodeIndex,
+    start: &'g ServiceNode,
+    end: &'g ServiceNode,
+}
+
+fn calls_between_two_services(graph: &CanvasGraph) -> impl Iterator<Item = DrawnCall<'_>> {
+    graph.edges_iter().filter_map(|(index, edge)| {
+        let (from, to) = graph.edge_endpoints(index)?;
+        let (start, end) = (graph.node(from)?, graph.node(to)?);
+        (from != to).then_some(DrawnCall {
+            index,
+            shape: edge.display(),
+            from,
+            to,
+            start,
+            end,
+        })
+    })
 }
 
 /// Every box of the view graph, sorted by its left edge. From the nodes' locations, not their shapes' (which catch
@@ -274,25 +288,16 @@ fn boxes_by_left_edge(graph: &CanvasGraph) -> Vec<(NodeIndex, Rect)> {
 /// edge so that a call looks only at the boxes within its horizontal reach.
 fn route_calls_around_boxes(graph: &mut CanvasGraph) {
     let boxes = boxes_by_left_edge(graph);
-    let widest = SERVICE_WIDTH;
     let mut bends = Vec::new();
-    for (index, edge) in graph.edges_iter() {
-        let Some((from, to)) = graph.edge_endpoints(index) else {
-            continue;
-        };
-        let (Some(start), Some(end)) = (graph.node(from), graph.node(to)) else {
-            continue;
-        };
-        if from == to {
-            continue;
-        }
-        let (a, b) = (start.location(), end.location());
-        let shift = route::normal(a, b) * edge.display().lane_offset;
+    for call in calls_between_two_services(graph) {
+        let (from, to) = (call.from, call.to);
+        let (a, b) = (call.start.location(), call.end.location());
+        let shift = route::normal(a, b) * call.shape.lane_offset;
         let (a, b) = (a + shift, b + shift);
         // Boxes within the call's reach sideways and lengthwise, but for its own two.
         let reach = (b - a).length() / 2.0 + 400.0;
         let middle = a + (b - a) / 2.0;
-        let first = boxes.partition_point(|(_, r)| r.min.x < middle.x - reach - widest);
+        let first = boxes.partition_point(|(_, r)| r.min.x < middle.x - reach - SERVICE_WIDTH);
         let near: Vec<Rect> = boxes[first..]
             .iter()
             .take_while(|(_, r)| r.min.x <= middle.x + reach)
@@ -301,7 +306,7 @@ fn route_calls_around_boxes(graph: &mut CanvasGraph) {
             .collect();
         let bend = route::bend_around(a, b, &near);
         if bend != 0.0 {
-            bends.push((index, bend));
+            bends.push((call.index, bend));
         }
     }
     for (index, bend) in bends {
