@@ -7,6 +7,7 @@ pub mod autosave;
 pub mod capacity;
 pub mod clipboard;
 mod command;
+mod data_file;
 mod document;
 pub mod emulation;
 pub mod focus;

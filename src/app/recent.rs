@@ -18,10 +18,7 @@ pub struct RecentFiles {
 impl RecentFiles {
     /// The list kept in `dir`, read from there; an unreadable or missing list is empty.
     pub fn load(dir: Option<PathBuf>) -> Self {
-        let paths = dir
-            .as_ref()
-            .and_then(|d| std::fs::read_to_string(d.join(RECENT_FILE)).ok())
-            .and_then(|text| serde_json::from_str::<Vec<PathBuf>>(&text).ok())
+        let paths = super::data_file::read::<Vec<PathBuf>>(dir.as_deref(), RECENT_FILE)
             .unwrap_or_default()
             .into_iter()
             .take(MAX_RECENT)
@@ -51,14 +48,7 @@ impl RecentFiles {
     }
 
     fn write(&self) {
-        let Some(dir) = &self.dir else {
-            return;
-        };
-        if let Ok(text) = serde_json::to_string_pretty(&self.paths)
-            && std::fs::create_dir_all(dir).is_ok()
-        {
-            let _ = crate::model::file::write_atomically(&dir.join(RECENT_FILE), text.as_bytes());
-        }
+        super::data_file::write(self.dir.as_deref(), RECENT_FILE, &self.paths);
     }
 }
 

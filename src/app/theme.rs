@@ -15,16 +15,14 @@ pub struct ThemeSetting {
 impl ThemeSetting {
     /// The choice kept in `dir`; an unreadable or missing one follows the system.
     pub fn load(dir: Option<PathBuf>) -> Self {
-        let preference = dir
-            .as_ref()
-            .and_then(|d| std::fs::read_to_string(d.join(THEME_FILE)).ok())
-            .and_then(|text| serde_json::from_str::<String>(&text).ok())
-            .and_then(|name| match name.as_str() {
+        let preference = super::data_file::read::<String>(dir.as_deref(), THEME_FILE).and_then(
+            |name| match name.as_str() {
                 "system" => Some(egui::ThemePreference::System),
                 "light" => Some(egui::ThemePreference::Light),
                 "dark" => Some(egui::ThemePreference::Dark),
                 _ => None,
-            });
+            },
+        );
         Self { dir, preference }
     }
 
@@ -38,19 +36,12 @@ impl ThemeSetting {
     /// Switches to `preference` and keeps it. Failing to write it only loses the choice at the next start.
     pub fn set(&mut self, ctx: &egui::Context, preference: egui::ThemePreference) {
         ctx.set_theme(preference);
-        let Some(dir) = &self.dir else {
-            return;
-        };
         let name = match preference {
             egui::ThemePreference::System => "system",
             egui::ThemePreference::Light => "light",
             egui::ThemePreference::Dark => "dark",
         };
-        if let Ok(text) = serde_json::to_string(name)
-            && std::fs::create_dir_all(dir).is_ok()
-        {
-            let _ = crate::model::file::write_atomically(&dir.join(THEME_FILE), text.as_bytes());
-        }
+        super::data_file::write(self.dir.as_deref(), THEME_FILE, name);
     }
 }
 
