@@ -35,6 +35,24 @@ fn app_from(make: impl FnOnce() -> SyncopateApp + 'static) -> Harness<'static, S
     harness
 }
 
+/// Where the canvas is drawn on the screen.
+fn canvas_rect(harness: &Harness<'static, SyncopateApp>) -> egui::Rect {
+    harness
+        .state()
+        .canvas()
+        .screen_rect()
+        .expect("the canvas is drawn")
+}
+
+/// The design point the view shows at `screen`: where it moves, the view moved.
+fn design_point_at(harness: &Harness<'static, SyncopateApp>, screen: egui::Pos2) -> egui::Pos2 {
+    harness
+        .state()
+        .canvas()
+        .canvas_position(screen)
+        .expect("a view")
+}
+
 #[test]
 fn the_warnings_panel_lists_findings_by_severity() {
     let mut harness = app_on(Some(sample("ecommerce")));
@@ -1424,16 +1442,8 @@ fn a_large_design_has_a_minimap_that_moves_the_view() {
     syncopate::model::save_file(&path, &design).unwrap();
     let mut harness = app_on(Some(path));
     harness.run_steps(4);
-    let canvas = harness
-        .state()
-        .canvas()
-        .screen_rect()
-        .expect("the canvas is drawn");
-    let before = harness
-        .state()
-        .canvas()
-        .canvas_position(canvas.center())
-        .expect("a view");
+    let canvas = canvas_rect(&harness);
+    let before = design_point_at(&harness, canvas.center());
     // The minimap sits in the canvas' lower right corner; a click on its upper left brings that part of the design
     // to the centre.
     let map_corner = canvas.right_bottom() - egui::vec2(10.0 + 200.0 - 20.0, 10.0 + 130.0 - 20.0);
@@ -1443,11 +1453,7 @@ fn a_large_design_has_a_minimap_that_moves_the_view() {
     harness.run_steps(1);
     harness.drop_at(map_corner);
     harness.run_steps(4);
-    let after = harness
-        .state()
-        .canvas()
-        .canvas_position(canvas.center())
-        .expect("a view");
+    let after = design_point_at(&harness, canvas.center());
     assert!(
         (after - before).length() > 100.0,
         "the view did not move: centre at {before:?}, then {after:?}"
@@ -1458,18 +1464,8 @@ fn a_large_design_has_a_minimap_that_moves_the_view() {
 fn opening_a_warning_selects_without_moving_the_view_and_show_on_canvas_moves_it() {
     let mut harness = app_on(Some(sample("ecommerce")));
     harness.run_steps(4);
-    let canvas = harness
-        .state()
-        .canvas()
-        .screen_rect()
-        .expect("the canvas is drawn");
-    let view = |harness: &Harness<'static, SyncopateApp>| {
-        harness
-            .state()
-            .canvas()
-            .canvas_position(canvas.center())
-            .expect("a view")
-    };
+    let centre = canvas_rect(&harness).center();
+    let view = |harness: &Harness<'static, SyncopateApp>| design_point_at(harness, centre);
     let before = view(&harness);
     // A finding about the call to the catalog, in the upper middle: opening its row selects the call...
     click(
@@ -1492,12 +1488,7 @@ fn opening_a_warning_selects_without_moving_the_view_and_show_on_canvas_moves_it
 #[test]
 fn a_long_warning_wraps_inside_the_panel() {
     let harness = app_on(Some(sample("ecommerce")));
-    let panel_right = harness
-        .state()
-        .canvas()
-        .screen_rect()
-        .expect("the canvas is drawn")
-        .right();
+    let panel_right = canvas_rect(&harness).right();
     let row = harness
         .get_by_label_contains(
             "deep-sync-chain: flow \"Load the admin dashboard\" waits on 4 synchronous hops",
@@ -1997,20 +1988,14 @@ fn a_new_service_is_selected_with_its_name_field_ready_for_typing() {
 fn a_notice_under_the_canvas_leaves_the_view_where_it_is_and_names_the_service() {
     let mut harness = app_on(Some(sample("payment-guarded")));
     harness.run_steps(40);
-    let canvas = harness
-        .state()
-        .canvas()
-        .screen_rect()
-        .expect("the canvas is drawn");
+    let canvas = canvas_rect(&harness);
     // Where the canvas' top corners look in the design: the notice takes room at the bottom only.
     let view = |harness: &Harness<'static, SyncopateApp>| {
-        let canvas = harness.state().canvas();
-        let rect = canvas.screen_rect().expect("the canvas is drawn");
-        [rect.left_top(), rect.right_top()]
-            .map(|corner| canvas.canvas_position(corner).expect("a view"))
+        let rect = canvas_rect(harness);
+        [rect.left_top(), rect.right_top()].map(|corner| design_point_at(harness, corner))
     };
     let before = view(&harness);
-    // A fault injected from the canvas menu: a notice line appears under the canvas, which gets shorter.
+    // The canvas menu's "Clear this service's faults": a notice line appears under the canvas, which gets shorter.
     let ctx = harness.ctx.clone();
     harness.state_mut().fault_request(
         &ctx,
@@ -2020,7 +2005,7 @@ fn a_notice_under_the_canvas_leaves_the_view_where_it_is_and_names_the_service()
     );
     harness.run_steps(6);
     harness.get_by_label_contains("Cleared the faults of Payment service");
-    let shorter = harness.state().canvas().screen_rect().expect("drawn");
+    let shorter = canvas_rect(&harness);
     assert!(
         shorter.height() < canvas.height(),
         "the notice took no room"
