@@ -897,6 +897,13 @@ fn the_comparison_and_charts_show_what_async_work_costs() {
     harness.run_steps(2);
     // The latency chart carries the settle p99 beside the answer's, and a fourth chart the message lag.
     harness.get_by_label("Message lag p99 (ms)");
+    // Its legend names each call by its ends, not by its id.
+    harness.get_by_label_contains("Order events (RabbitMQ) -> Payment");
+    assert!(
+        harness
+            .query_by_label_contains("order-events-payment")
+            .is_none()
+    );
     harness.get_by_label_contains("Keep as baseline").click();
     harness.run_steps(2);
     // The variant: the payment consumer gets half its workers, so its messages wait longer.

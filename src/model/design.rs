@@ -969,6 +969,15 @@ impl Design {
         self.service(id).map_or(id, Service::display_name)
     }
 
+    /// A call as a person reads it: `caller -> callee`, by the services' names.
+    pub fn call_name(&self, edge: &Edge) -> String {
+        format!(
+            "{} -> {}",
+            self.service_name(edge.from.as_str()),
+            self.service_name(edge.to.as_str())
+        )
+    }
+
     /// The groups services belong to, sorted, each once.
     pub fn groups(&self) -> Vec<&str> {
         let groups: std::collections::BTreeSet<&str> = self

@@ -157,7 +157,7 @@ impl Context<'_> {
 
     /// A call as people read it: `caller -> callee`, by names.
     pub fn call(&self, edge: &Edge) -> String {
-        format!("{} -> {}", self.name(&edge.from), self.name(&edge.to))
+        self.design.call_name(edge)
     }
 }
 

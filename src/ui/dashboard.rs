@@ -413,11 +413,20 @@ impl Dashboard {
                 },
             );
             if has_lag {
-                let legend: Vec<LegendEntry> = history
+                // Calls by their ends' names ("Checkout -> Payment queue"), not their ids.
+                let names: Vec<String> = history
                     .lag_edges
                     .iter()
+                    .map(|(_, id)| {
+                        run.design
+                            .edge(id)
+                            .map_or_else(|| id.clone(), |edge| run.design.call_name(edge))
+                    })
+                    .collect();
+                let legend: Vec<LegendEntry> = names
+                    .iter()
                     .enumerate()
-                    .map(|(k, (_, id))| (id.clone(), LAG_COLORS[k % LAG_COLORS.len()], false))
+                    .map(|(k, name)| (name.clone(), LAG_COLORS[k % LAG_COLORS.len()], false))
                     .collect();
                 chart(
                     ui,
@@ -427,14 +436,14 @@ impl Dashboard {
                     height,
                     until_s,
                     |plot| {
-                        for (k, (_, id)) in history.lag_edges.iter().enumerate() {
+                        for (k, name) in names.iter().enumerate() {
                             let points: Vec<[f64; 2]> = history
                                 .points
                                 .iter()
                                 .filter_map(|p| Some([p.time_s, (*p.lag_p99_ms.get(k)?)?]))
                                 .collect();
                             plot.line(
-                                Line::new(id.clone(), PlotPoints::from(points))
+                                Line::new(name.clone(), PlotPoints::from(points))
                                     .color(LAG_COLORS[k % LAG_COLORS.len()]),
                             );
                         }

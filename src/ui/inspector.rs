@@ -315,12 +315,8 @@ impl Inspector {
         if !user_is_editing(ui.ctx()) && self.problem.is_none() {
             *buffer = edge.clone();
         }
-        ui.label(format!(
-            "{} -> {}",
-            design.service_name(buffer.from.as_str()),
-            design.service_name(buffer.to.as_str())
-        ))
-        .on_hover_text(format!("{} -> {} (ids)", buffer.from, buffer.to));
+        ui.label(design.call_name(buffer))
+            .on_hover_text(format!("{} -> {} (ids)", buffer.from, buffer.to));
         egui::Grid::new("edge-fields")
             .num_columns(2)
             .striped(true)

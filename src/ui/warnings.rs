@@ -243,13 +243,8 @@ fn hop_table(
                         let Some(hop) = hops.get(edge.id.as_str()) else {
                             continue;
                         };
-                        let call = format!(
-                            "{} -> {}",
-                            design.service_name(edge.from.as_str()),
-                            design.service_name(edge.to.as_str())
-                        );
                         if ui
-                            .link(call)
+                            .link(design.call_name(edge))
                             .on_hover_text(format!("{}: show on canvas", edge.id))
                             .clicked()
                         {
