@@ -209,9 +209,10 @@ fn check_envoy(name: &str, design: &Design) {
         match &call.circuit_breaker {
             Some(breaker) => {
                 let outlier = &cluster["outlier_detection"];
+                // Envoy ejects replicas: the call's k failures in a row are about k / N at each of N.
                 assert_eq!(
                     outlier["consecutive_5xx"].as_u64().unwrap(),
-                    u64::from(breaker.consecutive_failures)
+                    u64::from(breaker.consecutive_failures.div_ceil(replicas_of(design, &call.to)))
                 );
                 assert_eq!(ms(&outlier["base_ejection_time"]), breaker.open_ms);
                 assert_eq!(ms(&outlier["max_ejection_time"]), breaker.open_ms);
@@ -318,7 +319,7 @@ fn check_istio(name: &str, design: &Design) {
                     policy["outlierDetection"]["consecutive5xxErrors"]
                         .as_u64()
                         .unwrap(),
-                    u64::from(breaker.consecutive_failures)
+                    u64::from(breaker.consecutive_failures.div_ceil(replicas_of(design, &call.to)))
                 );
                 assert_eq!(
                     ms(&policy["outlierDetection"]["baseEjectionTime"]),
@@ -746,4 +747,9 @@ fn a_gateway_s_calls_are_routes_bound_to_the_mesh_ingress() {
             assert_eq!(routed, callees, "{name}: {path}");
         }
     }
+}
+
+/// How many replicas the service `id` runs.
+fn replicas_of(design: &Design, id: &model::ServiceId) -> u32 {
+    design.service(id.as_str()).map_or(1, |s| s.replicas.max(1))
 }

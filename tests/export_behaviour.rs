@@ -174,8 +174,9 @@ static BASE_ID: AtomicU64 = AtomicU64::new(0);
 
 impl Envoy {
     /// Starts Envoy on `bootstrap` (an exported file) with its listeners on free loopback ports and every cluster
-    /// pointed at `upstream_port`; adds an admin listener to read its stats.
-    fn start(envoy: &Path, bootstrap: &str, upstream_port: u16) -> Self {
+    /// pointed at `upstream_ports` (one host each, as the callee's name resolves to its replicas); adds an admin
+    /// listener to read its stats.
+    fn start(envoy: &Path, bootstrap: &str, upstream_ports: &[u16]) -> Self {
         let mut config: Yaml = serde_yaml_ng::from_str(bootstrap).expect("the export is YAML");
         let mut listeners = Vec::new();
         let resources = &mut config["static_resources"];
@@ -188,20 +189,17 @@ impl Envoy {
                 listeners.push(port);
             }
         }
+        let hosts: Vec<String> = upstream_ports
+            .iter()
+            .map(|port| {
+                format!("{{endpoint: {{address: {{socket_address: {{address: 127.0.0.1, port_value: {port}}}}}}}}}")
+            })
+            .collect();
+        let endpoints: Yaml = serde_yaml_ng::from_str(&format!("[{{lb_endpoints: [{}]}}]", hosts.join(", ")))
+            .expect("endpoints YAML");
         if let Some(clusters) = resources["clusters"].as_sequence_mut() {
             for cluster in clusters {
-                let endpoints = &mut cluster["load_assignment"]["endpoints"];
-                for locality in endpoints.as_sequence_mut().into_iter().flatten() {
-                    for endpoint in locality["lb_endpoints"]
-                        .as_sequence_mut()
-                        .into_iter()
-                        .flatten()
-                    {
-                        let socket = &mut endpoint["endpoint"]["address"]["socket_address"];
-                        socket["address"] = Yaml::from("127.0.0.1");
-                        socket["port_value"] = Yaml::from(upstream_port);
-                    }
-                }
+                cluster["load_assignment"]["endpoints"] = endpoints.clone();
             }
         }
         let admin_port = free_port();
@@ -382,30 +380,31 @@ fn the_payment_guarded_breaker_fails_fast_then_sends_a_trial_after_its_open_time
         breaker.consecutive_failures as usize,
         call.max_tries() as usize,
     );
-    let upstream = Upstream::start(Behaviour::Answer(503));
-    let proxy = Envoy::start(
-        &envoy_path,
-        &sidecar(&design, "checkout-api"),
-        upstream.port,
-    );
+    // The sample's three payment-service replicas, all failing: Envoy ejects each on its own.
+    let replicas: Vec<Upstream> = (0..3)
+        .map(|_| Upstream::start(Behaviour::Answer(503)))
+        .collect();
+    let ports: Vec<u16> = replicas.iter().map(|r| r.port).collect();
+    let proxy = Envoy::start(&envoy_path, &sidecar(&design, "checkout-api"), &ports);
+    let upstream_requests = || replicas.iter().map(Upstream::requests).sum::<usize>();
     let port = proxy.listeners[0];
     let charge = || http_get(port, "/payment.Payments/Charge", true);
     // Calls one after another until three in a row no longer reach the upstream: the breaker is open.
     let mut fast_in_a_row = 0;
     let mut calls = 0;
     while fast_in_a_row < 3 && calls < 30 {
-        let before = upstream.requests();
+        let before = upstream_requests();
         let (status, _, _) = charge();
         assert_ne!(status, 0, "envoy answered");
         calls += 1;
-        fast_in_a_row = if upstream.requests() == before {
+        fast_in_a_row = if upstream_requests() == before {
             fast_in_a_row + 1
         } else {
             0
         };
     }
     let opened = Instant::now();
-    let before_open = upstream.requests();
+    let before_open = upstream_requests();
     println!("{calls} calls made {before_open} upstream requests before three failed fast");
     assert_eq!(
         fast_in_a_row,
@@ -437,8 +436,10 @@ fn the_payment_guarded_breaker_fails_fast_then_sends_a_trial_after_its_open_time
     }];
     let report = simulate_constant(&simulated, 2.0, 2.9);
     let simulated_tries = report.services["payment-service"].arrivals as usize;
-    assert_eq!(
-        simulated_tries, before_open,
+    // Envoy ejects each of the three replicas after ceil(5 / 3) = 2 failures of its own, so it lets at most one
+    // try more than the design's 5 through (with 5 per replica it let 15 through).
+    assert!(
+        before_open >= simulated_tries && before_open < simulated_tries + ports.len(),
         "the simulator lets {simulated_tries} tries through before its breaker opens, Envoy {before_open}"
     );
     assert!(report.edges["checkout-api-payment-service"].short_circuited > 0);
@@ -448,7 +449,7 @@ fn the_payment_guarded_breaker_fails_fast_then_sends_a_trial_after_its_open_time
         charge();
     }
     assert_eq!(
-        upstream.requests(),
+        upstream_requests(),
         before_open,
         "no request while open ({:?} after it opened)\n{}",
         opened.elapsed(),
@@ -462,7 +463,7 @@ fn the_payment_guarded_breaker_fails_fast_then_sends_a_trial_after_its_open_time
         charge();
         std::thread::sleep(Duration::from_millis(20));
     }
-    let after = upstream.requests() - before_open;
+    let after = upstream_requests() - before_open;
     assert!(
         (1..=failures * tries).contains(&after),
         "{after} requests after the open time: a trial should go out, and the breaker open again"
@@ -478,7 +479,7 @@ fn a_call_times_out_at_its_timeout_and_retries_make_exactly_their_tries() {
         1,
     );
     let upstream = Upstream::start(Behaviour::Hang);
-    let proxy = Envoy::start(&envoy_path, &sidecar(&design, "checkout"), upstream.port);
+    let proxy = Envoy::start(&envoy_path, &sidecar(&design, "checkout"), &[upstream.port]);
     let (status, _, took) = http_get(proxy.listeners[0], "/", false);
     assert_eq!(status, 504, "the call timed out");
     // Three tries of 200 ms with jittered backoffs of at most 10 and 20 ms: 600-640 ms, under the 900 ms timeout.
@@ -503,7 +504,7 @@ fn a_call_times_out_at_its_timeout_and_retries_make_exactly_their_tries() {
 
     // The overall timeout cuts a slower try.
     let design = crate::design(json!({"protocol": "http", "timeout_ms": 300}), 1);
-    let proxy = Envoy::start(&envoy_path, &sidecar(&design, "checkout"), upstream.port);
+    let proxy = Envoy::start(&envoy_path, &sidecar(&design, "checkout"), &[upstream.port]);
     let (status, _, took) = http_get(proxy.listeners[0], "/", false);
     assert_eq!(status, 504);
     assert!(
@@ -519,7 +520,7 @@ fn a_bulkhead_refuses_the_call_over_its_limit_at_once() {
     // max_in_flight 4 across 2 caller replicas: each proxy lets 2 calls in flight.
     let design = design(json!({"protocol": "http", "max_in_flight": 4}), 2);
     let upstream = Upstream::start(Behaviour::Slow(800));
-    let proxy = Envoy::start(&envoy_path, &sidecar(&design, "checkout"), upstream.port);
+    let proxy = Envoy::start(&envoy_path, &sidecar(&design, "checkout"), &[upstream.port]);
     let port = proxy.listeners[0];
     let calls: Vec<_> = (0..5)
         .map(|i| {

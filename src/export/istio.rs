@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::namespaces::Namespaces;
 use super::{
     ExportedFile, Exporter, Metadata, Object, Target, call_port, header_comment, is_deployed,
-    is_http_family, proto_duration, service_port, sorted_services, to_yaml_documents,
+    is_http_family, per_replica_failures, proto_duration, service_port, sorted_services, to_yaml_documents,
 };
 use crate::model::{CallMode, Design, Edge, Service};
 
@@ -584,7 +584,7 @@ fn destination_rule(
                     .circuit_breaker
                     .as_ref()
                     .map(|breaker| OutlierDetection {
-                        consecutive5xx_errors: breaker.consecutive_failures,
+                        consecutive5xx_errors: per_replica_failures(breaker, callee.replicas),
                         base_ejection_time: proto_duration(breaker.open_ms),
                         max_ejection_percent: 100,
                     }),

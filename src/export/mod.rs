@@ -24,7 +24,7 @@ use serde::Serialize;
 
 pub use nginx::grpc_package as nginx_grpc_package;
 
-use crate::model::{CallMode, Design, Edge, Protocol, Service, ServiceKind};
+use crate::model::{CallMode, CircuitBreaker, Design, Edge, Protocol, Service, ServiceKind};
 
 /// What to export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -386,6 +386,18 @@ pub(crate) fn sync_calls_from<'a>(design: &'a Design, caller: &Service) -> Vec<&
         .collect();
     edges.sort_by(|a, b| a.to.cmp(&b.to).then(a.id.cmp(&b.id)));
     edges
+}
+
+/// A call's breaker as failures in a row of each of the callee's replicas, for proxies whose outlier detection
+/// ejects hosts (Envoy, Istio) where the design's breaker counts the call's failures. With the calls spread in turn
+/// over the callee's N replicas, k failures of the call in a row are about k/N in a row at each replica, so each
+/// replica is ejected after ceil(k/N) of its own and the last about when the design's breaker opens; with k per
+/// replica the proxy would let about N x k failing calls through first.
+pub(crate) fn per_replica_failures(breaker: &CircuitBreaker, callee_replicas: u32) -> u32 {
+    breaker
+        .consecutive_failures
+        .div_ceil(callee_replicas.max(1))
+        .max(1)
 }
 
 /// Whether a protocol is carried over HTTP (and so has per-request timeouts and retries in proxies).
