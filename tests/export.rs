@@ -212,7 +212,11 @@ fn check_envoy(name: &str, design: &Design) {
                 // Envoy ejects replicas: the call's k failures in a row are about k / N at each of N.
                 assert_eq!(
                     outlier["consecutive_5xx"].as_u64().unwrap(),
-                    u64::from(breaker.consecutive_failures.div_ceil(replicas_of(design, &call.to)))
+                    u64::from(
+                        breaker
+                            .consecutive_failures
+                            .div_ceil(replicas_of(design, &call.to))
+                    )
                 );
                 assert_eq!(ms(&outlier["base_ejection_time"]), breaker.open_ms);
                 assert_eq!(ms(&outlier["max_ejection_time"]), breaker.open_ms);
@@ -319,7 +323,11 @@ fn check_istio(name: &str, design: &Design) {
                     policy["outlierDetection"]["consecutive5xxErrors"]
                         .as_u64()
                         .unwrap(),
-                    u64::from(breaker.consecutive_failures.div_ceil(replicas_of(design, &call.to)))
+                    u64::from(
+                        breaker
+                            .consecutive_failures
+                            .div_ceil(replicas_of(design, &call.to))
+                    )
                 );
                 assert_eq!(
                     ms(&policy["outlierDetection"]["baseEjectionTime"]),

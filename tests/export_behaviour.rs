@@ -195,8 +195,9 @@ impl Envoy {
                 format!("{{endpoint: {{address: {{socket_address: {{address: 127.0.0.1, port_value: {port}}}}}}}}}")
             })
             .collect();
-        let endpoints: Yaml = serde_yaml_ng::from_str(&format!("[{{lb_endpoints: [{}]}}]", hosts.join(", ")))
-            .expect("endpoints YAML");
+        let endpoints: Yaml =
+            serde_yaml_ng::from_str(&format!("[{{lb_endpoints: [{}]}}]", hosts.join(", ")))
+                .expect("endpoints YAML");
         if let Some(clusters) = resources["clusters"].as_sequence_mut() {
             for cluster in clusters {
                 cluster["load_assignment"]["endpoints"] = endpoints.clone();

@@ -147,12 +147,44 @@ fn is_executable(path: &Path) -> bool {
     }
 }
 
+/// Where `free_port` looks: below the ephemeral ranges of Linux (from 32768), macOS and Windows (from 49152), so
+/// that no outgoing connection of the emulator (a `tcp` call opens one per call) is given a port between the
+/// moment it is found free and the moment its program binds it. A port of the ephemeral range found by binding
+/// port 0 was taken that way now and then, and the Envoy meant to listen on it exited.
+const PORT_RANGE: std::ops::Range<u16> = 20_000..32_768;
+
+/// The ports handed out lately by this process: none is handed out twice.
+static HANDED_OUT: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+
 /// A free loopback port for a program the emulator starts (its own servers bind port 0 and keep the socket).
 pub(crate) fn free_port() -> Result<u16, EmulateError> {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| EmulateError::Failed(format!("no free loopback port: {e}")))
+    let mut handed_out = HANDED_OUT
+        .lock()
+        .map_err(|_| EmulateError::Failed("the port list was poisoned".to_owned()))?;
+    let span = u32::from(PORT_RANGE.end - PORT_RANGE.start);
+    // Processes side by side (tests, two emulations) start at different places.
+    let start = (std::process::id().wrapping_mul(7919) + handed_out.len() as u32) % span;
+    for step in 0..span {
+        let Ok(port) = u16::try_from(u32::from(PORT_RANGE.start) + (start + step) % span) else {
+            continue;
+        };
+        if handed_out.contains(&port) {
+            continue;
+        }
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            // The app may run many emulations: the oldest ports, long bound or freed, may come round again.
+            if handed_out.len() >= 4096 {
+                handed_out.drain(..2048);
+            }
+            handed_out.push(port);
+            return Ok(port);
+        }
+    }
+    Err(EmulateError::Failed(format!(
+        "no free loopback port between {} and {}",
+        PORT_RANGE.start,
+        PORT_RANGE.end - 1
+    )))
 }
 
 /// Raises the limit of open files to the hard limit: every replica, connection and proxy holds sockets.
@@ -169,5 +201,20 @@ pub(crate) fn raise_open_files_limit() {
             limit.rlim_cur = limit.rlim_max;
             let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_ports_lie_below_every_ephemeral_range_and_never_repeat() {
+        let ports: Vec<u16> = (0..50).map(|_| free_port().expect("a free port")).collect();
+        assert!(ports.iter().all(|p| PORT_RANGE.contains(p)), "{ports:?}");
+        let mut unique = ports.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), ports.len(), "{ports:?}");
     }
 }

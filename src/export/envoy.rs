@@ -12,7 +12,8 @@ use serde::Serialize;
 
 use super::{
     ExportedFile, Exporter, Target, call_port, header_comment, is_deployed, is_http_family,
-    per_replica_failures, proto_duration, service_port, sorted_services, sync_calls_from, to_yaml,
+    outlier_sweep_ms, per_replica_failures, proto_duration, service_port, sorted_services,
+    sync_calls_from, to_yaml,
 };
 use crate::model::{Design, Edge, Protocol, Service, ServiceKind};
 
@@ -43,14 +44,6 @@ const CONNECT_TIMEOUT: &str = "1s";
 
 /// Envoy's shortest retry back-off interval.
 const MIN_BACKOFF_MS: f64 = 1.0;
-
-/// The longest outlier sweep interval: how late at most an ejected host comes back after its ejection time. Two
-/// breakers in a row (a caller's and its callee's) race at their returns; a second late on the callee's side
-/// kept the caller's open for another whole period in payment-guarded.
-const MAX_SWEEP_MS: f64 = 100.0;
-
-/// The sweep interval as a share of the open time (1%), below `MAX_SWEEP_MS`.
-const SWEEP_SHARE_OF_OPEN: f64 = 0.01;
 
 pub(crate) struct EnvoyExporter;
 
@@ -641,9 +634,7 @@ fn clusters(design: &Design, proxies: u32, calls: &[&Edge], names: &[String]) ->
                         ),
                         base_ejection_time: proto_duration(breaker.open_ms),
                         max_ejection_time: proto_duration(breaker.open_ms),
-                        interval: proto_duration(
-                            (breaker.open_ms * SWEEP_SHARE_OF_OPEN).clamp(1.0, MAX_SWEEP_MS),
-                        ),
+                        interval: proto_duration(outlier_sweep_ms(breaker)),
                         max_ejection_percent: 100,
                     }),
                 load_assignment: LoadAssignment {

@@ -13,7 +13,8 @@ use serde::Serialize;
 use super::namespaces::Namespaces;
 use super::{
     ExportedFile, Exporter, Metadata, Object, Target, call_port, header_comment, is_deployed,
-    is_http_family, per_replica_failures, proto_duration, service_port, sorted_services, to_yaml_documents,
+    is_http_family, outlier_sweep_ms, per_replica_failures, proto_duration, service_port,
+    sorted_services, to_yaml_documents,
 };
 use crate::model::{CallMode, Design, Edge, Service};
 
@@ -414,6 +415,9 @@ struct HttpSettings {
 #[serde(rename_all = "camelCase")]
 struct OutlierDetection {
     consecutive5xx_errors: u32,
+    /// How often ejected hosts are looked at to return them: Istio's default of 10 s would keep them out up to
+    /// 10 s beyond `open_ms`.
+    interval: String,
     base_ejection_time: String,
     max_ejection_percent: u32,
 }
@@ -585,6 +589,7 @@ fn destination_rule(
                     .as_ref()
                     .map(|breaker| OutlierDetection {
                         consecutive5xx_errors: per_replica_failures(breaker, callee.replicas),
+                        interval: proto_duration(outlier_sweep_ms(breaker)),
                         base_ejection_time: proto_duration(breaker.open_ms),
                         max_ejection_percent: 100,
                     }),

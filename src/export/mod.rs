@@ -400,6 +400,17 @@ pub(crate) fn per_replica_failures(breaker: &CircuitBreaker, callee_replicas: u3
         .max(1)
 }
 
+/// The longest outlier sweep interval: how late at most an ejected host comes back after its ejection time. Two
+/// breakers in a row (a caller's and its callee's) race at their returns; a second late on the callee's side
+/// kept the caller's open for another whole period in payment-guarded.
+const MAX_SWEEP_MS: f64 = 100.0;
+
+/// How often a proxy's outlier detection returns ejected hosts, for a breaker: 1% of its open time, between 1 ms
+/// (the shortest interval proxies take) and `MAX_SWEEP_MS`.
+pub(crate) fn outlier_sweep_ms(breaker: &CircuitBreaker) -> f64 {
+    (breaker.open_ms * 0.01).clamp(1.0, MAX_SWEEP_MS)
+}
+
 /// Whether a protocol is carried over HTTP (and so has per-request timeouts and retries in proxies).
 pub(crate) fn is_http_family(protocol: Protocol) -> bool {
     matches!(
@@ -518,6 +529,32 @@ pub(crate) fn to_json<T: Serialize>(value: &T) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_call_s_failures_in_a_row_are_shared_out_over_the_callee_s_replicas() {
+        let breaker = |k| CircuitBreaker {
+            consecutive_failures: k,
+            open_ms: 10_000.0,
+        };
+        assert_eq!(per_replica_failures(&breaker(5), 1), 5);
+        assert_eq!(per_replica_failures(&breaker(5), 3), 2);
+        assert_eq!(per_replica_failures(&breaker(6), 3), 2);
+        assert_eq!(per_replica_failures(&breaker(1), 4), 1);
+        assert_eq!(per_replica_failures(&breaker(5), 0), 5);
+    }
+
+    #[test]
+    fn ejected_hosts_are_looked_at_every_hundredth_of_the_open_time_within_bounds() {
+        let sweep = |open_ms| {
+            outlier_sweep_ms(&CircuitBreaker {
+                consecutive_failures: 5,
+                open_ms,
+            })
+        };
+        assert_eq!(sweep(5_000.0), 50.0);
+        assert_eq!(sweep(30_000.0), 100.0);
+        assert_eq!(sweep(20.0), 1.0);
+    }
 
     #[test]
     fn durations_print_in_protobuf_form_and_parse_back() {
