@@ -58,7 +58,7 @@ fn the_breaker_opens_through_envoy_and_every_message_reaches_its_consumer() {
     let simulated = &result["simulated"];
     assert_eq!(emulated["emulated"]["through"], "envoy");
     // The backend hangs from 2 s: the calls before answer, then 5 time out and Envoy's breaker (outlier
-    // detection) fails the next ones at once, as the simulator's does.
+    // detection of both replicas) fails the next ones at once, as the simulator's does.
     let call = &emulated["edges"]["api-backend"];
     let short_circuited = call["short_circuited"].as_u64().unwrap_or(0);
     let simulated_short = simulated["edges"]["api-backend"]["short_circuited"]
@@ -68,6 +68,13 @@ fn the_breaker_opens_through_envoy_and_every_message_reaches_its_consumer() {
         short_circuited >= 50 && simulated_short >= 50,
         "the breaker did not open: {short_circuited} calls failed fast through Envoy, {simulated_short} in the \
          simulation\n{call}"
+    );
+    // And about as many: Envoy ejects each of the two replicas after ceil(5 / 2) = 3 timeouts, and after the open
+    // time lets a returned replica take calls until it times out again where the simulator sends one trial.
+    let difference = short_circuited.abs_diff(simulated_short) as f64 / simulated_short as f64;
+    assert!(
+        difference <= 0.2,
+        "{short_circuited} calls failed fast through Envoy, {simulated_short} in the simulation: more than 20% apart"
     );
     assert!(call["timeouts"].as_u64().unwrap_or(0) >= 5, "{call}");
     // Every request before the hang got its answer; every published message was consumed (but the few sent in the

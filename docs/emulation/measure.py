@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Measures the emulated-vs-simulated agreement that docs/emulation.md records, and prints its tables.
 
-    python3 docs/emulation/measure.py [SYNCOPATE_BINARY] > /tmp/agreement.md
+    python3 docs/emulation/measure.py [SYNCOPATE_BINARY [agreement|hangs]] > /tmp/agreement.md
 
 Runs `syncopate emulate --compare --json` on each sample, through each mode, with seeds 1-3 (about 20 minutes),
 then prints per sample, mode and flow the means of the three seeds, the difference of the means and each seed's
@@ -55,11 +55,11 @@ def emulate(path, extra, mode, seed):
     raise SystemExit(1)
 
 
-def hang_variant():
-    """payment-guarded with a hang of the provider from 20 to 40 s instead of its slow-down."""
+def hang_variant(service):
+    """payment-guarded with a hang of `service` from 20 to 40 s instead of its slow-down of the provider."""
     with open("samples/payment-guarded.syncopate") as f:
         design = json.load(f)
-    design["faults"] = [{"service": "payment-provider", "kind": "hang", "start_s": 20, "end_s": 40}]
+    design["faults"] = [{"service": service, "kind": "hang", "start_s": 20, "end_s": 40}]
     out = tempfile.NamedTemporaryFile("w", suffix=".syncopate", delete=False)
     json.dump(design, out)
     out.close()
@@ -77,7 +77,7 @@ def seed_difference(key, comparison):
     return f"{d:+.1f}" if key == "error_pct" else f"{d:+.0f}%"
 
 
-def main():
+def agreement():
     for label, path, extra, breakers, consumers in RUNS:
         for mode in MODES:
             runs = [emulate(path, extra, mode, seed) for seed in SEEDS]
@@ -113,20 +113,37 @@ def main():
                         f"({(first - answers) / answers * 100:+.1f}%), {rest}"
                     )
                 print("Consumers' completed messages against the flow's answers: " + "; ".join(parts) + ".\n")
-    hang = hang_variant()
-    for mode in MODES:
-        r = emulate(hang, [], mode, 7)
-        parts = []
-        for call in ("checkout-api-payment-service", "payment-service-payment-provider"):
-            e = r["emulated"]["edges"][call]["short_circuited"]
-            s = r["simulated"]["edges"][call]["short_circuited"]
-            parts.append(f"`{call}` short-circuited {e} vs simulated {s} ({(e - s) / s * 100:+.0f}%)" if s else f"`{call}` {e} vs {s}")
-        flow = r["comparison"]["flows"]["pay"]
-        print(
-            f"**payment-guarded with a `hang` of the provider from 20 to 40 s instead of its slow-down, "
-            f"`--through {mode}`, seed 7**: {'; '.join(parts)}; goodput {flow['goodput_rps']['difference']:+.1f}%, "
-            f"p99 {flow['p99_ms']['difference']:+.1f}%, errors {flow['error_pct']['difference']:+.1f} points.\n"
-        )
+
+
+def hangs():
+    # A hang of the callee right behind a breaker (the payment service, behind the checkout API's), and of the
+    # provider behind two breakers in a row.
+    for service in ("payment-service", "payment-provider"):
+        hang = hang_variant(service)
+        for mode in MODES:
+            r = emulate(hang, [], mode, 7)
+            parts = []
+            for call in ("checkout-api-payment-service", "payment-service-payment-provider"):
+                e = r["emulated"]["edges"][call]["short_circuited"]
+                s = r["simulated"]["edges"][call]["short_circuited"]
+                t_e = r["emulated"]["edges"][call]["timeouts"]
+                t_s = r["simulated"]["edges"][call]["timeouts"]
+                change = f" ({(e - s) / s * 100:+.0f}%)" if s else ""
+                parts.append(f"`{call}` short-circuited {e} vs simulated {s}{change}, timeouts {t_e} vs {t_s}")
+            flow = r["comparison"]["flows"]["pay"]
+            print(
+                f"**payment-guarded with a `hang` of `{service}` from 20 to 40 s instead of its slow-down, "
+                f"`--through {mode}`, seed 7**: {'; '.join(parts)}; goodput {flow['goodput_rps']['difference']:+.1f}%, "
+                f"p99 {flow['p99_ms']['difference']:+.1f}%, errors {flow['error_pct']['difference']:+.1f} points.\n"
+            )
+
+
+def main():
+    only = sys.argv[2] if len(sys.argv) > 2 else None
+    if only in (None, "agreement"):
+        agreement()
+    if only in (None, "hangs"):
+        hangs()
 
 
 if __name__ == "__main__":
