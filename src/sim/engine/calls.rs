@@ -210,13 +210,7 @@ impl Simulation {
         if started == CallStart::Pending
             && let Some(timeout) = self.design.edges[edge as usize].timeout_ms
         {
-            self.schedule(
-                self.now + timeout,
-                EventKind::CallTimeout {
-                    call: index,
-                    generation,
-                },
-            );
+            self.schedule_timeout(edge, self.now + timeout, index, generation, None);
         }
         started
     }
@@ -283,13 +277,12 @@ impl Simulation {
         self.calls[call as usize].try_in_flight = true;
         if let Some(per_try) = per_try {
             let generation = self.calls[call as usize].generation;
-            self.schedule(
+            self.schedule_timeout(
+                edge as u32,
                 self.now + per_try,
-                EventKind::TryTimeout {
-                    call,
-                    generation,
-                    try_number,
-                },
+                call,
+                generation,
+                Some(try_number),
             );
         }
         TryStart::Started
@@ -426,12 +419,27 @@ impl Simulation {
         }
     }
 
-    pub(super) fn on_try_timeout(&mut self, call: u32, generation: u32, try_number: u32) {
+    /// Whether a try's timeout still has something to end: the same call, the same try, still waiting. Once false
+    /// it stays false (generations and try numbers only grow).
+    #[inline]
+    pub(super) fn try_timeout_counts(&self, call: u32, generation: u32, try_number: u32) -> bool {
         let c = &self.calls[call as usize];
-        if !(c.live && c.generation == generation && c.tries == try_number && c.try_in_flight) {
+        c.live && c.generation == generation && c.tries == try_number && c.try_in_flight
+    }
+
+    /// Whether a call's overall timeout still has something to end: the same call, still going. Once false it
+    /// stays false.
+    #[inline]
+    pub(super) fn call_timeout_counts(&self, call: u32, generation: u32) -> bool {
+        let c = &self.calls[call as usize];
+        c.live && c.generation == generation
+    }
+
+    pub(super) fn on_try_timeout(&mut self, call: u32, generation: u32, try_number: u32) {
+        if !self.try_timeout_counts(call, generation, try_number) {
             return;
         }
-        let edge = c.edge as usize;
+        let edge = self.calls[call as usize].edge as usize;
         if self.measuring() {
             self.edges[edge].report.timeouts += 1;
         }
@@ -440,10 +448,10 @@ impl Simulation {
     }
 
     pub(super) fn on_call_timeout(&mut self, call: u32, generation: u32) {
-        let c = &self.calls[call as usize];
-        if !(c.live && c.generation == generation) {
+        if !self.call_timeout_counts(call, generation) {
             return;
         }
+        let c = &self.calls[call as usize];
         let (edge, in_flight, epoch) = (c.edge as usize, c.try_in_flight, c.try_epoch);
         if self.measuring() {
             self.edges[edge].report.timeouts += 1;

@@ -15,18 +15,120 @@ pub(super) enum EventKind {
     Arrival { flow: u32, token: u32 },
     /// A job's local work ends.
     WorkDone { job: u32, generation: u32 },
-    /// A try of a sync call ran out of time.
-    TryTimeout {
-        call: u32,
-        generation: u32,
-        try_number: u32,
-    },
-    /// A sync call ran out of its overall time.
-    CallTimeout { call: u32, generation: u32 },
+    /// The first timeout of a lane (see `TimeoutLanes`) is due.
+    Timeout { lane: u32 },
     /// The backoff before a retry is over.
     RetryDue { call: u32, generation: u32 },
     /// A fault starts or ends.
     FaultEdge { fault: u32 },
+}
+
+/// The event key of a time and a sequence number: the time's bits above the sequence number (see `Event::key`).
+#[inline]
+pub(super) fn event_key(time_ms: f64, seq: u64) -> u128 {
+    // Times are sums of non-negative samples from 0, so never negative; max(0.0) also turns -0.0 into 0.0.
+    (u128::from(time_ms.max(0.0).to_bits()) << 64) | u128::from(seq)
+}
+
+/// The time of an event key.
+#[inline]
+pub(super) fn key_time(key: u128) -> f64 {
+    f64::from_bits((key >> 64) as u64)
+}
+
+/// A timeout waiting in its lane: a sync call's overall timeout, or one try's.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Timeout {
+    pub(super) key: u128,
+    pub(super) call: u32,
+    pub(super) generation: u32,
+    /// The try it times out (a try's timeout only).
+    pub(super) try_number: u32,
+}
+
+/// Timeouts wait in lanes, two per edge (the calls' overall timeouts, and their tries'), and only each lane's
+/// first timeout has a place in the event heap. Every timeout of a lane is its edge's fixed duration after it was
+/// set, so a lane fills in time order. Most timeouts never fire (the call answered first) and, in the heap, they
+/// made up most of it on large designs (a call's timeout outlives the call many times over), so every push and pop
+/// went through levels that did not fit the caches. In lanes they are appended and dropped in order, and one that
+/// has gone stale is dropped when it reaches the front, without a trip through the heap.
+#[derive(Debug, Default)]
+pub(super) struct TimeoutLanes {
+    lanes: Vec<std::collections::VecDeque<Timeout>>,
+    /// Whether the lane's first timeout has its event in the heap (or is being handled).
+    armed: Vec<bool>,
+    /// Timeouts waiting over all lanes.
+    waiting: usize,
+}
+
+impl TimeoutLanes {
+    /// Lanes for `edges` edges.
+    pub(super) fn new(edges: usize) -> Self {
+        Self {
+            lanes: vec![std::collections::VecDeque::new(); edges * 2],
+            armed: vec![false; edges * 2],
+            waiting: 0,
+        }
+    }
+
+    /// The lane of an edge's call timeouts (`of_try` false) or try timeouts.
+    #[inline]
+    pub(super) fn lane(edge: u32, of_try: bool) -> u32 {
+        edge * 2 + u32::from(of_try)
+    }
+
+    /// Whether a lane holds try timeouts.
+    #[inline]
+    pub(super) fn of_try(lane: u32) -> bool {
+        lane % 2 == 1
+    }
+
+    /// Adds a timeout at the lane's end. Returns true when the lane needs an event in the heap for it.
+    #[inline]
+    pub(super) fn push(&mut self, lane: u32, timeout: Timeout) -> bool {
+        let l = lane as usize;
+        debug_assert!(
+            self.lanes[l].back().is_none_or(|last| last.key < timeout.key),
+            "a lane fills in time order"
+        );
+        self.lanes[l].push_back(timeout);
+        self.waiting += 1;
+        !std::mem::replace(&mut self.armed[l], true)
+    }
+
+    /// Takes the lane's first timeout, whose event came up. The lane stays armed while it is handled, so timeouts
+    /// set meanwhile do not put a second event in the heap; `rearm` ends that.
+    #[inline]
+    pub(super) fn take_first(&mut self, lane: u32) -> Option<Timeout> {
+        let first = self.lanes[lane as usize].pop_front();
+        if first.is_some() {
+            self.waiting -= 1;
+        }
+        first
+    }
+
+    /// The lane's first timeout, if any.
+    #[inline]
+    pub(super) fn first(&self, lane: u32) -> Option<&Timeout> {
+        self.lanes[lane as usize].front()
+    }
+
+    /// Marks the lane as having no event in the heap.
+    #[inline]
+    pub(super) fn disarm(&mut self, lane: u32) {
+        self.armed[lane as usize] = false;
+    }
+
+    /// Marks the lane as having an event in the heap for its first timeout.
+    #[inline]
+    pub(super) fn arm(&mut self, lane: u32) {
+        self.armed[lane as usize] = true;
+    }
+
+    /// Timeouts waiting over all lanes.
+    pub(super) fn len(&self) -> usize {
+        self.waiting
+    }
 }
 
 /// A 4-ary min-heap of events: shallower than a binary heap, so a pop touches fewer cache lines; the event queue is

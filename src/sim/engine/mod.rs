@@ -2,7 +2,7 @@
 //! `docs/simulation.md` for the choices the format leaves open.
 //!
 //! One file per concept, each rule of the semantics in one place:
-//! - `events`: the event list;
+//! - `events`: the event list, with sync calls' timeouts in lanes beside it;
 //! - `service`: replicas, workers, queues, and who is turned away;
 //! - `request`: jobs, the flow's call groups and probabilities, and what ends a job;
 //! - `calls`: sync calls, their tries, timeouts, retries and bulkheads, and async messages;
@@ -29,7 +29,7 @@ pub(crate) use rand::rngs::SmallRng as SimRng;
 use rand_distr::{Distribution as _, Exp1};
 
 use self::calls::{Call, EdgeState};
-use self::events::{EventKind, EventQueue};
+use self::events::{EventKind, EventQueue, Timeout, TimeoutLanes, event_key, key_time};
 use self::request::Job;
 use self::sampler::Sampler;
 use self::service::{Replica, ServiceState};
@@ -80,6 +80,8 @@ pub struct Simulation {
     seq: u64,
     events: u64,
     queue: EventQueue,
+    /// Sync calls' timeouts, in lanes beside the heap.
+    timeouts: TimeoutLanes,
     jobs: Vec<Job>,
     free_jobs: Vec<u32>,
     calls: Vec<Call>,
@@ -242,6 +244,7 @@ impl Simulation {
             seq: 0,
             events: 0,
             queue: EventQueue::default(),
+            timeouts: TimeoutLanes::new(edges.len()),
             jobs: Vec::new(),
             free_jobs: Vec::new(),
             calls: Vec::new(),
@@ -284,12 +287,62 @@ impl Simulation {
 
     fn schedule(&mut self, time: f64, kind: EventKind) {
         self.seq += 1;
-        // Times are sums of non-negative samples from 0, so never negative; max(0.0) also turns -0.0 into 0.0.
-        let time_bits = u128::from(time.max(0.0).to_bits());
         self.queue.push(events::Event {
-            key: (time_bits << 64) | u128::from(self.seq),
+            key: event_key(time, self.seq),
             kind,
         });
+    }
+
+    /// Sets a sync call's overall timeout (`try_number` None) or its try's, at `time`. It takes its turn among
+    /// the events exactly as if it were in the heap: the same key of time and sequence number.
+    fn schedule_timeout(&mut self, edge: u32, time: f64, call: u32, generation: u32, try_number: Option<u32>) {
+        self.seq += 1;
+        let key = event_key(time, self.seq);
+        let lane = TimeoutLanes::lane(edge, try_number.is_some());
+        let timeout = Timeout {
+            key,
+            call,
+            generation,
+            try_number: try_number.unwrap_or(0),
+        };
+        if self.timeouts.push(lane, timeout) {
+            self.queue.push(events::Event {
+                key,
+                kind: EventKind::Timeout { lane },
+            });
+        }
+    }
+
+    /// The first timeout of a lane came up: handles it, then gives the lane's next timeout its event. Timeouts
+    /// that have gone stale (their call or try ended first; it never comes back) are dropped on the way, if they
+    /// are due by `until`, and counted as the events they would have been.
+    fn on_timeout(&mut self, lane: u32, until: f64) {
+        if let Some(timeout) = self.timeouts.take_first(lane) {
+            if TimeoutLanes::of_try(lane) {
+                self.on_try_timeout(timeout.call, timeout.generation, timeout.try_number);
+            } else {
+                self.on_call_timeout(timeout.call, timeout.generation);
+            }
+        }
+        while let Some(&next) = self.timeouts.first(lane) {
+            let stale = if TimeoutLanes::of_try(lane) {
+                !self.try_timeout_counts(next.call, next.generation, next.try_number)
+            } else {
+                !self.call_timeout_counts(next.call, next.generation)
+            };
+            if stale && key_time(next.key) <= until {
+                self.timeouts.take_first(lane);
+                self.events += 1;
+                continue;
+            }
+            self.queue.push(events::Event {
+                key: next.key,
+                kind: EventKind::Timeout { lane },
+            });
+            self.timeouts.arm(lane);
+            return;
+        }
+        self.timeouts.disarm(lane);
     }
 
     fn measuring(&self) -> bool {
@@ -369,7 +422,7 @@ impl Simulation {
     pub fn step_until(&mut self, until_s: f64) {
         let until = (until_s * 1000.0).min(self.end_ms);
         while let Some(key) = self.queue.peek_key() {
-            let time = f64::from_bits((key >> 64) as u64);
+            let time = key_time(key);
             if time > until {
                 break;
             }
@@ -384,14 +437,7 @@ impl Simulation {
                         self.on_work_done(job);
                     }
                 }
-                EventKind::TryTimeout {
-                    call,
-                    generation,
-                    try_number,
-                } => self.on_try_timeout(call, generation, try_number),
-                EventKind::CallTimeout { call, generation } => {
-                    self.on_call_timeout(call, generation)
-                }
+                EventKind::Timeout { lane } => self.on_timeout(lane, until),
                 EventKind::RetryDue { call, generation } => self.on_retry_due(call, generation),
                 EventKind::FaultEdge { fault } => self.on_fault_edge(fault),
             }
@@ -420,7 +466,7 @@ impl Simulation {
     /// Events waiting in the queue (for memory checks): bounded by the design's workers, queues and calls in
     /// flight, not by the offered load.
     pub fn events_pending(&self) -> usize {
-        self.queue.len()
+        self.queue.len() + self.timeouts.len()
     }
 
     /// Topic names known to the run (index 0 is "no topic").
