@@ -66,7 +66,7 @@ pub(super) struct EdgeState {
     pub(super) total_failures: u64,
     pub(super) report: EdgeReport,
     /// From the call to its successful answer (sync calls, measured period), for the per-hop latencies.
-    pub(super) latency: LatencyHistogram,
+    pub(super) latency: super::stats::Batched,
     /// Async edges: the backlog, and how long messages waited before a worker took them (measured period, and
     /// since the previous snapshot).
     pub(super) backlog: Backlog,
@@ -387,7 +387,7 @@ impl Simulation {
         let edge = self.calls[call as usize].edge as usize;
         if self.measuring() {
             let took_ms = self.now - self.calls[call as usize].started_at;
-            record(&mut self.edges[edge].latency, took_ms);
+            self.edges[edge].latency.record(took_ms);
         }
         let (caller, caller_generation) = {
             let c = &self.calls[call as usize];

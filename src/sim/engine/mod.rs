@@ -175,7 +175,7 @@ impl Simulation {
                 total_calls: 0,
                 total_failures: 0,
                 report: EdgeReport::default(),
-                latency: new_histogram(PART_HISTOGRAM_DIGITS),
+                latency: stats::Batched::new(PART_HISTOGRAM_DIGITS),
                 backlog: Default::default(),
                 lag: asynchronous.then(|| new_histogram(PART_HISTOGRAM_DIGITS)),
                 recent_lag: asynchronous.then(|| new_histogram(PART_HISTOGRAM_DIGITS)),

@@ -265,7 +265,7 @@ impl Simulation {
                 } else {
                     s.failed += 1;
                 }
-                record(&mut s.sojourn, sojourn);
+                s.sojourn.record(sojourn);
             }
         }
         if self.jobs[job as usize].in_service {

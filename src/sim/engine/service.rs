@@ -6,7 +6,7 @@ use rand::Rng;
 
 use super::events::EventKind;
 use super::sampler::Sampler;
-use super::stats::{PART_HISTOGRAM_DIGITS, new_histogram};
+use super::stats::{Batched, PART_HISTOGRAM_DIGITS, new_histogram};
 use super::{NONE, Simulation};
 use crate::model::either_fails;
 use crate::sim::report::LatencyHistogram;
@@ -44,7 +44,7 @@ pub(super) struct ServiceState {
     pub(super) waiting_area: f64,
     /// The most requests waiting at once, over all replicas, in the measured period.
     pub(super) max_waiting: u64,
-    pub(super) sojourn: LatencyHistogram,
+    pub(super) sojourn: Batched,
     /// Sojourn times since the previous snapshot, for the live table.
     pub(super) recent_sojourn: LatencyHistogram,
     // Faults in force (see `faults`).
@@ -84,7 +84,7 @@ impl ServiceState {
             busy_area: 0.0,
             waiting_area: 0.0,
             max_waiting: 0,
-            sojourn: new_histogram(PART_HISTOGRAM_DIGITS),
+            sojourn: Batched::new(PART_HISTOGRAM_DIGITS),
             recent_sojourn: new_histogram(PART_HISTOGRAM_DIGITS),
             down: 0,
             hanging: 0,
