@@ -69,7 +69,8 @@ impl Clients {
         call: Option<u64>,
     ) -> Outcome {
         let grpc = protocol == Protocol::Grpc;
-        let Ok(request) = wire::request(&format!("127.0.0.1:{port}"), path, grpc, flow, call) else {
+        let Ok(request) = wire::request(&format!("127.0.0.1:{port}"), path, grpc, flow, call)
+        else {
             return Outcome::Failure;
         };
         match self.for_protocol(protocol).request(request).await {

@@ -88,7 +88,9 @@ impl TimeoutLanes {
     pub(super) fn push(&mut self, lane: u32, timeout: Timeout) -> bool {
         let l = lane as usize;
         debug_assert!(
-            self.lanes[l].back().is_none_or(|last| last.key < timeout.key),
+            self.lanes[l]
+                .back()
+                .is_none_or(|last| last.key < timeout.key),
             "a lane fills in time order"
         );
         self.lanes[l].push_back(timeout);

@@ -295,7 +295,14 @@ impl Simulation {
 
     /// Sets a sync call's overall timeout (`try_number` None) or its try's, at `time`. It takes its turn among
     /// the events exactly as if it were in the heap: the same key of time and sequence number.
-    fn schedule_timeout(&mut self, edge: u32, time: f64, call: u32, generation: u32, try_number: Option<u32>) {
+    fn schedule_timeout(
+        &mut self,
+        edge: u32,
+        time: f64,
+        call: u32,
+        generation: u32,
+        try_number: Option<u32>,
+    ) {
         self.seq += 1;
         let key = event_key(time, self.seq);
         let lane = TimeoutLanes::lane(edge, try_number.is_some());
