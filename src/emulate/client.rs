@@ -66,9 +66,11 @@ impl Clients {
         path: &str,
         protocol: Protocol,
         flow: usize,
+        call: Option<u64>,
     ) -> Outcome {
         let grpc = protocol == Protocol::Grpc;
-        let Ok(request) = wire::request(&format!("127.0.0.1:{port}"), path, grpc, flow) else {
+        let Ok(request) = wire::request(&format!("127.0.0.1:{port}"), path, grpc, flow, call)
+        else {
             return Outcome::Failure;
         };
         match self.for_protocol(protocol).request(request).await {
@@ -118,14 +120,19 @@ async fn through_proxy(
     measuring: bool,
 ) -> bool {
     let protocol = world.design.edges[edge].effective_protocol();
-    match world
+    let call = world.next_call.fetch_add(1, Ordering::Relaxed);
+    let outcome = world
         .clients
-        .send(route.port, &route.path, protocol, flow)
-        .await
-    {
+        .send(route.port, &route.path, protocol, flow, Some(call))
+        .await;
+    let reached_a_replica = world.call_ended(call);
+    match outcome {
         Outcome::Success => true,
+        // Short-circuited as the simulator counts it: the breaker refused the call before any try went out. A call
+        // whose first try timed out and whose retry found every host ejected also ends in Envoy's "no healthy
+        // upstream", but it failed, as in the simulator.
         Outcome::ShortCircuited => {
-            if measuring {
+            if measuring && !reached_a_replica {
                 bump(&world.stats.edges[edge].short_circuited);
             }
             false
@@ -238,7 +245,7 @@ async fn tries(
                     Some(replica) => {
                         world
                             .clients
-                            .send(replica.port, &path, protocol, flow)
+                            .send(replica.port, &path, protocol, flow, None)
                             .await
                             == Outcome::Success
                     }

@@ -76,7 +76,10 @@ async fn request(world: Arc<World>, flow: usize) {
     let outcome = match entry.and_then(|e| world.pick_replica(e)) {
         Some(replica) => {
             let port = replica.port;
-            world.clients.send(port, "/", Protocol::Http, flow).await
+            world
+                .clients
+                .send(port, "/", Protocol::Http, flow, None)
+                .await
         }
         None => Outcome::Failure,
     };

@@ -67,6 +67,9 @@ async fn connection(
         let (world, replica) = (world.clone(), replica.clone());
         async move {
             let grpc = wire::is_grpc(&request);
+            if let Some(call) = wire::call_of(&request) {
+                world.call_reached(call);
+            }
             let answer = match wire::flow_of(&request).filter(|&f| f < world.design.flows.len()) {
                 Some(flow) => arrive(&world, &replica, flow).await,
                 None => Answer::Failed,

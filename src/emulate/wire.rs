@@ -12,6 +12,10 @@ use hyper::header::{HeaderMap, HeaderValue};
 /// The header that carries a request's flow (its index in the design) from service to service.
 pub(crate) const FLOW_HEADER: &str = "x-syncopate-flow";
 
+/// The number of a call made through a proxy, on each of its tries, so the emulator knows whether any try reached
+/// a replica (see `World::reached_calls`).
+pub(crate) const CALL_HEADER: &str = "x-syncopate-call";
+
 /// An empty protobuf message in gRPC's length-prefixed framing: not compressed, length 0.
 pub(crate) const GRPC_EMPTY_MESSAGE: [u8; 5] = [0, 0, 0, 0, 0];
 
@@ -114,6 +118,15 @@ pub(crate) fn is_grpc<B>(request: &hyper::Request<B>) -> bool {
 }
 
 /// The flow index a request carries.
+/// The call number a request carries, if any.
+pub(crate) fn call_of<B>(request: &hyper::Request<B>) -> Option<u64> {
+    request
+        .headers()
+        .get(CALL_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
 pub(crate) fn flow_of<B>(request: &hyper::Request<B>) -> Option<usize> {
     request
         .headers()
@@ -142,9 +155,13 @@ pub(crate) fn request(
     path: &str,
     grpc: bool,
     flow: usize,
+    call: Option<u64>,
 ) -> Result<hyper::Request<http_body_util::Full<Bytes>>, hyper::http::Error> {
-    let builder = hyper::Request::post(format!("http://{authority}{path}"))
+    let mut builder = hyper::Request::post(format!("http://{authority}{path}"))
         .header(FLOW_HEADER, flow.to_string());
+    if let Some(call) = call {
+        builder = builder.header(CALL_HEADER, call.to_string());
+    }
     if grpc {
         builder
             .header(hyper::header::CONTENT_TYPE, "application/grpc")

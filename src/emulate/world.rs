@@ -1,8 +1,8 @@
 //! The state every emulated server, client and load generator shares: the design, its replicas, the clock, the
 //! faults in force, the policies of the emulator's own client, and the measurements.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
@@ -98,9 +98,27 @@ pub(crate) struct World {
     pub(crate) rabbit: OnceLock<Rabbit>,
     pub(crate) clients: super::client::Clients,
     pub(crate) stats: Stats,
+    /// The number of the next call made through a proxy.
+    pub(crate) next_call: AtomicU64,
+    /// Calls made through a proxy, by number, some try of which reached a replica and that have not ended yet.
+    reached_calls: Mutex<HashSet<u64>>,
 }
 
 impl World {
+    /// A try of the call numbered `call` reached a replica.
+    pub(crate) fn call_reached(&self, call: u64) {
+        if let Ok(mut reached) = self.reached_calls.lock() {
+            reached.insert(call);
+        }
+    }
+
+    /// The call numbered `call` ended: whether any of its tries reached a replica (and it is forgotten).
+    pub(crate) fn call_ended(&self, call: u64) -> bool {
+        self.reached_calls
+            .lock()
+            .is_ok_and(|mut reached| reached.remove(&call))
+    }
+
     pub(crate) fn new(
         design: Design,
         settings: SimulationSettings,
@@ -166,6 +184,8 @@ impl World {
             rabbit: OnceLock::new(),
             clients: super::client::Clients::new(),
             stats: Stats::new(&design),
+            next_call: AtomicU64::new(0),
+            reached_calls: Mutex::new(HashSet::new()),
             replicas,
             design,
             settings,
