@@ -117,22 +117,23 @@ pub(crate) fn is_grpc<B>(request: &hyper::Request<B>) -> bool {
         .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"))
 }
 
-/// The flow index a request carries.
-/// The call number a request carries, if any.
-pub(crate) fn call_of<B>(request: &hyper::Request<B>) -> Option<u64> {
+/// A number a request carries in one of the emulator's headers.
+fn number_in<B, T: std::str::FromStr>(request: &hyper::Request<B>, header: &str) -> Option<T> {
     request
         .headers()
-        .get(CALL_HEADER)
+        .get(header)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok())
 }
 
+/// The call number a request carries, if any.
+pub(crate) fn call_of<B>(request: &hyper::Request<B>) -> Option<u64> {
+    number_in(request, CALL_HEADER)
+}
+
+/// The flow index a request carries.
 pub(crate) fn flow_of<B>(request: &hyper::Request<B>) -> Option<usize> {
-    request
-        .headers()
-        .get(FLOW_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
+    number_in(request, FLOW_HEADER)
 }
 
 /// The path of a call's requests: gRPC's `/<package>.Emulated/Call` (the package as the exports route by it), or
