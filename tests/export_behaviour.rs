@@ -437,11 +437,17 @@ fn the_payment_guarded_breaker_fails_fast_then_sends_a_trial_after_its_open_time
     }];
     let report = simulate_constant(&simulated, 2.0, 2.9);
     let simulated_tries = report.services["payment-service"].arrivals as usize;
-    // Envoy ejects each of the three replicas after ceil(5 / 3) = 2 failures of its own, so it lets at most one
-    // try more than the design's 5 through (with 5 per replica it let 15 through).
-    assert!(
-        before_open >= simulated_tries && before_open < simulated_tries + ports.len(),
-        "the simulator lets {simulated_tries} tries through before its breaker opens, Envoy {before_open}"
+    // The simulator lets exactly the design's 5 failing tries through; Envoy ejects each of the three replicas,
+    // taken in turn, after ceil(5 / 3) = 2 failures of its own: 6, the rounding's one more (with 5 per replica it
+    // let 15 through).
+    assert_eq!(
+        simulated_tries, failures,
+        "the simulator lets {simulated_tries} tries through before its breaker opens"
+    );
+    assert_eq!(
+        before_open,
+        failures.div_ceil(ports.len()) * ports.len(),
+        "Envoy let {before_open} tries through before its breaker opened"
     );
     assert!(report.edges["checkout-api-payment-service"].short_circuited > 0);
     // Nothing reaches the upstream while it is open...
