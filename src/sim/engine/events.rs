@@ -55,10 +55,10 @@ pub(super) struct Timeout {
 #[derive(Debug, Default)]
 pub(super) struct TimeoutLanes {
     lanes: Vec<std::collections::VecDeque<Timeout>>,
-    /// Whether the lane's first timeout has its event in the heap (or is being handled).
-    armed: Vec<bool>,
-    /// Timeouts waiting over all lanes.
-    waiting: usize,
+    /// The lane whose first timeout is being handled: its event has left the heap, and the next one gets its
+    /// event when the handling ends (`end_handling`), so timeouts set meanwhile need none of their own. Every other
+    /// lane that holds timeouts has exactly one event in the heap, for its first.
+    handling: Option<u32>,
 }
 
 impl TimeoutLanes {
@@ -66,8 +66,7 @@ impl TimeoutLanes {
     pub(super) fn new(edges: usize) -> Self {
         Self {
             lanes: vec![std::collections::VecDeque::new(); edges * 2],
-            armed: vec![false; edges * 2],
-            waiting: 0,
+            handling: None,
         }
     }
 
@@ -86,27 +85,21 @@ impl TimeoutLanes {
     /// Adds a timeout at the lane's end. Returns true when the lane needs an event in the heap for it.
     #[inline]
     pub(super) fn push(&mut self, lane: u32, timeout: Timeout) -> bool {
-        let l = lane as usize;
+        let queue = &mut self.lanes[lane as usize];
         debug_assert!(
-            self.lanes[l]
-                .back()
-                .is_none_or(|last| last.key < timeout.key),
+            queue.back().is_none_or(|last| last.key < timeout.key),
             "a lane fills in time order"
         );
-        self.lanes[l].push_back(timeout);
-        self.waiting += 1;
-        !std::mem::replace(&mut self.armed[l], true)
+        let needs_event = queue.is_empty() && self.handling != Some(lane);
+        queue.push_back(timeout);
+        needs_event
     }
 
-    /// Takes the lane's first timeout, whose event came up. The lane stays armed while it is handled, so timeouts
-    /// set meanwhile do not put a second event in the heap; `rearm` ends that.
+    /// Takes the first timeout of the lane whose event came up, and handles the lane until `end_handling`.
     #[inline]
-    pub(super) fn take_first(&mut self, lane: u32) -> Option<Timeout> {
-        let first = self.lanes[lane as usize].pop_front();
-        if first.is_some() {
-            self.waiting -= 1;
-        }
-        first
+    pub(super) fn start_handling(&mut self, lane: u32) -> Option<Timeout> {
+        self.handling = Some(lane);
+        self.lanes[lane as usize].pop_front()
     }
 
     /// The lane's first timeout, if any.
@@ -115,21 +108,21 @@ impl TimeoutLanes {
         self.lanes[lane as usize].front()
     }
 
-    /// Marks the lane as having no event in the heap.
+    /// Drops the lane's first timeout (one gone stale).
     #[inline]
-    pub(super) fn disarm(&mut self, lane: u32) {
-        self.armed[lane as usize] = false;
+    pub(super) fn drop_first(&mut self, lane: u32) {
+        self.lanes[lane as usize].pop_front();
     }
 
-    /// Marks the lane as having an event in the heap for its first timeout.
+    /// The lane being handled is done: its first timeout, if any, gets its event in the heap now.
     #[inline]
-    pub(super) fn arm(&mut self, lane: u32) {
-        self.armed[lane as usize] = true;
+    pub(super) fn end_handling(&mut self) {
+        self.handling = None;
     }
 
-    /// Timeouts waiting over all lanes.
+    /// Timeouts waiting over all lanes (for memory checks).
     pub(super) fn len(&self) -> usize {
-        self.waiting
+        self.lanes.iter().map(std::collections::VecDeque::len).sum()
     }
 }
 

@@ -324,7 +324,7 @@ impl Simulation {
     /// that have gone stale (their call or try ended first; it never comes back) are dropped on the way, if they
     /// are due by `until`, and counted as the events they would have been.
     fn on_timeout(&mut self, lane: u32, until: f64) {
-        if let Some(timeout) = self.timeouts.take_first(lane) {
+        if let Some(timeout) = self.timeouts.start_handling(lane) {
             if TimeoutLanes::of_try(lane) {
                 self.on_try_timeout(timeout.call, timeout.generation, timeout.try_number);
             } else {
@@ -337,19 +337,17 @@ impl Simulation {
             } else {
                 !self.call_timeout_counts(next.call, next.generation)
             };
-            if stale && key_time(next.key) <= until {
-                self.timeouts.take_first(lane);
-                self.events += 1;
-                continue;
+            if !(stale && key_time(next.key) <= until) {
+                self.queue.push(events::Event {
+                    key: next.key,
+                    kind: EventKind::Timeout { lane },
+                });
+                break;
             }
-            self.queue.push(events::Event {
-                key: next.key,
-                kind: EventKind::Timeout { lane },
-            });
-            self.timeouts.arm(lane);
-            return;
+            self.timeouts.drop_first(lane);
+            self.events += 1;
         }
-        self.timeouts.disarm(lane);
+        self.timeouts.end_handling();
     }
 
     fn measuring(&self) -> bool {
