@@ -120,18 +120,12 @@ async fn through_proxy(
     measuring: bool,
 ) -> bool {
     let protocol = world.design.edges[edge].effective_protocol();
-    let call = world.next_call.fetch_add(1, Ordering::Relaxed);
-    // Forgets the call's number also when the caller abandons it (a sibling call failed first).
-    let mark = CallMark {
-        world,
-        call,
-        ended: false,
-    };
+    let call = world.proxied_call();
     let outcome = world
         .clients
-        .send(route.port, &route.path, protocol, flow, Some(call))
+        .send(route.port, &route.path, protocol, flow, Some(call.number()))
         .await;
-    let reached_a_replica = mark.end();
+    let reached_a_replica = call.end();
     match outcome {
         Outcome::Success => true,
         // Short-circuited as the simulator counts it: the breaker refused the call before any try went out. A call
@@ -144,29 +138,6 @@ async fn through_proxy(
             false
         }
         Outcome::Failure => false,
-    }
-}
-
-/// A call through a proxy in flight: its number is forgotten when it ends or is abandoned.
-struct CallMark<'a> {
-    world: &'a World,
-    call: u64,
-    ended: bool,
-}
-
-impl CallMark<'_> {
-    /// The call ended: whether any of its tries reached a replica.
-    fn end(mut self) -> bool {
-        self.ended = true;
-        self.world.call_ended(self.call)
-    }
-}
-
-impl Drop for CallMark<'_> {
-    fn drop(&mut self) {
-        if !self.ended {
-            self.world.call_ended(self.call);
-        }
     }
 }
 

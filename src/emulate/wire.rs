@@ -13,7 +13,7 @@ use hyper::header::{HeaderMap, HeaderValue};
 pub(crate) const FLOW_HEADER: &str = "x-syncopate-flow";
 
 /// The number of a call made through a proxy, on each of its tries, so the emulator knows whether any try reached
-/// a replica (see `World::reached_calls`).
+/// a replica (see `World::proxied_call`).
 pub(crate) const CALL_HEADER: &str = "x-syncopate-call";
 
 /// An empty protobuf message in gRPC's length-prefixed framing: not compressed, length 0.

@@ -99,12 +99,48 @@ pub(crate) struct World {
     pub(crate) clients: super::client::Clients,
     pub(crate) stats: Stats,
     /// The number of the next call made through a proxy.
-    pub(crate) next_call: AtomicU64,
+    next_call: AtomicU64,
     /// Calls made through a proxy, by number, some try of which reached a replica and that have not ended yet.
     reached_calls: Mutex<HashSet<u64>>,
 }
 
+/// A call through a proxy in flight. Its number is forgotten when it ends, and also when its caller abandons it (a
+/// sibling call failed first) and drops it.
+pub(crate) struct ProxiedCall<'a> {
+    world: &'a World,
+    number: u64,
+}
+
+impl ProxiedCall<'_> {
+    /// The number its requests carry.
+    pub(crate) fn number(&self) -> u64 {
+        self.number
+    }
+
+    /// The call ended: whether any of its tries reached a replica.
+    pub(crate) fn end(self) -> bool {
+        let reached = self.world.forget_call(self.number);
+        // Forgotten already; the drop would only forget it again. It holds nothing else.
+        std::mem::forget(self);
+        reached
+    }
+}
+
+impl Drop for ProxiedCall<'_> {
+    fn drop(&mut self) {
+        self.world.forget_call(self.number);
+    }
+}
+
 impl World {
+    /// A new call through a proxy, numbered so that its tries can say they reached a replica.
+    pub(crate) fn proxied_call(&self) -> ProxiedCall<'_> {
+        ProxiedCall {
+            world: self,
+            number: self.next_call.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+
     /// A try of the call numbered `call` reached a replica.
     pub(crate) fn call_reached(&self, call: u64) {
         if let Ok(mut reached) = self.reached_calls.lock() {
@@ -112,8 +148,8 @@ impl World {
         }
     }
 
-    /// The call numbered `call` ended: whether any of its tries reached a replica (and it is forgotten).
-    pub(crate) fn call_ended(&self, call: u64) -> bool {
+    /// Forgets a call: whether any of its tries reached a replica.
+    fn forget_call(&self, call: u64) -> bool {
         self.reached_calls
             .lock()
             .is_ok_and(|mut reached| reached.remove(&call))
