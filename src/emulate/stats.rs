@@ -248,6 +248,7 @@ impl Stats {
                     lag_ms: s.lag.as_ref().map(stats_of),
                     max_backlog: None,
                     mean_backlog: None,
+                    ..EdgeReport::default()
                 };
                 (edge.id.to_string(), report)
             })

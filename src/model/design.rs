@@ -607,6 +607,35 @@ pub struct Edge {
     /// The flows this call takes part in; `None` means every flow.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flows: Option<Vec<FlowId>>,
+    /// Whether making the call twice has the effect of making it once (so retrying it is safe).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub idempotent: bool,
+    /// A compensating call: the call (same caller) whose effect this call undoes. It is never made on the forward
+    /// path; the caller makes it when its request fails after the compensated call succeeded (a saga's rollback).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compensates: Option<EdgeId>,
+    /// Async only: a message whose handling fails is delivered again until this many deliveries in all, then goes
+    /// to a dead-letter queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dead_letter: Option<DeadLetter>,
+}
+
+/// A dead-letter queue on an async call: how many deliveries a message gets before it is set aside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeadLetter {
+    /// Deliveries in all (the first included) before a failing message goes to the dead-letter queue, ≥ 1.
+    pub after_deliveries: u32,
+}
+
+/// Asynchronous request-reply: the client, answered at once (`202 Accepted`), asks the entry for the result every
+/// `interval_ms` until the request's work is done.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Polling {
+    /// Time between the client's polls, in milliseconds (> 0).
+    #[serde(serialize_with = "write_number")]
+    pub interval_ms: f64,
 }
 
 impl Edge {
@@ -628,6 +657,9 @@ impl Edge {
             max_in_flight: None,
             topic: None,
             flows: None,
+            idempotent: false,
+            compensates: None,
+            dead_letter: None,
         }
     }
 
@@ -664,6 +696,17 @@ impl Edge {
     /// Whether this call takes part in `flow`.
     pub fn in_flow(&self, flow: &FlowId) -> bool {
         self.flows.as_ref().is_none_or(|flows| flows.contains(flow))
+    }
+
+    /// Whether the call is made on `flow`'s forward path: it takes part in the flow and is not a compensating
+    /// call (those are made only when a saga rolls back).
+    pub fn on_forward_path(&self, flow: &FlowId) -> bool {
+        self.compensates.is_none() && self.in_flow(flow)
+    }
+
+    /// Whether this is a compensating call.
+    pub fn is_compensation(&self) -> bool {
+        self.compensates.is_some()
     }
 
     /// Tries at most made per call: `max_retries + 1`.
@@ -755,6 +798,10 @@ pub struct Flow {
         serialize_with = "write_opt_number"
     )]
     pub slo_p99_ms: Option<f64>,
+    /// Asynchronous request-reply (flows whose caller does not wait only): the client polls the entry for the
+    /// result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub polling: Option<Polling>,
 }
 
 impl Flow {
@@ -770,6 +817,7 @@ impl Flow {
             kind: FlowKind::default(),
             caller_waits: true,
             slo_p99_ms: None,
+            polling: None,
         }
     }
 

@@ -412,6 +412,16 @@ fn check_flows<'a>(
         if let Some(slo) = flow.slo_p99_ms {
             checker.duration_ms(format!("{at}.slo_p99_ms"), slo);
         }
+        if let Some(polling) = &flow.polling {
+            if flow.caller_waits {
+                checker.report(
+                    format!("{at}.polling"),
+                    "polling applies to flows whose caller does not wait (caller_waits: false): a waiting \
+                     caller already has its answer",
+                );
+            }
+            checker.duration_ms(format!("{at}.polling.interval_ms"), polling.interval_ms);
+        }
     }
     check_unique(
         checker,
@@ -562,6 +572,7 @@ fn check_edges(
             }
         }
     }
+    check_compensations(checker, edges);
     check_unique(
         checker,
         "edge",
@@ -570,6 +581,97 @@ fn check_edges(
             .enumerate()
             .map(|(i, e)| (format!("edges[{i}].id"), e.id.as_str())),
     );
+}
+
+/// Most deliveries of one message before it is dead-lettered.
+pub const MAX_DELIVERIES: u32 = 10_000;
+
+/// Dead-letter queues and compensating calls (sagas): what they refer to and what they may carry.
+fn check_compensations(checker: &mut Checker, edges: &[Edge]) {
+    let by_id: HashMap<&str, &Edge> = edges.iter().map(|e| (e.id.as_str(), e)).collect();
+    let mut compensated: HashMap<&str, usize> = HashMap::new();
+    for (i, edge) in edges.iter().enumerate() {
+        let at = format!("edges[{i}]");
+        if let Some(dead_letter) = &edge.dead_letter {
+            if edge.mode == CallMode::Sync {
+                checker.report(
+                    format!("{at}.dead_letter"),
+                    "dead_letter applies to async calls only: a sync caller sees the failure itself",
+                );
+            } else if dead_letter.after_deliveries == 0
+                || dead_letter.after_deliveries > MAX_DELIVERIES
+            {
+                checker.report(
+                    format!("{at}.dead_letter.after_deliveries"),
+                    format!(
+                        "expected 1 to {MAX_DELIVERIES} deliveries before a message is dead-lettered, found {}",
+                        dead_letter.after_deliveries
+                    ),
+                );
+            }
+        }
+        let Some(target) = &edge.compensates else {
+            continue;
+        };
+        let path = format!("{at}.compensates");
+        let Some(original) = by_id.get(target.as_str()) else {
+            checker.report(
+                path,
+                format!(
+                    "unknown call \"{}\": expected the id of the call this one undoes",
+                    escape_for_message(target.as_str())
+                ),
+            );
+            continue;
+        };
+        if original.id == edge.id {
+            checker.report(path, "a call cannot compensate itself");
+            continue;
+        }
+        if original.from != edge.from {
+            checker.report(
+                path.clone(),
+                format!(
+                    "a compensating call is made by the caller of the call it undoes: \"{}\" is called by \"{}\", \
+                     this call by \"{}\"",
+                    escape_for_message(target.as_str()),
+                    escape_for_message(original.from.as_str()),
+                    escape_for_message(edge.from.as_str())
+                ),
+            );
+        }
+        if original.compensates.is_some() {
+            checker.report(
+                path.clone(),
+                format!(
+                    "\"{}\" is itself a compensating call; compensations do not chain",
+                    escape_for_message(target.as_str())
+                ),
+            );
+        }
+        if let Some(first) = compensated.insert(target.as_str(), i) {
+            checker.report(
+                path,
+                format!(
+                    "\"{}\" already has a compensating call (edges[{first}]); a call has at most one",
+                    escape_for_message(target.as_str())
+                ),
+            );
+        }
+        if edge.order != 0 {
+            checker.report(
+                format!("{at}.order"),
+                "a compensating call has no order: it is made only when the saga rolls back, in reverse order \
+                 of the calls it undoes",
+            );
+        }
+        if edge.probability != 1.0 {
+            checker.report(
+                format!("{at}.probability"),
+                "a compensating call has no probability: it is made whenever the call it undoes must be undone",
+            );
+        }
+    }
 }
 
 fn check_faults(checker: &mut Checker, design: &Design, service_ids: &HashSet<&str>) {

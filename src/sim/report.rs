@@ -69,6 +69,28 @@ pub struct FlowReport {
     /// Time until done: from arrival at the entry until the last piece of work the request caused has finished,
     /// of settled requests. Equals `latency_ms` for a flow without async calls.
     pub settle_ms: LatencyStats,
+    /// Sagas (flows with a compensating call only): requests whose saga rolled back, making compensating calls.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compensated: Option<u64>,
+    /// `compensated / started`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compensation_rate: Option<f64>,
+    /// Of the compensated requests, those a compensating call of which failed for good: left inconsistent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compensation_failed: Option<u64>,
+    /// For each request whose compensations all succeeded: from the end of the first compensated call to the end
+    /// of the last compensation, how long the system was visibly inconsistent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inconsistency_window_ms: Option<LatencyStats>,
+    /// Polling flows only: polls the clients made for the measured requests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub polls: Option<u64>,
+    /// Polling flows only: requests whose client saw the work done (a poll found it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seen: Option<u64>,
+    /// Polling flows only: from the request's arrival until the poll that found its work done answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seen_ms: Option<LatencyStats>,
 }
 
 /// Results of one service over the measured period.
@@ -114,6 +136,12 @@ pub struct EdgeReport {
     pub max_backlog: Option<u64>,
     /// Async calls only: the time-averaged number of its messages waiting.
     pub mean_backlog: Option<f64>,
+    /// Async calls with a dead-letter queue only: messages delivered again after their handling failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redeliveries: Option<u64>,
+    /// Async calls with a dead-letter queue only: messages set aside after their last delivery failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dead_lettered: Option<u64>,
 }
 
 /// The whole report of a run; serializes to the `simulate --json` shape.

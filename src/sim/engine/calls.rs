@@ -72,6 +72,13 @@ pub(super) struct EdgeState {
     pub(super) backlog: Backlog,
     pub(super) lag: Option<LatencyHistogram>,
     pub(super) recent_lag: Option<LatencyHistogram>,
+    /// The edge of this call's compensating call (see `saga`), or `NONE`.
+    pub(super) compensation: u32,
+    /// Async edges with a dead-letter queue: deliveries before a failing message is set aside; 0 for none.
+    pub(super) dead_letter_after: u32,
+    /// Redeliveries and dead-lettered messages (measured period; see `delivery`).
+    pub(super) redeliveries: u64,
+    pub(super) dead_lettered: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,7 +94,8 @@ enum TryStart {
 
 impl Simulation {
     /// An async call: the message joins the callee's queue (or is refused by a full one) and the caller moves on.
-    pub(super) fn send_message(&mut self, job: u32, edge: u32) {
+    /// Returns whether the message was accepted.
+    pub(super) fn send_message(&mut self, job: u32, edge: u32) -> bool {
         let (flow, request) = {
             let j = &self.jobs[job as usize];
             (j.flow, j.request)
@@ -110,7 +118,9 @@ impl Simulation {
             }
             self.requests.async_failed(request);
             self.free_job(message);
+            return false;
         }
+        true
     }
 
     /// A message of an async edge joins (`up`) or leaves the consumer's queue. The time-average is not kept here
@@ -378,7 +388,11 @@ impl Simulation {
         self.close_call(call);
         let j = &self.jobs[caller as usize];
         if j.live && j.generation == caller_generation {
-            self.fail_job_with_open_calls(caller);
+            if j.compensating {
+                self.compensation_ended(caller, false);
+            } else {
+                self.fail_job_with_open_calls(caller);
+            }
         }
     }
 
@@ -398,6 +412,12 @@ impl Simulation {
         if !(j.live && j.generation == caller_generation) {
             return;
         }
+        if j.compensating {
+            self.compensation_ended(caller, true);
+            return;
+        }
+        self.call_succeeded_for_saga(caller, edge as u32);
+        let j = &mut self.jobs[caller as usize];
         j.pending_calls -= 1;
         if j.pending_calls == 0 {
             self.run_groups(caller);

@@ -21,6 +21,8 @@ pub(super) enum EventKind {
     RetryDue { call: u32, generation: u32 },
     /// A fault starts or ends.
     FaultEdge { fault: u32 },
+    /// A client polls the entry for its request's result (see `polling`).
+    Poll { flow: u32, request: u32 },
 }
 
 /// The event key of a time and a sequence number: the time's bits above the sequence number (see `Event::key`).

@@ -9,13 +9,19 @@
 //! - `breaker`: circuit breakers;
 //! - `faults`: planned and injected faults;
 //! - `settle`: time until a request's work is done;
+//! - `saga`: compensating calls when a request fails after calls that can be undone;
+//! - `polling`: clients polling the entry for the result of asynchronous work;
+//! - `delivery`: failed messages delivered again, and dead-letter queues;
 //! - `stats`: histograms, the report and live snapshots.
 
 pub(crate) mod breaker;
 mod calls;
+mod delivery;
 mod events;
 mod faults;
+mod polling;
 mod request;
+mod saga;
 pub(crate) mod sampler;
 mod service;
 mod settle;
@@ -64,6 +70,14 @@ struct FlowState {
     recent_settle: LatencyHistogram,
     /// Answered requests whose work is still going now (whole run).
     settling: u64,
+    /// Sagas (measured period): requests rolled back, those a compensation of which failed, and the windows.
+    compensated: u64,
+    compensation_failed: u64,
+    inconsistency_window: LatencyHistogram,
+    /// Polling clients (measured requests): polls made, results seen, and the time until seen.
+    polls: u64,
+    seen: u64,
+    seen_ms: LatencyHistogram,
 }
 
 /// Why a simulation could not be set up.
@@ -87,6 +101,8 @@ pub struct Simulation {
     calls: Vec<Call>,
     free_calls: Vec<u32>,
     requests: Requests,
+    /// Jobs rolling back or with calls to undo (see `saga`).
+    sagas: saga::Sagas,
     services: Vec<ServiceState>,
     edges: Vec<EdgeState>,
     flows: Vec<FlowState>,
@@ -179,7 +195,18 @@ impl Simulation {
                 backlog: Default::default(),
                 lag: asynchronous.then(|| new_histogram(PART_HISTOGRAM_DIGITS)),
                 recent_lag: asynchronous.then(|| new_histogram(PART_HISTOGRAM_DIGITS)),
+                compensation: NONE,
+                dead_letter_after: edge.dead_letter.map_or(0, |d| d.after_deliveries),
+                redeliveries: 0,
+                dead_lettered: 0,
             });
+        }
+        for (index, edge) in design.edges.iter().enumerate() {
+            if let Some(target) = &edge.compensates
+                && let Some(original) = design.edges.iter().position(|e| e.id == *target)
+            {
+                edges[original].compensation = index as u32;
+            }
         }
         let flow_count = design.flows.len();
         let mut group_spans = vec![Vec::new(); design.services.len() * flow_count];
@@ -190,7 +217,7 @@ impl Simulation {
                     .edges
                     .iter()
                     .enumerate()
-                    .filter(|(_, e)| e.from == service.id && e.in_flow(&flow.id))
+                    .filter(|(_, e)| e.from == service.id && e.on_forward_path(&flow.id))
                     .map(|(i, _)| i)
                     .collect();
                 calls.sort_by_key(|&e| design.edges[e].order);
@@ -234,6 +261,12 @@ impl Simulation {
                 settle: new_histogram(FLOW_HISTOGRAM_DIGITS),
                 recent_settle: new_histogram(FLOW_HISTOGRAM_DIGITS),
                 settling: 0,
+                compensated: 0,
+                compensation_failed: 0,
+                inconsistency_window: new_histogram(FLOW_HISTOGRAM_DIGITS),
+                polls: 0,
+                seen: 0,
+                seen_ms: new_histogram(FLOW_HISTOGRAM_DIGITS),
             });
         }
         let mut simulation = Self {
@@ -250,6 +283,7 @@ impl Simulation {
             calls: Vec::new(),
             free_calls: Vec::new(),
             requests: Requests::default(),
+            sagas: saga::Sagas::default(),
             services,
             edges,
             flows,
@@ -445,6 +479,7 @@ impl Simulation {
                 EventKind::Timeout { lane } => self.on_timeout(lane, until),
                 EventKind::RetryDue { call, generation } => self.on_retry_due(call, generation),
                 EventKind::FaultEdge { fault } => self.on_fault_edge(fault),
+                EventKind::Poll { flow, request } => self.on_poll(flow, request),
             }
         }
         if until > self.now {

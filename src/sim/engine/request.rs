@@ -38,13 +38,27 @@ pub(super) struct Job {
     /// Stuck in a hang: its worker never finishes it.
     pub(super) hung: bool,
     pub(super) live: bool,
+    /// A client's poll for its request's result (see `polling`): local work only, and no count on the request.
+    pub(super) poll: bool,
+    /// What the poll found when it reached the entry (see `polling::PollSaw`).
+    pub(super) poll_saw: u8,
+    /// Which delivery of its message this job is (1 for the first; see `delivery`).
+    pub(super) delivery: u32,
+    /// Rolling back: the job failed and is making its compensating calls (see `saga`).
+    pub(super) compensating: bool,
 }
 
 impl Simulation {
-    /// A new job of `request` at `service`, arriving now.
+    /// A new job of `request` at `service`, arriving now; it holds a count on its request until it is freed.
     #[inline]
     pub(super) fn new_job(&mut self, request: u32, flow: u32, service: u32, topic: u32) -> u32 {
         self.requests.hold(request);
+        self.alloc_job(request, flow, service, topic)
+    }
+
+    /// A job slot, fresh or reused, for `request` at `service`, arriving now (holding no count on the request).
+    #[inline]
+    pub(super) fn alloc_job(&mut self, request: u32, flow: u32, service: u32, topic: u32) -> u32 {
         let now = self.now;
         match self.free_jobs.pop() {
             Some(index) => {
@@ -69,6 +83,10 @@ impl Simulation {
                 slot.in_service = false;
                 slot.hung = false;
                 slot.live = true;
+                slot.poll = false;
+                slot.poll_saw = 0;
+                slot.delivery = 1;
+                slot.compensating = false;
                 index
             }
             None => {
@@ -92,6 +110,10 @@ impl Simulation {
                     in_service: false,
                     hung: false,
                     live: true,
+                    poll: false,
+                    poll_saw: 0,
+                    delivery: 1,
+                    compensating: false,
                 });
                 (self.jobs.len() - 1) as u32
             }
@@ -101,13 +123,16 @@ impl Simulation {
     /// The job is gone (finished, or turned away): its request may now be settled.
     #[inline(always)]
     pub(super) fn free_job(&mut self, job: u32) {
-        let request = {
+        let (request, poll) = {
             let j = &mut self.jobs[job as usize];
             j.live = false;
-            j.request
+            (j.request, j.poll)
         };
         self.free_jobs.push(job);
-        if self.requests.release_one(request) {
+        if !self.sagas.is_empty() {
+            self.sagas.forget(job);
+        }
+        if !poll && self.requests.release_one(request) {
             self.request_done(request);
         }
     }
@@ -204,7 +229,9 @@ impl Simulation {
                     continue;
                 }
                 if asynchronous {
-                    self.send_message(job, e);
+                    if self.send_message(job, e) {
+                        self.call_succeeded_for_saga(job, e);
+                    }
                     continue;
                 }
                 match self.start_call(job, e) {
@@ -223,13 +250,17 @@ impl Simulation {
         }
     }
 
-    /// A job fails while it may still wait on sync calls: those are abandoned (their callees keep working).
+    /// A job fails while it may still wait on sync calls: those are abandoned (their callees keep working). When
+    /// calls of it that have a compensation succeeded, it rolls them back first (see `saga`).
     pub(super) fn fail_job_with_open_calls(&mut self, job: u32) {
         let open = std::mem::take(&mut self.jobs[job as usize].open_calls);
         for call in open {
             if self.calls[call as usize].live {
                 self.abandon_call(call);
             }
+        }
+        if self.start_compensation(job) {
+            return;
         }
         self.finish_job(job, false);
     }
@@ -248,6 +279,10 @@ impl Simulation {
                 j.request,
                 j.via_edge,
             )
+        };
+        let (poll, poll_saw, delivery, topic) = {
+            let j = &self.jobs[job as usize];
+            (j.poll, j.poll_saw, j.delivery, j.topic)
         };
         let measuring = self.measuring();
         let sojourn = self.now - arrived_at;
@@ -292,13 +327,25 @@ impl Simulation {
             }
             if success {
                 self.requests.answered(request);
+                self.start_polling(flow as u32, request);
             }
         }
         if via_edge != NONE && !success {
-            // A consumer (or broker) failed the message: the work it stood for is not done.
-            self.requests.async_failed(request);
+            // A consumer (or broker) failed the message: it is delivered again, dead-lettered, or dropped.
+            self.message_failed(
+                request,
+                flow as u32,
+                service as u32,
+                via_edge,
+                topic,
+                delivery,
+            );
         }
         self.free_job(job);
+        if poll {
+            self.poll_answered(flow as u32, request, success, poll_saw, arrived_at);
+            return;
+        }
         let (parent_call, parent_generation, parent_try) = parent;
         if parent_call != NONE {
             let c = &self.calls[parent_call as usize];

@@ -130,7 +130,7 @@ impl Simulation {
             let j = &self.jobs[job as usize];
             (
                 j.service as usize,
-                j.parent_call != NONE || j.is_root,
+                j.parent_call != NONE || j.is_root || j.poll,
                 j.via_edge,
             )
         };
@@ -274,6 +274,11 @@ impl Simulation {
         let error_rate = either_fails(s.error_rate, s.fault_error_rate);
         if error_rate > 0.0 && self.rng.random_bool(error_rate.min(1.0)) {
             self.finish_job(job, false);
+            return;
+        }
+        if self.jobs[job as usize].poll {
+            // A poll reads a status: local work only.
+            self.finish_job(job, true);
             return;
         }
         self.run_groups(job);

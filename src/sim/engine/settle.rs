@@ -20,6 +20,14 @@ pub(super) struct RequestTrack {
     pub(super) async_failed: bool,
     /// Arrived in the measured period.
     pub(super) measured: bool,
+    /// A saga rolled some of its calls back (counted once per request), and a compensation failed.
+    compensated: bool,
+    compensation_failed: bool,
+    /// The client polls for its result (see `polling`): the slot is kept when its work ends, until a poll finds
+    /// that out.
+    polled: bool,
+    /// Its work has ended (`polled` requests only): all done, or some of it failed.
+    ended: Option<bool>,
 }
 
 /// What became of a request whose last job ended.
@@ -55,6 +63,10 @@ impl Requests {
             answered: false,
             async_failed: false,
             measured,
+            compensated: false,
+            compensation_failed: false,
+            polled: false,
+            ended: None,
         };
         match self.free.pop() {
             Some(slot) => {
@@ -104,10 +116,56 @@ impl Requests {
         self.finish(request, now)
     }
 
-    /// The request's last job ended at `now`: it is freed, and what became of it returned.
+    /// Whether the request arrived in the measured period.
+    #[inline]
+    pub(super) fn measured(&self, request: u32) -> bool {
+        self.slots[request as usize].measured
+    }
+
+    /// A saga of the request starts rolling back: whether this is its first rollback.
+    pub(super) fn mark_compensated(&mut self, request: u32) -> bool {
+        !std::mem::replace(&mut self.slots[request as usize].compensated, true)
+    }
+
+    /// A compensation of the request failed for good: whether this is its first.
+    pub(super) fn mark_compensation_failed(&mut self, request: u32) -> bool {
+        !std::mem::replace(&mut self.slots[request as usize].compensation_failed, true)
+    }
+
+    /// The client starts polling for the request's result: its slot outlives its work until [`Self::stop_polling`].
+    pub(super) fn start_polling(&mut self, request: u32) {
+        self.slots[request as usize].polled = true;
+    }
+
+    /// What a poll finds: `None` while the work goes on; `Some(true)` when it is all done, `Some(false)` when some
+    /// of it failed.
+    pub(super) fn poll_status(&self, request: u32) -> Option<bool> {
+        self.slots[request as usize].ended
+    }
+
+    /// The client stopped polling (it found the work ended): the slot is freed.
+    pub(super) fn stop_polling(&mut self, request: u32) {
+        let track = &mut self.slots[request as usize];
+        track.polled = false;
+        if track.ended.is_some() {
+            self.free.push(request);
+        }
+    }
+
+    /// The request's arrival time, in ms.
+    pub(super) fn arrived_at(&self, request: u32) -> f64 {
+        self.slots[request as usize].arrived_at
+    }
+
+    /// The request's last job ended at `now`: it is freed (unless its client still polls), and what became of it
+    /// returned.
     pub(super) fn finish(&mut self, request: u32, now: f64) -> Settled {
         let track = self.slots[request as usize];
-        self.free.push(request);
+        if track.polled {
+            self.slots[request as usize].ended = Some(track.answered && !track.async_failed);
+        } else {
+            self.free.push(request);
+        }
         match (track.answered, track.async_failed) {
             (false, _) => Settled::No,
             (true, false) => Settled::Done {

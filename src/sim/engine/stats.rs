@@ -153,6 +153,13 @@ impl Simulation {
         for (f, flow) in self.flows.iter().enumerate() {
             let in_flight = flow.started - flow.completed - flow.failed;
             let (unsettled, failed_while_settling) = still_settling[f];
+            let flow_def = &self.design.flows[f];
+            let saga = self
+                .design
+                .edges
+                .iter()
+                .any(|e| e.is_compensation() && e.in_flow(&flow_def.id));
+            let polls = flow_def.polling.is_some();
             report.flows.insert(
                 self.design.flows[f].id.to_string(),
                 FlowReport {
@@ -166,6 +173,20 @@ impl Simulation {
                     unsettled,
                     settle_failed: flow.settle_failed + failed_while_settling,
                     settle_ms: LatencyStats::from_histogram(&flow.settle),
+                    compensated: saga.then_some(flow.compensated),
+                    compensation_rate: saga.then(|| {
+                        if flow.started > 0 {
+                            flow.compensated as f64 / flow.started as f64
+                        } else {
+                            0.0
+                        }
+                    }),
+                    compensation_failed: saga.then_some(flow.compensation_failed),
+                    inconsistency_window_ms: saga
+                        .then(|| LatencyStats::from_histogram(&flow.inconsistency_window)),
+                    polls: polls.then_some(flow.polls),
+                    seen: polls.then_some(flow.seen),
+                    seen_ms: polls.then(|| LatencyStats::from_histogram(&flow.seen_ms)),
                 },
             );
         }
@@ -191,6 +212,10 @@ impl Simulation {
                 edge_report.lag_ms = Some(LatencyStats::from_histogram(lag));
                 edge_report.max_backlog = Some(u64::from(e.backlog.max));
                 edge_report.mean_backlog = Some(per_measured_ms(e.backlog.area + waiting_area[i]));
+            }
+            if e.dead_letter_after > 0 {
+                edge_report.redeliveries = Some(e.redeliveries);
+                edge_report.dead_lettered = Some(e.dead_lettered);
             }
             report
                 .edges
