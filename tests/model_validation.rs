@@ -692,3 +692,164 @@ fn a_group_is_one_line_of_at_most_100_characters() {
     );
     assert_eq!(load(&base()).unwrap().services[1].group, None);
 }
+
+/// The patterns' fields (idempotent, compensates, dead_letter, polling): twenty bad values, each refused with one
+/// line that names the place.
+#[test]
+fn pattern_fields_refuse_bad_values() {
+    let cases: Vec<(Box<dyn FnOnce(&mut Value)>, &str, &str)> = vec![
+        (
+            Box::new(|v| v["edges"][0]["idempotent"] = json!("yes")),
+            "edges[0].idempotent",
+            "true or false",
+        ),
+        (
+            Box::new(|v| v["edges"][0]["idempotent"] = json!(1)),
+            "edges[0].idempotent",
+            "true or false",
+        ),
+        (
+            Box::new(|v| v["edges"][0]["compensates"] = json!(3)),
+            "edges[0].compensates",
+            "string",
+        ),
+        (
+            Box::new(|v| v["edges"][0]["compensates"] = json!("nope")),
+            "edges[0].compensates",
+            "unknown call \"nope\"",
+        ),
+        (
+            Box::new(|v| v["edges"][0]["compensates"] = json!("web-api")),
+            "edges[0].compensates",
+            "cannot compensate itself",
+        ),
+        (
+            Box::new(|v| v["edges"][1]["compensates"] = json!("web-api")),
+            "edges[1].compensates",
+            "made by the caller",
+        ),
+        (
+            Box::new(|v| {
+                v["edges"].as_array_mut().unwrap().push(json!({"id": "undo", "from": "web", "to": "api", "mode": "sync", "compensates": "web-api", "order": 2}));
+            }),
+            "edges[3].order",
+            "has no order",
+        ),
+        (
+            Box::new(|v| {
+                v["edges"].as_array_mut().unwrap().push(json!({"id": "undo", "from": "web", "to": "api", "mode": "sync", "compensates": "web-api", "probability": 0.5}));
+            }),
+            "edges[3].probability",
+            "has no probability",
+        ),
+        (
+            Box::new(|v| {
+                let edges = v["edges"].as_array_mut().unwrap();
+                edges.push(json!({"id": "undo", "from": "web", "to": "api", "mode": "sync", "compensates": "web-api"}));
+                edges.push(json!({"id": "undo-undo", "from": "web", "to": "api", "mode": "sync", "compensates": "undo"}));
+            }),
+            "edges[4].compensates",
+            "compensations do not chain",
+        ),
+        (
+            Box::new(|v| {
+                let edges = v["edges"].as_array_mut().unwrap();
+                edges.push(json!({"id": "undo", "from": "web", "to": "api", "mode": "sync", "compensates": "web-api"}));
+                edges.push(json!({"id": "undo-2", "from": "web", "to": "api", "mode": "async", "compensates": "web-api"}));
+            }),
+            "edges[4].compensates",
+            "already has a compensating call",
+        ),
+        (
+            Box::new(|v| v["edges"][0]["dead_letter"] = json!({"after_deliveries": 3})),
+            "edges[0].dead_letter",
+            "async calls only",
+        ),
+        (
+            Box::new(|v| v["edges"][1]["dead_letter"] = json!({"after_deliveries": 0})),
+            "edges[1].dead_letter.after_deliveries",
+            "expected 1 to 10000",
+        ),
+        (
+            Box::new(|v| v["edges"][1]["dead_letter"] = json!({"after_deliveries": 10001})),
+            "edges[1].dead_letter.after_deliveries",
+            "expected 1 to 10000",
+        ),
+        (
+            Box::new(|v| v["edges"][1]["dead_letter"] = json!({"after_deliveries": -1})),
+            "edges[1].dead_letter.after_deliveries",
+            "invalid value",
+        ),
+        (
+            Box::new(|v| v["edges"][1]["dead_letter"] = json!({})),
+            "edges[1].dead_letter",
+            "after_deliveries",
+        ),
+        (
+            Box::new(|v| {
+                v["edges"][1]["dead_letter"] = json!({"after_deliveries": 2, "exchange": "x"})
+            }),
+            "edges[1].dead_letter",
+            "unknown field",
+        ),
+        (
+            Box::new(|v| v["flows"][0]["polling"] = json!({"interval_ms": 100})),
+            "flows[0].polling",
+            "caller does not wait",
+        ),
+        (
+            Box::new(|v| {
+                v["flows"][0]["caller_waits"] = json!(false);
+                v["flows"][0]["polling"] = json!({"interval_ms": 0});
+            }),
+            "flows[0].polling.interval_ms",
+            "greater than 0",
+        ),
+        (
+            Box::new(|v| {
+                v["flows"][0]["caller_waits"] = json!(false);
+                v["flows"][0]["polling"] = json!({"interval_ms": 1e12});
+            }),
+            "flows[0].polling.interval_ms",
+            "at most",
+        ),
+        (
+            Box::new(|v| {
+                v["flows"][0]["caller_waits"] = json!(false);
+                v["flows"][0]["polling"] = json!({"every_ms": 100});
+            }),
+            "flows[0].polling",
+            "unknown field",
+        ),
+    ];
+    assert_eq!(cases.len(), 20);
+    for (mutate, location, message) in cases {
+        let mut value = base();
+        mutate(&mut value);
+        let error = load(&value).expect_err(location).to_string();
+        assert!(!error.contains('\n'), "one line: {error}");
+        assert!(error.contains(location), "{location} in: {error}");
+        assert!(error.contains(message), "{message} in: {error}");
+    }
+}
+
+/// Files without the patterns' fields load as before and save without them.
+#[test]
+fn files_without_the_pattern_fields_are_unchanged() {
+    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/designs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "syncopate") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let design = model::load_from_str(&text, "design").unwrap();
+        let saved = model::to_json_pretty(&design);
+        for field in ["idempotent", "compensates", "dead_letter", "polling"] {
+            assert!(!saved.contains(field), "{} gained {field}", path.display());
+        }
+        assert_eq!(
+            design.edges.iter().filter(|e| e.is_compensation()).count(),
+            0
+        );
+    }
+}

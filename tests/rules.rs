@@ -468,6 +468,137 @@ fn retry_non_idempotent() {
     value["flows"][0]["kind"] = json!("write");
     let finding = assert_fires(&value, "retry-non-idempotent");
     assert_eq!(finding.subjects, vec![Subject::Edge("a-b".to_owned())]);
+    // Both ways out are offered, and marking the call idempotent quiets the rule.
+    assert_eq!(
+        finding.fix,
+        Some(rules::Fix::MarkIdempotent { edge: "a-b".into() })
+    );
+    assert_eq!(
+        finding.other_fixes,
+        vec![rules::Fix::RemoveRetry { edge: "a-b".into() }]
+    );
+    let fixed = rules::apply_fix(&load(&value), finding.fix.as_ref().unwrap());
+    assert!(fixed.edges[0].idempotent);
+    assert!(
+        rules::check(&fixed)
+            .findings
+            .iter()
+            .all(|f| f.rule != "retry-non-idempotent")
+    );
+    value["edges"][0]["idempotent"] = json!(true);
+    assert_quiet(&value, "retry-non-idempotent");
+}
+
+/// An orchestrator `o` that reserves at `stock` (undone by `release`), then charges at `pay`.
+fn saga_design() -> Value {
+    let mut reserve = sync("o", "stock");
+    reserve["id"] = json!("reserve");
+    reserve["order"] = json!(1);
+    let mut charge = sync("o", "pay");
+    charge["id"] = json!("charge");
+    charge["order"] = json!(2);
+    let mut release = sync("o", "stock");
+    release["id"] = json!("release");
+    release["compensates"] = json!("reserve");
+    release["retry"] = json!({"max_retries": 3, "backoff_ms": 100});
+    release["idempotent"] = json!(true);
+    design(
+        json!([svc("o"), svc("stock"), svc("pay")]),
+        json!([reserve, charge, release]),
+        json!([{"id": "f", "entry": "o", "rate_rps": 10, "kind": "write"}]),
+    )
+}
+
+#[test]
+fn saga_rules() {
+    let mut value = saga_design();
+    for rule in [
+        "saga-step-without-timeout",
+        "saga-pivot-order",
+        "compensation-without-retry",
+    ] {
+        assert_quiet(&value, rule);
+    }
+    // The charge without a timeout: the saga can hang between its steps.
+    value["edges"][1]
+        .as_object_mut()
+        .unwrap()
+        .remove("timeout_ms");
+    let finding = assert_fires(&value, "saga-step-without-timeout");
+    assert_eq!(finding.subjects, vec![Subject::Edge("charge".into())]);
+    // The charge (which cannot be undone) before the reservation: the pivot comes first.
+    let mut value = saga_design();
+    value["edges"][1]["order"] = json!(0);
+    let finding = assert_fires(&value, "saga-pivot-order");
+    assert_eq!(
+        finding.subjects,
+        vec![
+            Subject::Edge("reserve".into()),
+            Subject::Edge("charge".into())
+        ]
+    );
+    // A compensation with one try.
+    let mut value = saga_design();
+    value["edges"][2].as_object_mut().unwrap().remove("retry");
+    let finding = assert_fires(&value, "compensation-without-retry");
+    let fixed = rules::apply_fix(&load(&value), finding.fix.as_ref().unwrap());
+    assert!(fixed.edges[2].retry.is_some_and(|r| r.max_retries > 0));
+}
+
+fn polling_design(interval_ms: f64) -> Value {
+    let worker = json!({"id": "worker", "concurrency": 100,
+                        "service_time": {"dist": "exponential", "mean_ms": 400}});
+    design(
+        json!([svc("api"), worker]),
+        json!([{"from": "api", "to": "worker", "mode": "async"}]),
+        json!([{"id": "f", "entry": "api", "rate_rps": 10, "caller_waits": false,
+                "polling": {"interval_ms": interval_ms}}]),
+    )
+}
+
+#[test]
+fn polling_rules() {
+    // Work of 400 ms polled every 5 ms: some 80 polls of 10 ms each, twice the work's own 410 ms.
+    let finding = assert_fires(&polling_design(5.0), "poll-too-often");
+    assert_eq!(finding.subjects, vec![Subject::Flow("f".into())]);
+    assert_quiet(&polling_design(5.0), "poll-too-rare");
+    assert_quiet(&polling_design(300.0), "poll-too-often");
+    assert_quiet(&polling_design(300.0), "poll-too-rare");
+    assert_fires(&polling_design(2000.0), "poll-too-rare");
+    // The polls are load on the entry in the analysis too.
+    let report = rules::check(&load(&polling_design(5.0)));
+    let polls = report.analysis.flows[0].polls_rps;
+    assert!((polls / 10.0 - 1.0 / (1.0 - (-5.0_f64 / 400.0).exp())).abs() < 1e-6);
+    assert!((report.analysis.load_rps[0] - 10.0 - polls).abs() < 1e-6);
+}
+
+#[test]
+fn dead_letter_rules() {
+    let mut consumer = svc("consumer");
+    consumer["error_rate"] = json!(0.1);
+    let mut value = design(
+        json!([svc("api"), consumer]),
+        json!([{"from": "api", "to": "consumer", "mode": "async"}]),
+        flow("api"),
+    );
+    let finding = assert_fires(&value, "no-dead-letter");
+    let fixed = rules::apply_fix(&load(&value), finding.fix.as_ref().unwrap());
+    assert_eq!(
+        fixed.edges[0].dead_letter.map(|d| d.after_deliveries),
+        Some(3)
+    );
+    value["edges"][0]["dead_letter"] = json!({"after_deliveries": 3});
+    assert_quiet(&value, "no-dead-letter");
+    assert_quiet(&value, "redelivery-overload");
+    // A consumer at 90% that fails half its messages and redelivers up to 5 times: 1.94 deliveries each.
+    value["services"][1]["error_rate"] = json!(0.5);
+    value["services"][1]["concurrency"] = json!(1);
+    value["flows"][0]["rate_rps"] = json!(90);
+    value["edges"][0]["dead_letter"] = json!({"after_deliveries": 5});
+    let finding = assert_fires(&value, "redelivery-overload");
+    assert_eq!(finding.severity, Severity::Error);
+    value["edges"][0]["dead_letter"] = json!({"after_deliveries": 1});
+    assert_quiet(&value, "redelivery-overload");
 }
 
 #[test]

@@ -172,7 +172,7 @@ impl World {
                             .edges
                             .iter()
                             .enumerate()
-                            .filter(|(_, e)| e.from == service.id && e.in_flow(flow))
+                            .filter(|(_, e)| e.from == service.id && e.on_forward_path(flow))
                             .map(|(i, _)| i)
                             .collect();
                         edges.sort_by_key(|&i| (design.edges[i].order, i));

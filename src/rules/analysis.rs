@@ -71,7 +71,7 @@ impl<'a> Topology<'a> {
         let mut calls: Vec<usize> = self.outgoing[service]
             .iter()
             .copied()
-            .filter(|&e| self.edge(e).in_flow(flow_id))
+            .filter(|&e| self.edge(e).on_forward_path(flow_id))
             .collect();
         calls.sort_by_key(|&e| self.edge(e).order);
         let mut groups: Vec<Vec<usize>> = Vec::new();
@@ -105,6 +105,11 @@ pub struct FlowTraffic {
     pub calls_rps: Vec<f64>,
     /// Whether propagation did not settle: a cycle of calls multiplies load without bound.
     pub unbounded: bool,
+    /// Polling flows: the clients' polls per second at the entry (already in `arrivals_rps`).
+    pub polls_rps: f64,
+    /// Polling flows: the mean time from the entry's answer until the work is done, from mean service times
+    /// along the longest chain of work behind the answer (no queueing).
+    pub work_after_answer_ms: f64,
 }
 
 /// The results of the analysis.
@@ -341,6 +346,8 @@ fn propagate(topology: &Topology, flow: usize) -> FlowTraffic {
         arrivals_rps: vec![0.0; services],
         calls_rps: vec![0.0; design.edges.len()],
         unbounded: false,
+        polls_rps: 0.0,
+        work_after_answer_ms: 0.0,
     };
     let flow_def = &design.flows[flow];
     let Some(&entry) = topology.service_index.get(flow_def.entry.as_str()) else {
@@ -375,7 +382,7 @@ fn propagate(topology: &Topology, flow: usize) -> FlowTraffic {
         }
         for &e in &topology.outgoing[service] {
             let edge = topology.edge(e);
-            if !edge.in_flow(flow_id) || !topology.forwards(e, topic) {
+            if !edge.on_forward_path(flow_id) || !topology.forwards(e, topic) {
                 continue;
             }
             let carried = delta * edge.probability;
@@ -393,14 +400,101 @@ fn propagate(topology: &Topology, flow: usize) -> FlowTraffic {
                 pending.resize(table.nodes.len(), 0.0);
                 queued.resize(table.nodes.len(), false);
             }
-            pending[target] += carried;
+            // Failed messages delivered again arrive again (see the simulator's `delivery`).
+            pending[target] += carried * deliveries_per_message(design, edge, topology.edge_to[e]);
             if !queued[target] {
                 queued[target] = true;
                 queue.push_back(target);
             }
         }
     }
+    if let Some(polling) = flow_def.polling {
+        traffic.work_after_answer_ms = work_after_answer_ms(topology, flow);
+        traffic.polls_rps =
+            rate * polls_per_request(polling.interval_ms, traffic.work_after_answer_ms);
+        traffic.arrivals_rps[entry] += traffic.polls_rps;
+    }
     traffic
+}
+
+/// Deliveries per message of an async call to `callee`: with a dead-letter queue after N deliveries and a
+/// consumer that fails with probability r, `1 + r + ... + r^(N-1)`; 1 otherwise (and for sync calls).
+pub fn deliveries_per_message(design: &Design, edge: &Edge, callee: usize) -> f64 {
+    let Some(dead_letter) = edge.dead_letter.filter(|_| edge.mode == CallMode::Async) else {
+        return 1.0;
+    };
+    let r = design.services[callee].error_rate.clamp(0.0, 1.0);
+    (0..dead_letter.after_deliveries.min(1_000))
+        .map(|k| r.powi(k as i32))
+        .sum()
+}
+
+/// Polls per request when the client polls every `interval_ms` for work that takes an exponential time of mean
+/// `work_ms` after the answer: the first poll after the work is done finds it, so `1 / (1 - e^(-T/m))` (one poll
+/// when there is no work).
+pub fn polls_per_request(interval_ms: f64, work_ms: f64) -> f64 {
+    if work_ms <= 0.0 || interval_ms <= 0.0 {
+        return 1.0;
+    }
+    1.0 / (1.0 - (-interval_ms / work_ms).exp())
+}
+
+/// The mean time from a flow's answer until its work is done, from mean service times: the longest chain of work
+/// that async calls start (sync calls under them included), without queueing.
+pub fn work_after_answer_ms(topology: &Topology, flow: usize) -> f64 {
+    let design = topology.design;
+    let flow_def = &design.flows[flow];
+    let Some(&entry) = topology.service_index.get(flow_def.entry.as_str()) else {
+        return 0.0;
+    };
+    // Longest chain of mean service times below a service, following every call; `after_async` once an async
+    // call was crossed (only that part runs after the answer). Depth-first, each service once, cycles cut.
+    fn longest(
+        topology: &Topology,
+        flow: &crate::model::FlowId,
+        service: usize,
+        on_path: &mut Vec<bool>,
+        memo: &mut HashMap<usize, (f64, f64)>,
+    ) -> (f64, f64) {
+        // (time of the whole chain below, the part behind an async call)
+        if let Some(&known) = memo.get(&service) {
+            return known;
+        }
+        if on_path[service] {
+            return (0.0, 0.0);
+        }
+        on_path[service] = true;
+        let mut whole = 0.0_f64;
+        let mut behind_async = 0.0_f64;
+        for &e in &topology.outgoing[service] {
+            let edge = topology.edge(e);
+            if !edge.on_forward_path(flow) {
+                continue;
+            }
+            let to = topology.edge_to[e];
+            let own = topology.design.services[to].service_time.mean_ms();
+            let (below, below_async) = longest(topology, flow, to, on_path, memo);
+            match edge.mode {
+                CallMode::Sync => {
+                    whole = whole.max(own + below);
+                    behind_async = behind_async.max(below_async);
+                }
+                CallMode::Async => behind_async = behind_async.max(own + below),
+            }
+        }
+        on_path[service] = false;
+        memo.insert(service, (whole, behind_async));
+        (whole, behind_async)
+    }
+    let mut on_path = vec![false; design.services.len()];
+    longest(
+        topology,
+        &flow_def.id,
+        entry,
+        &mut on_path,
+        &mut HashMap::new(),
+    )
+    .1
 }
 
 /// The nodes traffic flows through: a service, or for brokers a (broker, topic) pair, since a broker forwards by

@@ -80,6 +80,7 @@ fn over_capacity(ctx: &Context, out: &mut Vec<Finding>) {
                              service."
                     .to_owned(),
                 fix: None,
+                other_fixes: Vec::new(),
             });
             continue;
         }
@@ -120,6 +121,7 @@ fn over_capacity(ctx: &Context, out: &mut Vec<Finding>) {
                 service: s.id.to_string(),
                 replicas,
             }),
+            other_fixes: Vec::new(),
         });
     }
 }
@@ -147,6 +149,7 @@ fn broker_single_replica(ctx: &Context, out: &mut Vec<Finding>) {
                 service: s.id.to_string(),
                 replicas: 3,
             }),
+            other_fixes: Vec::new(),
         });
     }
 }
@@ -185,6 +188,7 @@ fn orchestrator_single_replica(ctx: &Context, out: &mut Vec<Finding>) {
                 service: s.id.to_string(),
                 replicas: 2,
             }),
+            other_fixes: Vec::new(),
         });
     }
 }
@@ -220,6 +224,7 @@ fn unbounded_queue(ctx: &Context, out: &mut Vec<Finding>) {
                 s.display_name()
             ),
             fix: None,
+            other_fixes: Vec::new(),
         });
     }
 }
@@ -279,6 +284,7 @@ fn async_backlog(ctx: &Context, out: &mut Vec<Finding>) {
                     service: s.id.to_string(),
                     replicas,
                 }),
+                other_fixes: Vec::new(),
             });
             continue;
         }
@@ -315,6 +321,7 @@ fn async_backlog(ctx: &Context, out: &mut Vec<Finding>) {
                     s.display_name()
                 ),
                 fix: None,
+                other_fixes: Vec::new(),
             });
         }
     }

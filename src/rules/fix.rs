@@ -60,6 +60,28 @@ pub enum Fix {
         /// The per-try timeout.
         per_try_timeout_ms: f64,
     },
+    /// Mark a call idempotent (the callee deduplicates, so a retry cannot do the work twice).
+    MarkIdempotent {
+        /// The call.
+        edge: String,
+    },
+    /// Remove a call's retries.
+    RemoveRetry {
+        /// The call.
+        edge: String,
+    },
+    /// Give a compensating call the retries of a default policy (2 retries, 100 ms backoff).
+    RetryCompensation {
+        /// The compensating call.
+        edge: String,
+    },
+    /// Give an async call a dead-letter queue after the given deliveries.
+    AddDeadLetter {
+        /// The async call.
+        edge: String,
+        /// Deliveries before a message is set aside.
+        after_deliveries: u32,
+    },
 }
 
 impl Fix {
@@ -76,6 +98,12 @@ impl Fix {
             Fix::AddPerTryTimeout {
                 per_try_timeout_ms, ..
             } => format!("Add a {per_try_timeout_ms} ms per-try timeout"),
+            Fix::MarkIdempotent { .. } => "Mark the call idempotent".to_owned(),
+            Fix::RemoveRetry { .. } => "Remove the retry".to_owned(),
+            Fix::RetryCompensation { .. } => "Retry the compensation".to_owned(),
+            Fix::AddDeadLetter {
+                after_deliveries, ..
+            } => format!("Dead-letter after {after_deliveries} deliveries"),
         }
     }
 }
@@ -123,6 +151,39 @@ pub fn apply_fix(design: &Design, fix: &Fix) -> Design {
             }
         }
         Fix::RouteThroughBroker { edge } => route_through_broker(&mut fixed, edge),
+        Fix::MarkIdempotent { edge } => {
+            if let Some(e) = fixed.edge_mut(edge) {
+                e.idempotent = true;
+            }
+        }
+        Fix::RemoveRetry { edge } => {
+            if let Some(e) = fixed.edge_mut(edge) {
+                e.retry = None;
+            }
+        }
+        Fix::RetryCompensation { edge } => {
+            if let Some(e) = fixed.edge_mut(edge)
+                && e.mode == CallMode::Sync
+            {
+                e.retry = Some(RetryPolicy {
+                    max_retries: 2,
+                    backoff_ms: 100.0,
+                    per_try_timeout_ms: e.retry.and_then(|r| r.per_try_timeout_ms),
+                });
+            }
+        }
+        Fix::AddDeadLetter {
+            edge,
+            after_deliveries,
+        } => {
+            if let Some(e) = fixed.edge_mut(edge)
+                && e.mode == CallMode::Async
+            {
+                e.dead_letter = Some(crate::model::DeadLetter {
+                    after_deliveries: *after_deliveries,
+                });
+            }
+        }
         Fix::AddBackoff { edge, backoff_ms } => {
             if let Some(retry) = fixed.edge_mut(edge).and_then(|e| e.retry.as_mut()) {
                 retry.backoff_ms = *backoff_ms;

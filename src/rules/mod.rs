@@ -7,6 +7,7 @@
 pub mod analysis;
 mod capacity;
 pub mod fix;
+mod patterns;
 mod resilience;
 mod structure;
 mod styles;
@@ -73,6 +74,9 @@ pub struct Finding {
     /// A mechanical fix the app can apply as one undoable edit.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<Fix>,
+    /// Other fixes offered beside `fix`, when the finding has more than one way out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_fixes: Vec<Fix>,
 }
 
 /// Thresholds in force: the design's `lint.thresholds`, or the defaults.
@@ -196,6 +200,13 @@ pub static RULES: &[Rule] = &[
     capacity::ASYNC_BACKLOG,
     styles::SLO_MISS,
     structure::UNREACHABLE_SERVICE,
+    patterns::SAGA_STEP_WITHOUT_TIMEOUT,
+    patterns::SAGA_PIVOT_ORDER,
+    patterns::COMPENSATION_WITHOUT_RETRY,
+    patterns::POLL_TOO_OFTEN,
+    patterns::POLL_TOO_RARE,
+    patterns::NO_DEAD_LETTER,
+    patterns::REDELIVERY_OVERLOAD,
     structure::UNKNOWN_LINT_RULE,
 ];
 

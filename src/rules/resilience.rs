@@ -81,19 +81,33 @@ fn slowest_response_ms(ctx: &Context, service: usize) -> f64 {
         .fold(0.0, f64::max)
 }
 
+/// The callee's typical answer (its slowest mean response, or its work's p99), for timeouts.
+fn typical_answer_ms(ctx: &Context, callee: usize) -> f64 {
+    slowest_response_ms(ctx, callee).max(ctx.design.services[callee].service_time.p99_ms())
+}
+
+/// A timeout to suggest for a sync call: a little above what the callee legitimately takes, at least twice its
+/// typical answer.
+pub(super) fn suggested_timeout_ms(ctx: &Context, edge: &crate::model::Edge) -> f64 {
+    let Some(&callee) = ctx.topology.service_index.get(edge.to.as_str()) else {
+        return 1000.0;
+    };
+    let typical = typical_answer_ms(ctx, callee);
+    round_up_ms(
+        legitimate_time_ms(ctx, callee)
+            .map_or(typical * 3.0, |t| t * 1.2)
+            .max(typical * 2.0),
+    )
+}
+
 fn missing_timeout(ctx: &Context, out: &mut Vec<Finding>) {
     for (e, edge) in ctx.design.edges.iter().enumerate() {
         if edge.mode != CallMode::Sync || sync_call_bound_ms(edge).is_some() {
             continue;
         }
         let callee = ctx.topology.edge_to[e];
-        let typical =
-            slowest_response_ms(ctx, callee).max(ctx.design.services[callee].service_time.p99_ms());
-        let suggested = round_up_ms(
-            legitimate_time_ms(ctx, callee)
-                .map_or(typical * 3.0, |t| t * 1.2)
-                .max(typical * 2.0),
-        );
+        let typical = typical_answer_ms(ctx, callee);
+        let suggested = suggested_timeout_ms(ctx, edge);
         let (caller, callee) = (ctx.name(&edge.from), ctx.name(&edge.to));
         out.push(Finding {
             rule: MISSING_TIMEOUT.id,
@@ -114,6 +128,7 @@ fn missing_timeout(ctx: &Context, out: &mut Vec<Finding>) {
                 edge: edge.id.to_string(),
                 timeout_ms: suggested,
             }),
+            other_fixes: Vec::new(),
         });
     }
 }
@@ -171,6 +186,7 @@ fn timeout_inversion(ctx: &Context, out: &mut Vec<Finding>) {
                 ctx.call(edge)
             ),
             fix: Some(fix),
+            other_fixes: Vec::new(),
         });
     }
 }
@@ -261,6 +277,7 @@ fn retry_storm(ctx: &Context, out: &mut Vec<Finding>) {
                  and add circuit breakers so retries stop when {deepest} is down."
             ),
             fix: None,
+            other_fixes: Vec::new(),
         });
     }
 }
@@ -294,6 +311,7 @@ fn retry_without_backoff(ctx: &Context, out: &mut Vec<Finding>) {
                 edge: edge.id.to_string(),
                 backoff_ms: backoff,
             }),
+            other_fixes: Vec::new(),
         });
     }
 }
@@ -342,6 +360,7 @@ fn retry_without_per_try_timeout(ctx: &Context, out: &mut Vec<Finding>) {
                 edge: edge.id.to_string(),
                 per_try_timeout_ms: suggested,
             }),
+            other_fixes: Vec::new(),
         });
     }
 }
@@ -412,6 +431,7 @@ fn missing_circuit_breaker(ctx: &Context, out: &mut Vec<Finding>) {
             fix: Some(Fix::AddCircuitBreaker {
                 edge: edge.id.to_string(),
             }),
+            other_fixes: Vec::new(),
         });
     }
 }
@@ -419,7 +439,7 @@ fn missing_circuit_breaker(ctx: &Context, out: &mut Vec<Finding>) {
 fn retry_non_idempotent(ctx: &Context, out: &mut Vec<Finding>) {
     for edge in &ctx.design.edges {
         let Some(retry) = edge.retry else { continue };
-        if retry.max_retries == 0 || edge.mode != CallMode::Sync {
+        if retry.max_retries == 0 || edge.mode != CallMode::Sync || edge.idempotent {
             continue;
         }
         let writes: Vec<String> = ctx
@@ -448,11 +468,16 @@ fn retry_non_idempotent(ctx: &Context, out: &mut Vec<Finding>) {
                        (charge a card, place an order) can do it twice. Proxies refuse to retry such requests unless \
                        told to (nginx's non_idempotent), and the export tells them to because the design retries.",
             suggestion: format!(
-                "Make {} idempotent (an idempotency key the callee deduplicates on), or remove the retry of {}.",
+                "Make {} idempotent (an idempotency key the callee deduplicates on) and mark the call so, or remove the retry of {}.",
                 ctx.name(&edge.to),
                 ctx.call(edge)
             ),
-            fix: None,
+            fix: Some(Fix::MarkIdempotent {
+                edge: edge.id.to_string(),
+            }),
+            other_fixes: vec![Fix::RemoveRetry {
+                edge: edge.id.to_string(),
+            }],
         });
     }
 }

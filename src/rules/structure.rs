@@ -60,7 +60,7 @@ pub(super) fn longest_sync_chain(
     let mut best: Vec<usize> = Vec::new();
     for &e in &ctx.topology.outgoing[service] {
         let edge = ctx.topology.edge(e);
-        if edge.mode != CallMode::Sync || !edge.in_flow(flow_id) {
+        if edge.mode != CallMode::Sync || !edge.on_forward_path(flow_id) {
             continue;
         }
         let below = longest_sync_chain(ctx, flow, ctx.topology.edge_to[e], on_path, memo);
@@ -116,6 +116,7 @@ fn deep_sync_chain(ctx: &Context, out: &mut Vec<Finding>) {
                 "Keep synchronous chains to {limit} hops or fewer: cache or replicate data the caller needs, merge chatty services, or move work that the caller does not need to wait for behind a queue."
             ),
             fix: None,
+            other_fixes: Vec::new(),
         });
     }
 }
@@ -184,6 +185,7 @@ fn sequential_fan_out(ctx: &Context, out: &mut Vec<Finding>) {
             fix: Some(Fix::MakeCallsParallel {
                 service: s.id.to_string(),
             }),
+            other_fixes: Vec::new(),
         });
     }
 }
@@ -305,6 +307,7 @@ fn sync_cycle(ctx: &Context, out: &mut Vec<Finding>) {
                          logic into one service."
                 .to_owned(),
             fix: None,
+            other_fixes: Vec::new(),
         });
     }
 }
@@ -345,6 +348,7 @@ fn unconsumed_topic(ctx: &Context, out: &mut Vec<Finding>) {
                 "Add an async call from {broker_name} to the service that should handle these messages, with the same topic, or remove the publish."
             ),
             fix: None,
+            other_fixes: Vec::new(),
         });
     }
 }
@@ -363,7 +367,7 @@ fn reached_services(ctx: &Context) -> Vec<bool> {
             reached[s] = true;
             for &e in &ctx.topology.outgoing[s] {
                 let to = ctx.topology.edge_to[e];
-                if ctx.topology.edge(e).in_flow(&flow.id) && !seen[to] {
+                if ctx.topology.edge(e).on_forward_path(&flow.id) && !seen[to] {
                     seen[to] = true;
                     stack.push(to);
                 }
@@ -398,6 +402,7 @@ fn unreachable_service(ctx: &Context, out: &mut Vec<Finding>) {
                 s.display_name()
             ),
             fix: None,
+            other_fixes: Vec::new(),
         });
     }
 }
@@ -416,6 +421,7 @@ fn unknown_lint_rule(ctx: &Context, out: &mut Vec<Finding>) {
                        silence keeps appearing, or a real one is believed to be off.",
             suggestion: "Use one of the rule ids listed in docs/rules.md.".to_owned(),
             fix: None,
+            other_fixes: Vec::new(),
         });
     }
 }

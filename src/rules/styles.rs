@@ -57,7 +57,7 @@ fn flow_edges(ctx: &Context, flow: usize) -> Vec<usize> {
     while let Some((service, topic)) = stack.pop() {
         for &e in &ctx.topology.outgoing[service] {
             let edge = ctx.topology.edge(e);
-            if !edge.in_flow(&flow_def.id) || !ctx.topology.forwards(e, topic) {
+            if !edge.on_forward_path(&flow_def.id) || !ctx.topology.forwards(e, topic) {
                 continue;
             }
             if !seen_edges[e] {
@@ -128,6 +128,7 @@ fn caller_waits_on_async(ctx: &Context, out: &mut Vec<Finding>) {
                 flow.display_name()
             ),
             fix: None,
+            other_fixes: Vec::new(),
         });
     }
 }
@@ -182,6 +183,7 @@ fn write_heavy_sync_chain(ctx: &Context, out: &mut Vec<Finding>) {
             fix: Some(Fix::SwitchToAsync {
                 edge: ctx.topology.edge(chain[1]).id.to_string(),
             }),
+            other_fixes: Vec::new(),
         });
     }
 }
@@ -216,6 +218,7 @@ fn read_through_async(ctx: &Context, out: &mut Vec<Finding>) {
                          asynchronously (CQRS)."
                 .to_owned(),
             fix: None,
+            other_fixes: Vec::new(),
         });
     }
 }
@@ -244,6 +247,7 @@ fn mixed_styles(ctx: &Context, out: &mut Vec<Finding>) {
                 flow.display_name()
             ),
             fix: None,
+            other_fixes: Vec::new(),
         });
     }
 }
@@ -264,7 +268,7 @@ fn reached_after_async(ctx: &Context, flow: usize) -> Vec<bool> {
         }
         for &e in &ctx.topology.outgoing[service] {
             let edge = ctx.topology.edge(e);
-            if !edge.in_flow(&flow_def.id) {
+            if !edge.on_forward_path(&flow_def.id) {
                 continue;
             }
             let state = (
@@ -292,7 +296,7 @@ fn reached_synchronously(ctx: &Context, flow: usize) -> Vec<bool> {
         for &e in &ctx.topology.outgoing[service] {
             let edge = ctx.topology.edge(e);
             let to = ctx.topology.edge_to[e];
-            if edge.mode == CallMode::Sync && edge.in_flow(&flow_def.id) && !reached[to] {
+            if edge.mode == CallMode::Sync && edge.on_forward_path(&flow_def.id) && !reached[to] {
                 reached[to] = true;
                 stack.push(to);
             }
@@ -354,6 +358,7 @@ fn stale_read(ctx: &Context, out: &mut Vec<Finding>) {
                     read.display_name()
                 ),
                 fix: None,
+                other_fixes: Vec::new(),
             });
         }
     }
@@ -394,6 +399,7 @@ fn slo_miss(ctx: &Context, out: &mut Vec<Finding>) {
                          queues form, or answer before the slow work and finish it asynchronously."
                 .to_owned(),
             fix: None,
+            other_fixes: Vec::new(),
         });
     }
 }

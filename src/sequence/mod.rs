@@ -126,7 +126,9 @@ impl Builder<'_> {
             .edges
             .iter()
             .enumerate()
-            .filter(|(_, e)| e.from == design.services[service].id && e.in_flow(&self.flow.id))
+            .filter(|(_, e)| {
+                e.from == design.services[service].id && e.on_forward_path(&self.flow.id)
+            })
             .filter(|(_, e)| {
                 !is_broker
                     || e.mode == CallMode::Sync

@@ -327,7 +327,7 @@ fn show_finding(
             {
                 actions.push(WarningAction::Reveal(subject.clone()));
             }
-            if let Some(fix) = &finding.fix {
+            for fix in finding.fix.iter().chain(&finding.other_fixes) {
                 let since_fix_s = since_fix_applied(ui.ctx());
                 let held = since_fix_s.is_some_and(|s| s < FIX_HOLD_S);
                 if held {
