@@ -741,6 +741,7 @@ fn samples_raise_the_warnings_of_their_pattern() {
         "order-saga",
         "parallel-orchestrator",
         "payment-guarded",
+        "travel-booking",
         "weather-api",
     ] {
         let design = sample(name);

@@ -6,7 +6,7 @@ use syncopate::model::{self, SimulationSettings};
 use syncopate::rules::{Topology, analyse};
 use syncopate::sim::simulate;
 
-const SAMPLES: [&str; 9] = [
+const SAMPLES: [&str; 10] = [
     "cqrs",
     "ecommerce",
     "event-choreography",
@@ -15,6 +15,7 @@ const SAMPLES: [&str; 9] = [
     "order-saga",
     "parallel-orchestrator",
     "payment-guarded",
+    "travel-booking",
     "weather-api",
 ];
 

@@ -24,7 +24,7 @@ impl Sample {
 }
 
 /// Every sample, the synchronous e-commerce design first (the guide starts from it).
-pub const SAMPLES: [Sample; 9] = [
+pub const SAMPLES: [Sample; 10] = [
     Sample {
         id: "ecommerce",
         title: "E-commerce: checkout and admin dashboard, all synchronous behind one HTTP edge",
@@ -39,6 +39,11 @@ pub const SAMPLES: [Sample; 9] = [
         id: "order-saga",
         title: "Order saga: sync inventory check, async payment through a broker",
         json: include_str!("../../samples/order-saga.syncopate"),
+    },
+    Sample {
+        id: "travel-booking",
+        title: "Travel booking saga: flight and hotel can be cancelled, the prepaid car is the pivot",
+        json: include_str!("../../samples/travel-booking.syncopate"),
     },
     Sample {
         id: "ocr-pipeline",

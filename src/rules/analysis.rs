@@ -479,7 +479,7 @@ pub fn work_after_answer_ms(topology: &Topology, flow: usize) -> f64 {
                     whole = whole.max(own + below);
                     behind_async = behind_async.max(below_async);
                 }
-                CallMode::Async => behind_async = behind_async.max(own + below),
+                CallMode::Async => behind_async = behind_async.max(own + below.max(below_async)),
             }
         }
         on_path[service] = false;

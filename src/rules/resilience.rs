@@ -401,7 +401,9 @@ fn fragility(ctx: &Context, service: usize) -> Option<String> {
 
 fn missing_circuit_breaker(ctx: &Context, out: &mut Vec<Finding>) {
     for (e, edge) in ctx.design.edges.iter().enumerate() {
-        if edge.mode != CallMode::Sync || edge.circuit_breaker.is_some() {
+        // A compensation must get through in the end (retries, not a breaker that fails it fast): see
+        // `compensation-without-retry`.
+        if edge.mode != CallMode::Sync || edge.circuit_breaker.is_some() || edge.is_compensation() {
             continue;
         }
         // Clients (browsers, apps) are people: they do not run breakers.

@@ -127,7 +127,8 @@ fn sequential_fan_out(ctx: &Context, out: &mut Vec<Finding>) {
         let mut orders: Vec<i32> = ctx.topology.outgoing[i]
             .iter()
             .map(|&e| ctx.topology.edge(e))
-            .filter(|e| e.mode == CallMode::Sync)
+            // Compensating calls are made only when a saga rolls back, not one after another on the way.
+            .filter(|e| e.mode == CallMode::Sync && !e.is_compensation())
             .map(|e| e.order)
             .collect();
         orders.sort_unstable();
@@ -138,7 +139,10 @@ fn sequential_fan_out(ctx: &Context, out: &mut Vec<Finding>) {
         let calls: Vec<usize> = ctx.topology.outgoing[i]
             .iter()
             .copied()
-            .filter(|&e| ctx.topology.edge(e).mode == CallMode::Sync)
+            .filter(|&e| {
+                let edge = ctx.topology.edge(e);
+                edge.mode == CallMode::Sync && !edge.is_compensation()
+            })
             .collect();
         let worst_response = |e: usize| {
             ctx.analysis

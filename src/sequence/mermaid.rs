@@ -71,6 +71,11 @@ fn write_items(out: &mut String, diagram: &SequenceDiagram, items: &[Item], dept
                 write_items(out, diagram, items, depth + 1);
                 let _ = writeln!(out, "{indent}end");
             }
+            Item::Frame { kind, label, items } => {
+                let _ = writeln!(out, "{indent}{} {}", kind.keyword(), text(label));
+                write_items(out, diagram, items, depth + 1);
+                let _ = writeln!(out, "{indent}end");
+            }
             Item::Divider(label) => {
                 let first = id(0);
                 let last = id(diagram.participants.len() - 1);

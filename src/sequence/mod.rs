@@ -70,7 +70,38 @@ pub enum Item {
     },
     /// A separator across the diagram, e.g. between the answer and the work that continues asynchronously.
     Divider(String),
+    /// A framed part: a saga's rollback when a step fails (`break`), or the client's polls (`loop`).
+    Frame {
+        /// What the frame is.
+        kind: FrameKind,
+        /// Its condition, e.g. `hotels fails` or `every 500 ms until the work is done`.
+        label: String,
+        /// What happens inside.
+        items: Vec<Item>,
+    },
 }
+
+/// The kind of a framed part of a diagram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameKind {
+    /// A saga's rollback: what happens instead of the rest when a step fails.
+    Break,
+    /// Repeated messages: a client's polls.
+    Loop,
+}
+
+impl FrameKind {
+    /// The keyword Mermaid and PlantUML use, and the frame's tag.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            FrameKind::Break => "break",
+            FrameKind::Loop => "loop",
+        }
+    }
+}
+
+/// The id of the client lifeline a polling flow adds (not a valid service id, so it never collides with one).
+pub const POLLING_CLIENT_ID: &str = "0client";
 
 /// The sequence diagram of one flow.
 #[derive(Debug, Clone, PartialEq)]
@@ -140,6 +171,8 @@ impl Builder<'_> {
         edges.sort_by_key(|&e| design.edges[e].order);
         let mut items = Vec::new();
         let mut index = 0;
+        // The compensating calls of the calls made so far that can be undone, in the order made.
+        let mut undo: Vec<usize> = Vec::new();
         while index < edges.len() {
             let order = design.edges[edges[index]].order;
             let mut group = Vec::new();
@@ -153,6 +186,37 @@ impl Builder<'_> {
                 items.append(&mut branches[0]);
             } else {
                 items.push(Item::Par(branches));
+            }
+            // A saga: when this step fails after steps that can be undone, those are undone in reverse order.
+            if !undo.is_empty()
+                && group
+                    .iter()
+                    .any(|&e| design.edges[e].mode == CallMode::Sync)
+            {
+                let failing: Vec<&str> = group
+                    .iter()
+                    .filter(|&&e| design.edges[e].mode == CallMode::Sync)
+                    .map(|&e| design.service_name(design.edges[e].to.as_str()))
+                    .collect();
+                let mut rollback = Vec::new();
+                for &compensation in undo.iter().rev() {
+                    rollback.append(&mut self.call(me, compensation, path));
+                }
+                items.push(Item::Frame {
+                    kind: FrameKind::Break,
+                    label: format!("{} fails: compensate", failing.join(" or ")),
+                    items: rollback,
+                });
+            }
+            for &e in &group {
+                let id = &design.edges[e].id;
+                if let Some(c) = design
+                    .edges
+                    .iter()
+                    .position(|c| c.compensates.as_ref() == Some(id) && c.in_flow(&self.flow.id))
+                {
+                    undo.push(c);
+                }
             }
         }
         items
@@ -174,7 +238,7 @@ impl Builder<'_> {
                     from,
                     to,
                     kind: MessageKind::Request,
-                    label: e.effective_protocol().as_str().to_owned(),
+                    label: call_label(e, e.effective_protocol().as_str().to_owned()),
                     edge: Some(e.id.to_string()),
                 });
                 if !notes.is_empty() {
@@ -208,10 +272,13 @@ impl Builder<'_> {
                 });
             }
             CallMode::Async => {
-                let label = match &e.topic {
-                    Some(topic) => format!("{} {topic}", e.effective_protocol().as_str()),
-                    None => e.effective_protocol().as_str().to_owned(),
-                };
+                let label = call_label(
+                    e,
+                    match &e.topic {
+                        Some(topic) => format!("{} {topic}", e.effective_protocol().as_str()),
+                        None => e.effective_protocol().as_str().to_owned(),
+                    },
+                );
                 items.push(Item::Message {
                     from,
                     to,
@@ -238,6 +305,14 @@ impl Builder<'_> {
         } else {
             items
         }
+    }
+}
+
+/// A call's arrow text: its protocol (and topic), with what it undoes for a compensating call.
+fn call_label(edge: &crate::model::Edge, protocol: String) -> String {
+    match &edge.compensates {
+        Some(undone) => format!("{protocol} · undo {undone}"),
+        None => protocol,
     }
 }
 
@@ -287,8 +362,35 @@ pub fn diagram(design: &Design, flow_id: &str) -> Option<SequenceDiagram> {
         deferred: Vec::new(),
         handoffs: 0,
     };
-    builder.participant(entry);
+    let polling = flow.polling;
+    if polling.is_some() {
+        // The client that submits the request and polls for its result.
+        builder.participants.push(Participant {
+            id: POLLING_CLIENT_ID.to_owned(),
+            name: "Client".to_owned(),
+            kind: ServiceKind::Client,
+        });
+    }
+    let entry_lifeline = builder.participant(entry);
     let mut items = builder.calls(entry, None, &mut vec![entry]);
+    if polling.is_some() {
+        let mut submitted = vec![Item::Message {
+            from: 0,
+            to: entry_lifeline,
+            kind: MessageKind::Request,
+            label: "submit".to_owned(),
+            edge: None,
+        }];
+        submitted.append(&mut items);
+        submitted.push(Item::Message {
+            from: entry_lifeline,
+            to: 0,
+            kind: MessageKind::Reply,
+            label: "202 Accepted, status URL".to_owned(),
+            edge: None,
+        });
+        items = submitted;
+    }
     // Async work that continues after the caller has its answer, in the order it was handed over.
     let mut shown_divider = false;
     let mut next = 0;
@@ -314,6 +416,28 @@ pub fn diagram(design: &Design, flow_id: &str) -> Option<SequenceDiagram> {
         let mut path = vec![service];
         let mut work = builder.calls(service, topic.as_deref(), &mut path);
         items.append(&mut work);
+    }
+    if let Some(polling) = polling {
+        items.push(Item::Frame {
+            kind: FrameKind::Loop,
+            label: format!("every {} ms until the work is done", polling.interval_ms),
+            items: vec![
+                Item::Message {
+                    from: 0,
+                    to: entry_lifeline,
+                    kind: MessageKind::Request,
+                    label: "GET status".to_owned(),
+                    edge: None,
+                },
+                Item::Message {
+                    from: entry_lifeline,
+                    to: 0,
+                    kind: MessageKind::Reply,
+                    label: "pending, then 303 See Other: the result".to_owned(),
+                    edge: None,
+                },
+            ],
+        });
     }
     Some(SequenceDiagram {
         flow: flow.id.to_string(),

@@ -73,6 +73,11 @@ fn write_items(out: &mut String, diagram: &SequenceDiagram, items: &[Item], dept
                 write_items(out, diagram, items, depth + 1);
                 let _ = writeln!(out, "{indent}end");
             }
+            Item::Frame { kind, label, items } => {
+                let _ = writeln!(out, "{indent}{} {}", kind.keyword(), text(label));
+                write_items(out, diagram, items, depth + 1);
+                let _ = writeln!(out, "{indent}end");
+            }
             Item::Divider(label) => {
                 let _ = writeln!(out, "{indent}== {} ==", text(label));
             }

@@ -108,7 +108,7 @@ fn span(items: &[Item]) -> Option<(usize, usize)> {
                     }
                 }
             }
-            Item::Opt { items, .. } => {
+            Item::Opt { items, .. } | Item::Frame { items, .. } => {
                 if let Some((a, b)) = span(items) {
                     take(a);
                     take(b);
@@ -240,6 +240,20 @@ fn draw_items(layout: &mut Layout, items: &[Item], depth: usize) {
                 draw_frame(
                     layout,
                     &format!("opt [{label}]"),
+                    items,
+                    top,
+                    layout.y - 14.0,
+                    depth,
+                );
+                layout.y += 8.0;
+            }
+            Item::Frame { kind, label, items } => {
+                let top = layout.y - 18.0;
+                layout.y += 10.0;
+                draw_items(layout, items, depth + 1);
+                draw_frame(
+                    layout,
+                    &format!("{} [{label}]", kind.keyword()),
                     items,
                     top,
                     layout.y - 14.0,

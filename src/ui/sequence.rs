@@ -295,6 +295,12 @@ impl Painter<'_> {
                     self.items(items);
                     self.frame(&format!("opt [{label}]"), top);
                 }
+                Item::Frame { kind, label, items } => {
+                    let top = self.y - 18.0 * self.zoom;
+                    self.y += 8.0 * self.zoom;
+                    self.items(items);
+                    self.frame(&format!("{} [{label}]", kind.keyword()), top);
+                }
                 Item::Divider(label) => {
                     let width = self.painter.clip_rect().width().max(COLUMN);
                     let left = self.origin.x;
@@ -347,7 +353,7 @@ fn rows(items: &[Item]) -> usize {
         .iter()
         .map(|i| match i {
             Item::Par(branches) => 2 + branches.iter().map(|b| rows(b)).sum::<usize>(),
-            Item::Opt { items, .. } => 2 + rows(items),
+            Item::Opt { items, .. } | Item::Frame { items, .. } => 2 + rows(items),
             _ => 1,
         })
         .sum()
