@@ -257,15 +257,22 @@ fn check_istio(name: &str, design: &Design) {
         )
     };
     for call in sync_calls(design) {
-        let wants_rule =
-            in_mesh(call) && (call.circuit_breaker.is_some() || call.max_in_flight.is_some());
+        // Istio tells callers apart by label only: of several calls from one caller to one callee, the first one's
+        // route applies to all (docs/export.md); the file's header names the others.
+        let shares_a_route = sync_calls(design)
+            .into_iter()
+            .take_while(|e| e.id != call.id)
+            .any(|e| e.from == call.from && e.to == call.to);
+        let wants_rule = in_mesh(call)
+            && !shares_a_route
+            && (call.circuit_breaker.is_some() || call.max_in_flight.is_some());
         // Calls from outside the mesh share the default route, which has the policy of the first of them.
         let first_outside = sync_calls(design)
             .into_iter()
             .filter(|e| e.to == call.to && is_http(e) && !in_mesh(e))
             .min_by(|a, b| a.from.cmp(&b.from).then(a.id.cmp(&b.id)))
             .is_some_and(|e| e.id == call.id);
-        let checks_route = is_http(call) && (in_mesh(call) || first_outside);
+        let checks_route = is_http(call) && !shares_a_route && (in_mesh(call) || first_outside);
         if !checks_route && !wants_rule {
             continue;
         }

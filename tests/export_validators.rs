@@ -777,3 +777,97 @@ fn routes_every_topic_to_exactly_its_consumers(rabbit: &Rabbit, vhost: &str, fil
         );
     }
 }
+
+/// A dead-letter policy run for real: a consumer that rejects a message (with requeue) gets it again until its
+/// last delivery, and then RabbitMQ moves it to the consumer's dead-letter queue.
+#[test]
+fn rabbitmq_dead_letters_a_poison_message_after_its_deliveries() {
+    let server = PathBuf::from("/usr/lib/rabbitmq/bin/rabbitmq-server");
+    let (Some(epmd), Some(_curl)) = (tool("epmd"), tool("curl")) else {
+        return;
+    };
+    if !server.exists() {
+        assert!(
+            !require_tools(),
+            "rabbitmq-server is required (SYNCOPATE_REQUIRE_TOOLS is set)"
+        );
+        println!("skipped: rabbitmq-server is not installed");
+        return;
+    }
+    let deliveries = 3;
+    let design = syncopate::model::load_from_str(
+        &serde_json::json!({
+            "type": "syncopate", "version": 1, "name": "poison",
+            "services": [{"id": "api"}, {"id": "bus", "kind": "broker"}, {"id": "worker", "error_rate": 0.5}],
+            "edges": [
+                {"from": "api", "to": "bus", "mode": "async", "topic": "jobs"},
+                {"from": "bus", "to": "worker", "mode": "async", "topic": "jobs",
+                 "dead_letter": {"after_deliveries": deliveries}}
+            ],
+            "flows": [{"id": "f", "entry": "api", "rate_rps": 1}]
+        })
+        .to_string(),
+        "poison",
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let files = export::export(&design, Target::Rabbitmq);
+    assert_eq!(files.len(), 1);
+    let definitions = dir.path().join("bus.definitions.json");
+    std::fs::write(&definitions, &files[0].contents).unwrap();
+    let rabbit = start_rabbit(&server, &epmd);
+    let (status, body) = curl(&rabbit, "PUT", "/vhosts/poison", None);
+    assert!(status.starts_with('2'), "{status} {body}");
+    let (status, body) = curl(&rabbit, "POST", "/definitions/poison", Some(&definitions));
+    assert!(status.starts_with('2'), "{status} {body}");
+    let request = dir.path().join("request.json");
+    let post = |path: &str, body: serde_json::Value| {
+        std::fs::write(&request, body.to_string()).unwrap();
+        let (status, answer) = curl(&rabbit, "POST", path, Some(&request));
+        assert!(status.starts_with('2'), "{path}: {status} {answer}");
+        serde_json::from_str::<serde_json::Value>(&answer).unwrap()
+    };
+    post(
+        "/exchanges/poison/bus/publish",
+        serde_json::json!({"properties": {}, "routing_key": "jobs", "payload": "poison", "payload_encoding": "string"}),
+    );
+    let reject =
+        serde_json::json!({"count": 1, "ackmode": "reject_requeue_true", "encoding": "auto"});
+    let mut got = 0;
+    for _ in 0..deliveries {
+        // Delivered (the consumer fails it and rejects it back to the queue).
+        let mut taken = serde_json::Value::Array(Vec::new());
+        for _ in 0..50 {
+            taken = post("/queues/poison/worker/get", reject.clone());
+            if taken.as_array().is_some_and(|m| !m.is_empty()) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert_eq!(taken[0]["payload"].as_str(), Some("poison"), "{taken}");
+        got += 1;
+    }
+    assert_eq!(got, deliveries);
+    // After its last delivery it is no longer in the queue but in the dead-letter queue.
+    let mut in_dead_letters = serde_json::Value::Array(Vec::new());
+    for _ in 0..50 {
+        in_dead_letters = post(
+            "/queues/poison/worker.dlq/get",
+            serde_json::json!({"count": 10, "ackmode": "ack_requeue_false", "encoding": "auto"}),
+        );
+        if in_dead_letters.as_array().is_some_and(|m| !m.is_empty()) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        in_dead_letters[0]["payload"].as_str(),
+        Some("poison"),
+        "not dead-lettered after {deliveries} deliveries: {in_dead_letters}"
+    );
+    let left = post(
+        "/queues/poison/worker/get",
+        serde_json::json!({"count": 10, "ackmode": "ack_requeue_false", "encoding": "auto"}),
+    );
+    assert_eq!(left, serde_json::json!([]), "delivered a fourth time");
+}

@@ -92,6 +92,23 @@ pub struct ConsumerGroup {
     pub group: String,
     /// Consumers in the group: the service's replicas × concurrency.
     pub consumers: u64,
+    /// Where the group sets aside a record whose handling keeps failing (the design's `dead_letter`): Kafka has no
+    /// broker-side dead-lettering, so the consumer (Spring Kafka's `DeadLetterPublishingRecoverer`, Kafka
+    /// Connect's `errors.deadletterqueue.topic.name`) publishes it there after `max_deliveries`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dead_letter_topic: Option<String>,
+    /// Deliveries of a failing record before it goes to the dead-letter topic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_deliveries: Option<u32>,
+}
+
+/// The dead-letter topic of a consumer group reading `topic`: `<topic>.<group>.dlt`, within Kafka's rules (a long
+/// name keeps the group and the suffix whole).
+pub fn dead_letter_topic_name(topic: &str, group: &str) -> String {
+    let suffix = kafka_topic_name(&format!(".{group}.dlt"));
+    let keep = MAX_TOPIC_LEN.saturating_sub(suffix.len());
+    let head: String = topic.chars().take(keep).collect();
+    kafka_topic_name(&format!("{head}{suffix}"))
 }
 
 /// A topic name Kafka accepts.
@@ -123,6 +140,18 @@ fn topics_file(design: &Design, broker: &Service) -> TopicsFile {
     struct Gathered<'a> {
         producers: Vec<&'a str>,
         groups: BTreeMap<&'a str, u64>,
+    }
+    // Consumer group -> deliveries before a record is dead-lettered (the largest its deliveries ask for).
+    let mut dead_letters: BTreeMap<&str, u32> = BTreeMap::new();
+    for edge in &design.edges {
+        if edge.mode == CallMode::Async
+            && edge.from == broker.id
+            && edge.to != broker.id
+            && let Some(dead_letter) = edge.dead_letter
+        {
+            let most = dead_letters.entry(edge.to.as_str()).or_default();
+            *most = (*most).max(dead_letter.after_deliveries);
+        }
     }
     let mut topics: BTreeMap<String, Gathered> = BTreeMap::new();
     let topic_of = |topic: &Option<String>| topic.clone().unwrap_or_else(|| broker.id.to_string());
@@ -185,6 +214,18 @@ fn topics_file(design: &Design, broker: &Service) -> TopicsFile {
             taken.insert(name.clone());
             let workers = gathered.groups.values().copied().max().unwrap_or(1).max(1);
             let partitions = workers.min(MAX_PARTITIONS);
+            let groups: Vec<ConsumerGroup> = gathered
+                .groups
+                .into_iter()
+                .map(|(group, consumers)| ConsumerGroup {
+                    group: group.to_owned(),
+                    consumers,
+                    dead_letter_topic: dead_letters
+                        .contains_key(group)
+                        .then(|| dead_letter_topic_name(&name, group)),
+                    max_deliveries: dead_letters.get(group).copied(),
+                })
+                .collect();
             Topic {
                 design_topic: (name != design_topic).then_some(design_topic),
                 name,
@@ -201,19 +242,32 @@ fn topics_file(design: &Design, broker: &Service) -> TopicsFile {
                     (if replication_factor >= 3 { 2 } else { 1 }).to_string(),
                 )]),
                 producers: gathered.producers.iter().map(|s| (*s).to_owned()).collect(),
-                consumer_groups: gathered
-                    .groups
-                    .into_iter()
-                    .map(|(group, consumers)| ConsumerGroup {
-                        group: group.to_owned(),
-                        consumers,
-                    })
-                    .collect(),
+                consumer_groups: groups,
             }
         })
         .collect::<Vec<Topic>>();
-    // A suffixed name may sort before another topic's.
+    // The dead-letter topics the groups write to: one partition (a trickle of failures, read by people), written
+    // by the group that sets the records aside.
     let mut topics = topics;
+    let mut dead_letter_topics = Vec::new();
+    for topic in &topics {
+        for group in &topic.consumer_groups {
+            if let Some(name) = &group.dead_letter_topic {
+                dead_letter_topics.push(Topic {
+                    name: name.clone(),
+                    design_topic: None,
+                    partitions: 1,
+                    partitions_note: None,
+                    replication_factor,
+                    configs: topic.configs.clone(),
+                    producers: vec![group.group.clone()],
+                    consumer_groups: Vec::new(),
+                });
+            }
+        }
+    }
+    topics.extend(dead_letter_topics);
+    // A suffixed name may sort before another topic's.
     topics.sort_by(|a, b| a.name.cmp(&b.name));
     TopicsFile {
         broker: broker.id.to_string(),

@@ -9,7 +9,11 @@
 //! before handing a message to a waiting consumer, so 0 would refuse every message) with `reject-publish` overflow
 //! (a full queue rejects, as in the simulator). Queues are quorum queues (replicated) when the broker runs 2 or
 //! more replicas. Messages the consumer rejects go through the `<broker>.dlx` exchange to its dead-letter queue
-//! `<consumer>.dlq`.
+//! `<consumer>.dlq`. A delivery with a `dead_letter` policy makes the consumer's queue a quorum queue (whatever the
+//! broker's replicas: only quorum queues count deliveries) with `x-delivery-limit` = deliveries − 1 (RabbitMQ
+//! dead-letters a message returned more times than the limit), so a message the consumer rejects with requeue is
+//! delivered again until its last delivery, then goes to `<consumer>.dlq`; with several such deliveries into one
+//! queue the largest count applies.
 
 use std::collections::BTreeMap;
 
@@ -132,10 +136,16 @@ fn definitions(design: &Design, broker: &str) -> Definitions {
     if published.is_empty() {
         published.push("");
     }
-    // Consumer id -> the routing keys it is bound with.
+    // Consumer id -> the routing keys it is bound with; and the deliveries a message gets before it is
+    // dead-lettered, where a delivery says.
     let mut consumers: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut deliveries: BTreeMap<&str, u32> = BTreeMap::new();
     for edge in &design.edges {
         if edge.from == broker && edge.mode == CallMode::Async && edge.to != broker {
+            if let Some(dead_letter) = edge.dead_letter {
+                let most = deliveries.entry(edge.to.as_str()).or_default();
+                *most = (*most).max(dead_letter.after_deliveries);
+            }
             let keys = consumers.entry(edge.to.as_str()).or_default();
             match edge.topic.as_deref() {
                 Some(topic) => keys.push(topic),
@@ -163,6 +173,13 @@ fn definitions(design: &Design, broker: &str) -> Definitions {
         ]);
         arguments.extend(queue_limit(design, consumer));
         queue_type(&mut arguments);
+        if let Some(&after) = deliveries.get(consumer) {
+            arguments.insert("x-queue-type".to_owned(), Value::from("quorum"));
+            arguments.insert(
+                "x-delivery-limit".to_owned(),
+                Value::from(after.saturating_sub(1)),
+            );
+        }
         queues.push(Queue {
             name: (*consumer).to_owned(),
             durable: true,
