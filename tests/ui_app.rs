@@ -2023,3 +2023,48 @@ fn a_notice_under_the_canvas_leaves_the_view_where_it_is_and_names_the_service()
         "the view moved from {before:?} to {after:?}"
     );
 }
+
+#[test]
+fn the_inspector_marks_a_call_idempotent_and_the_rule_goes_quiet() {
+    let dir = tempfile::tempdir().unwrap();
+    // The travel sample's car rental, retried in a write flow and not marked idempotent.
+    let mut design = syncopate::model::load_file(&sample("travel-booking")).unwrap();
+    let car = design.edge_mut("book-car").unwrap();
+    car.retry = Some(syncopate::model::RetryPolicy {
+        max_retries: 2,
+        backoff_ms: 100.0,
+        per_try_timeout_ms: None,
+    });
+    let path = dir.path().join("travel.syncopate");
+    syncopate::model::save_file(&path, &design).unwrap();
+    let mut harness = app_on(Some(path));
+    harness.get_by_label_contains("retry-non-idempotent: Trip orchestrator retries Car rental");
+    let middle = service_on_screen(&harness, "trip-orchestrator")
+        .lerp(service_on_screen(&harness, "cars"), 0.5);
+    harness.event(egui::Event::PointerMoved(middle));
+    harness.run_steps(1);
+    press(&harness, middle, true);
+    harness.run_steps(1);
+    press(&harness, middle, false);
+    harness.run_steps(3);
+    assert_eq!(
+        harness.state().selection().edges,
+        vec![syncopate::model::EdgeId::new("book-car")]
+    );
+    harness.get_by_label("safe to retry").click();
+    harness.run_steps(4);
+    assert!(
+        harness
+            .state()
+            .document()
+            .design()
+            .edge("book-car")
+            .unwrap()
+            .idempotent
+    );
+    assert!(
+        harness
+            .query_by_label_contains("retry-non-idempotent: Trip orchestrator retries Car rental")
+            .is_none()
+    );
+}

@@ -385,7 +385,70 @@ impl Inspector {
                         buffer.topic = if topic.is_empty() { None } else { Some(topic) };
                     }
                     ui.end_row();
+                    ui.label("Dead-letter queue");
+                    ui.horizontal(|ui| {
+                        let help = "A message whose handling fails is delivered again until this many \
+                                    deliveries, then set aside in a dead-letter queue (off: it is dropped)";
+                        let mut on = buffer.dead_letter.is_some();
+                        if ui.checkbox(&mut on, "").on_hover_text(help).changed() {
+                            buffer.dead_letter = on.then_some(crate::model::DeadLetter {
+                                after_deliveries: 3,
+                            });
+                        }
+                        if let Some(dead_letter) = &mut buffer.dead_letter {
+                            ui.add(
+                                egui::DragValue::new(&mut dead_letter.after_deliveries)
+                                    .range(1..=10_000)
+                                    .prefix("after ")
+                                    .suffix(" deliveries"),
+                            )
+                            .on_hover_text(help);
+                        }
+                    });
+                    ui.end_row();
                 }
+                ui.label("Idempotent");
+                ui.checkbox(&mut buffer.idempotent, "safe to retry").on_hover_text(
+                    "Making the call twice has the effect of making it once (an idempotency key the callee \
+                     deduplicates on): retrying it is safe",
+                );
+                ui.end_row();
+                ui.label("Compensates");
+                let others: Vec<(String, String)> = design
+                    .edges
+                    .iter()
+                    .filter(|e| e.from == buffer.from && e.id != buffer.id && !e.is_compensation())
+                    .map(|e| (e.id.to_string(), format!("{} ({})", design.call_name(e), e.id)))
+                    .collect();
+                let shown = buffer
+                    .compensates
+                    .as_ref()
+                    .map_or_else(|| "nothing (a forward call)".to_owned(), |c| format!("undoes {c}"));
+                egui::ComboBox::from_id_salt("edge-compensates")
+                    .selected_text(shown)
+                    .show_ui(ui, |ui| {
+                        if ui
+                            .selectable_label(buffer.compensates.is_none(), "nothing (a forward call)")
+                            .clicked()
+                        {
+                            buffer.compensates = None;
+                        }
+                        for (id, label) in &others {
+                            let chosen = buffer.compensates.as_ref().is_some_and(|c| c.as_str() == id);
+                            if ui.selectable_label(chosen, label).clicked() {
+                                buffer.compensates = Some(crate::model::EdgeId::new(id.as_str()));
+                                // A compensating call has no order or probability of its own.
+                                buffer.order = 0;
+                                buffer.probability = 1.0;
+                            }
+                        }
+                    })
+                    .response
+                    .on_hover_text(
+                        "A compensating call of a saga: never made on the way; when the request fails after the \
+                         chosen call succeeded, the caller makes this call to undo it",
+                    );
+                ui.end_row();
                 // Retries, breaker and bulkhead protect a caller that waits; an async call has none (validation).
                 if buffer.mode == CallMode::Sync {
                 ui.label("Retries");
@@ -708,6 +771,17 @@ fn flows_editor(ui: &mut egui::Ui, flows: &mut Vec<Flow>, services: &[(String, S
                         "The latency 99% of requests should beat; drawn on the latency chart",
                     );
                     ui.end_row();
+                    if !flow.caller_waits {
+                        ui.label("Polls every").on_hover_text(POLLING_HELP);
+                        let mut interval = flow.polling.map(|p| p.interval_ms);
+                        optional_ms(ui, &mut interval, 500.0, POLLING_HELP);
+                        flow.polling =
+                            interval.map(|interval_ms| crate::model::Polling { interval_ms });
+                        ui.end_row();
+                    } else {
+                        // Polling is for callers that do not wait (validation).
+                        flow.polling = None;
+                    }
                     ui.label("Rate steps")
                         .on_hover_text("From each time on, requests arrive at that rate (bursts)");
                     rate_steps(ui, &mut flow.pattern, flow.rate_rps);
@@ -739,6 +813,10 @@ fn flows_editor(ui: &mut egui::Ui, flows: &mut Vec<Flow>, services: &[(String, S
             }
         });
 }
+
+/// What the flow's polling interval means.
+const POLLING_HELP: &str = "Asynchronous request-reply: the client, answered at once (202), asks the entry for \
+                            the result this often until the work is done; every poll is a request to the entry";
 
 fn rate_steps(ui: &mut egui::Ui, pattern: &mut Option<Vec<RateStep>>, rate_rps: f64) {
     ui.vertical(|ui| {

@@ -354,6 +354,8 @@ impl Canvas {
         }
         if self.live.is_some() {
             self.live_extras(ui, &response);
+        } else if design.edges.iter().any(|e| e.is_compensation()) {
+            paint_compensation_legend(ui, response.rect);
         }
         if self.graph.node_count() >= MINIMAP_MIN_SERVICES {
             self.minimap(ui, response.rect);
@@ -383,4 +385,23 @@ impl Canvas {
         let (rect, zoom, pan) = self.last_view?;
         Some(((screen - rect.min - pan) / zoom).to_pos2())
     }
+}
+
+/// The legend of the dotted compensating calls, in the canvas' lower left corner (the live legend takes the place
+/// while a run is on).
+fn paint_compensation_legend(ui: &egui::Ui, canvas: egui::Rect) {
+    let painter = ui.painter_at(canvas);
+    let visuals = ui.visuals();
+    let text = "Dotted call: a compensating call, made only when its saga rolls back";
+    let galley = painter.layout_no_wrap(
+        text.to_owned(),
+        egui::FontId::proportional(11.0),
+        visuals.text_color(),
+    );
+    let frame = egui::Rect::from_min_size(
+        canvas.left_bottom() + Vec2::new(8.0, -galley.size().y - 16.0),
+        galley.size() + Vec2::splat(8.0),
+    );
+    painter.rect_filled(frame, 4.0, visuals.extreme_bg_color.gamma_multiply(0.92));
+    painter.galley(frame.min + Vec2::splat(4.0), galley, visuals.text_color());
 }

@@ -403,6 +403,8 @@ pub struct CallShape {
     /// How far the middle of the call bends sideways to go round boxes in its way, in canvas units (0: straight;
     /// see `route::bend_around`).
     pub bend: f32,
+    /// A saga's compensating call: drawn dotted, like a return, since it is made only when the saga rolls back.
+    pub compensation: bool,
 }
 
 impl From<EdgeProps<EdgeId>> for CallShape {
@@ -418,6 +420,7 @@ impl From<EdgeProps<EdgeId>> for CallShape {
             label_below: false,
             has_breaker: false,
             bend: 0.0,
+            compensation: false,
         }
     }
 }
@@ -519,6 +522,22 @@ impl CallShape {
             base_point - normal * head_width,
         ];
         match self.mode {
+            _ if self.compensation => {
+                // Dots, not dashes: a call made only when a saga rolls back reads as a return path.
+                let (dot, gap) = ((2.5 * zoom).max(2.0), (5.0 * zoom).max(4.0));
+                shapes.extend(Shape::dashed_line(
+                    &path,
+                    Stroke::new(width, color),
+                    dot,
+                    gap,
+                ));
+                shapes.push(Shape::Path(PathShape {
+                    points: vec![head[1], to, head[2]],
+                    closed: false,
+                    fill: Color32::TRANSPARENT,
+                    stroke: PathStroke::new(width, color),
+                }));
+            }
             CallMode::Sync => {
                 if let [from, _] = path[..] {
                     shapes.push(Shape::line_segment(

@@ -152,6 +152,7 @@ impl Canvas {
                 display.lane_offset = lane_offset;
                 display.dimmed = !calls.iter().any(|c| on_focus(&c.id));
                 display.has_breaker = calls.iter().any(|c| c.circuit_breaker.is_some());
+                display.compensation = calls.len() == 1 && first.is_compensation();
                 if calls.len() == 1 {
                     display.mode = first.mode;
                     display.label = call_label(design, first);
@@ -346,6 +347,14 @@ pub(super) const LANE_SPACING: f32 = 18.0;
 /// The label of a call: its protocol and, where set, its timeout, retries, breaker and parallel group.
 pub fn call_label(design: &Design, edge: &Edge) -> String {
     let mut parts = vec![edge.effective_protocol().as_str().to_owned()];
+    if let Some(undone) = &edge.compensates {
+        // A compensating call has no place in the order: it says what it undoes instead.
+        let name = design.edge(undone.as_str()).map_or_else(
+            || undone.to_string(),
+            |e| design.service_name(e.to.as_str()).to_owned(),
+        );
+        parts.insert(0, format!("undo {name}"));
+    }
     if let Some(timeout) = edge.timeout_ms {
         parts.push(format!("{timeout}ms"));
     }
@@ -367,9 +376,9 @@ pub fn call_label(design: &Design, edge: &Edge) -> String {
     let siblings: Vec<&Edge> = design
         .edges
         .iter()
-        .filter(|e| e.from == edge.from && shares_a_flow(e))
+        .filter(|e| e.from == edge.from && shares_a_flow(e) && !e.is_compensation())
         .collect();
-    if siblings.len() > 1 {
+    if siblings.len() > 1 && !edge.is_compensation() {
         let mut orders: Vec<i32> = siblings.iter().map(|e| e.order).collect();
         orders.sort_unstable();
         orders.dedup();
