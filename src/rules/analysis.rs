@@ -277,6 +277,29 @@ fn sync_call_mean_ms(topology: &Topology, edge: usize, callee_response_ms: f64) 
     e.probability * time
 }
 
+/// Mean time from a sync call to its successful answer when the callee fails a try with probability
+/// `callee_error_rate` (at the end of its work) and the call retries: the tries that failed, and the backoffs before
+/// the retries, come before the answer. `response_ms` is the callee's mean response time.
+pub fn successful_call_mean_ms(edge: &Edge, response_ms: f64, callee_error_rate: f64) -> f64 {
+    let r = callee_error_rate.clamp(0.0, 1.0);
+    let tries = edge.max_tries().min(101);
+    if r <= 0.0 || tries <= 1 || r >= 1.0 {
+        return response_ms;
+    }
+    let Some(retry) = edge.retry else {
+        return response_ms;
+    };
+    let (mut weighted, mut success, mut before) = (0.0, 0.0, 0.0);
+    for k in 1..=tries {
+        // Success on try k: k - 1 failed tries first, each followed by its backoff.
+        let p = r.powi(k as i32 - 1) * (1.0 - r);
+        weighted += p * (before + response_ms);
+        success += p;
+        before += response_ms + retry.backoff_before_retry_ms(k as u32);
+    }
+    weighted / success
+}
+
 /// The longest a sync call can hold its caller given its timeouts, retries and backoffs; `None` when nothing
 /// bounds it.
 pub fn sync_call_bound_ms(edge: &Edge) -> Option<f64> {
@@ -680,6 +703,21 @@ mod tests {
         design.edges.push(Edge::new("a", "b", CallMode::Sync));
         design.flows.push(Flow::new("f", "a", 80.0));
         design
+    }
+
+    #[test]
+    fn a_retried_call_to_a_failing_callee_answers_after_its_failed_tries() {
+        let mut edge = Edge::new("a", "b", CallMode::Sync);
+        assert_eq!(successful_call_mean_ms(&edge, 10.0, 0.5), 10.0, "no retry");
+        edge.retry = Some(crate::model::RetryPolicy {
+            max_retries: 1,
+            backoff_ms: 50.0,
+            per_try_timeout_ms: None,
+        });
+        // Half answer at once (10 ms); a quarter after a failed try and the backoff (10 + 50 + 10 ms); of the
+        // three quarters that succeed: (0.5 x 10 + 0.25 x 70) / 0.75 = 30 ms.
+        assert!((successful_call_mean_ms(&edge, 10.0, 0.5) - 30.0).abs() < 1e-9);
+        assert_eq!(successful_call_mean_ms(&edge, 10.0, 0.0), 10.0);
     }
 
     #[test]

@@ -35,6 +35,9 @@ pub struct FlowPoint {
     /// 99th percentile of the settle time (until all the work a request caused is done) of the requests that
     /// settled in the interval; `None` when none did.
     pub settle_p99_ms: Option<f64>,
+    /// Polling flows: 99th percentile of the time until the client saw the result, of the requests seen in the
+    /// interval; `None` when none was.
+    pub seen_p99_ms: Option<f64>,
 }
 
 /// The run at one moment of simulated time.
@@ -102,6 +105,8 @@ pub struct RunHistory {
     pub flows: Vec<(String, String)>,
     /// Each flow's latency objective (p99, ms), when it has one.
     pub slo_p99_ms: Vec<Option<f64>>,
+    /// Whether each flow's clients poll for the result (its points then carry the time until seen).
+    pub polling: Vec<bool>,
     /// The points, oldest first.
     pub points: Vec<HistoryPoint>,
     /// Per service, in the run's design order.
@@ -126,6 +131,7 @@ impl RunHistory {
                 .map(|f| (f.id.to_string(), f.display_name().to_owned()))
                 .collect(),
             slo_p99_ms: design.flows.iter().map(|f| f.slo_p99_ms).collect(),
+            polling: design.flows.iter().map(|f| f.polling.is_some()).collect(),
             points: Vec::new(),
             services: design
                 .services
@@ -189,6 +195,7 @@ impl RunHistory {
                 let latency = (completed > 0).then_some(now.recent_latency_ms);
                 // A histogram with no values reports zeros: no settle point rather than a zero.
                 let settle = (now.recent_settle_ms.max > 0.0).then_some(now.recent_settle_ms.p99);
+                let seen = (now.recent_seen_ms.max > 0.0).then_some(now.recent_seen_ms.p99);
                 FlowPoint {
                     throughput_rps: per_s(now.started, before.started),
                     goodput_rps: completed as f64 / interval_s,
@@ -201,6 +208,7 @@ impl RunHistory {
                     p95_ms: latency.map(|l| l.p95),
                     p99_ms: latency.map(|l| l.p99),
                     settle_p99_ms: settle,
+                    seen_p99_ms: seen,
                 }
             })
             .collect();
@@ -309,6 +317,8 @@ impl RunHistory {
             p95_ms: Vec<Option<f64>>,
             p99_ms: Vec<Option<f64>>,
             settle_p99_ms: Vec<Option<f64>>,
+            #[serde(skip_serializing_if = "Vec::is_empty")]
+            seen_p99_ms: Vec<Option<f64>>,
         }
         let mut flows = BTreeMap::new();
         for (index, (id, name)) in self.flows.iter().enumerate() {
@@ -329,6 +339,9 @@ impl RunHistory {
                 series.p95_ms.push(flow.p95_ms);
                 series.p99_ms.push(flow.p99_ms);
                 series.settle_p99_ms.push(flow.settle_p99_ms);
+                if self.polling.get(index).copied().unwrap_or(false) {
+                    series.seen_p99_ms.push(flow.seen_p99_ms);
+                }
             }
             flows.insert(id.as_str(), series);
         }
@@ -368,6 +381,11 @@ pub struct FlowDifference {
     pub settle_p99_ms: (f64, f64),
     /// Answered requests whose work was still going at the end, baseline and variant.
     pub unsettled: (u64, u64),
+    /// Polling flows (in either run): 99th-percentile time until the client saw the result, baseline and variant
+    /// (0 where the flow does not poll).
+    pub seen_p99_ms: Option<(f64, f64)>,
+    /// Saga flows (in either run): the share of requests rolled back, baseline and variant.
+    pub compensation_rate: Option<(f64, f64)>,
 }
 
 /// One async call in a comparison of two finished runs (a call async in either run).
@@ -428,6 +446,17 @@ pub fn compare(baseline: &SimReport, variant: &SimReport) -> Vec<FlowDifference>
                 ),
                 settle_p99_ms: (a.settle_ms.p99, b.settle_ms.p99),
                 unsettled: (a.unsettled, b.unsettled),
+                seen_p99_ms: (a.seen_ms.is_some() || b.seen_ms.is_some()).then(|| {
+                    let p99 = |f: &crate::sim::FlowReport| f.seen_ms.map_or(0.0, |s| s.p99);
+                    (p99(a), p99(b))
+                }),
+                compensation_rate: (a.compensation_rate.is_some() || b.compensation_rate.is_some())
+                    .then(|| {
+                        (
+                            a.compensation_rate.unwrap_or(0.0),
+                            b.compensation_rate.unwrap_or(0.0),
+                        )
+                    }),
             })
         })
         .collect()

@@ -195,6 +195,8 @@ pub struct FlowLive {
     pub recent_latency_ms: LatencyStats,
     /// Settle time of requests whose work was all done since the previous snapshot.
     pub recent_settle_ms: LatencyStats,
+    /// Polling flows: time until the client saw the result, of requests seen since the previous snapshot.
+    pub recent_seen_ms: LatencyStats,
     /// Requests answered whose work is still going now.
     pub settling: u64,
 }

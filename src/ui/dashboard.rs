@@ -295,6 +295,7 @@ impl Dashboard {
             Some((b, index))
         });
         let slo = history.slo_p99_ms.get(self.flow).copied().flatten();
+        let polls = history.polling.get(self.flow).copied().unwrap_or(false);
         let height = (ui.available_height() - 8.0).clamp(120.0, 320.0);
         // A fourth chart, the message lag of async calls, when the design has any.
         let has_lag = !history.lag_edges.is_empty();
@@ -369,6 +370,7 @@ impl Dashboard {
                 Some(("p95".to_owned(), ORANGE, false)),
                 Some(("p99".to_owned(), RED, false)),
                 Some(("settle p99".to_owned(), PURPLE, true)),
+                polls.then(|| ("seen p99 (polling)".to_owned(), TEAL, true)),
                 baseline_entry("p99", RED),
                 baseline_entry("settle p99", PURPLE),
                 slo.map(|slo| (format!("SLO p99 {slo} ms"), Color32::from_gray(140), true)),
@@ -398,6 +400,13 @@ impl Dashboard {
                         .color(PURPLE)
                         .style(LineStyle::Dotted { spacing: 4.0 })
                         .show(plot);
+                    // Polling clients see the result only at their next poll after it is done.
+                    if polls {
+                        series("seen p99 (polling)", history, flow, |p| p.seen_p99_ms)
+                            .color(TEAL)
+                            .style(LineStyle::Dashed { length: 5.0 })
+                            .show(plot);
+                    }
                     if let Some((b, index)) = base {
                         baseline_series(b, "p99", index, |p| p.p99_ms, RED).show(plot);
                         baseline_series(b, "settle p99", index, |p| p.settle_p99_ms, PURPLE)
@@ -553,6 +562,8 @@ const GREEN: Color32 = Color32::from_rgb(67, 160, 71);
 const ORANGE: Color32 = Color32::from_rgb(251, 140, 0);
 const RED: Color32 = Color32::from_rgb(229, 57, 53);
 const PURPLE: Color32 = Color32::from_rgb(142, 36, 170);
+/// The time until a polling client sees the result.
+const TEAL: Color32 = Color32::from_rgb(0, 137, 123);
 const LAG_COLORS: [Color32; 4] = [
     Color32::from_rgb(0, 137, 123),
     Color32::from_rgb(94, 53, 177),
@@ -911,19 +922,25 @@ fn compare(ui: &mut egui::Ui, run: &LiveRun, baseline: Option<&FinishedRun>, des
             ui.end_row();
             for d in &differences {
                 // (measure, values, whether higher is better, scale, decimals shown)
-                let rows = [
+                let mut rows = vec![
                     ("goodput (req/s)", d.goodput_rps, true, 1.0, 1),
                     ("p99 latency (ms)", d.p99_ms, false, 1.0, 1),
                     ("p99 until done (ms)", d.settle_p99_ms, false, 1.0, 1),
-                    (
-                        "unsettled at end",
-                        (d.unsettled.0 as f64, d.unsettled.1 as f64),
-                        false,
-                        1.0,
-                        0,
-                    ),
-                    ("errors (%)", d.error_rate, false, 100.0, 1),
                 ];
+                if let Some(seen) = d.seen_p99_ms {
+                    rows.push(("p99 until seen, polling (ms)", seen, false, 1.0, 1));
+                }
+                rows.push((
+                    "unsettled at end",
+                    (d.unsettled.0 as f64, d.unsettled.1 as f64),
+                    false,
+                    1.0,
+                    0,
+                ));
+                rows.push(("errors (%)", d.error_rate, false, 100.0, 1));
+                if let Some(rate) = d.compensation_rate {
+                    rows.push(("compensated (%)", rate, false, 100.0, 2));
+                }
                 // The flow's name (the id on hover); a flow since removed from the design keeps its id.
                 let flow_name = design
                     .flow(d.flow.as_str())

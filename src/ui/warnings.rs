@@ -48,7 +48,13 @@ pub fn hop_latencies(
                 };
                 rate(a).total_cmp(&rate(b))
             })?;
-            let estimated_ms = analysis.response_ms.get(flow)?.get(to).copied()?;
+            let response_ms = analysis.response_ms.get(flow)?.get(to).copied()?;
+            // Failed tries that the call retries come before its answer.
+            let estimated_ms = crate::rules::analysis::successful_call_mean_ms(
+                edge,
+                response_ms,
+                design.services[to].error_rate,
+            );
             Some((
                 edge.id.to_string(),
                 HopLatency {

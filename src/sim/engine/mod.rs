@@ -78,6 +78,7 @@ struct FlowState {
     polls: u64,
     seen: u64,
     seen_ms: LatencyHistogram,
+    recent_seen: LatencyHistogram,
 }
 
 /// Why a simulation could not be set up.
@@ -267,6 +268,7 @@ impl Simulation {
                 polls: 0,
                 seen: 0,
                 seen_ms: new_histogram(FLOW_HISTOGRAM_DIGITS),
+                recent_seen: new_histogram(FLOW_HISTOGRAM_DIGITS),
             });
         }
         let mut simulation = Self {

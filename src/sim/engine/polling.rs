@@ -84,9 +84,13 @@ impl Simulation {
     ) {
         match (success, PollSaw::from_u8(saw)) {
             (true, PollSaw::Done) => {
-                if self.requests.measured(request) {
-                    let seen_ms = self.now - self.requests.arrived_at(request);
-                    let f = &mut self.flows[flow as usize];
+                let seen_ms = self.now - self.requests.arrived_at(request);
+                let (measured, live) = (self.requests.measured(request), self.live);
+                let f = &mut self.flows[flow as usize];
+                if live {
+                    record(&mut f.recent_seen, seen_ms);
+                }
+                if measured {
                     f.seen += 1;
                     record(&mut f.seen_ms, seen_ms);
                 }

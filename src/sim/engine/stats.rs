@@ -249,11 +249,13 @@ impl Simulation {
                     rate_rps: rate,
                     recent_latency_ms: LatencyStats::from_histogram(&flow.recent_latency),
                     recent_settle_ms: LatencyStats::from_histogram(&flow.recent_settle),
+                    recent_seen_ms: LatencyStats::from_histogram(&flow.recent_seen),
                     settling: flow.settling,
                 };
                 if reset_recent {
                     flow.recent_latency.reset();
                     flow.recent_settle.reset();
+                    flow.recent_seen.reset();
                 }
                 live
             })
