@@ -327,3 +327,74 @@ fn compare_prints_both_runs_and_the_tolerance_decides_the_exit_code() {
     let result: Value = serde_json::from_slice(&strict.stdout).expect("JSON");
     assert_eq!(result["within_tolerance"], false);
 }
+
+/// A saga and a dead-letter queue run for real: the orchestrator releases the stock it reserved when the charge
+/// fails (through the emulator's own client, and through the exported Envoy when it is installed), and a consumer's
+/// failing messages are delivered again by RabbitMQ until their third delivery, then dead-lettered.
+#[test]
+fn a_saga_compensates_and_a_poison_message_is_dead_lettered_for_real() {
+    let rabbit = Path::new("/usr/lib/rabbitmq/bin/rabbitmq-server").exists()
+        || common::installed("rabbitmq-server");
+    if !rabbit {
+        assert!(
+            std::env::var_os("SYNCOPATE_REQUIRE_TOOLS").is_none(),
+            "rabbitmq-server is required (SYNCOPATE_REQUIRE_TOOLS is set) but was not found"
+        );
+        println!("skipped: rabbitmq-server is not installed");
+        return;
+    }
+    if !common::installed("epmd") {
+        return;
+    }
+    let mut ways = vec!["direct"];
+    if common::installed("envoy") {
+        ways.push("envoy");
+    }
+    for through in ways {
+        let output = syncopate()
+            .args([
+                "emulate",
+                "tests/emulate/saga-and-poison.syncopate",
+                "--through",
+                through,
+                "--json",
+            ])
+            .output()
+            .expect("syncopate runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{through}: {stderr}");
+        let report: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+        let count = |v: &Value| v.as_u64().unwrap_or(0) as f64;
+        let flow = &report["flows"]["order"];
+        let started = count(&flow["started"]);
+        let compensated = count(&flow["compensated"]);
+        let releases = count(&report["edges"]["release"]["calls"]);
+        let charges_failed = count(&report["edges"]["charge"]["failures"]);
+        // Three in ten charges fail, and each failure releases the stock reserved before it.
+        assert!(started >= 250.0, "{through}: {flow}");
+        assert!(
+            (compensated / started - 0.3).abs() <= 0.1,
+            "{through}: {compensated} of {started} requests compensated\n{flow}"
+        );
+        assert!(
+            (releases - charges_failed).abs() <= 2.0 && releases == compensated,
+            "{through}: {releases} releases for {charges_failed} failed charges, {compensated} rollbacks"
+        );
+        assert_eq!(flow["compensation_failed"].as_u64(), Some(0), "{through}");
+        // The consumer fails half its deliveries: 1/8 of the messages fail all three and are dead-lettered, and
+        // there are 0.5 + 0.25 redeliveries per message.
+        let delivery = &report["edges"]["events-worker"];
+        let messages = count(&delivery["calls"]);
+        let dead = count(&delivery["dead_lettered"]) / messages;
+        let again = count(&delivery["redeliveries"]) / messages;
+        assert!(messages >= 150.0, "{through}: {delivery}");
+        assert!(
+            (dead - 0.125).abs() <= 0.07,
+            "{through}: {dead} dead-lettered per message\n{delivery}"
+        );
+        assert!(
+            (again - 0.75).abs() <= 0.2,
+            "{through}: {again} redeliveries per message\n{delivery}"
+        );
+    }
+}

@@ -302,7 +302,8 @@ async fn tries(
 
 /// An async call: a message handed to RabbitMQ, and the worker moves on. A message that cannot be handed over
 /// counts as the call's failure.
-pub(crate) async fn send_message(world: &Arc<World>, edge: usize, flow: usize) {
+/// Publishes a message of `flow` on async call `edge`; returns whether the broker took it.
+pub(crate) async fn send_message(world: &Arc<World>, edge: usize, flow: usize) -> bool {
     let now = world.now_ms();
     let measuring = world.measuring(now);
     let stats = &world.stats.edges[edge];
@@ -316,4 +317,5 @@ pub(crate) async fn send_message(world: &Arc<World>, edge: usize, flow: usize) {
     if !sent && measuring {
         bump(&stats.failures);
     }
+    sent
 }

@@ -109,13 +109,37 @@ fn boot_definitions(design: &Design) -> Value {
             &crate::export::rabbitmq::definitions_json(design, broker.id.as_str()),
         );
     }
-    let direct: Vec<Value> = direct_consumers(design)
-        .into_iter()
-        .map(|consumer| {
-            let arguments = crate::export::rabbitmq::queue_limit(design, consumer);
-            json!({"name": consumer, "durable": true, "auto_delete": false, "arguments": arguments})
-        })
-        .collect();
+    let mut direct: Vec<Value> = Vec::new();
+    for consumer in direct_consumers(design) {
+        let mut arguments = crate::export::rabbitmq::queue_limit(design, consumer);
+        // As the export does for a broker's queues: a dead-letter policy is a delivery limit on a quorum queue,
+        // here with the default exchange routing to `<consumer>.dlq`.
+        let deliveries = design
+            .edges
+            .iter()
+            .filter(|e| e.mode == CallMode::Async && e.to == consumer)
+            .filter(|e| !is_broker(design, e.from.as_str()))
+            .filter_map(|e| e.dead_letter.map(|d| d.after_deliveries))
+            .max();
+        if let Some(after) = deliveries {
+            let dead_letter_queue = format!("{consumer}.dlq");
+            arguments.insert("x-queue-type".to_owned(), Value::from("quorum"));
+            arguments.insert(
+                "x-delivery-limit".to_owned(),
+                Value::from(after.saturating_sub(1)),
+            );
+            arguments.insert("x-dead-letter-exchange".to_owned(), Value::from(""));
+            arguments.insert(
+                "x-dead-letter-routing-key".to_owned(),
+                Value::from(dead_letter_queue.clone()),
+            );
+            direct.push(
+                json!({"name": dead_letter_queue, "durable": true, "auto_delete": false,
+                               "arguments": {"x-queue-type": "quorum"}}),
+            );
+        }
+        direct.push(json!({"name": consumer, "durable": true, "auto_delete": false, "arguments": arguments}));
+    }
     if !direct.is_empty() {
         add(DIRECT_VHOST, &json!({"queues": direct}));
     }
@@ -448,6 +472,25 @@ async fn consume(
 ) {
     let consumer = world.design.services[replica.service].id.to_string();
     while let Some(message) = deliveries.recv().await {
+        // Quorum queues count deliveries: a message's n-th return to the queue carries x-delivery-count n.
+        let delivery = 1 + message
+            .basic_properties
+            .as_ref()
+            .and_then(|p| p.headers())
+            .and_then(|h| {
+                h.get(&amqprs::FieldName::try_from("x-delivery-count").ok()?)
+                    .cloned()
+            })
+            .map_or(0, |count| match count {
+                amqprs::FieldValue::l(n) => u64::try_from(n).unwrap_or(0),
+                amqprs::FieldValue::I(n) => u64::try_from(n).unwrap_or(0),
+                amqprs::FieldValue::i(n) => u64::from(n),
+                amqprs::FieldValue::s(n) => u64::try_from(n).unwrap_or(0),
+                amqprs::FieldValue::u(n) => u64::from(n),
+                amqprs::FieldValue::b(n) => u64::try_from(n).unwrap_or(0),
+                amqprs::FieldValue::B(n) => u64::from(n),
+                _ => 0,
+            });
         let (Some(deliver), Some(content)) = (message.deliver, message.content) else {
             continue;
         };
@@ -467,16 +510,26 @@ async fn consume(
             continue;
         };
         let now = world.now_ms();
-        if let Some(edge) = delivering_edge(&world.design, published_edge, &consumer)
+        let delivering = delivering_edge(&world.design, published_edge, &consumer);
+        // Deliveries a message gets before it is dead-lettered, when its call has a dead-letter queue.
+        let dead_letter_after = delivering
+            .and_then(|edge| world.design.edges[edge].dead_letter)
+            .map(|d| u64::from(d.after_deliveries));
+        if let Some(edge) = delivering
             && world.measuring(now)
         {
             let stats = &world.stats.edges[edge];
-            if let Some(lag) = &stats.lag {
-                record(lag, now - sent_ms);
-            }
-            // A broker's delivery is its call to the consumer; a direct call was counted when sent.
-            if edge != published_edge {
-                bump(&stats.calls);
+            if delivery > 1 {
+                // A redelivery after a failed handling: an arrival again, not a new call.
+                bump(&stats.redeliveries);
+            } else {
+                if let Some(lag) = &stats.lag {
+                    record(lag, now - sent_ms);
+                }
+                // A broker's delivery is its call to the consumer; a direct call was counted when sent.
+                if edge != published_edge {
+                    bump(&stats.calls);
+                }
             }
         }
         replica.enter();
@@ -485,12 +538,20 @@ async fn consume(
         }
         let (world, replica, channel) = (world.clone(), replica.clone(), channel.clone());
         tokio::spawn(async move {
-            let answer = server::work(world, replica, flow, now, None).await;
+            let answer = server::work(world.clone(), replica, flow, now, None).await;
             let _ = if answer == super::wire::Answer::Ok {
                 channel.basic_ack(BasicAckArguments::new(tag, false)).await
             } else {
+                // With a dead-letter policy the message goes back for another delivery; RabbitMQ dead-letters it
+                // when this was its last (the queue's x-delivery-limit). Without one it is dead-lettered at once.
+                if let (Some(after), Some(edge)) = (dead_letter_after, delivering)
+                    && delivery >= after
+                    && world.measuring(world.now_ms())
+                {
+                    bump(&world.stats.edges[edge].dead_lettered);
+                }
                 channel
-                    .basic_reject(BasicRejectArguments::new(tag, false))
+                    .basic_reject(BasicRejectArguments::new(tag, dead_letter_after.is_some()))
                     .await
             };
         });

@@ -164,10 +164,13 @@ async fn do_work(world: &Arc<World>, replica: &Arc<Replica>, flow: usize, start_
 }
 
 /// The service's calls of the flow, group by group; the first sync call that fails for good fails the request at
-/// once, and the group's other calls are abandoned (their callees keep working).
+/// once, and the group's other calls are abandoned (their callees keep working). Calls with a compensating call
+/// that succeeded are undone first, in reverse order (a saga's rollback; see `compensate`).
 async fn run_calls(world: &Arc<World>, replica: &Arc<Replica>, flow: usize) -> bool {
     let service = replica.service;
     let caller_replica = replica.index;
+    // The compensating calls of the calls that succeeded so far, in the order they succeeded.
+    let mut to_undo: Vec<usize> = Vec::new();
     for group in &world.groups[service][flow] {
         let mut calls = JoinSet::new();
         for &edge in group {
@@ -176,18 +179,58 @@ async fn run_calls(world: &Arc<World>, replica: &Arc<Replica>, flow: usize) -> b
                 continue;
             }
             match call.mode {
-                CallMode::Async => client::send_message(world, edge, flow).await,
+                CallMode::Async => {
+                    if client::send_message(world, edge, flow).await
+                        && let Some(undo) = world.compensation[edge]
+                    {
+                        to_undo.push(undo);
+                    }
+                }
                 CallMode::Sync => {
-                    calls.spawn(client::call(world.clone(), caller_replica, edge, flow));
+                    let world = world.clone();
+                    calls.spawn(async move {
+                        (edge, client::call(world, caller_replica, edge, flow).await)
+                    });
                 }
             }
         }
         while let Some(result) = calls.join_next().await {
-            if !matches!(result, Ok(true)) {
-                calls.abort_all();
-                return false;
+            match result {
+                Ok((edge, true)) => to_undo.extend(world.compensation[edge]),
+                _ => {
+                    calls.abort_all();
+                    compensate(world, caller_replica, flow, &to_undo).await;
+                    return false;
+                }
             }
         }
     }
     true
+}
+
+/// A saga rolls back: the compensating calls of the calls that succeeded, one after another in reverse order, each
+/// with its own policy, before the work fails (docs/design-format.md, "Sagas").
+async fn compensate(world: &Arc<World>, caller_replica: usize, flow: usize, to_undo: &[usize]) {
+    if to_undo.is_empty() {
+        return;
+    }
+    let flow_id = &world.design.flows[flow].id;
+    let mut failed = false;
+    for &edge in to_undo.iter().rev() {
+        if !world.design.edges[edge].in_flow(flow_id) {
+            continue;
+        }
+        let done = match world.design.edges[edge].mode {
+            CallMode::Async => client::send_message(world, edge, flow).await,
+            CallMode::Sync => client::call(world.clone(), caller_replica, edge, flow).await,
+        };
+        failed |= !done;
+    }
+    let stats = &world.stats.flows[flow];
+    if world.measuring(world.now_ms()) {
+        bump(&stats.compensated);
+        if failed {
+            bump(&stats.compensation_failed);
+        }
+    }
 }

@@ -85,6 +85,10 @@ pub(crate) struct FlowStats {
     pub(crate) completed: AtomicU64,
     pub(crate) failed: AtomicU64,
     pub(crate) latency: Mutex<LatencyHistogram>,
+    /// Rollbacks of a saga (jobs that made their compensating calls; the emulator does not follow a request's
+    /// jobs, so a request rolled back at two services counts twice), and those a compensation of which failed.
+    pub(crate) compensated: AtomicU64,
+    pub(crate) compensation_failed: AtomicU64,
 }
 
 /// Counters of one service.
@@ -108,6 +112,9 @@ pub(crate) struct EdgeStats {
     pub(crate) latency: Mutex<LatencyHistogram>,
     /// Async calls only.
     pub(crate) lag: Option<Mutex<LatencyHistogram>>,
+    /// Async calls with a dead-letter queue: deliveries after the first, and messages whose last delivery failed.
+    pub(crate) redeliveries: AtomicU64,
+    pub(crate) dead_lettered: AtomicU64,
 }
 
 /// Adds one to a counter.
@@ -137,6 +144,8 @@ impl Stats {
                     completed: AtomicU64::new(0),
                     failed: AtomicU64::new(0),
                     latency: histogram(FLOW_DIGITS),
+                    compensated: AtomicU64::new(0),
+                    compensation_failed: AtomicU64::new(0),
                 })
                 .collect(),
             services: design
@@ -163,6 +172,8 @@ impl Stats {
                     short_circuited: AtomicU64::new(0),
                     latency: histogram(PART_DIGITS),
                     lag: (e.mode == CallMode::Async).then(|| histogram(PART_DIGITS)),
+                    redeliveries: AtomicU64::new(0),
+                    dead_lettered: AtomicU64::new(0),
                 })
                 .collect(),
         }
@@ -191,7 +202,15 @@ impl Stats {
             .map(|(flow, s)| {
                 let (started, completed, failed) =
                     (get(&s.started), get(&s.completed), get(&s.failed));
+                let saga = design
+                    .edges
+                    .iter()
+                    .any(|e| e.is_compensation() && e.in_flow(&flow.id));
+                let compensated = get(&s.compensated);
                 let report = FlowReport {
+                    compensated: saga.then_some(compensated),
+                    compensation_rate: saga.then(|| compensated as f64 / (started.max(1)) as f64),
+                    compensation_failed: saga.then(|| get(&s.compensation_failed)),
                     started,
                     completed,
                     failed,
@@ -248,6 +267,8 @@ impl Stats {
                     lag_ms: s.lag.as_ref().map(stats_of),
                     max_backlog: None,
                     mean_backlog: None,
+                    redeliveries: edge.dead_letter.map(|_| get(&s.redeliveries)),
+                    dead_lettered: edge.dead_letter.map(|_| get(&s.dead_lettered)),
                     ..EdgeReport::default()
                 };
                 (edge.id.to_string(), report)

@@ -83,6 +83,8 @@ pub(crate) struct World {
     epoch: OnceLock<Instant>,
     /// Per service, per flow: the service's calls of the flow in ascending `order` groups (edge indices).
     pub(crate) groups: Vec<Vec<Vec<Vec<usize>>>>,
+    /// Per edge: its compensating call (a saga's undo), if it has one.
+    pub(crate) compensation: Vec<Option<usize>>,
     pub(crate) replicas: Vec<Vec<Arc<Replica>>>,
     /// Service id -> its index in the design (calls and arrivals look their callee up on every request).
     service_index: HashMap<ServiceId, usize>,
@@ -193,8 +195,19 @@ impl World {
             })
             .collect();
         let seed = settings.seed;
+        let compensation = design
+            .edges
+            .iter()
+            .map(|edge| {
+                design
+                    .edges
+                    .iter()
+                    .position(|c| c.compensates.as_ref() == Some(&edge.id))
+            })
+            .collect();
         Self {
             groups,
+            compensation,
             service_index: design
                 .services
                 .iter()
