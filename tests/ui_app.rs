@@ -2068,3 +2068,47 @@ fn the_inspector_marks_a_call_idempotent_and_the_rule_goes_quiet() {
             .is_none()
     );
 }
+
+#[test]
+fn the_dashboard_and_compare_show_the_time_until_seen_and_the_rollbacks() {
+    let mut harness = app_on(Some(sample("travel-booking")));
+    choose_speed(&mut harness, "1×", "fastest");
+    run_to_the_end(&mut harness, "the first run");
+    harness.get_by_label("Simulation dashboard").click();
+    harness.run_steps(2);
+    // The latency chart draws the time until the polling client saw the result beside the settle time.
+    harness.get_by_label_contains("seen p99 (polling)");
+    let history = &harness.state().live_run().unwrap().history;
+    assert!(
+        history
+            .points
+            .iter()
+            .any(|p| p.flows[0].seen_p99_ms.is_some_and(|seen| seen > 0.0)),
+        "the points carry the seen time"
+    );
+    harness.get_by_label_contains("Keep as baseline").click();
+    harness.run_steps(2);
+    // The variant polls four times as often.
+    let mut variant = harness.state().document().design().clone();
+    variant.flows[0].polling = Some(syncopate::model::Polling { interval_ms: 125.0 });
+    harness
+        .state_mut()
+        .push_command(syncopate::app::Command::ReplaceDesign {
+            label: "Poll more often".to_owned(),
+            design: Box::new(variant),
+        });
+    harness.run_steps(2);
+    run_to_the_end(&mut harness, "the variant");
+    harness.get_by_label("Compare").click();
+    harness.run_steps(3);
+    harness.get_by_label("p99 until seen, polling (ms)");
+    harness.get_by_label("compensated (%)");
+    let baseline = harness.state().baseline().unwrap().report.clone();
+    let variant = harness.state().live_run().unwrap().report.clone().unwrap();
+    let seen = |r: &syncopate::sim::SimReport| r.flows["book-trip"].seen_ms.unwrap().p99;
+    assert!(
+        seen(&variant) < seen(&baseline),
+        "polling more often shows the result sooner"
+    );
+    harness.get_by_label(&format!("{:.1}", seen(&variant)));
+}
