@@ -249,7 +249,8 @@ fn draw_items(layout: &mut Layout, items: &[Item], depth: usize) {
             }
             Item::Frame { kind, label, items } => {
                 let top = layout.y - 18.0;
-                layout.y += 10.0;
+                // Room under the frame's title, so it never sits on the first message's label.
+                layout.y += 24.0;
                 draw_items(layout, items, depth + 1);
                 draw_frame(
                     layout,

@@ -297,7 +297,8 @@ impl Painter<'_> {
                 }
                 Item::Frame { kind, label, items } => {
                     let top = self.y - 18.0 * self.zoom;
-                    self.y += 8.0 * self.zoom;
+                    // Room under the frame's title, so it never sits on the first message's label.
+                    self.y += 22.0 * self.zoom;
                     self.items(items);
                     self.frame(&format!("{} [{label}]", kind.keyword()), top);
                 }
