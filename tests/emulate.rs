@@ -398,3 +398,62 @@ fn a_saga_compensates_and_a_poison_message_is_dead_lettered_for_real() {
         );
     }
 }
+
+/// A polling client for real: the entry answers at once, the work runs 150 ms behind a queue, and the client's
+/// polls every 100 ms get `202 Accepted` until the second one finds it done (`303 See Other`): two polls per
+/// request, the result seen about 202 ms after the request, as the simulation says.
+#[test]
+fn a_polling_client_polls_until_the_work_is_done_for_real() {
+    let rabbit = Path::new("/usr/lib/rabbitmq/bin/rabbitmq-server").exists()
+        || common::installed("rabbitmq-server");
+    if !rabbit {
+        assert!(
+            std::env::var_os("SYNCOPATE_REQUIRE_TOOLS").is_none(),
+            "rabbitmq-server is required (SYNCOPATE_REQUIRE_TOOLS is set) but was not found"
+        );
+        println!("skipped: rabbitmq-server is not installed");
+        return;
+    }
+    if !common::installed("epmd") {
+        return;
+    }
+    let output = syncopate()
+        .args([
+            "emulate",
+            "tests/emulate/polling.syncopate",
+            "--through",
+            "direct",
+            "--compare",
+            "--json",
+        ])
+        .output()
+        .expect("syncopate runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let result: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    for side in ["emulated", "simulated"] {
+        let flow = &result[side]["flows"]["scan"];
+        let number = |v: &Value| v.as_f64().unwrap_or(0.0);
+        let (started, polls, seen) = (
+            number(&flow["started"]),
+            number(&flow["polls"]),
+            number(&flow["seen"]),
+        );
+        assert!(started >= 100.0 && seen >= started - 5.0, "{side}: {flow}");
+        assert!(
+            (polls / seen - 2.0).abs() <= 0.1,
+            "{side}: {polls} polls for {seen} results seen\n{flow}"
+        );
+        let seen_ms = number(&flow["seen_ms"]["mean"]);
+        assert!(
+            (seen_ms - 202.0).abs() <= 15.0,
+            "{side}: the result seen after {seen_ms} ms\n{flow}"
+        );
+        // Polls are requests to the entry: its arrivals are the requests and their polls.
+        let arrivals = number(&result[side]["services"]["api"]["arrivals"]);
+        assert!(
+            (arrivals - started - polls).abs() <= 5.0,
+            "{side}: {arrivals} arrivals at the entry"
+        );
+    }
+}

@@ -67,15 +67,40 @@ impl Clients {
         protocol: Protocol,
         flow: usize,
         call: Option<u64>,
+        request: u64,
     ) -> Outcome {
         let grpc = protocol == Protocol::Grpc;
-        let Ok(request) = wire::request(&format!("127.0.0.1:{port}"), path, grpc, flow, call)
-        else {
+        let Ok(request) = wire::request(
+            &format!("127.0.0.1:{port}"),
+            path,
+            grpc,
+            flow,
+            call,
+            request,
+        ) else {
             return Outcome::Failure;
         };
         match self.for_protocol(protocol).request(request).await {
             Ok(response) => wire::outcome(response, grpc).await,
             Err(_) => Outcome::Failure,
+        }
+    }
+}
+
+impl Clients {
+    /// A client's poll for a request's result; the answer's HTTP status (500 when there was none).
+    pub(crate) async fn poll(&self, port: u16, flow: usize, request: u64) -> u16 {
+        let Ok(poll) = wire::poll_request(&format!("127.0.0.1:{port}"), flow, request) else {
+            return 500;
+        };
+        match self.for_protocol(Protocol::Http).request(poll).await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                // Read to its end, so the connection goes back to the pool.
+                let _ = http_body_util::BodyExt::collect(response.into_body()).await;
+                status
+            }
+            Err(_) => 500,
         }
     }
 }
@@ -86,6 +111,7 @@ pub(crate) async fn call(
     caller_replica: usize,
     edge: usize,
     flow: usize,
+    request: u64,
 ) -> bool {
     let started = world.now_ms();
     let measuring = world.measuring(started);
@@ -99,8 +125,8 @@ pub(crate) async fn call(
         .and_then(|p| p.get(&(edge, caller_replica)))
         .cloned();
     let ok = match route {
-        Some(route) => through_proxy(&world, &route, edge, flow, measuring).await,
-        None => direct(&world, edge, flow, measuring).await,
+        Some(route) => through_proxy(&world, &route, edge, flow, request, measuring).await,
+        None => direct(&world, edge, flow, request, measuring).await,
     };
     if measuring {
         if ok {
@@ -117,13 +143,21 @@ async fn through_proxy(
     route: &ProxyRoute,
     edge: usize,
     flow: usize,
+    request: u64,
     measuring: bool,
 ) -> bool {
     let protocol = world.design.edges[edge].effective_protocol();
     let call = world.proxied_call();
     let outcome = world
         .clients
-        .send(route.port, &route.path, protocol, flow, Some(call.number()))
+        .send(
+            route.port,
+            &route.path,
+            protocol,
+            flow,
+            Some(call.number()),
+            request,
+        )
         .await;
     let reached_a_replica = call.end();
     match outcome {
@@ -156,12 +190,12 @@ impl Drop for InFlight<'_> {
 /// A call made by the emulator's own client with the design's policies: tries bounded by `per_try_timeout_ms`,
 /// retries after the doubling back-off while `timeout_ms` allows, the breaker judging its own tries, and the
 /// bulkhead refusing at once.
-async fn direct(world: &World, edge: usize, flow: usize, measuring: bool) -> bool {
+async fn direct(world: &World, edge: usize, flow: usize, request: u64, measuring: bool) -> bool {
     let call = &world.design.edges[edge];
     let stats = &world.stats.edges[edge];
     let try_epoch = AtomicU64::new(NO_TRY);
     let started = world.now_ms();
-    let tries = tries(world, edge, flow, measuring, started, &try_epoch);
+    let tries = tries(world, edge, (flow, request), measuring, started, &try_epoch);
     let Some(timeout_ms) = call.timeout_ms else {
         return tries.await;
     };
@@ -191,7 +225,7 @@ fn record_breaker(world: &World, edge: usize, epoch: u32, success: bool) {
 async fn tries(
     world: &World,
     edge: usize,
-    flow: usize,
+    (flow, request): (usize, u64),
     measuring: bool,
     started_ms: f64,
     try_epoch: &AtomicU64,
@@ -245,7 +279,7 @@ async fn tries(
                     Some(replica) => {
                         world
                             .clients
-                            .send(replica.port, &path, protocol, flow, None)
+                            .send(replica.port, &path, protocol, flow, None, request)
                             .await
                             == Outcome::Success
                     }
@@ -303,19 +337,30 @@ async fn tries(
 /// An async call: a message handed to RabbitMQ, and the worker moves on. A message that cannot be handed over
 /// counts as the call's failure.
 /// Publishes a message of `flow` on async call `edge`; returns whether the broker took it.
-pub(crate) async fn send_message(world: &Arc<World>, edge: usize, flow: usize) -> bool {
+/// A message of a polled request holds one count on it per queue it reaches, until a consumer is done with it.
+pub(crate) async fn send_message(
+    world: &Arc<World>,
+    edge: usize,
+    flow: usize,
+    request: u64,
+) -> bool {
     let now = world.now_ms();
     let measuring = world.measuring(now);
     let stats = &world.stats.edges[edge];
     if measuring {
         bump(&stats.calls);
     }
+    let copies = world.queues_reached(edge);
+    world.requests.hold(request, copies);
     let sent = match world.rabbit.get() {
-        Some(rabbit) => rabbit.publish(world, edge, flow, now).await,
+        Some(rabbit) => rabbit.publish(world, edge, flow, request, now).await,
         None => false,
     };
-    if !sent && measuring {
-        bump(&stats.failures);
+    if !sent {
+        world.requests.release(request, copies, false);
+        if measuring {
+            bump(&stats.failures);
+        }
     }
     sent
 }

@@ -73,16 +73,37 @@ async fn request(world: Arc<World>, flow: usize) {
         bump(&stats.started);
     }
     let entry = world.service_index(world.design.flows[flow].entry.as_str());
+    // A polling flow's requests are numbered, so the entry can tell its client when their work is done.
+    let polling = world.design.flows[flow].polling;
+    let number = if polling.is_some() {
+        world.requests.open()
+    } else {
+        0
+    };
     let outcome = match entry.and_then(|e| world.pick_replica(e)) {
         Some(replica) => {
             let port = replica.port;
             world
                 .clients
-                .send(port, "/", Protocol::Http, flow, None)
+                .send(port, "/", Protocol::Http, flow, None, number)
                 .await
         }
         None => Outcome::Failure,
     };
+    match polling {
+        Some(polling) if outcome == Outcome::Success => {
+            // Answered at once (202 Accepted): the client polls for the result.
+            tokio::spawn(super::polling::poll_until_done(
+                world.clone(),
+                flow,
+                number,
+                arrived,
+                polling.interval_ms,
+            ));
+        }
+        Some(_) => world.requests.forget(number),
+        None => {}
+    }
     if let Some(entry) = entry
         && outcome != Outcome::Success
         && measuring

@@ -9,6 +9,7 @@ mod client;
 pub mod compare;
 mod envoy;
 mod load;
+mod polling;
 mod process;
 mod rabbit;
 mod server;
@@ -310,25 +311,20 @@ fn run_in(
 
 /// The report as JSON, in the shape of `simulate --json`, with `null` for what a real run does not measure: the
 /// event count, the time until done of async work (`settled`, `unsettled`, `settle_failed`, `settle_ms`), the
-/// backlog of async calls, a saga's inconsistency window, a polling flow's polls and time until seen (the emulator's
-/// clients do not poll), and a broker's utilization, queue and sojourn (RabbitMQ does that work). Adds
+/// backlog of async calls, a saga's inconsistency window, and a broker's utilization, queue and sojourn (RabbitMQ
+/// does that work). Adds
 /// `"emulated": {"through": ...}`.
 pub fn report_json(design: &Design, emulated: &Emulated) -> Value {
     let mut value = serde_json::to_value(&emulated.report).unwrap_or(Value::Null);
     value["events"] = Value::Null;
     value["emulated"] = serde_json::json!({"through": emulated.through.as_str()});
     if let Some(flows) = value["flows"].as_object_mut() {
-        for (id, flow) in flows.iter_mut() {
+        for flow in flows.values_mut() {
             for field in ["settled", "unsettled", "settle_failed", "settle_ms"] {
                 flow[field] = Value::Null;
             }
             if flow.get("compensated").is_some() {
                 flow["inconsistency_window_ms"] = Value::Null;
-            }
-            if design.flow(id).is_some_and(|f| f.polling.is_some()) {
-                for field in ["polls", "seen", "seen_ms"] {
-                    flow[field] = Value::Null;
-                }
             }
         }
     }

@@ -430,6 +430,7 @@ impl Rabbit {
         world: &World,
         edge: usize,
         flow: usize,
+        request: u64,
         now_ms: f64,
     ) -> bool {
         let Some(Some(route)) = self.routes.get(edge) else {
@@ -438,7 +439,8 @@ impl Rabbit {
         let Some(channel) = self.publishers.get(&route.vhost) else {
             return false;
         };
-        let body = json!({"flow": flow, "edge": edge, "sent_ms": now_ms}).to_string();
+        let body =
+            json!({"flow": flow, "edge": edge, "sent_ms": now_ms, "request": request}).to_string();
         let sent = channel
             .basic_publish(
                 BasicProperties::default(),
@@ -501,6 +503,7 @@ async fn consume(
         let flow = body["flow"].as_u64().map(|f| f as usize);
         let published_edge = body["edge"].as_u64().map(|e| e as usize);
         let sent_ms = body["sent_ms"].as_f64();
+        let request = body["request"].as_u64().unwrap_or(0);
         let tag = deliver.delivery_tag();
         let (Some(flow), Some(published_edge), Some(sent_ms)) = (flow, published_edge, sent_ms)
         else {
@@ -538,10 +541,17 @@ async fn consume(
         }
         let (world, replica, channel) = (world.clone(), replica.clone(), channel.clone());
         tokio::spawn(async move {
-            let answer = server::work(world.clone(), replica, flow, now, None).await;
+            let answer = server::work(world.clone(), replica, flow, request, now, None).await;
             let _ = if answer == super::wire::Answer::Ok {
+                world.requests.release(request, 1, true);
                 channel.basic_ack(BasicAckArguments::new(tag, false)).await
             } else {
+                // The message is done with, unless RabbitMQ delivers it again (a dead-letter policy and deliveries
+                // left): then it still holds its count on the request.
+                let again = dead_letter_after.is_some_and(|after| delivery < after);
+                if !again {
+                    world.requests.release(request, 1, false);
+                }
                 // With a dead-letter policy the message goes back for another delivery; RabbitMQ dead-letters it
                 // when this was its last (the queue's x-delivery-limit). Without one it is dead-lettered at once.
                 if let (Some(after), Some(edge)) = (dead_letter_after, delivering)

@@ -67,11 +67,20 @@ async fn connection(
         let (world, replica) = (world.clone(), replica.clone());
         async move {
             let grpc = wire::is_grpc(&request);
+            if let Some(asked) = wire::poll_of(&request) {
+                let status = super::polling::serve_poll(&world, &replica, asked).await;
+                let interval_ms = wire::flow_of(&request)
+                    .and_then(|f| world.design.flows.get(f))
+                    .and_then(|f| f.polling)
+                    .map_or(1000.0, |p| p.interval_ms);
+                return Ok::<_, Infallible>(wire::poll_reply(status, asked, interval_ms));
+            }
             if let Some(call) = wire::call_of(&request) {
                 world.call_reached(call);
             }
+            let number = wire::request_of(&request);
             let answer = match wire::flow_of(&request).filter(|&f| f < world.design.flows.len()) {
-                Some(flow) => arrive(&world, &replica, flow).await,
+                Some(flow) => arrive(&world, &replica, flow, number).await,
                 None => Answer::Failed,
             };
             Ok::<_, Infallible>(wire::reply(answer, grpc))
@@ -90,7 +99,13 @@ async fn connection(
 /// A request (a call, or a flow's arrival at its entry) at a replica: admitted or refused, then answered when its
 /// work ends. The work runs as a task of its own, so a caller that gives up does not stop it: that work is wasted,
 /// as in the simulator.
-pub(crate) async fn arrive(world: &Arc<World>, replica: &Arc<Replica>, flow: usize) -> Answer {
+/// A job of a polled `request` (0: none) holds a count on it until its work ends.
+pub(crate) async fn arrive(
+    world: &Arc<World>,
+    replica: &Arc<Replica>,
+    flow: usize,
+    request: u64,
+) -> Answer {
     let service = replica.service;
     let stats = &world.stats.services[service];
     let now = world.now_ms();
@@ -105,7 +120,12 @@ pub(crate) async fn arrive(world: &Arc<World>, replica: &Arc<Replica>, flow: usi
         return Answer::Rejected;
     }
     let (done, answer) = oneshot::channel();
-    tokio::spawn(work(world.clone(), replica.clone(), flow, now, Some(done)));
+    world.requests.hold(request, 1);
+    let (world, replica) = (world.clone(), replica.clone());
+    tokio::spawn(async move {
+        work(world.clone(), replica, flow, request, now, Some(done)).await;
+        world.requests.release(request, 1, true);
+    });
     // A job that hangs keeps its sender forever: its caller waits, as on a deadlocked server.
     answer.await.unwrap_or(Answer::Failed)
 }
@@ -116,6 +136,7 @@ pub(crate) async fn work(
     world: Arc<World>,
     replica: Arc<Replica>,
     flow: usize,
+    request: u64,
     arrived_ms: f64,
     done: Option<oneshot::Sender<Answer>>,
 ) -> Answer {
@@ -129,7 +150,7 @@ pub(crate) async fn work(
     let start = world.now_ms();
     stats.waiting.add(-1, start);
     stats.busy.add(1, start);
-    let ok = do_work(&world, &replica, flow, start).await;
+    let ok = do_work(&world, &replica, flow, request, start).await;
     let end = world.now_ms();
     stats.busy.add(-1, end);
     drop(worker);
@@ -145,7 +166,13 @@ pub(crate) async fn work(
     answer
 }
 
-async fn do_work(world: &Arc<World>, replica: &Arc<Replica>, flow: usize, start_ms: f64) -> bool {
+async fn do_work(
+    world: &Arc<World>,
+    replica: &Arc<Replica>,
+    flow: usize,
+    request: u64,
+    start_ms: f64,
+) -> bool {
     let service = replica.service;
     let at_s = start_ms / 1000.0;
     if world.hangs(service, at_s) {
@@ -160,13 +187,13 @@ async fn do_work(world: &Arc<World>, replica: &Arc<Replica>, flow: usize, start_
     if world.chance(service, error_rate) {
         return false;
     }
-    run_calls(world, replica, flow).await
+    run_calls(world, replica, flow, request).await
 }
 
 /// The service's calls of the flow, group by group; the first sync call that fails for good fails the request at
 /// once, and the group's other calls are abandoned (their callees keep working). Calls with a compensating call
 /// that succeeded are undone first, in reverse order (a saga's rollback; see `compensate`).
-async fn run_calls(world: &Arc<World>, replica: &Arc<Replica>, flow: usize) -> bool {
+async fn run_calls(world: &Arc<World>, replica: &Arc<Replica>, flow: usize, request: u64) -> bool {
     let service = replica.service;
     let caller_replica = replica.index;
     // The compensating calls of the calls that succeeded so far, in the order they succeeded.
@@ -180,7 +207,7 @@ async fn run_calls(world: &Arc<World>, replica: &Arc<Replica>, flow: usize) -> b
             }
             match call.mode {
                 CallMode::Async => {
-                    if client::send_message(world, edge, flow).await
+                    if client::send_message(world, edge, flow, request).await
                         && let Some(undo) = world.compensation[edge]
                     {
                         to_undo.push(undo);
@@ -189,7 +216,10 @@ async fn run_calls(world: &Arc<World>, replica: &Arc<Replica>, flow: usize) -> b
                 CallMode::Sync => {
                     let world = world.clone();
                     calls.spawn(async move {
-                        (edge, client::call(world, caller_replica, edge, flow).await)
+                        (
+                            edge,
+                            client::call(world, caller_replica, edge, flow, request).await,
+                        )
                     });
                 }
             }
@@ -199,7 +229,7 @@ async fn run_calls(world: &Arc<World>, replica: &Arc<Replica>, flow: usize) -> b
                 Ok((edge, true)) => to_undo.extend(world.compensation[edge]),
                 _ => {
                     calls.abort_all();
-                    compensate(world, caller_replica, flow, &to_undo).await;
+                    compensate(world, caller_replica, (flow, request), &to_undo).await;
                     return false;
                 }
             }
@@ -210,7 +240,12 @@ async fn run_calls(world: &Arc<World>, replica: &Arc<Replica>, flow: usize) -> b
 
 /// A saga rolls back: the compensating calls of the calls that succeeded, one after another in reverse order, each
 /// with its own policy, before the work fails (docs/design-format.md, "Sagas").
-async fn compensate(world: &Arc<World>, caller_replica: usize, flow: usize, to_undo: &[usize]) {
+async fn compensate(
+    world: &Arc<World>,
+    caller_replica: usize,
+    (flow, request): (usize, u64),
+    to_undo: &[usize],
+) {
     if to_undo.is_empty() {
         return;
     }
@@ -221,8 +256,10 @@ async fn compensate(world: &Arc<World>, caller_replica: usize, flow: usize, to_u
             continue;
         }
         let done = match world.design.edges[edge].mode {
-            CallMode::Async => client::send_message(world, edge, flow).await,
-            CallMode::Sync => client::call(world.clone(), caller_replica, edge, flow).await,
+            CallMode::Async => client::send_message(world, edge, flow, request).await,
+            CallMode::Sync => {
+                client::call(world.clone(), caller_replica, edge, flow, request).await
+            }
         };
         failed |= !done;
     }

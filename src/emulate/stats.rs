@@ -89,6 +89,10 @@ pub(crate) struct FlowStats {
     /// jobs, so a request rolled back at two services counts twice), and those a compensation of which failed.
     pub(crate) compensated: AtomicU64,
     pub(crate) compensation_failed: AtomicU64,
+    /// Polling flows: polls made for the measured requests, requests whose client saw the work done, and when.
+    pub(crate) polls: AtomicU64,
+    pub(crate) seen: AtomicU64,
+    pub(crate) seen_ms: Mutex<LatencyHistogram>,
 }
 
 /// Counters of one service.
@@ -146,6 +150,9 @@ impl Stats {
                     latency: histogram(FLOW_DIGITS),
                     compensated: AtomicU64::new(0),
                     compensation_failed: AtomicU64::new(0),
+                    polls: AtomicU64::new(0),
+                    seen: AtomicU64::new(0),
+                    seen_ms: histogram(FLOW_DIGITS),
                 })
                 .collect(),
             services: design
@@ -211,6 +218,9 @@ impl Stats {
                     compensated: saga.then_some(compensated),
                     compensation_rate: saga.then(|| compensated as f64 / (started.max(1)) as f64),
                     compensation_failed: saga.then(|| get(&s.compensation_failed)),
+                    polls: flow.polling.map(|_| get(&s.polls)),
+                    seen: flow.polling.map(|_| get(&s.seen)),
+                    seen_ms: flow.polling.map(|_| stats_of(&s.seen_ms)),
                     started,
                     completed,
                     failed,

@@ -16,6 +16,13 @@ pub(crate) const FLOW_HEADER: &str = "x-syncopate-flow";
 /// a replica (see `World::proxied_call`).
 pub(crate) const CALL_HEADER: &str = "x-syncopate-call";
 
+/// The number of the request (of a polling flow) a call works for, so the entry knows when all its work is done;
+/// 0 (and absent) for requests nobody polls for.
+pub(crate) const REQUEST_HEADER: &str = "x-syncopate-request";
+
+/// On a client's poll: the number of the request whose result it asks for.
+pub(crate) const POLL_HEADER: &str = "x-syncopate-poll";
+
 /// An empty protobuf message in gRPC's length-prefixed framing: not compressed, length 0.
 pub(crate) const GRPC_EMPTY_MESSAGE: [u8; 5] = [0, 0, 0, 0, 0];
 
@@ -109,6 +116,50 @@ pub(crate) fn reply(answer: Answer, grpc: bool) -> hyper::Response<ReplyBody> {
     response
 }
 
+/// The answer to a client's poll for `request`: `202 Accepted` with `Retry-After` (whole seconds, at least 1, as
+/// HTTP says) while the work goes on, `303 See Other` with the result's `Location` once it is done, `409 Conflict`
+/// when some of it failed; 500 or 503 when the poll itself failed or was refused.
+pub(crate) fn poll_reply(
+    status: u16,
+    request: u64,
+    interval_ms: f64,
+) -> hyper::Response<ReplyBody> {
+    let mut response = hyper::Response::new(ReplyBody {
+        data: None,
+        trailers: None,
+    });
+    *response.status_mut() =
+        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = response.headers_mut();
+    match status {
+        202 => {
+            let seconds = (interval_ms / 1000.0).ceil().max(1.0) as u64;
+            if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+                headers.insert(hyper::header::RETRY_AFTER, value);
+            }
+        }
+        303 => {
+            if let Ok(value) = HeaderValue::from_str(&format!("/results/{request}")) {
+                headers.insert(hyper::header::LOCATION, value);
+            }
+        }
+        _ => {}
+    }
+    response
+}
+
+/// A client's poll for the result of `request` of `flow`: `GET /status/<request>`.
+pub(crate) fn poll_request(
+    authority: &str,
+    flow: usize,
+    request: u64,
+) -> Result<hyper::Request<http_body_util::Full<Bytes>>, hyper::http::Error> {
+    hyper::Request::get(format!("http://{authority}/status/{request}"))
+        .header(FLOW_HEADER, flow.to_string())
+        .header(POLL_HEADER, request.to_string())
+        .body(http_body_util::Full::new(Bytes::new()))
+}
+
 /// Whether a request is gRPC.
 pub(crate) fn is_grpc<B>(request: &hyper::Request<B>) -> bool {
     request
@@ -129,6 +180,16 @@ fn number_in<B, T: std::str::FromStr>(request: &hyper::Request<B>, header: &str)
 /// The call number a request carries, if any.
 pub(crate) fn call_of<B>(request: &hyper::Request<B>) -> Option<u64> {
     number_in(request, CALL_HEADER)
+}
+
+/// The number of the request (of a polling flow) a call works for; 0 when none.
+pub(crate) fn request_of<B>(request: &hyper::Request<B>) -> u64 {
+    number_in(request, REQUEST_HEADER).unwrap_or(0)
+}
+
+/// The request a client's poll asks about, when it is a poll.
+pub(crate) fn poll_of<B>(request: &hyper::Request<B>) -> Option<u64> {
+    number_in(request, POLL_HEADER)
 }
 
 /// The flow index a request carries.
@@ -157,11 +218,15 @@ pub(crate) fn request(
     grpc: bool,
     flow: usize,
     call: Option<u64>,
+    request: u64,
 ) -> Result<hyper::Request<http_body_util::Full<Bytes>>, hyper::http::Error> {
     let mut builder = hyper::Request::post(format!("http://{authority}{path}"))
         .header(FLOW_HEADER, flow.to_string());
     if let Some(call) = call {
         builder = builder.header(CALL_HEADER, call.to_string());
+    }
+    if request != 0 {
+        builder = builder.header(REQUEST_HEADER, request.to_string());
     }
     if grpc {
         builder

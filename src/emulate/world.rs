@@ -11,7 +11,9 @@ use tokio::sync::{Semaphore, watch};
 
 use super::rabbit::Rabbit;
 use super::stats::Stats;
-use crate::model::{Design, FaultEffect, FaultKind, ServiceId, SimulationSettings, either_fails};
+use crate::model::{
+    CallMode, Design, FaultEffect, FaultKind, ServiceId, SimulationSettings, either_fails,
+};
 use crate::sim::{Breaker, Sampler, SimRng};
 
 /// One replica of a service: a server on a loopback port with `concurrency` workers and a waiting room.
@@ -98,6 +100,8 @@ pub(crate) struct World {
     /// `--through envoy`: (edge, caller replica) -> the proxy route.
     pub(crate) proxies: OnceLock<HashMap<(usize, usize), ProxyRoute>>,
     pub(crate) rabbit: OnceLock<Rabbit>,
+    /// The requests of polling flows whose work is followed (see `polling`).
+    pub(crate) requests: super::polling::Requests,
     pub(crate) clients: super::client::Clients,
     pub(crate) stats: Stats,
     /// The number of the next call made through a proxy.
@@ -231,6 +235,7 @@ impl World {
             in_flight: design.edges.iter().map(|_| AtomicU32::new(0)).collect(),
             proxies: OnceLock::new(),
             rabbit: OnceLock::new(),
+            requests: super::polling::Requests::default(),
             clients: super::client::Clients::new(),
             stats: Stats::new(&design),
             next_call: AtomicU64::new(0),
@@ -240,6 +245,38 @@ impl World {
             settings,
             epoch: OnceLock::new(),
         }
+    }
+
+    /// How many queues a message published on async call `edge` lands in: one for a call straight to a consumer;
+    /// for a call into a broker, one per consumer the broker delivers its topic to (the export binds a queue per
+    /// consumer).
+    pub(crate) fn queues_reached(&self, edge: usize) -> u64 {
+        let Some(published) = self.design.edges.get(edge) else {
+            return 0;
+        };
+        let is_broker = |id: &ServiceId| {
+            self.design
+                .service(id.as_str())
+                .is_some_and(|s| s.kind == crate::model::ServiceKind::Broker)
+        };
+        if !is_broker(&published.to) {
+            return 1;
+        }
+        let mut consumers: Vec<&ServiceId> = self
+            .design
+            .edges
+            .iter()
+            .filter(|e| {
+                e.from == published.to
+                    && e.mode == CallMode::Async
+                    && !is_broker(&e.to)
+                    && (e.topic.is_none() || e.topic == published.topic)
+            })
+            .map(|e| &e.to)
+            .collect();
+        consumers.sort_unstable();
+        consumers.dedup();
+        consumers.len() as u64
     }
 
     /// The index of the service with this id.
