@@ -693,11 +693,14 @@ fn a_group_is_one_line_of_at_most_100_characters() {
     assert_eq!(load(&base()).unwrap().services[1].group, None);
 }
 
+/// One bad design: how the base is broken, where the error must point, and what it must say.
+type Case = (Box<dyn FnOnce(&mut Value)>, &'static str, &'static str);
+
 /// The patterns' fields (idempotent, compensates, dead_letter, polling): twenty bad values, each refused with one
 /// line that names the place.
 #[test]
 fn pattern_fields_refuse_bad_values() {
-    let cases: Vec<(Box<dyn FnOnce(&mut Value)>, &str, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             Box::new(|v| v["edges"][0]["idempotent"] = json!("yes")),
             "edges[0].idempotent",

@@ -279,7 +279,6 @@ impl Stats {
                     mean_backlog: None,
                     redeliveries: edge.dead_letter.map(|_| get(&s.redeliveries)),
                     dead_lettered: edge.dead_letter.map(|_| get(&s.dead_lettered)),
-                    ..EdgeReport::default()
                 };
                 (edge.id.to_string(), report)
             })
