@@ -16,8 +16,8 @@ use serde_json::Value;
 
 const DESIGN: &str = "tests/emulate/breaker-and-queue.syncopate";
 
-/// Envoy and RabbitMQ are both there, or the test says it skipped (fails when tools are required).
-fn tools() -> bool {
+/// RabbitMQ (and its port mapper) is there, or the test says it skipped (fails when tools are required).
+fn rabbitmq() -> bool {
     let rabbit = Path::new("/usr/lib/rabbitmq/bin/rabbitmq-server").exists()
         || common::installed("rabbitmq-server");
     if !rabbit {
@@ -28,7 +28,12 @@ fn tools() -> bool {
         println!("skipped: rabbitmq-server is not installed");
         return false;
     }
-    common::installed("envoy") && common::installed("epmd")
+    common::installed("epmd")
+}
+
+/// Envoy and RabbitMQ are both there, or the test says it skipped (fails when tools are required).
+fn tools() -> bool {
+    rabbitmq() && common::installed("envoy")
 }
 
 fn syncopate() -> Command {
@@ -333,17 +338,7 @@ fn compare_prints_both_runs_and_the_tolerance_decides_the_exit_code() {
 /// failing messages are delivered again by RabbitMQ until their third delivery, then dead-lettered.
 #[test]
 fn a_saga_compensates_and_a_poison_message_is_dead_lettered_for_real() {
-    let rabbit = Path::new("/usr/lib/rabbitmq/bin/rabbitmq-server").exists()
-        || common::installed("rabbitmq-server");
-    if !rabbit {
-        assert!(
-            std::env::var_os("SYNCOPATE_REQUIRE_TOOLS").is_none(),
-            "rabbitmq-server is required (SYNCOPATE_REQUIRE_TOOLS is set) but was not found"
-        );
-        println!("skipped: rabbitmq-server is not installed");
-        return;
-    }
-    if !common::installed("epmd") {
+    if !rabbitmq() {
         return;
     }
     let mut ways = vec!["direct"];
@@ -404,17 +399,7 @@ fn a_saga_compensates_and_a_poison_message_is_dead_lettered_for_real() {
 /// request, the result seen about 202 ms after the request, as the simulation says.
 #[test]
 fn a_polling_client_polls_until_the_work_is_done_for_real() {
-    let rabbit = Path::new("/usr/lib/rabbitmq/bin/rabbitmq-server").exists()
-        || common::installed("rabbitmq-server");
-    if !rabbit {
-        assert!(
-            std::env::var_os("SYNCOPATE_REQUIRE_TOOLS").is_none(),
-            "rabbitmq-server is required (SYNCOPATE_REQUIRE_TOOLS is set) but was not found"
-        );
-        println!("skipped: rabbitmq-server is not installed");
-        return;
-    }
-    if !common::installed("epmd") {
+    if !rabbitmq() {
         return;
     }
     let output = syncopate()

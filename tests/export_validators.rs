@@ -366,6 +366,24 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// The RabbitMQ server and Erlang's port mapper (with curl for the management API), or `None` after saying the test
+/// skipped (a failure when tools are required).
+fn rabbitmq_programs() -> Option<(PathBuf, PathBuf)> {
+    let server = PathBuf::from("/usr/lib/rabbitmq/bin/rabbitmq-server");
+    let (Some(epmd), Some(_curl)) = (tool("epmd"), tool("curl")) else {
+        return None;
+    };
+    if !server.exists() {
+        assert!(
+            !require_tools(),
+            "rabbitmq-server is required (SYNCOPATE_REQUIRE_TOOLS is set)"
+        );
+        println!("skipped: rabbitmq-server is not installed");
+        return None;
+    }
+    Some((server, epmd))
+}
+
 fn start_rabbit(server: &Path, epmd: &Path) -> Rabbit {
     use std::os::unix::process::CommandExt;
     let dir = tempfile::tempdir().unwrap();
@@ -457,18 +475,9 @@ fn curl(rabbit: &Rabbit, method: &str, path: &str, body: Option<&Path>) -> (Stri
 
 #[test]
 fn rabbitmq_imports_every_definitions_file() {
-    let server = PathBuf::from("/usr/lib/rabbitmq/bin/rabbitmq-server");
-    let (Some(epmd), Some(_curl)) = (tool("epmd"), tool("curl")) else {
+    let Some((server, epmd)) = rabbitmq_programs() else {
         return;
     };
-    if !server.exists() {
-        assert!(
-            !require_tools(),
-            "rabbitmq-server is required (SYNCOPATE_REQUIRE_TOOLS is set)"
-        );
-        println!("skipped: rabbitmq-server is not installed");
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     let files = write_target(dir.path(), Target::Rabbitmq);
     let rabbit = start_rabbit(&server, &epmd);
@@ -782,18 +791,9 @@ fn routes_every_topic_to_exactly_its_consumers(rabbit: &Rabbit, vhost: &str, fil
 /// last delivery, and then RabbitMQ moves it to the consumer's dead-letter queue.
 #[test]
 fn rabbitmq_dead_letters_a_poison_message_after_its_deliveries() {
-    let server = PathBuf::from("/usr/lib/rabbitmq/bin/rabbitmq-server");
-    let (Some(epmd), Some(_curl)) = (tool("epmd"), tool("curl")) else {
+    let Some((server, epmd)) = rabbitmq_programs() else {
         return;
     };
-    if !server.exists() {
-        assert!(
-            !require_tools(),
-            "rabbitmq-server is required (SYNCOPATE_REQUIRE_TOOLS is set)"
-        );
-        println!("skipped: rabbitmq-server is not installed");
-        return;
-    }
     let deliveries = 3;
     let design = syncopate::model::load_from_str(
         &serde_json::json!({

@@ -116,30 +116,12 @@ pub(crate) async fn serve_poll(world: &Arc<World>, replica: &Arc<Replica>, reque
         }
         return 503;
     }
-    stats.waiting.add(1, world.now_ms());
-    let Ok(worker) = replica.workers.acquire().await else {
-        replica.leave();
-        return 500;
-    };
-    let start = world.now_ms();
-    stats.waiting.add(-1, start);
-    stats.busy.add(1, start);
     // The status is read as the poll arrives, as the simulator does.
     let status = world.requests.status(request);
-    let ms = world.sample_service_time(service)
-        * world.fault_effect(service, start / 1000.0).slow_factor;
-    if ms > 0.0 {
-        super::timer::sleep(Duration::from_secs_f64(ms / 1000.0)).await;
-    }
-    let ok = !world.chance(service, world.error_rate(service, world.now_ms() / 1000.0));
-    let end = world.now_ms();
-    stats.busy.add(-1, end);
-    drop(worker);
-    replica.leave();
-    if world.measuring(end) {
-        bump(if ok { &stats.completed } else { &stats.failed });
-        record(&stats.sojourn, end - arrived);
-    }
+    let ok = super::server::on_a_worker(world, replica, arrived, |start| {
+        super::server::local_work(world, service, start)
+    })
+    .await;
     match (ok, status) {
         (false, _) => 500,
         (true, Status::Pending) => 202,

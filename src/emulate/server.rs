@@ -140,17 +140,36 @@ pub(crate) async fn work(
     arrived_ms: f64,
     done: Option<oneshot::Sender<Answer>>,
 ) -> Answer {
-    let service = replica.service;
-    let stats = &world.stats.services[service];
+    let ok = on_a_worker(&world, &replica, arrived_ms, |start| {
+        do_work(&world, &replica, flow, request, start)
+    })
+    .await;
+    let answer = if ok { Answer::Ok } else { Answer::Failed };
+    if let Some(done) = done {
+        let _ = done.send(answer);
+    }
+    answer
+}
+
+/// A job that arrived at `arrived_ms` on a worker of the replica (whose place it already holds): waits for the
+/// worker, runs `job` from the time it started, and keeps the gauges, the replica's place and its counts. False
+/// when it failed.
+pub(crate) async fn on_a_worker<F: std::future::Future<Output = bool>>(
+    world: &World,
+    replica: &Replica,
+    arrived_ms: f64,
+    job: impl FnOnce(f64) -> F,
+) -> bool {
+    let stats = &world.stats.services[replica.service];
     stats.waiting.add(1, world.now_ms());
     let Ok(worker) = replica.workers.acquire().await else {
         replica.leave();
-        return Answer::Failed;
+        return false;
     };
     let start = world.now_ms();
     stats.waiting.add(-1, start);
     stats.busy.add(1, start);
-    let ok = do_work(&world, &replica, flow, request, start).await;
+    let ok = job(start).await;
     let end = world.now_ms();
     stats.busy.add(-1, end);
     drop(worker);
@@ -159,21 +178,12 @@ pub(crate) async fn work(
         bump(if ok { &stats.completed } else { &stats.failed });
         record(&stats.sojourn, end - arrived_ms);
     }
-    let answer = if ok { Answer::Ok } else { Answer::Failed };
-    if let Some(done) = done {
-        let _ = done.send(answer);
-    }
-    answer
+    ok
 }
 
-async fn do_work(
-    world: &Arc<World>,
-    replica: &Arc<Replica>,
-    flow: usize,
-    request: u64,
-    start_ms: f64,
-) -> bool {
-    let service = replica.service;
+/// A job's own work at `service` from `start_ms`: a deadlocked worker in a hang, else one sample of the service
+/// time (times a `slow` fault's factor), then a failure with the service's error rate. True when it succeeded.
+pub(crate) async fn local_work(world: &World, service: usize, start_ms: f64) -> bool {
     let at_s = start_ms / 1000.0;
     if world.hangs(service, at_s) {
         // A deadlocked worker: it never finishes, and stays busy for the rest of the run.
@@ -184,10 +194,18 @@ async fn do_work(
         super::timer::sleep(Duration::from_secs_f64(ms / 1000.0)).await;
     }
     let error_rate = world.error_rate(service, world.now_ms() / 1000.0);
-    if world.chance(service, error_rate) {
-        return false;
-    }
-    run_calls(world, replica, flow, request).await
+    !world.chance(service, error_rate)
+}
+
+async fn do_work(
+    world: &Arc<World>,
+    replica: &Arc<Replica>,
+    flow: usize,
+    request: u64,
+    start_ms: f64,
+) -> bool {
+    local_work(world, replica.service, start_ms).await
+        && run_calls(world, replica, flow, request).await
 }
 
 /// The service's calls of the flow, group by group; the first sync call that fails for good fails the request at

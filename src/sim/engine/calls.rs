@@ -110,17 +110,28 @@ impl Simulation {
         }
         let message = self.new_job(request, flow, to, topic);
         self.jobs[message as usize].via_edge = edge;
-        if !self.arrive(message) {
-            let e = &mut self.edges[edge as usize];
-            e.total_failures += 1;
-            if measuring {
-                e.report.failures += 1;
-            }
-            self.requests.async_failed(request);
-            self.free_job(message);
-            return false;
+        self.deliver(message)
+    }
+
+    /// A message (a new job with its `via_edge` set) joins its consumer's queue: false when a full queue refused
+    /// it, which fails the call and leaves the request's work undone.
+    pub(super) fn deliver(&mut self, message: u32) -> bool {
+        if self.arrive(message) {
+            return true;
         }
-        true
+        let (edge, request) = {
+            let j = &self.jobs[message as usize];
+            (j.via_edge, j.request)
+        };
+        let measuring = self.measuring();
+        let e = &mut self.edges[edge as usize];
+        e.total_failures += 1;
+        if measuring {
+            e.report.failures += 1;
+        }
+        self.requests.async_failed(request);
+        self.free_job(message);
+        false
     }
 
     /// A message of an async edge joins (`up`) or leaves the consumer's queue. The time-average is not kept here

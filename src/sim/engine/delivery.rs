@@ -41,15 +41,7 @@ impl Simulation {
             j.via_edge = edge;
             j.delivery = delivery + 1;
         }
-        if !self.arrive(message) {
-            // The queue refused it: the message is lost like one refused on its first delivery.
-            let e = &mut self.edges[edge as usize];
-            e.total_failures += 1;
-            if measuring {
-                e.report.failures += 1;
-            }
-            self.requests.async_failed(request);
-            self.free_job(message);
-        }
+        // A full queue refuses it: the message is lost like one refused on its first delivery.
+        self.deliver(message);
     }
 }

@@ -521,65 +521,53 @@ impl CallShape {
             base_point + normal * head_width,
             base_point - normal * head_width,
         ];
-        match self.mode {
-            _ if self.compensation => {
-                // Dots, not dashes: a call made only when a saga rolls back reads as a return path.
-                let (dot, gap) = ((2.5 * zoom).max(2.0), (5.0 * zoom).max(4.0));
-                shapes.extend(Shape::dashed_line(
-                    &path,
+        if self.mode == CallMode::Sync && !self.compensation {
+            if let [from, _] = path[..] {
+                shapes.push(Shape::line_segment(
+                    [from, base_point],
                     Stroke::new(width, color),
-                    dot,
-                    gap,
                 ));
-                shapes.push(Shape::Path(PathShape {
-                    points: vec![head[1], to, head[2]],
-                    closed: false,
-                    fill: Color32::TRANSPARENT,
-                    stroke: PathStroke::new(width, color),
-                }));
-            }
-            CallMode::Sync => {
-                if let [from, _] = path[..] {
-                    shapes.push(Shape::line_segment(
-                        [from, base_point],
-                        Stroke::new(width, color),
-                    ));
-                } else {
-                    let mut line = path.clone();
-                    if let Some(last) = line.last_mut() {
-                        *last = base_point;
-                    }
-                    shapes.push(Shape::line(line, Stroke::new(width, color)));
+            } else {
+                let mut line = path.clone();
+                if let Some(last) = line.last_mut() {
+                    *last = base_point;
                 }
-                shapes.push(Shape::Path(PathShape::convex_polygon(
-                    head,
-                    color,
-                    Stroke::NONE,
-                )));
+                shapes.push(Shape::line(line, Stroke::new(width, color)));
             }
-            CallMode::Async => {
+            shapes.push(Shape::Path(PathShape::convex_polygon(
+                head,
+                color,
+                Stroke::NONE,
+            )));
+        } else {
+            let (dash, gap) = if self.compensation {
+                // Dots, not dashes: a call made only when a saga rolls back reads as a return path.
+                ((2.5 * zoom).max(2.0), (5.0 * zoom).max(4.0))
+            } else {
                 // Dashes never shrink below 6 px on screen, and zoomed far out a call has at most
                 // `FAR_DASHES_PER_CALL` of them: a large design's async calls would otherwise be tens of
                 // thousands of dashes (and vertices) a frame, for lines too thin to see the dashes of.
-                let (mut dash, mut gap) = ((8.0 * zoom).max(6.0), (5.0 * zoom).max(4.0));
+                let (dash, gap) = ((8.0 * zoom).max(6.0), (5.0 * zoom).max(4.0));
                 if is_far(zoom) {
                     let length: f32 = path.windows(2).map(|w| (w[1] - w[0]).length()).sum();
                     let stretch = (length / (FAR_DASHES_PER_CALL * (dash + gap))).max(1.0);
-                    (dash, gap) = (dash * stretch, gap * stretch);
+                    (dash * stretch, gap * stretch)
+                } else {
+                    (dash, gap)
                 }
-                shapes.extend(Shape::dashed_line(
-                    &path,
-                    Stroke::new(width, color),
-                    dash,
-                    gap,
-                ));
-                shapes.push(Shape::Path(PathShape {
-                    points: vec![head[1], to, head[2]],
-                    closed: false,
-                    fill: Color32::TRANSPARENT,
-                    stroke: PathStroke::new(width, color),
-                }));
-            }
+            };
+            shapes.extend(Shape::dashed_line(
+                &path,
+                Stroke::new(width, color),
+                dash,
+                gap,
+            ));
+            shapes.push(Shape::Path(PathShape {
+                points: vec![head[1], to, head[2]],
+                closed: false,
+                fill: Color32::TRANSPARENT,
+                stroke: PathStroke::new(width, color),
+            }));
         }
         if !self.label.is_empty() && !is_far(zoom) {
             let size = text_size(10.5 * zoom, 6.0, 18.0);
