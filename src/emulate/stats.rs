@@ -277,8 +277,8 @@ impl Stats {
                     lag_ms: s.lag.as_ref().map(stats_of),
                     max_backlog: None,
                     mean_backlog: None,
-                    redeliveries: edge.dead_letter.map(|_| get(&s.redeliveries)),
-                    dead_lettered: edge.dead_letter.map(|_| get(&s.dead_lettered)),
+                    redeliveries: (edge.mode == CallMode::Async).then(|| get(&s.redeliveries)),
+                    dead_lettered: (edge.mode == CallMode::Async).then(|| get(&s.dead_lettered)),
                 };
                 (edge.id.to_string(), report)
             })

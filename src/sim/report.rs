@@ -136,10 +136,11 @@ pub struct EdgeReport {
     pub max_backlog: Option<u64>,
     /// Async calls only: the time-averaged number of its messages waiting.
     pub mean_backlog: Option<f64>,
-    /// Async calls with a dead-letter queue only: messages delivered again after their handling failed.
+    /// Async calls only (left out for sync ones): messages delivered again after their handling failed (0 without
+    /// a dead-letter queue, where a failed message is dropped).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redeliveries: Option<u64>,
-    /// Async calls with a dead-letter queue only: messages set aside after their last delivery failed.
+    /// Async calls only: messages set aside in the dead-letter queue after their last delivery failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dead_lettered: Option<u64>,
 }

@@ -213,7 +213,7 @@ impl Simulation {
                 edge_report.max_backlog = Some(u64::from(e.backlog.max));
                 edge_report.mean_backlog = Some(per_measured_ms(e.backlog.area + waiting_area[i]));
             }
-            if e.dead_letter_after > 0 {
+            if e.asynchronous {
                 edge_report.redeliveries = Some(e.redeliveries);
                 edge_report.dead_lettered = Some(e.dead_lettered);
             }
