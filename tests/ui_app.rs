@@ -2112,3 +2112,36 @@ fn the_dashboard_and_compare_show_the_time_until_seen_and_the_rollbacks() {
     );
     harness.get_by_label(&format!("{:.1}", seen(&variant)));
 }
+
+#[test]
+fn the_saga_sample_shows_its_compensations_polling_and_dead_letters_in_the_editor() {
+    let mut harness = app_on(Some(sample("travel-booking")));
+    let design = harness.state().document().design().clone();
+    // A compensating call's label says what it undoes and carries no place in the order.
+    let cancel = design.edge("cancel-hotel").unwrap();
+    let label = syncopate::ui::canvas::call_label(&design, cancel);
+    assert!(label.starts_with("undo Hotel reservations"), "{label}");
+    assert!(!label.contains('#'), "{label}");
+    let book = syncopate::ui::canvas::call_label(&design, design.edge("book-hotel").unwrap());
+    assert!(book.starts_with("#2"), "the forward calls keep their numbers: {book}");
+    // With nothing selected the flow's poll interval is in the inspector (its caller does not wait).
+    harness.get_by_label("Polls every");
+    // The queue's delivery to the orchestrator: its inspector offers a dead-letter queue and the idempotent mark,
+    // and the picker of what a call compensates.
+    let middle = service_on_screen(&harness, "trip-queue")
+        .lerp(service_on_screen(&harness, "trip-orchestrator"), 0.5);
+    harness.event(egui::Event::PointerMoved(middle));
+    harness.run_steps(1);
+    press(&harness, middle, true);
+    harness.run_steps(1);
+    press(&harness, middle, false);
+    harness.run_steps(3);
+    assert_eq!(
+        harness.state().selection().edges,
+        vec![syncopate::model::EdgeId::new("trip-queue-trip-orchestrator")]
+    );
+    harness.get_by_label("Dead-letter queue");
+    harness.get_by_label("Compensates");
+    harness.get_by_label("safe to retry");
+    assert!(harness.query_by_label("Polls every").is_none());
+}
