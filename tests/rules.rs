@@ -801,3 +801,35 @@ fn a_cycle_that_makes_load_unbounded_is_pointed_at_not_sized() {
         );
     }
 }
+
+#[test]
+fn no_sample_disables_retry_non_idempotent_and_it_never_fires_on_an_idempotent_call() {
+    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/samples")).unwrap() {
+        let path = entry.unwrap().path();
+        let design = model::load_file(&path).unwrap();
+        assert!(
+            !design
+                .lint
+                .disabled
+                .iter()
+                .any(|r| r == "retry-non-idempotent"),
+            "{} disables retry-non-idempotent",
+            path.display()
+        );
+        for finding in rules::check(&design)
+            .findings
+            .iter()
+            .filter(|f| f.rule == "retry-non-idempotent")
+        {
+            for subject in &finding.subjects {
+                if let Subject::Edge(id) = subject {
+                    assert!(
+                        !design.edge(id).unwrap().idempotent,
+                        "{}: fires on the idempotent call {id}",
+                        path.display()
+                    );
+                }
+            }
+        }
+    }
+}

@@ -2123,7 +2123,10 @@ fn the_saga_sample_shows_its_compensations_polling_and_dead_letters_in_the_edito
     assert!(label.starts_with("undo Hotel reservations"), "{label}");
     assert!(!label.contains('#'), "{label}");
     let book = syncopate::ui::canvas::call_label(&design, design.edge("book-hotel").unwrap());
-    assert!(book.starts_with("#2"), "the forward calls keep their numbers: {book}");
+    assert!(
+        book.starts_with("#2"),
+        "the forward calls keep their numbers: {book}"
+    );
     // With nothing selected the flow's poll interval is in the inspector (its caller does not wait).
     harness.get_by_label("Polls every");
     // The queue's delivery to the orchestrator: its inspector offers a dead-letter queue and the idempotent mark,
@@ -2138,7 +2141,9 @@ fn the_saga_sample_shows_its_compensations_polling_and_dead_letters_in_the_edito
     harness.run_steps(3);
     assert_eq!(
         harness.state().selection().edges,
-        vec![syncopate::model::EdgeId::new("trip-queue-trip-orchestrator")]
+        vec![syncopate::model::EdgeId::new(
+            "trip-queue-trip-orchestrator"
+        )]
     );
     harness.get_by_label("Dead-letter queue");
     harness.get_by_label("Compensates");
