@@ -9,6 +9,7 @@
 pub mod app;
 pub mod capacity;
 pub mod cli;
+pub mod edit;
 #[cfg(feature = "emulate")]
 pub mod emulate;
 pub mod export;
@@ -16,6 +17,10 @@ pub mod import;
 pub mod logging;
 pub mod model;
 pub mod rules;
+#[cfg(feature = "gui")]
+pub mod runs;
+#[cfg(feature = "gui")]
+pub mod samples;
 pub mod sequence;
 pub mod sim;
 #[cfg(feature = "gui")]

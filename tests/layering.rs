@@ -4,7 +4,7 @@
 use std::path::Path;
 
 const CORE_MODULES: &[&str] = &[
-    "model", "rules", "sequence", "sim", "export", "import", "capacity",
+    "model", "rules", "sequence", "sim", "export", "import", "capacity", "edit", "samples",
 ];
 const FORBIDDEN: &[&str] = &[
     "egui",
@@ -79,6 +79,29 @@ fn core_modules_do_not_import_gui_or_runtime_crates() {
         }
     }
     assert!(checked > 0, "no core module files were found");
+}
+
+/// The panels read the design and the runs and emit edits; the app applies them. The arrow goes one way: nothing
+/// under `src/ui` names the app (its edits are `crate::edit`, the runs it shows `crate::runs`).
+#[test]
+fn ui_imports_nothing_from_app() {
+    let mut files = Vec::new();
+    rust_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ui"),
+        &mut files,
+    );
+    assert!(!files.is_empty(), "no ui files were found");
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            assert!(
+                !mentions(line, "crate::app") && !mentions(line, "super::super::app"),
+                "{}:{}: ui uses the app: {line}",
+                file.display(),
+                n + 1
+            );
+        }
+    }
 }
 
 #[test]

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::command::{Command, apply_checked};
+use crate::edit::{Command, apply_checked};
 use crate::model::{self, Design, LoadError, SaveError};
 
 /// Most undo steps kept; older ones are dropped.

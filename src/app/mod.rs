@@ -4,23 +4,21 @@
 //! each as one undoable step.
 
 pub mod autosave;
-pub mod capacity;
 pub mod clipboard;
-mod command;
 mod data_file;
 mod document;
-pub mod emulation;
 pub mod focus;
-pub mod live;
 pub mod recent;
-pub mod samples;
-pub mod sim_runner;
 pub mod theme;
+
+// Below the app and the panels both: kept reachable here under their old paths.
+pub use crate::runs::{capacity, emulation, live, sim_runner};
+pub use crate::samples;
 
 use std::path::PathBuf;
 use std::sync::mpsc;
 
-pub use command::{Command, apply_checked};
+pub use crate::edit::{Command, apply_checked};
 pub use document::Document;
 
 use crate::model::Design;

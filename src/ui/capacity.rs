@@ -1,14 +1,14 @@
 //! The Capacity tab: sweep a flow's load (or every flow's) over a range of factors and see goodput and p99 against
 //! the offered load, with the SLO and the knee; plan the replicas each service needs and apply them as one
-//! undoable edit. The work runs on a thread of its own ([`crate::app::capacity::Job`]); this panel shows its
+//! undoable edit. The work runs on a thread of its own ([`crate::runs::capacity::Job`]); this panel shows its
 //! progress and results and reports what the user asked for.
 
 use egui::{Color32, RichText};
 use egui_plot::{HLine, Line, LineStyle, PlotPoints, Points, VLine};
 
-use crate::app::capacity::{Job, Outcome};
 use crate::capacity::{CapacityError, PlanResult, PlanSettings, SweepResult, SweepSettings};
 use crate::model::Design;
+use crate::runs::capacity::{Job, Outcome};
 
 /// The knee's line.
 const KNEE_COLOR: Color32 = Color32::from_rgb(230, 120, 200);

@@ -5,9 +5,9 @@
 use egui::{Color32, Rect, RichText};
 use egui_plot::{HLine, Legend, Line, LineStyle, Plot, PlotPoints, Text, VLine};
 
-use crate::app::emulation::EmulationResult;
-use crate::app::live::{FinishedRun, LiveRun};
 use crate::model::{Design, FaultKind};
+use crate::runs::emulation::EmulationResult;
+use crate::runs::live::{FinishedRun, LiveRun};
 use crate::sim::history::{self, RunHistory, ServiceNow};
 
 /// Which part of the dashboard is shown.

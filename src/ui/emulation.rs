@@ -3,9 +3,9 @@
 
 use egui::RichText;
 
-use crate::app::emulation::{EmulationResult, Job};
 use crate::emulate::{self, Options, Through};
 use crate::model::Design;
+use crate::runs::emulation::{EmulationResult, Job};
 
 /// The window and its run.
 #[derive(Default)]

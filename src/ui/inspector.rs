@@ -4,7 +4,7 @@
 //! edit is not applied), and a valid buffer becomes one command when the user lets go of the widget, so a drag of a
 //! number is one undo step.
 
-use crate::app::Command;
+use crate::edit::Command;
 use crate::model::{
     ArrivalProcess, CallMode, CircuitBreaker, Design, Distribution, Edge, Fault, FaultKind, Flow,
     FlowKind, Protocol, RateStep, RetryPolicy, Service, ServiceKind, SimulationSettings,
@@ -588,7 +588,7 @@ impl Inspector {
             self.problem = None;
             return;
         }
-        match crate::app::apply_checked(design, command.clone()) {
+        match crate::edit::apply_checked(design, command.clone()) {
             Err(problem) => {
                 self.problem = Some(problem);
             }

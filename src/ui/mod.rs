@@ -1,4 +1,4 @@
-//! Panels and widgets. They read the design and emit [`crate::app::Command`]s; they never change the design
+//! Panels and widgets. They read the design and emit [`crate::edit::Command`]s; they never change the design
 //! themselves.
 
 pub mod canvas;

@@ -1,8 +1,8 @@
 //! The simulation bar: Run, Pause, Step, Reset, the speed, and a one-line status of the live run. It only reports
 //! what the user asked for; the app drives the simulator thread (`app::sim_runner`).
 
-use crate::app::sim_runner::{SimUpdate, Speed};
 use crate::model::SimulationSettings;
+use crate::runs::sim_runner::{SimUpdate, Speed};
 
 /// The speeds offered, with their labels.
 pub const SPEEDS: [(Speed, &str); 4] = [

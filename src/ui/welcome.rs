@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use egui::RichText;
 
-use crate::app::samples::SAMPLES;
+use crate::samples::SAMPLES;
 
 /// What the user chose on the welcome screen.
 #[derive(Debug, Clone, PartialEq)]

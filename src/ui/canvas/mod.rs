@@ -21,7 +21,7 @@ use petgraph::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::app::Command;
+use crate::edit::Command;
 use crate::model::{CallMode, Design, Edge, EdgeId, Fault, ServiceId, ServiceKind};
 use crate::rules::{Report, Severity, Subject};
 use crate::sim::BreakerState;

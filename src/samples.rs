@@ -28,52 +28,52 @@ pub const SAMPLES: [Sample; 10] = [
     Sample {
         id: "ecommerce",
         title: "E-commerce: checkout and admin dashboard, all synchronous behind one HTTP edge",
-        json: include_str!("../../samples/ecommerce.syncopate"),
+        json: include_str!("../samples/ecommerce.syncopate"),
     },
     Sample {
         id: "payment-guarded",
         title: "Payment path guarded by timeouts, retries and a circuit breaker",
-        json: include_str!("../../samples/payment-guarded.syncopate"),
+        json: include_str!("../samples/payment-guarded.syncopate"),
     },
     Sample {
         id: "order-saga",
         title: "Order saga: sync inventory check, async payment through a broker",
-        json: include_str!("../../samples/order-saga.syncopate"),
+        json: include_str!("../samples/order-saga.syncopate"),
     },
     Sample {
         id: "travel-booking",
         title: "Travel booking saga: flight and hotel can be cancelled, the prepaid car is the pivot",
-        json: include_str!("../../samples/travel-booking.syncopate"),
+        json: include_str!("../samples/travel-booking.syncopate"),
     },
     Sample {
         id: "ocr-pipeline",
         title: "Asynchronous OCR pipeline",
-        json: include_str!("../../samples/ocr-pipeline.syncopate"),
+        json: include_str!("../samples/ocr-pipeline.syncopate"),
     },
     Sample {
         id: "iot-ingest",
         title: "Write-heavy IoT ingest through a Kafka log",
-        json: include_str!("../../samples/iot-ingest.syncopate"),
+        json: include_str!("../samples/iot-ingest.syncopate"),
     },
     Sample {
         id: "weather-api",
         title: "Read-heavy public weather API",
-        json: include_str!("../../samples/weather-api.syncopate"),
+        json: include_str!("../samples/weather-api.syncopate"),
     },
     Sample {
         id: "parallel-orchestrator",
         title: "Orchestrator making parallel calls (home screen BFF)",
-        json: include_str!("../../samples/parallel-orchestrator.syncopate"),
+        json: include_str!("../samples/parallel-orchestrator.syncopate"),
     },
     Sample {
         id: "event-choreography",
         title: "Event choreography over a bus",
-        json: include_str!("../../samples/event-choreography.syncopate"),
+        json: include_str!("../samples/event-choreography.syncopate"),
     },
     Sample {
         id: "cqrs",
         title: "CQRS: a write side streaming changes to a read side",
-        json: include_str!("../../samples/cqrs.syncopate"),
+        json: include_str!("../samples/cqrs.syncopate"),
     },
 ];
 

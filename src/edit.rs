@@ -1,4 +1,6 @@
-//! Edits of a design. The UI emits these; the app applies each after the frame as one undoable step.
+//! Edits of a design: the commands the UI emits and their application, validated. They sit below both the UI
+//! (which emits them) and the app (which applies each after the frame as one undoable step), so the arrow between
+//! those two goes one way. Plain Rust over the model.
 
 use crate::model::{Design, Edge, EdgeId, Service, ServiceId, validate};
 

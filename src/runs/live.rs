@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::app::sim_runner::{SimCommand, SimRunner, SimUpdate, Speed};
+use super::sim_runner::{SimCommand, SimRunner, SimUpdate, Speed};
 use crate::model::{Design, Fault, ServiceId, SimulationSettings};
 use crate::sim::SimReport;
 use crate::sim::history::RunHistory;
