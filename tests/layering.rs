@@ -104,6 +104,21 @@ fn ui_imports_nothing_from_app() {
     }
 }
 
+/// Each room of the app does one thing: no file under `src/app` grows past 600 lines.
+#[test]
+fn app_rooms_stay_small() {
+    let mut files = Vec::new();
+    rust_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src/app"),
+        &mut files,
+    );
+    assert!(!files.is_empty());
+    for file in files {
+        let lines = std::fs::read_to_string(&file).unwrap().lines().count();
+        assert!(lines <= 600, "{}: {lines} lines", file.display());
+    }
+}
+
 #[test]
 fn the_checker_catches_imports() {
     assert!(mentions("use egui::Pos2;", "egui"));

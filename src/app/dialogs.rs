@@ -1,0 +1,190 @@
+//! The app's own windows: the unsaved-changes prompt, the crash-recovery offer, About and the keyboard shortcuts.
+
+use super::*;
+
+impl SyncopateApp {
+    /// The "unsaved changes" dialog.
+    pub(super) fn confirm_dialog(&mut self, ctx: &egui::Context) {
+        let Some(action) = self.confirm.clone() else {
+            return;
+        };
+        let what = match action {
+            Pending::New => "starting a new design",
+            Pending::AskOpen | Pending::Open(_) | Pending::OpenSample(_) => {
+                "opening another design"
+            }
+            Pending::AskImport(_) => "importing a new design",
+            Pending::Quit => "quitting",
+        };
+        let message = format!(
+            "{} has unsaved changes. Save them before {what}?",
+            self.document.title()
+        );
+        let answer = choice_dialog(
+            ctx,
+            "Unsaved changes",
+            &message,
+            &["Save", "Discard changes", "Cancel"],
+        );
+        match answer {
+            Some(0) => {
+                self.confirm = None;
+                match self.document.path().map(ToOwned::to_owned) {
+                    Some(path) => {
+                        self.save_as(path);
+                        if !self.document.is_dirty() {
+                            self.perform(ctx, action);
+                        }
+                    }
+                    // Untitled: choose where to save; the user repeats the action afterwards.
+                    None => self.ask_save_path(ctx),
+                }
+            }
+            Some(1) => {
+                self.confirm = None;
+                self.perform(ctx, action);
+            }
+            Some(_) => self.confirm = None,
+            None => {}
+        }
+    }
+
+    pub(super) fn recovery_dialog(&mut self, ctx: &egui::Context) {
+        let Some(recovery) = &self.recovery else {
+            return;
+        };
+        let name = recovery.path.as_ref().map_or_else(
+            || "an untitled design".to_owned(),
+            |p| p.display().to_string(),
+        );
+        let message = format!(
+            "Syncopate did not close normally last time. Unsaved changes to {name} ({} services) were kept.",
+            recovery.design.services.len()
+        );
+        let answer = choice_dialog(
+            ctx,
+            "Restore unsaved work?",
+            &message,
+            &["Restore", "Discard"],
+        );
+        match answer {
+            Some(0) => {
+                if let Some(recovery) = self.recovery.take() {
+                    tracing::info!(
+                        services = recovery.design.services.len(),
+                        path = ?recovery.path,
+                        "restored unsaved work"
+                    );
+                    self.document = Document::recovered(recovery.design, recovery.path);
+                    // The restored work is what the user came back for: no welcome screen over it.
+                    self.show_welcome = false;
+                    self.stop_simulation();
+                    self.selection = Selection::default();
+                    self.canvas = Canvas::default();
+                }
+            }
+            Some(_) => {
+                tracing::info!("discarded unsaved work from the previous run");
+                self.recovery = None;
+                self.autosave.discard();
+            }
+            None => {}
+        }
+    }
+
+    pub(super) fn about_window(&mut self, ctx: &egui::Context) {
+        let mut open = self.show_about;
+        egui::Window::new("About Syncopate")
+            .open(&mut open)
+            .collapsible(false)
+            .resizable(false)
+            .show(ctx, |ui| {
+                ui.heading(format!("Syncopate {}", env!("CARGO_PKG_VERSION")));
+                ui.label(env!("CARGO_PKG_DESCRIPTION"));
+                ui.label(format!("Licence: {}", env!("CARGO_PKG_LICENSE")));
+                ui.label(
+                    "Designs are plain .syncopate JSON files: readable, diffable, and checked with \
+                     `syncopate check FILE`.",
+                );
+                if let Some(dir) = crate::logging::log_dir() {
+                    ui.label(format!(
+                        "Log files (one a day; attach the latest to a bug report): {}",
+                        dir.display()
+                    ));
+                }
+            });
+        self.show_about = open;
+    }
+
+    pub(super) fn help_window(&mut self, ctx: &egui::Context) {
+        let mut open = self.show_help;
+        egui::Window::new("Keyboard shortcuts").open(&mut open).show(ctx, |ui| {
+            egui::Grid::new("shortcuts").num_columns(2).striped(true).show(ui, |ui| {
+                let command = shortcut_key();
+                for (keys, what) in [
+                    (format!("{command}+N"), "New design"),
+                    (format!("{command}+O"), "Open a design"),
+                    (format!("{command}+S"), "Save"),
+                    (format!("{command}+Shift+S"), "Save as"),
+                    (format!("{command}+Z"), "Undo"),
+                    (format!("{command}+Shift+Z / {command}+Y"), "Redo"),
+                    ("Delete / Backspace".to_owned(), "Delete the selection (services take their calls)"),
+                    ("F".to_owned(), "Fit the design to the view"),
+                    (format!("{command}+F"), "Find a service by name or id (Enter selects and centres it)"),
+                    ("Double-click the canvas".to_owned(), "Add a service of the chosen kind"),
+                    ("Connect + drag".to_owned(), "Draw a call from one service to another"),
+                    ("Shift+click".to_owned(), "Add to the selection"),
+                    ("Wheel or pinch / drag the background".to_owned(), "Zoom around the pointer / pan"),
+                ] {
+                    ui.label(keys);
+                    ui.label(what);
+                    ui.end_row();
+                }
+            });
+            ui.separator();
+            // An installed app has no docs folder: point at what it has.
+            ui.label(
+                "Each warning explains its trade-off and suggests a change (open a row in the Warnings tab); \
+                 `syncopate check FILE` lists them on the command line, and `syncopate --help` shows every command.",
+            );
+        });
+        self.show_help = open;
+    }
+}
+
+/// A centred modal-style window with a message and a row of buttons; returns the index of the button clicked.
+pub(super) fn choice_dialog(
+    ctx: &egui::Context,
+    title: &str,
+    message: &str,
+    buttons: &[&str],
+) -> Option<usize> {
+    let mut answer = None;
+    egui::Window::new(title)
+        .collapsible(false)
+        .resizable(false)
+        .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
+        .show(ctx, |ui| {
+            ui.label(message);
+            ui.horizontal(|ui| {
+                for (index, button) in buttons.iter().enumerate() {
+                    // The first choice is the default, shown selected and taken by Enter.
+                    let mut response = ui.add(egui::Button::new(*button).selected(index == 0));
+                    if index == 0 {
+                        response = response.on_hover_text("Enter");
+                    }
+                    if response.clicked() {
+                        answer = Some(index);
+                    }
+                }
+            });
+        });
+    let nothing_focused = ctx.memory(|m| m.focused().is_none());
+    if answer.is_none()
+        && nothing_focused
+        && ctx.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Enter))
+    {
+        answer = Some(0);
+    }
+    answer
+}
