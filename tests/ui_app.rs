@@ -1650,7 +1650,8 @@ fn focusing_around_a_service_dims_everything_more_than_n_calls_away() {
         ]
     );
     // Two calls away adds their neighbours.
-    harness.get_by_value("1 calls").click();
+    // "1 call", singular (it said "1 calls").
+    harness.get_by_value("1 call").click();
     harness.run_steps(2);
     harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
     harness.event(egui::Event::Text("2".to_owned()));

@@ -91,7 +91,15 @@ impl Focus {
             ui.add(
                 egui::DragValue::new(hops)
                     .range(1..=MAX_HOPS)
-                    .suffix(" calls"),
+                    .custom_formatter(|n, _| calls_away(n))
+                    .custom_parser(|text| {
+                        text.trim()
+                            .trim_end_matches("calls")
+                            .trim_end_matches("call")
+                            .trim()
+                            .parse()
+                            .ok()
+                    }),
             )
             .on_hover_text("How many calls away from the service stay in focus, either way");
         }
@@ -127,5 +135,23 @@ impl Focus {
             None => canvas.set_focus(None),
         }
         self.built = key;
+    }
+}
+
+/// "1 call", "2 calls": how far from a service the focus reaches.
+fn calls_away(hops: f64) -> String {
+    if hops == 1.0 {
+        "1 call".to_owned()
+    } else {
+        format!("{hops} calls")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn one_call_is_singular() {
+        assert_eq!(super::calls_away(1.0), "1 call");
+        assert_eq!(super::calls_away(2.0), "2 calls");
     }
 }

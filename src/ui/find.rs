@@ -6,6 +6,27 @@ use crate::model::{Design, ServiceId};
 /// The most matches listed.
 const MAX_MATCHES: usize = 12;
 
+/// How well `text` matches `query` (both lower case): 0 equal, 1 starts with it, 2 a word of it starts with it, 3
+/// it contains it; `None` when it does not.
+fn match_rank(text: &str, query: &str) -> Option<u8> {
+    if text == query {
+        return Some(0);
+    }
+    if text.starts_with(query) {
+        return Some(1);
+    }
+    let at_word = text.match_indices(query).any(|(at, _)| {
+        text[..at]
+            .chars()
+            .next_back()
+            .is_some_and(|c| !c.is_alphanumeric())
+    });
+    if at_word {
+        return Some(2);
+    }
+    text.contains(query).then_some(3)
+}
+
 /// The find bar's state.
 #[derive(Debug, Default)]
 pub struct FindBar {
@@ -23,27 +44,31 @@ impl FindBar {
         self.focus_pending = true;
     }
 
-    /// The services whose name or id contains the query (ignoring case), names first matching at their start.
+    /// The services whose name or id contains the query (ignoring case), best first: an exact name or id, then
+    /// one that starts with the query, then one with a word that does ("order-service" in "ts-order-service"),
+    /// then any other; among equals the shorter name (the closer match), then by name.
     pub fn matches<'a>(&self, design: &'a Design) -> Vec<(&'a ServiceId, &'a str)> {
         let query = self.query.trim().to_lowercase();
         if query.is_empty() {
             return Vec::new();
         }
-        let mut found: Vec<(bool, &ServiceId, &str)> = design
+        let mut found: Vec<(u8, usize, &ServiceId, &str)> = design
             .services
             .iter()
             .filter_map(|s| {
                 let name = s.display_name();
-                let (name_lower, id_lower) = (name.to_lowercase(), s.id.as_str().to_lowercase());
-                (name_lower.contains(&query) || id_lower.contains(&query)).then_some((
-                    !(name_lower.starts_with(&query) || id_lower.starts_with(&query)),
-                    &s.id,
-                    name,
-                ))
+                let rank = [name, s.id.as_str()]
+                    .into_iter()
+                    .filter_map(|text| match_rank(&text.to_lowercase(), &query))
+                    .min()?;
+                Some((rank, name.chars().count(), &s.id, name))
             })
             .collect();
-        found.sort_by(|a, b| a.0.cmp(&b.0).then(a.2.cmp(b.2)));
-        found.into_iter().map(|(_, id, name)| (id, name)).collect()
+        found.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)).then(a.3.cmp(b.3)));
+        found
+            .into_iter()
+            .map(|(_, _, id, name)| (id, name))
+            .collect()
     }
 
     /// Shows the bar over the top of the canvas; returns the service picked.
@@ -98,5 +123,49 @@ impl FindBar {
             });
         self.open = open && self.open && picked.is_none();
         picked
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Service;
+
+    fn named(ids: &[&str]) -> Design {
+        let mut design = Design::new("find");
+        design.services = ids.iter().map(|id| Service::new(*id)).collect();
+        design
+    }
+
+    #[test]
+    fn the_best_match_comes_first() {
+        let design = named(&[
+            "ts-admin-order-service",
+            "ts-order-other-service",
+            "ts-order-service",
+            "order-service-proxy",
+            "order-service",
+            "reorder-service",
+        ]);
+        let bar = FindBar {
+            query: "Order-Service".into(),
+            ..FindBar::default()
+        };
+        let order: Vec<&str> = bar
+            .matches(&design)
+            .into_iter()
+            .map(|(id, _)| id.as_str())
+            .collect();
+        // Exact, prefix, word starts (shorter first), then inside a word.
+        assert_eq!(
+            order,
+            vec![
+                "order-service",
+                "order-service-proxy",
+                "ts-order-service",
+                "ts-admin-order-service",
+                "reorder-service",
+            ]
+        );
     }
 }
