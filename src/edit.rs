@@ -86,7 +86,12 @@ impl Command {
                 let slot = design
                     .edge_mut(id.as_str())
                     .ok_or_else(|| format!("there is no call \"{id}\""))?;
+                let new_id = edge.id.clone();
                 *slot = edge;
+                if new_id != id {
+                    // Its compensating call follows it.
+                    design.rename_edge_references(&id, &new_id);
+                }
             }
             Command::Delete { services, edges } => {
                 design.edges.retain(|e| {
@@ -94,6 +99,11 @@ impl Command {
                         && !services.contains(&e.from)
                         && !services.contains(&e.to)
                 });
+                // A compensating call has nothing left to undo once its call is gone: it goes with it.
+                let remaining: Vec<EdgeId> = design.edges.iter().map(|e| e.id.clone()).collect();
+                design
+                    .edges
+                    .retain(|e| e.compensates.as_ref().is_none_or(|c| remaining.contains(c)));
                 design.services.retain(|s| !services.contains(&s.id));
                 design.flows.retain(|f| !services.contains(&f.entry));
                 design.faults.retain(|f| !services.contains(&f.service));
@@ -181,6 +191,54 @@ mod tests {
         )
         .unwrap();
         assert_eq!(edited.services.len(), 1);
+        assert!(edited.edges.is_empty());
+    }
+
+    #[test]
+    fn a_compensating_call_follows_its_call_renamed_or_deleted() {
+        let mut design = two_services();
+        let mut undo = Edge::new("a", "b", CallMode::Sync);
+        undo.id = EdgeId::new("undo");
+        undo.compensates = Some(EdgeId::new("a-b"));
+        design.edges.push(undo);
+        assert!(validate(&design).is_empty());
+        // Renaming the caller renames the call's default id: the compensation points at the new one.
+        let edited = apply_checked(
+            &design,
+            Command::UpdateService {
+                id: "a".into(),
+                service: Service::new("alpha"),
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            edited.edge("undo").unwrap().compensates,
+            Some(EdgeId::new("alpha-b"))
+        );
+        // Renaming the call itself too.
+        let mut call = design.edges[0].clone();
+        call.id = EdgeId::new("reserve");
+        let edited = apply_checked(
+            &design,
+            Command::UpdateEdge {
+                id: "a-b".into(),
+                edge: call,
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            edited.edge("undo").unwrap().compensates,
+            Some(EdgeId::new("reserve"))
+        );
+        // Deleting the call deletes its compensation instead of refusing the edit.
+        let edited = apply_checked(
+            &design,
+            Command::Delete {
+                services: vec![],
+                edges: vec!["a-b".into()],
+            },
+        )
+        .unwrap();
         assert!(edited.edges.is_empty());
     }
 }

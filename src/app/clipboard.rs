@@ -77,18 +77,35 @@ pub fn paste(design: &Design, text: &str) -> Option<(Design, Vec<ServiceId>)> {
             .find(|(o, _)| o == old)
             .map(|(_, n)| n.clone())
     };
+    // The pasted calls' new ids by their old ones, for compensating calls to follow the call they undo.
+    let mut edge_ids = Vec::new();
+    let first_pasted = result.edges.len();
     for mut edge in fragment.edges {
         let (Some(from), Some(to)) = (new_id_of(&edge.from), new_id_of(&edge.to)) else {
             continue;
         };
         edge.from = from;
         edge.to = to;
-        edge.id = result.free_edge_id(Edge::default_id(&edge.from, &edge.to).as_str());
+        let old_id = std::mem::replace(
+            &mut edge.id,
+            result.free_edge_id(Edge::default_id(&edge.from, &edge.to).as_str()),
+        );
+        edge_ids.push((old_id, edge.id.clone()));
         // Flows are the design's own; a pasted call keeps only the flows that exist here.
         if let Some(flows) = &mut edge.flows {
             flows.retain(|f| design.flow(f.as_str()).is_some());
         }
         result.edges.push(edge);
+    }
+    // A pasted compensating call undoes the pasted copy of its call, or nothing when that was not copied (it is
+    // then an ordinary call).
+    for edge in &mut result.edges[first_pasted..] {
+        if let Some(undone) = &edge.compensates {
+            edge.compensates = edge_ids
+                .iter()
+                .find(|(old, _)| old == undone)
+                .map(|(_, new)| new.clone());
+        }
     }
     Some((result, renamed.into_iter().map(|(_, new)| new).collect()))
 }
@@ -141,5 +158,36 @@ mod tests {
         let (pasted, ids) = paste(&design, &text).unwrap();
         assert!(ids[0].as_str().len() <= crate::model::ids::MAX_STATEFUL_SERVICE_ID_LEN);
         assert!(validate(&pasted).is_empty(), "{:?}", validate(&pasted));
+    }
+
+    #[test]
+    fn a_pasted_saga_undoes_its_own_pasted_calls() {
+        let mut design = Design::new("t");
+        design.services.push(Service::new("orders"));
+        design.services.push(Service::new("stock"));
+        design
+            .edges
+            .push(Edge::new("orders", "stock", CallMode::Sync));
+        let mut release = Edge::new("orders", "stock", CallMode::Sync);
+        release.id = "release".into();
+        release.compensates = Some("orders-stock".into());
+        design.edges.push(release);
+        assert!(validate(&design).is_empty());
+        let selection = Selection {
+            services: vec!["orders".into(), "stock".into()],
+            edges: vec![],
+        };
+        let text = copy(&design, &selection).unwrap();
+        let (pasted, _) = paste(&design, &text).unwrap();
+        assert!(validate(&pasted).is_empty(), "{:?}", validate(&pasted));
+        let copies: Vec<&Edge> = pasted
+            .edges
+            .iter()
+            .filter(|e| e.from == "orders-2")
+            .collect();
+        assert_eq!(copies.len(), 2);
+        let undo = copies.iter().find(|e| e.compensates.is_some()).unwrap();
+        let undone = copies.iter().find(|e| e.compensates.is_none()).unwrap();
+        assert_eq!(undo.compensates.as_ref(), Some(&undone.id));
     }
 }

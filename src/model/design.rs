@@ -1083,6 +1083,7 @@ impl Design {
         if let Some(service) = self.services.iter_mut().find(|s| s.id == *old) {
             service.id = new.clone();
         }
+        let mut renamed_edges = Vec::new();
         for edge in &mut self.edges {
             let had_default_id = edge.id == Edge::default_id(&edge.from, &edge.to);
             if edge.from == *old {
@@ -1092,8 +1093,14 @@ impl Design {
                 edge.to = new.clone();
             }
             if had_default_id {
-                edge.id = Edge::default_id(&edge.from, &edge.to);
+                let renamed = Edge::default_id(&edge.from, &edge.to);
+                if renamed != edge.id {
+                    renamed_edges.push((std::mem::replace(&mut edge.id, renamed.clone()), renamed));
+                }
             }
+        }
+        for (old_edge, new_edge) in &renamed_edges {
+            self.rename_edge_references(old_edge, new_edge);
         }
         for flow in &mut self.flows {
             if flow.entry == *old {
@@ -1103,6 +1110,15 @@ impl Design {
         for fault in &mut self.faults {
             if fault.service == *old {
                 fault.service = new.clone();
+            }
+        }
+    }
+
+    /// Points the compensating calls of call `old` at its new id `new` (the call itself is already renamed).
+    pub fn rename_edge_references(&mut self, old: &EdgeId, new: &EdgeId) {
+        for edge in &mut self.edges {
+            if edge.compensates.as_ref() == Some(old) {
+                edge.compensates = Some(new.clone());
             }
         }
     }
