@@ -115,10 +115,19 @@ impl Simulation {
 
     /// A message (a new job with its `via_edge` set) joins its consumer's queue: false when a full queue refused
     /// it, which fails the call and leaves the request's work undone.
+    #[inline]
     pub(super) fn deliver(&mut self, message: u32) -> bool {
         if self.arrive(message) {
             return true;
         }
+        self.message_refused(message);
+        false
+    }
+
+    /// A full queue refused a message.
+    #[cold]
+    #[inline(never)]
+    fn message_refused(&mut self, message: u32) {
         let (edge, request) = {
             let j = &self.jobs[message as usize];
             (j.via_edge, j.request)
@@ -131,7 +140,6 @@ impl Simulation {
         }
         self.requests.async_failed(request);
         self.free_job(message);
-        false
     }
 
     /// A message of an async edge joins (`up`) or leaves the consumer's queue. The time-average is not kept here

@@ -10,6 +10,7 @@ use super::Simulation;
 
 impl Simulation {
     /// The message of `edge` (carrying `topic`) in its `delivery`-th delivery failed at `service`.
+    #[inline(never)]
     pub(super) fn message_failed(
         &mut self,
         request: u32,

@@ -74,6 +74,7 @@ impl Simulation {
     }
 
     /// A poll that went out at `sent_at` answered (or failed): the client has its result, or polls again.
+    #[inline(never)]
     pub(super) fn poll_answered(
         &mut self,
         flow: u32,

@@ -280,10 +280,7 @@ impl Simulation {
                 j.via_edge,
             )
         };
-        let (poll, poll_saw, delivery, topic) = {
-            let j = &self.jobs[job as usize];
-            (j.poll, j.poll_saw, j.delivery, j.topic)
-        };
+        let poll = self.jobs[job as usize].poll;
         let measuring = self.measuring();
         let sojourn = self.now - arrived_at;
         {
@@ -332,6 +329,10 @@ impl Simulation {
         }
         if via_edge != NONE && !success {
             // A consumer (or broker) failed the message: it is delivered again, dead-lettered, or dropped.
+            let (delivery, topic) = {
+                let j = &self.jobs[job as usize];
+                (j.delivery, j.topic)
+            };
             self.message_failed(
                 request,
                 flow as u32,
@@ -341,11 +342,13 @@ impl Simulation {
                 delivery,
             );
         }
-        self.free_job(job);
         if poll {
-            self.poll_answered(flow as u32, request, success, poll_saw, arrived_at);
+            let saw = self.jobs[job as usize].poll_saw;
+            self.free_job(job);
+            self.poll_answered(flow as u32, request, success, saw, arrived_at);
             return;
         }
+        self.free_job(job);
         let (parent_call, parent_generation, parent_try) = parent;
         if parent_call != NONE {
             let c = &self.calls[parent_call as usize];

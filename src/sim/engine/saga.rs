@@ -81,7 +81,16 @@ impl Simulation {
 
     /// The job is failing: when it has calls to undo, it starts rolling them back and returns true (it fails once
     /// the last compensation has ended); otherwise false.
+    #[inline]
     pub(super) fn start_compensation(&mut self, job: u32) -> bool {
+        if self.sagas.is_empty() {
+            return false;
+        }
+        self.start_compensation_of(job)
+    }
+
+    #[inline(never)]
+    fn start_compensation_of(&mut self, job: u32) -> bool {
         let generation = self.jobs[job as usize].generation;
         let has_work = self
             .sagas
