@@ -27,10 +27,11 @@ pub(super) struct Saga {
     failed: bool,
 }
 
-/// The sagas of the jobs that have something to undo, by job index (and its generation).
+/// The sagas of the jobs that have something to undo, by job index. An entry goes when its job's slot is freed
+/// (`forget`), so an index never finds a saga of an earlier job of the same slot.
 #[derive(Debug, Default)]
 pub(super) struct Sagas {
-    by_job: HashMap<u32, (u32, Saga)>,
+    by_job: HashMap<u32, Saga>,
 }
 
 impl Sagas {
@@ -43,6 +44,13 @@ impl Sagas {
     pub(super) fn forget(&mut self, job: u32) {
         self.by_job.remove(&job);
     }
+
+    /// One of the job's compensations failed for good.
+    fn mark_failed(&mut self, job: u32) {
+        if let Some(saga) = self.by_job.get_mut(&job) {
+            saga.failed = true;
+        }
+    }
 }
 
 impl Simulation {
@@ -54,29 +62,17 @@ impl Simulation {
         if compensation == NONE {
             return;
         }
-        let generation = self.jobs[job as usize].generation;
         let now = self.now;
-        let entry = self.sagas.by_job.entry(job).or_insert_with(|| {
-            (
-                generation,
-                Saga {
-                    to_undo: Vec::new(),
-                    first_done_at: now,
-                    failed: false,
-                },
-            )
-        });
-        if entry.0 != generation {
-            *entry = (
-                generation,
-                Saga {
-                    to_undo: Vec::new(),
-                    first_done_at: now,
-                    failed: false,
-                },
-            );
-        }
-        entry.1.to_undo.push(compensation);
+        self.sagas
+            .by_job
+            .entry(job)
+            .or_insert_with(|| Saga {
+                to_undo: Vec::new(),
+                first_done_at: now,
+                failed: false,
+            })
+            .to_undo
+            .push(compensation);
     }
 
     /// The job is failing: when it has calls to undo, it starts rolling them back and returns true (it fails once
@@ -91,12 +87,11 @@ impl Simulation {
 
     #[inline(never)]
     fn start_compensation_of(&mut self, job: u32) -> bool {
-        let generation = self.jobs[job as usize].generation;
         let has_work = self
             .sagas
             .by_job
             .get(&job)
-            .is_some_and(|(g, saga)| *g == generation && !saga.to_undo.is_empty());
+            .is_some_and(|saga| !saga.to_undo.is_empty());
         if !has_work || self.jobs[job as usize].compensating {
             return false;
         }
@@ -115,8 +110,8 @@ impl Simulation {
 
     /// A sync compensation of a rolling-back job ended (answered, or failed for good): the next one goes out.
     pub(super) fn compensation_ended(&mut self, job: u32, success: bool) {
-        if !success && let Some((_, saga)) = self.sagas.by_job.get_mut(&job) {
-            saga.failed = true;
+        if !success {
+            self.sagas.mark_failed(job);
         }
         self.next_compensation(job);
     }
@@ -129,26 +124,20 @@ impl Simulation {
                 .sagas
                 .by_job
                 .get_mut(&job)
-                .and_then(|(_, saga)| saga.to_undo.pop());
+                .and_then(|saga| saga.to_undo.pop());
             let Some(edge) = next else {
                 self.compensation_done(job);
                 return;
             };
             if self.edges[edge as usize].asynchronous {
-                if !self.send_message(job, edge)
-                    && let Some((_, saga)) = self.sagas.by_job.get_mut(&job)
-                {
-                    saga.failed = true;
+                if !self.send_message(job, edge) {
+                    self.sagas.mark_failed(job);
                 }
                 continue;
             }
             match self.start_call(job, edge) {
                 super::calls::CallStart::Pending => return,
-                super::calls::CallStart::Failed => {
-                    if let Some((_, saga)) = self.sagas.by_job.get_mut(&job) {
-                        saga.failed = true;
-                    }
-                }
+                super::calls::CallStart::Failed => self.sagas.mark_failed(job),
             }
         }
     }
@@ -159,7 +148,7 @@ impl Simulation {
             let j = &self.jobs[job as usize];
             (j.request, j.flow as usize)
         };
-        if let Some((_, saga)) = self.sagas.by_job.remove(&job) {
+        if let Some(saga) = self.sagas.by_job.remove(&job) {
             let measured = self.requests.measured(request);
             let window_ms = self.now - saga.first_done_at;
             let f = &mut self.flows[flow];
