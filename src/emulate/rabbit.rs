@@ -123,11 +123,7 @@ fn boot_definitions(design: &Design) -> Value {
             .max();
         if let Some(after) = deliveries {
             let dead_letter_queue = format!("{consumer}.dlq");
-            arguments.insert("x-queue-type".to_owned(), Value::from("quorum"));
-            arguments.insert(
-                "x-delivery-limit".to_owned(),
-                Value::from(after.saturating_sub(1)),
-            );
+            crate::export::rabbitmq::delivery_limit(&mut arguments, after);
             arguments.insert("x-dead-letter-exchange".to_owned(), Value::from(""));
             arguments.insert(
                 "x-dead-letter-routing-key".to_owned(),

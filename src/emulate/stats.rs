@@ -209,14 +209,12 @@ impl Stats {
             .map(|(flow, s)| {
                 let (started, completed, failed) =
                     (get(&s.started), get(&s.completed), get(&s.failed));
-                let saga = design
-                    .edges
-                    .iter()
-                    .any(|e| e.is_compensation() && e.in_flow(&flow.id));
+                let saga = design.is_saga(&flow.id);
                 let compensated = get(&s.compensated);
                 let report = FlowReport {
                     compensated: saga.then_some(compensated),
-                    compensation_rate: saga.then(|| compensated as f64 / (started.max(1)) as f64),
+                    compensation_rate: saga
+                        .then(|| FlowReport::compensation_rate(compensated, started)),
                     compensation_failed: saga.then(|| get(&s.compensation_failed)),
                     polls: flow.polling.map(|_| get(&s.polls)),
                     seen: flow.polling.map(|_| get(&s.seen)),

@@ -202,12 +202,7 @@ impl World {
         let compensation = design
             .edges
             .iter()
-            .map(|edge| {
-                design
-                    .edges
-                    .iter()
-                    .position(|c| c.compensates.as_ref() == Some(&edge.id))
-            })
+            .map(|edge| design.compensation_of(&edge.id))
             .collect();
         Self {
             groups,

@@ -93,6 +93,16 @@ pub(crate) fn queue_limit(design: &Design, consumer: &str) -> BTreeMap<String, V
     arguments
 }
 
+/// A dead-letter policy as queue arguments: a quorum queue (only those count deliveries) with `x-delivery-limit` =
+/// deliveries − 1, since RabbitMQ dead-letters a message returned more times than the limit.
+pub(crate) fn delivery_limit(arguments: &mut BTreeMap<String, Value>, after_deliveries: u32) {
+    arguments.insert("x-queue-type".to_owned(), Value::from("quorum"));
+    arguments.insert(
+        "x-delivery-limit".to_owned(),
+        Value::from(after_deliveries.saturating_sub(1)),
+    );
+}
+
 fn exchange(name: String, kind: &'static str) -> Exchange {
     Exchange {
         name,
@@ -174,11 +184,7 @@ fn definitions(design: &Design, broker: &str) -> Definitions {
         arguments.extend(queue_limit(design, consumer));
         queue_type(&mut arguments);
         if let Some(&after) = deliveries.get(consumer) {
-            arguments.insert("x-queue-type".to_owned(), Value::from("quorum"));
-            arguments.insert(
-                "x-delivery-limit".to_owned(),
-                Value::from(after.saturating_sub(1)),
-            );
+            delivery_limit(&mut arguments, after);
         }
         queues.push(Queue {
             name: (*consumer).to_owned(),

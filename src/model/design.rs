@@ -1134,6 +1134,20 @@ impl Design {
         self.flows.iter().find(|f| f.id.as_str() == id)
     }
 
+    /// The index of the compensating call of call `edge` (validation allows at most one), if it has one.
+    pub fn compensation_of(&self, edge: &EdgeId) -> Option<usize> {
+        self.edges
+            .iter()
+            .position(|c| c.compensates.as_ref() == Some(edge))
+    }
+
+    /// Whether a flow is a saga: some compensating call takes part in it.
+    pub fn is_saga(&self, flow: &FlowId) -> bool {
+        self.edges
+            .iter()
+            .any(|e| e.is_compensation() && e.in_flow(flow))
+    }
+
     /// The services and calls a flow's requests can reach: from its entry along the calls that take part in the
     /// flow (in either mode), each id once, sorted. Empty for an unknown flow.
     pub fn flow_reach(&self, id: &str) -> (Vec<ServiceId>, Vec<EdgeId>) {

@@ -53,12 +53,7 @@ fn compensated_calls<'a>(ctx: &'a Context, from: &'a crate::model::ServiceId) ->
         .edges
         .iter()
         .filter(|e| &e.from == from && !e.is_compensation())
-        .filter(|e| {
-            ctx.design
-                .edges
-                .iter()
-                .any(|c| c.compensates.as_ref() == Some(&e.id))
-        })
+        .filter(|e| ctx.design.compensation_of(&e.id).is_some())
         .collect()
 }
 

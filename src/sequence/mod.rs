@@ -209,11 +209,9 @@ impl Builder<'_> {
                 });
             }
             for &e in &group {
-                let id = &design.edges[e].id;
                 if let Some(c) = design
-                    .edges
-                    .iter()
-                    .position(|c| c.compensates.as_ref() == Some(id) && c.in_flow(&self.flow.id))
+                    .compensation_of(&design.edges[e].id)
+                    .filter(|&c| design.edges[c].in_flow(&self.flow.id))
                 {
                     undo.push(c);
                 }

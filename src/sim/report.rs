@@ -93,6 +93,17 @@ pub struct FlowReport {
     pub seen_ms: Option<LatencyStats>,
 }
 
+impl FlowReport {
+    /// The share of started requests whose saga rolled back (0 when none started).
+    pub fn compensation_rate(compensated: u64, started: u64) -> f64 {
+        if started == 0 {
+            0.0
+        } else {
+            compensated as f64 / started as f64
+        }
+    }
+}
+
 /// Results of one service over the measured period.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ServiceReport {

@@ -202,11 +202,9 @@ impl Simulation {
                 dead_lettered: 0,
             });
         }
-        for (index, edge) in design.edges.iter().enumerate() {
-            if let Some(target) = &edge.compensates
-                && let Some(original) = design.edges.iter().position(|e| e.id == *target)
-            {
-                edges[original].compensation = index as u32;
+        for (state, edge) in edges.iter_mut().zip(&design.edges) {
+            if let Some(compensation) = design.compensation_of(&edge.id) {
+                state.compensation = compensation as u32;
             }
         }
         let flow_count = design.flows.len();

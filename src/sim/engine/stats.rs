@@ -154,11 +154,7 @@ impl Simulation {
             let in_flight = flow.started - flow.completed - flow.failed;
             let (unsettled, failed_while_settling) = still_settling[f];
             let flow_def = &self.design.flows[f];
-            let saga = self
-                .design
-                .edges
-                .iter()
-                .any(|e| e.is_compensation() && e.in_flow(&flow_def.id));
+            let saga = self.design.is_saga(&flow_def.id);
             let polls = flow_def.polling.is_some();
             report.flows.insert(
                 self.design.flows[f].id.to_string(),
@@ -174,13 +170,8 @@ impl Simulation {
                     settle_failed: flow.settle_failed + failed_while_settling,
                     settle_ms: LatencyStats::from_histogram(&flow.settle),
                     compensated: saga.then_some(flow.compensated),
-                    compensation_rate: saga.then(|| {
-                        if flow.started > 0 {
-                            flow.compensated as f64 / flow.started as f64
-                        } else {
-                            0.0
-                        }
-                    }),
+                    compensation_rate: saga
+                        .then(|| FlowReport::compensation_rate(flow.compensated, flow.started)),
                     compensation_failed: saga.then_some(flow.compensation_failed),
                     inconsistency_window_ms: saga
                         .then(|| LatencyStats::from_histogram(&flow.inconsistency_window)),
