@@ -61,15 +61,8 @@ impl eframe::App for SyncopateApp {
             self.ask_export_folder(&ctx, files);
         }
         if self.recovery.is_none() {
-            let document = &self.document;
-            self.autosave.tick(
-                document.design(),
-                document.path(),
-                document.state_id(),
-                document.is_dirty(),
-                false,
-            );
-            if document.is_dirty() {
+            self.autosave_tick(false);
+            if self.document.is_dirty() {
                 // Come back for the next autosave even when nothing else happens.
                 ctx.request_repaint_after(autosave::AUTOSAVE_INTERVAL);
             }

@@ -271,13 +271,18 @@ impl SyncopateApp {
 
     /// Writes the recovery file now if there are unsaved changes (autosave does this every few seconds).
     pub fn autosave_now(&mut self) {
+        self.autosave_tick(true);
+    }
+
+    /// Hands the document to the autosaver: it writes the recovery file when due (or now, with `now`).
+    fn autosave_tick(&mut self, now: bool) {
         let document = &self.document;
         self.autosave.tick(
             document.design(),
             document.path(),
             document.state_id(),
             document.is_dirty(),
-            true,
+            now,
         );
     }
 

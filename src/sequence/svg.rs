@@ -120,6 +120,15 @@ fn span(items: &[Item]) -> Option<(usize, usize)> {
     range
 }
 
+/// Items inside a titled frame, `title_room` below the frame's top.
+fn framed(layout: &mut Layout, title: &str, items: &[Item], depth: usize, title_room: f64) {
+    let top = layout.y - 18.0;
+    layout.y += title_room;
+    draw_items(layout, items, depth + 1);
+    draw_frame(layout, title, items, top, layout.y - 14.0, depth);
+    layout.y += 8.0;
+}
+
 fn draw_frame(
     layout: &mut Layout,
     label: &str,
@@ -234,33 +243,17 @@ fn draw_items(layout: &mut Layout, items: &[Item], depth: usize) {
                 layout.y += 8.0;
             }
             Item::Opt { label, items } => {
-                let top = layout.y - 18.0;
-                layout.y += 10.0;
-                draw_items(layout, items, depth + 1);
-                draw_frame(
-                    layout,
-                    &format!("opt [{label}]"),
-                    items,
-                    top,
-                    layout.y - 14.0,
-                    depth,
-                );
-                layout.y += 8.0;
+                framed(layout, &format!("opt [{label}]"), items, depth, 10.0);
             }
             Item::Frame { kind, label, items } => {
-                let top = layout.y - 18.0;
-                // Room under the frame's title, so it never sits on the first message's label.
-                layout.y += 24.0;
-                draw_items(layout, items, depth + 1);
-                draw_frame(
+                // Room under the title, so it never sits on the first message's label.
+                framed(
                     layout,
                     &format!("{} [{label}]", kind.keyword()),
                     items,
-                    top,
-                    layout.y - 14.0,
                     depth,
+                    24.0,
                 );
-                layout.y += 8.0;
             }
             Item::Divider(label) => {
                 let y = layout.y;

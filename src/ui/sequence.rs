@@ -289,18 +289,10 @@ impl Painter<'_> {
                     }
                     self.frame("par", top);
                 }
-                Item::Opt { label, items } => {
-                    let top = self.y - 18.0 * self.zoom;
-                    self.y += 8.0 * self.zoom;
-                    self.items(items);
-                    self.frame(&format!("opt [{label}]"), top);
-                }
+                Item::Opt { label, items } => self.framed(&format!("opt [{label}]"), items, 8.0),
+                // Room under the title, so it never sits on the first message's label.
                 Item::Frame { kind, label, items } => {
-                    let top = self.y - 18.0 * self.zoom;
-                    // Room under the frame's title, so it never sits on the first message's label.
-                    self.y += 22.0 * self.zoom;
-                    self.items(items);
-                    self.frame(&format!("{} [{label}]", kind.keyword()), top);
+                    self.framed(&format!("{} [{label}]", kind.keyword()), items, 22.0)
                 }
                 Item::Divider(label) => {
                     let width = self.painter.clip_rect().width().max(COLUMN);
@@ -323,6 +315,14 @@ impl Painter<'_> {
                 }
             }
         }
+    }
+
+    /// Items inside a titled frame, `title_room` (at zoom 1) below the frame's top.
+    fn framed(&mut self, title: &str, items: &[Item], title_room: f32) {
+        let top = self.y - 18.0 * self.zoom;
+        self.y += title_room * self.zoom;
+        self.items(items);
+        self.frame(title, top);
     }
 
     fn frame(&mut self, label: &str, top: f32) {
