@@ -353,18 +353,21 @@ impl Inspector {
                     .response
                     .on_hover_text("The wire protocol, one that fits the mode; exports configure it");
                 ui.end_row();
-                ui.label("Order");
-                ui.add(egui::DragValue::new(&mut buffer.order))
-                    .on_hover_text("calls with the same order run in parallel");
-                ui.end_row();
-                ui.label("Probability");
-                ui.add(
-                    egui::DragValue::new(&mut buffer.probability)
-                        .range(0.0..=1.0)
-                        .speed(0.01),
-                )
-                .on_hover_text("How often a request makes this call, 0 to 1");
-                ui.end_row();
+                // A compensating call has neither: it is made, in reverse order, whenever its call must be undone.
+                if !buffer.is_compensation() {
+                    ui.label("Order");
+                    ui.add(egui::DragValue::new(&mut buffer.order))
+                        .on_hover_text("calls with the same order run in parallel");
+                    ui.end_row();
+                    ui.label("Probability");
+                    ui.add(
+                        egui::DragValue::new(&mut buffer.probability)
+                            .range(0.0..=1.0)
+                            .speed(0.01),
+                    )
+                    .on_hover_text("How often a request makes this call, 0 to 1");
+                    ui.end_row();
+                }
                 if buffer.mode == CallMode::Sync {
                     ui.label("Timeout");
                     optional_ms(
