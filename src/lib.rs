@@ -13,9 +13,11 @@ pub mod edit;
 #[cfg(feature = "emulate")]
 pub mod emulate;
 pub mod export;
+pub mod git;
 pub mod import;
 pub mod logging;
 pub mod model;
+pub mod review;
 pub mod rules;
 #[cfg(feature = "gui")]
 pub mod runs;

@@ -4,7 +4,8 @@
 use std::path::Path;
 
 const CORE_MODULES: &[&str] = &[
-    "model", "rules", "sequence", "sim", "export", "import", "capacity", "edit", "samples",
+    "model", "review", "rules", "sequence", "sim", "export", "import", "capacity", "edit",
+    "samples",
 ];
 const FORBIDDEN: &[&str] = &[
     "egui",

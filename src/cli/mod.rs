@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 
 mod capacity;
+mod diff;
 #[cfg(feature = "emulate")]
 mod emulate;
 mod progress;
@@ -186,6 +187,36 @@ pub enum Command {
         #[arg(long, default_value_t = crate::emulate::DEFAULT_MAX_PROCESSES)]
         max_processes: usize,
     },
+    /// Compare two designs: what changed, item by item, and what it changes (findings, estimated latency and load,
+    /// and with --simulate both sides simulated). Exit 0 when the same, 1 when they differ, 2 on errors.
+    Diff {
+        /// The old design: a file, or `REV:PATH` read from the git repository around the current folder (as `git
+        /// show REV:PATH` reads it).
+        old: String,
+        /// The new design: a file or `REV:PATH`.
+        new: String,
+        /// Print JSON (the same as --format json).
+        #[arg(long, conflicts_with = "format")]
+        json: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+        format: DiffFormat,
+        /// Also simulate both sides with the same seed and duration and compare each flow.
+        #[arg(long)]
+        simulate: bool,
+        /// Simulated seconds of each side (default: the old design's simulation.duration_s).
+        #[arg(long, requires = "simulate")]
+        duration_s: Option<f64>,
+        /// Seed of both runs (default: the old design's simulation.seed).
+        #[arg(long, requires = "simulate")]
+        seed: Option<u64>,
+        /// Pair a removed and an added item with the same display name as one renamed item.
+        #[arg(long)]
+        match_names: bool,
+        /// Count moved services as changed (positions are ignored otherwise).
+        #[arg(long)]
+        positions: bool,
+    },
     /// Lay a design out again (layered, few crossings) and save it; only the services' positions change.
     Layout {
         /// The design file.
@@ -263,6 +294,17 @@ pub enum ExportTarget {
     Kafka,
     /// Every target.
     All,
+}
+
+/// Formats of `syncopate diff`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    /// Lines for a terminal.
+    Text,
+    /// A comment for a pull request.
+    Markdown,
+    /// Machine-readable JSON (documented in docs/review.md).
+    Json,
 }
 
 /// How `syncopate emulate` sends calls.
@@ -415,6 +457,32 @@ fn dispatch(command: &Command, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
             output,
         } => import(*kind, input, output.as_deref(), out, err),
         Command::Layout { file, output } => layout(file, output.as_deref(), out, err),
+        Command::Diff {
+            old,
+            new,
+            json,
+            format,
+            simulate,
+            duration_s,
+            seed,
+            match_names,
+            positions,
+        } => diff::diff(
+            &diff::DiffArgs {
+                old,
+                new,
+                format: if *json { DiffFormat::Json } else { *format },
+                simulate: *simulate,
+                duration_s: *duration_s,
+                seed: *seed,
+                options: model::diff::DiffOptions {
+                    match_names: *match_names,
+                    positions: *positions,
+                },
+            },
+            out,
+            err,
+        ),
     }
 }
 

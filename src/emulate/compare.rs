@@ -58,12 +58,7 @@ fn relative(emulated: f64, simulated: f64) -> Measure {
 
 /// Failed requests in percent of those that ended.
 pub fn error_pct(flow: &FlowReport) -> f64 {
-    let ended = flow.completed + flow.failed;
-    if ended == 0 {
-        0.0
-    } else {
-        flow.failed as f64 * 100.0 / ended as f64
-    }
+    flow.error_rate() * 100.0
 }
 
 /// Compares two reports flow by flow (flows in only one of them are left out).

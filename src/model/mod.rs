@@ -3,6 +3,7 @@
 //! This is the single source of truth every other module reads. It depends on plain libraries only.
 
 pub mod design;
+pub mod diff;
 pub mod file;
 pub mod generate;
 pub mod ids;

@@ -102,6 +102,16 @@ impl FlowReport {
             compensated as f64 / started as f64
         }
     }
+
+    /// Failed requests over requests that ended (0 when none ended).
+    pub fn error_rate(&self) -> f64 {
+        let ended = self.completed + self.failed;
+        if ended == 0 {
+            0.0
+        } else {
+            self.failed as f64 / ended as f64
+        }
+    }
 }
 
 /// Results of one service over the measured period.
