@@ -84,15 +84,22 @@ pub fn load_revision(spec: &str, dir: &Path) -> Result<Design, String> {
     model::load_from_str(&text, spec).map_err(|e| e.to_string())
 }
 
-/// The last `limit` commits that touched `file`, newest first (empty when it is not in a repository).
-pub fn commits_of(file: &Path, limit: usize) -> Result<Vec<Commit>, String> {
-    let dir = file
-        .parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+/// A file's folder (`.` for a bare name: `Path::parent` gives an empty path, where git cannot run) and name.
+fn folder_and_name(file: &Path) -> Result<(PathBuf, String), String> {
+    let dir = match file.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
     let name = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .ok_or_else(|| format!("{}: not a file", file.display()))?;
+    Ok((dir, name))
+}
+
+/// The last `limit` commits that touched `file`, newest first (empty when it is not in a repository).
+pub fn commits_of(file: &Path, limit: usize) -> Result<Vec<Commit>, String> {
+    let (dir, name) = folder_and_name(file)?;
     let log = git(
         &dir,
         &[
@@ -120,13 +127,7 @@ pub fn commits_of(file: &Path, limit: usize) -> Result<Vec<Commit>, String> {
 
 /// Reads `file` as it was at `commit` (a file of the working tree, named relative to its own folder).
 pub fn load_file_at(file: &Path, commit: &str) -> Result<Design, String> {
-    let dir = file
-        .parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    let name = file
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| format!("{}: not a file", file.display()))?;
+    let (dir, name) = folder_and_name(file)?;
     load_revision(&format!("{commit}:./{name}"), &dir)
 }
 
@@ -141,5 +142,11 @@ mod tests {
         assert!(!is_revision_spec("C:\\designs\\a.syncopate"));
         assert!(!is_revision_spec("a.syncopate"));
         assert!(!is_revision_spec(":a"));
+    }
+
+    #[test]
+    fn a_bare_file_name_is_in_the_current_folder() {
+        let (dir, name) = folder_and_name(Path::new("shop.syncopate")).unwrap();
+        assert_eq!((dir, name.as_str()), (PathBuf::from("."), "shop.syncopate"));
     }
 }

@@ -126,11 +126,7 @@ fn edited_samples_report_exactly_their_edits() {
             json!({"replicas": [old.services[0].replicas, old.services[0].replicas + 1]}),
             "{name}"
         );
-        assert_eq!(
-            ids(&report["edges"]["removed"]),
-            [removed_edge],
-            "{name}"
-        );
+        assert_eq!(ids(&report["edges"]["removed"]), [removed_edge], "{name}");
         assert!(ids(&report["edges"]["added"]).is_empty(), "{name}");
         let edge_changes = report["edges"]["changed"].as_object().unwrap();
         assert_eq!(edge_changes.len(), 1, "{name}: {edge_changes:?}");

@@ -1,5 +1,7 @@
 //! The real app driven through egui_kittest: warnings panel, one-click fixes, and loading errors.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use egui_kittest::Harness;
@@ -2150,4 +2152,146 @@ fn the_saga_sample_shows_its_compensations_polling_and_dead_letters_in_the_edito
     harness.get_by_label("Compensates");
     harness.get_by_label("safe to retry");
     assert!(harness.query_by_label("Polls every").is_none());
+}
+
+/// The ecommerce sample as it "was": checkout had 1 replica less, a legacy service it no longer has, and without
+/// the customers service it has now.
+fn ecommerce_before() -> syncopate::model::Design {
+    let mut old = syncopate::model::load_file(&sample("ecommerce")).unwrap();
+    old.services
+        .iter_mut()
+        .find(|s| s.id.as_str() == "checkout")
+        .unwrap()
+        .replicas = 3;
+    let mut legacy = syncopate::model::Service::new("legacy-billing");
+    legacy.position = Some([0.0, 0.0]);
+    old.services.push(legacy);
+    old.edges
+        .retain(|e| e.from.as_str() != "customers" && e.to.as_str() != "customers");
+    old.services.retain(|s| s.id.as_str() != "customers");
+    old
+}
+
+#[test]
+fn comparing_marks_added_changed_and_removed_services_on_the_canvas_until_escape() {
+    let mut harness = app_on(Some(sample("ecommerce")));
+    harness
+        .state_mut()
+        .compare_with("before", ecommerce_before());
+    harness.run_steps(4);
+    let marks = harness
+        .state()
+        .canvas()
+        .compare_marks()
+        .expect("the canvas compares")
+        .clone();
+    use syncopate::ui::canvas::ChangeMark;
+    assert_eq!(marks.services.get("customers"), Some(&ChangeMark::Added));
+    assert_eq!(marks.services.get("checkout"), Some(&ChangeMark::Changed));
+    assert_eq!(marks.services.len(), 2, "{:?}", marks.services);
+    assert!(
+        marks.edges.values().all(|m| *m == ChangeMark::Added) && marks.edges.len() == 1,
+        "the call to customers is new: {:?}",
+        marks.edges
+    );
+    assert_eq!(marks.ghost_services.len(), 1);
+    assert_eq!(marks.ghost_services[0].name, "legacy-billing");
+    // The ghost is drawn where the removed service was, on the canvas.
+    let canvas = canvas_rect(&harness);
+    let ghost = harness
+        .state()
+        .canvas()
+        .ghost_screen_rect("legacy-billing")
+        .unwrap();
+    assert!(
+        canvas.intersects(ghost),
+        "{ghost:?} is off the canvas {canvas:?}"
+    );
+    harness.key_press(egui::Key::Escape);
+    harness.run_steps(2);
+    assert!(harness.state().comparison().is_none());
+    assert!(harness.state().canvas().compare_marks().is_none());
+}
+
+#[test]
+fn the_inspector_shows_a_changed_services_old_and_new_values() {
+    let mut harness = app_on(Some(sample("ecommerce")));
+    harness
+        .state_mut()
+        .compare_with("before", ecommerce_before());
+    harness.run_steps(2);
+    harness
+        .state_mut()
+        .select_subject(&syncopate::rules::Subject::Service("checkout".to_owned()));
+    harness.run_steps(3);
+    harness.get_by_label("Changed since before");
+    harness.get_by_label("replicas");
+    harness.get_by_label("3");
+    // Not for an unchanged one.
+    harness
+        .state_mut()
+        .select_subject(&syncopate::rules::Subject::Service("catalog".to_owned()));
+    harness.run_steps(3);
+    assert!(harness.query_by_label("Changed since before").is_none());
+}
+
+#[test]
+fn the_changes_panel_lists_the_changes_and_selects_a_clicked_one() {
+    let mut harness = app_on(Some(sample("ecommerce")));
+    harness
+        .state_mut()
+        .compare_with("before", ecommerce_before());
+    harness.run_steps(3);
+    // One service added, one changed, one removed, one call added.
+    harness.get_by_label("Changes (4)");
+    harness.get_by_label_contains("- service legacy-billing");
+    click(&mut harness, "+ service customers");
+    assert_eq!(
+        harness.state().selection().services,
+        [syncopate::model::ServiceId::from("customers")]
+    );
+    click(&mut harness, "Leave comparison");
+    assert!(harness.state().comparison().is_none());
+}
+
+#[test]
+fn compare_with_a_committed_revision_picked_from_the_files_history() {
+    if !common::installed("git") {
+        return;
+    }
+    let repo = tempfile::tempdir().unwrap();
+    let file = repo.path().join("shop.syncopate");
+    syncopate::model::save_file(&file, &ecommerce_before()).unwrap();
+    let git = |args: &[&str]| {
+        let ok = std::process::Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .current_dir(repo.path())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "The shop before customers"]);
+    std::fs::copy(sample("ecommerce"), &file).unwrap();
+    let mut harness = app_on(Some(file));
+    harness.get_by_label("File").click();
+    harness.run_steps(2);
+    harness.get_by_label("Compare with…").click();
+    harness.run_steps(3);
+    click(&mut harness, "The shop before customers");
+    harness.run_steps(2);
+    let comparison = harness.state().comparison().expect("comparing");
+    assert!(
+        comparison.label.starts_with("commit "),
+        "{}",
+        comparison.label
+    );
+    assert_eq!(comparison.review.structure.services.added, ["customers"]);
+    assert_eq!(
+        comparison.review.structure.services.removed,
+        ["legacy-billing"]
+    );
 }

@@ -75,12 +75,9 @@ impl SyncopateApp {
                         path = ?recovery.path,
                         "restored unsaved work"
                     );
-                    self.document = Document::recovered(recovery.design, recovery.path);
+                    self.replace_document(Document::recovered(recovery.design, recovery.path));
                     // The restored work is what the user came back for: no welcome screen over it.
                     self.show_welcome = false;
-                    self.stop_simulation();
-                    self.selection = Selection::default();
-                    self.canvas = Canvas::default();
                 }
             }
             Some(_) => {

@@ -31,11 +31,18 @@ impl SyncopateApp {
 
     /// Replaces the document with a new empty design.
     pub(super) fn new_design(&mut self) {
-        self.document = Document::new(Design::new("Untitled design"));
+        self.replace_document(Document::new(Design::new("Untitled design")));
+        self.notice = None;
+    }
+
+    /// Puts another document in place of the open one: its run stops, and the selection, the view and a
+    /// comparison (which was of the other design) go.
+    pub(super) fn replace_document(&mut self, document: Document) {
+        self.document = document;
         self.stop_simulation();
         self.selection = Selection::default();
         self.canvas = Canvas::default();
-        self.notice = None;
+        self.comparison = None;
     }
 
     /// Shows a native file dialog on its own thread; the picked path, turned into a message by `message`, comes
@@ -176,10 +183,7 @@ impl SyncopateApp {
                     design.flows.len()
                 )));
                 self.import_notes = Some((design.name.clone(), imported.notes));
-                self.document = Document::imported(imported.design);
-                self.stop_simulation();
-                self.selection = Selection::default();
-                self.canvas = Canvas::default();
+                self.replace_document(Document::imported(imported.design));
             }
             Err(error) => self.notice = Some(Notice::Error(format!("Import failed: {error}"))),
         }

@@ -49,6 +49,11 @@ impl eframe::App for SyncopateApp {
             }
         }
         self.import_notes_window(&ctx);
+        self.handle_compare_keys(&ctx);
+        if let Some(action) = self.compare_window.show(&ctx) {
+            self.compare_action(&ctx, action);
+        }
+        self.refresh_comparison();
         self.emulation.show(&ctx, self.document.design());
         if let Some(service) = self.find.show(&ctx, self.document.design()) {
             self.reveal(&Subject::Service(service.as_str().into()));
@@ -121,6 +126,9 @@ impl eframe::App for SyncopateApp {
         egui::Panel::right("inspector")
             .default_size(280.0)
             .show(ui, |ui| {
+                if let Some(comparison) = &self.comparison {
+                    crate::ui::changes::inspector_section(ui, comparison, &self.selection);
+                }
                 self.inspector.show(
                     ui,
                     self.document.design(),
@@ -132,6 +140,7 @@ impl eframe::App for SyncopateApp {
         self.refresh_hops();
         let mut warning_actions = Vec::new();
         let mut dashboard_action = None;
+        let mut compare_action = None;
         egui::Panel::bottom("warnings")
             .resizable(true)
             .default_size(270.0)
@@ -174,9 +183,22 @@ impl eframe::App for SyncopateApp {
                         .on_hover_text(
                             "Sweep the load to find where the design breaks; plan the replicas it needs",
                         );
+                    if let Some(comparison) = &self.comparison {
+                        let changes = crate::ui::changes::change_count(&comparison.review);
+                        ui.selectable_value(
+                            &mut self.bottom_tab,
+                            BottomTab::Changes,
+                            format!("Changes ({changes})"),
+                        )
+                        .on_hover_text(format!("What changed since {}", comparison.label));
+                    }
                 });
                 ui.separator();
                 match self.bottom_tab {
+                    BottomTab::Changes => match &self.comparison {
+                        Some(comparison) => compare_action = crate::ui::changes::show(ui, comparison),
+                        None => self.bottom_tab = BottomTab::Warnings,
+                    },
                     BottomTab::Warnings => {
                         if let Some((_, report, _)) = &self.findings {
                             warning_actions = crate::ui::warnings::show(
@@ -229,6 +251,9 @@ impl eframe::App for SyncopateApp {
             });
         if let Some(action) = dashboard_action {
             self.dashboard_action(&ctx, action);
+        }
+        if let Some(action) = compare_action {
+            self.compare_action(&ctx, action);
         }
         egui::CentralPanel::default().show(ui, |ui| {
             let design = self.document.design();

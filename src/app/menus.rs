@@ -56,6 +56,13 @@ impl SyncopateApp {
                 {
                     self.ask_save_path(ui.ctx());
                 }
+                if ui
+                    .button("Compare with…")
+                    .on_hover_text("See what the design changed since another file or a committed version of it")
+                    .clicked()
+                {
+                    self.open_compare_window();
+                }
                 ui.separator();
                 ui.menu_button("Import", |ui| {
                     use crate::import::Source;

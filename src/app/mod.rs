@@ -8,6 +8,7 @@
 
 pub mod autosave;
 pub mod clipboard;
+mod compare;
 mod data_file;
 mod dialogs;
 mod document;
@@ -55,6 +56,8 @@ enum Background {
     Exported(PathBuf, Result<usize, crate::model::SaveError>),
     /// A file the user picked was imported (on the dialog's thread, since big traces take a moment).
     Imported(Box<Result<crate::import::Imported, crate::import::ImportError>>),
+    /// The user picked a design to compare the open one with.
+    CompareFile(PathBuf),
     /// No file dialog could be shown (what was asked, and why).
     DialogFailed(&'static str, String),
 }
@@ -133,6 +136,9 @@ pub struct SyncopateApp {
     /// The notice last written to the log, so each is logged once.
     logged_notice: Option<Notice>,
     first_frame_logged: bool,
+    /// The design the open one is compared with (File > Compare with…), and the window that picks it.
+    comparison: Option<crate::ui::changes::Comparison>,
+    compare_window: crate::ui::changes::CompareWindow,
 }
 
 /// Something that would replace or close the document, waiting for the user to say what to do with unsaved changes.
@@ -163,6 +169,8 @@ pub enum BottomTab {
     Dashboard,
     /// Load sweeps and replica plans.
     Capacity,
+    /// What changed since the design compared with (while comparing).
+    Changes,
 }
 
 impl SyncopateApp {
@@ -210,6 +218,8 @@ impl SyncopateApp {
             recovery: None,
             logged_notice: None,
             first_frame_logged: false,
+            comparison: None,
+            compare_window: Default::default(),
         }
     }
 
@@ -240,9 +250,7 @@ impl SyncopateApp {
         };
         match sample.design() {
             Ok(design) => {
-                self.document = Document::new(design);
-                self.stop_simulation();
-                self.selection = Selection::default();
+                self.replace_document(Document::new(design));
                 self.canvas.request_fit();
                 self.notice = Some(Notice::Info(format!(
                     "Opened the {} sample: Save As keeps your changes",
@@ -389,10 +397,7 @@ impl SyncopateApp {
                     "opened design"
                 );
                 self.recent.add(&path);
-                self.document = document;
-                self.stop_simulation();
-                self.selection = Selection::default();
-                self.canvas = Canvas::default();
+                self.replace_document(document);
                 self.notice = None;
             }
             Err(error) => {
@@ -469,6 +474,7 @@ impl SyncopateApp {
         while let Ok(message) = self.background_rx.try_recv() {
             match message {
                 Background::Open(path) => self.open(path),
+                Background::CompareFile(path) => self.compare_with_file(&path),
                 Background::DialogFailed(what, why) => {
                     self.notice = Some(Notice::Error(dialog_failure_message(what, &why)));
                 }
@@ -584,5 +590,3 @@ impl SyncopateApp {
         }
     }
 }
-
-impl SyncopateApp {}

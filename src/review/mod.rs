@@ -227,12 +227,12 @@ fn finite(value: f64) -> Option<f64> {
     value.is_finite().then_some(value)
 }
 
-/// A finding's identity across the change: its rule and subjects (the message carries numbers that change with
-/// load; the same rule on the same calls is the same finding).
-fn finding_key(finding: &Finding, pairs: Option<&DiffResult>) -> (String, Vec<Subject>) {
-    let subjects = finding
+/// A finding's identity across the change: its rule and main subject (the message carries numbers that change
+/// with load, and the other subjects may grow: a fan-out over one more call is the same finding).
+fn finding_key(finding: &Finding, pairs: Option<&DiffResult>) -> (String, Option<Subject>) {
+    let main = finding
         .subjects
-        .iter()
+        .first()
         .map(|subject| match (subject, pairs) {
             (Subject::Service(id), Some(p)) => {
                 Subject::Service(p.service_pairs.get(id).unwrap_or(id).clone())
@@ -244,9 +244,8 @@ fn finding_key(finding: &Finding, pairs: Option<&DiffResult>) -> (String, Vec<Su
                 Subject::Flow(p.flow_pairs.get(id).unwrap_or(id).clone())
             }
             (subject, None) => subject.clone(),
-        })
-        .collect();
-    (finding.rule.to_owned(), subjects)
+        });
+    (finding.rule.to_owned(), main)
 }
 
 fn finding_changes(old: &[Finding], new: &[Finding], pairs: &DiffResult) -> FindingChanges {

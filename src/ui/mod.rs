@@ -3,6 +3,7 @@
 
 pub mod canvas;
 pub mod capacity;
+pub mod changes;
 pub mod dashboard;
 pub mod emulation;
 pub mod export;

@@ -28,6 +28,7 @@ use crate::sim::BreakerState;
 use crate::sim::history::{EdgeNow, RunHistory, ServiceNow};
 use crate::ui::warnings::severity_color;
 
+mod compare;
 mod groups;
 mod interaction;
 mod overlay;
@@ -37,6 +38,9 @@ mod route;
 mod shapes;
 mod sync;
 
+pub use compare::{
+    ADDED_COLOR, CHANGED_COLOR, ChangeMark, CompareMarks, GhostService, REMOVED_COLOR,
+};
 pub use groups::collapsed_group_of;
 use groups::*;
 use overlay::*;
@@ -160,6 +164,8 @@ pub struct Canvas {
     /// The view graph's edges that stand for several calls (a collapsed group's calls in or out, merged per pair of
     /// ends), with the calls.
     merged_edges: HashMap<EdgeIndex, Vec<EdgeId>>,
+    /// A design review drawn over the design: changed items outlined, removed ones as ghosts.
+    compare: Option<CompareMarks>,
 }
 
 impl Default for Canvas {
@@ -193,6 +199,7 @@ impl Default for Canvas {
             built_collapsed: Default::default(),
             group_nodes: HashMap::new(),
             merged_edges: HashMap::new(),
+            compare: None,
         }
     }
 }
@@ -352,6 +359,7 @@ impl Canvas {
         {
             self.toggle_group(&group);
         }
+        self.paint_compare(ui, response.rect);
         if self.live.is_some() {
             self.live_extras(ui, &response);
         } else if design.edges.iter().any(|e| e.is_compensation()) {

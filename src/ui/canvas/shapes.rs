@@ -81,6 +81,8 @@ pub struct ServiceShape {
     /// The boxes drawn over this one (later in the view graph), in canvas units: a click there is theirs, since
     /// egui_graphs gives a click to the first node that contains it, which is the one drawn underneath.
     pub covered_by: Vec<Rect>,
+    /// Outlined while comparing: added or changed since the design compared with.
+    pub change: Option<ChangeMark>,
 }
 
 impl From<NodeProps<ServiceId>> for ServiceShape {
@@ -98,6 +100,7 @@ impl From<NodeProps<ServiceId>> for ServiceShape {
             dimmed: false,
             group_members: None,
             covered_by: Vec::new(),
+            change: None,
         }
     }
 }
@@ -329,6 +332,14 @@ impl ServiceShape {
             let name_pos = rect.center() - name.size() / 2.0;
             shapes.push(TextShape::new(name_pos, name, text_color).into());
         }
+        if let Some(mark) = self.change {
+            shapes.push(Shape::rect_stroke(
+                rect.expand(4.0 * zoom.clamp(0.5, 1.5)),
+                radius(10.0 * zoom),
+                Stroke::new(3.0 * zoom.clamp(0.6, 1.4), mark.color()),
+                StrokeKind::Outside,
+            ));
+        }
         if let Some((severity, count)) = self.badge {
             shapes.extend(badge_shapes(ctx, rect.right_top(), severity, count));
         }
@@ -405,6 +416,8 @@ pub struct CallShape {
     pub bend: f32,
     /// A saga's compensating call: drawn dotted, like a return, since it is made only when the saga rolls back.
     pub compensation: bool,
+    /// Underlaid while comparing: added or changed since the design compared with.
+    pub change: Option<ChangeMark>,
 }
 
 impl From<EdgeProps<EdgeId>> for CallShape {
@@ -421,6 +434,7 @@ impl From<EdgeProps<EdgeId>> for CallShape {
             has_breaker: false,
             bend: 0.0,
             compensation: false,
+            change: None,
         }
     }
 }
@@ -510,6 +524,16 @@ impl CallShape {
         }
         let to = path[path.len() - 1];
         let mut shapes = Vec::new();
+        if let Some(mark) = self.change {
+            // A broad band under the line, in the mark's colour.
+            shapes.push(Shape::line(
+                path.clone(),
+                Stroke::new(
+                    width + 7.0 * zoom.clamp(0.6, 1.4),
+                    mark.color().gamma_multiply(0.55),
+                ),
+            ));
+        }
         // The arrow points along the path's last stretch (a bent call arrives at an angle).
         let dir = route::point_along(&path, 1.0).1;
         let head_length = 12.0 * zoom.clamp(0.5, 1.5);

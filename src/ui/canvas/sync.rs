@@ -91,6 +91,10 @@ impl Canvas {
                 display.replicas = service.replicas;
                 display.badge = badges.services.get(service.id.as_str()).copied();
                 display.dimmed = !focused(&service.id);
+                display.change = self
+                    .compare
+                    .as_ref()
+                    .and_then(|c| c.services.get(&service.id).copied());
             }
             nodes.insert(service.id.clone(), index);
         }
@@ -153,6 +157,12 @@ impl Canvas {
                 display.dimmed = !calls.iter().any(|c| on_focus(&c.id));
                 display.has_breaker = calls.iter().any(|c| c.circuit_breaker.is_some());
                 display.compensation = calls.len() == 1 && first.is_compensation();
+                display.change = self.compare.as_ref().and_then(|c| {
+                    calls
+                        .iter()
+                        .filter_map(|call| c.edges.get(&call.id).copied())
+                        .min_by_key(|mark| *mark == ChangeMark::Changed)
+                });
                 if calls.len() == 1 {
                     display.mode = first.mode;
                     display.label = call_label(design, first);

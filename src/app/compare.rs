@@ -1,0 +1,150 @@
+//! Design review in the app (File > Compare with…): the design compared with a file or a committed version of
+//! itself, the review kept fresh as the design is edited, its marks on the canvas, and leaving it (Escape).
+
+use super::*;
+use crate::model::diff::DiffOptions;
+use crate::ui::canvas::CompareMarks;
+use crate::ui::changes::{CompareAction, Comparison, RevisionChoice};
+
+/// Commits offered in the Compare with… window.
+const REVISIONS_OFFERED: usize = 20;
+
+impl SyncopateApp {
+    /// Compares the open design with `old` (what `label` names) from now on: the canvas marks the changes and the
+    /// Changes panel lists them.
+    pub fn compare_with(&mut self, label: impl Into<String>, old: Design) {
+        let label = label.into();
+        tracing::info!(compared_with = %label, "comparison started");
+        self.comparison = Some(Comparison {
+            review: crate::review::review(
+                (&label, &old),
+                ("this design", self.document.design()),
+                DiffOptions::default(),
+            ),
+            label,
+            old,
+            for_state: self.document.state_id(),
+        });
+        self.bottom_tab = BottomTab::Changes;
+        self.refresh_comparison();
+    }
+
+    /// The comparison on screen.
+    pub fn comparison(&self) -> Option<&Comparison> {
+        self.comparison.as_ref()
+    }
+
+    /// Stops comparing.
+    pub fn leave_comparison(&mut self) {
+        self.comparison = None;
+        self.canvas.set_compare(None);
+        if self.bottom_tab == BottomTab::Changes {
+            self.bottom_tab = BottomTab::Warnings;
+        }
+    }
+
+    /// Opens the Compare with… window, listing the commits that touched the open file.
+    pub fn open_compare_window(&mut self) {
+        self.compare_window.open = true;
+        self.compare_window.revisions = Some(match self.document.path() {
+            None => Err(
+                "The design is not saved in a file yet, so it has no committed versions."
+                    .to_owned(),
+            ),
+            Some(path) => crate::git::commits_of(path, REVISIONS_OFFERED)
+                .map(|commits| {
+                    commits
+                        .into_iter()
+                        .map(|c| RevisionChoice {
+                            label: format!("{}  {}  {}", c.short, c.date, c.subject),
+                            hash: c.hash,
+                        })
+                        .collect()
+                })
+                .map_err(|why| format!("No git history for this file: {why}")),
+        });
+    }
+
+    /// The Compare with… window's state.
+    pub fn compare_window(&self) -> &crate::ui::changes::CompareWindow {
+        &self.compare_window
+    }
+
+    /// Recomputes the review after an edit, and hands the canvas its marks.
+    pub(super) fn refresh_comparison(&mut self) {
+        let state = self.document.state_id();
+        let Some(comparison) = &mut self.comparison else {
+            return;
+        };
+        if comparison.for_state != state {
+            comparison.review = crate::review::review(
+                (&comparison.label, &comparison.old),
+                ("this design", self.document.design()),
+                DiffOptions::default(),
+            );
+            comparison.for_state = state;
+        }
+        self.canvas.set_compare(Some(CompareMarks::new(
+            &comparison.label,
+            &comparison.review.structure,
+            &comparison.old,
+            self.document.design(),
+        )));
+    }
+
+    /// Escape leaves the comparison (unless a text field has the keyboard).
+    pub(super) fn handle_compare_keys(&mut self, ctx: &egui::Context) {
+        let editing_text = ctx.memory(|m| m.focused().is_some());
+        if self.comparison.is_some()
+            && !editing_text
+            && !self.compare_window.open
+            && ctx.input(|i| i.key_pressed(egui::Key::Escape))
+        {
+            self.leave_comparison();
+        }
+    }
+
+    pub(super) fn compare_action(&mut self, ctx: &egui::Context, action: CompareAction) {
+        match action {
+            CompareAction::ChooseFile => {
+                let dialog = rfd::AsyncFileDialog::new()
+                    .set_title("Compare with design")
+                    .add_filter("Syncopate design", &["syncopate"]);
+                self.pick_path(
+                    ctx,
+                    dialog,
+                    files::PickKind::OpenFile,
+                    Background::CompareFile,
+                );
+            }
+            CompareAction::Revision(revision) => {
+                let Some(path) = self.document.path().map(std::path::Path::to_path_buf) else {
+                    return;
+                };
+                match crate::git::load_file_at(&path, &revision.hash) {
+                    Ok(old) => {
+                        let short: String = revision.hash.chars().take(7).collect();
+                        self.compare_with(format!("commit {short}"), old);
+                    }
+                    Err(why) => self.notice = Some(Notice::Error(why)),
+                }
+            }
+            CompareAction::Select(subject) => self.reveal(&subject),
+            CompareAction::Leave => self.leave_comparison(),
+        }
+    }
+
+    /// Compares with a design file the user picked.
+    pub fn compare_with_file(&mut self, path: &std::path::Path) {
+        match crate::model::load_file(path) {
+            Ok(old) => {
+                let name = path.file_name().map_or_else(
+                    || path.display().to_string(),
+                    |n| n.to_string_lossy().into_owned(),
+                );
+                self.compare_with(name, old);
+            }
+            Err(error) => self.notice = Some(Notice::Error(error.to_string())),
+        }
+    }
+}
