@@ -36,6 +36,8 @@ pub struct FlowAnalysis {
     pub estimated_mean_ms: Pair,
     /// Share of requests that succeed, from the error rates along the synchronous calls.
     pub availability: Pair,
+    /// This flow's requests and messages per second arriving at each service it reaches on either side.
+    pub load_rps: BTreeMap<String, Pair>,
 }
 
 /// The static analysis of one service before and after.
@@ -290,6 +292,19 @@ fn analysis_changes(
             entry.estimated_mean_ms[side] =
                 analysis.flow_latency_ms.get(f).copied().and_then(finite);
             entry.availability[side] = analysis.flow_availability.get(f).copied().and_then(finite);
+            if let Some(traffic) = analysis.flows.get(f) {
+                for (s, rate) in traffic.arrivals_rps.iter().enumerate() {
+                    if *rate > 0.0
+                        && let Some(service) = design.services.get(s)
+                    {
+                        let pair = entry
+                            .load_rps
+                            .entry(rename(&pairs.service_pairs, service.id.as_str()))
+                            .or_default();
+                        pair[side] = finite(*rate);
+                    }
+                }
+            }
         }
         for (s, service) in design.services.iter().enumerate() {
             let entry = changes
