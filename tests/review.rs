@@ -23,14 +23,7 @@ fn syncopate_in(dir: &Path, args: &[&str]) -> Output {
 }
 
 fn samples() -> Vec<PathBuf> {
-    let mut paths: Vec<PathBuf> =
-        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/samples"))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "syncopate"))
-            .collect();
-    paths.sort();
-    paths
+    common::sample_paths()
 }
 
 /// JSON values equal with numbers compared as numbers (`2000` and `2000.0` are one value).

@@ -1,19 +1,10 @@
 //! Every sample loads, validates, and survives load → save → load unchanged.
 
-use std::path::PathBuf;
+mod common;
 
 use syncopate::model;
 
-fn sample_paths() -> Vec<PathBuf> {
-    let mut paths: Vec<PathBuf> =
-        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/samples"))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "syncopate"))
-            .collect();
-    paths.sort();
-    paths
-}
+use common::sample_paths;
 
 #[test]
 fn there_are_at_least_nine_samples() {

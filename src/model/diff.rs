@@ -598,17 +598,23 @@ fn set_path(
     }
 }
 
+/// A small design for tests: web calls pay synchronously on flow checkout.
+#[cfg(test)]
+pub(crate) fn test_design() -> Design {
+    let mut design = Design::new("shop");
+    design.services = vec![Service::new("web"), Service::new("pay")];
+    design.edges = vec![Edge::new("web", "pay", super::design::CallMode::Sync)];
+    design.flows = vec![Flow::new("checkout", "web", 10.0)];
+    design
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{CallMode, RetryPolicy};
+    use crate::model::RetryPolicy;
 
     fn design() -> Design {
-        let mut design = Design::new("shop");
-        design.services = vec![Service::new("web"), Service::new("pay")];
-        design.edges = vec![Edge::new("web", "pay", CallMode::Sync)];
-        design.flows = vec![Flow::new("checkout", "web", 10.0)];
-        design
+        test_design()
     }
 
     #[test]

@@ -321,14 +321,10 @@ fn analysis_changes(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{CallMode, Edge, Flow, Service};
+    use crate::model::CallMode;
 
     fn shop() -> Design {
-        let mut design = Design::new("shop");
-        design.services = vec![Service::new("web"), Service::new("pay")];
-        design.edges = vec![Edge::new("web", "pay", CallMode::Sync)];
-        design.flows = vec![Flow::new("checkout", "web", 10.0)];
-        design
+        crate::model::diff::test_design()
     }
 
     #[test]

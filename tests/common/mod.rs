@@ -4,6 +4,7 @@ use std::process::Command;
 
 /// Whether `tool` is on the PATH. When it is not, the test skips with a message, unless `SYNCOPATE_REQUIRE_TOOLS`
 /// is set (as `.ci/run` does, after installing every tool), where a missing tool fails the test.
+#[allow(dead_code)] // Not every test that includes this module needs outside programs.
 pub fn installed(tool: &str) -> bool {
     let found = Command::new("sh")
         .args(["-c", &format!("command -v {tool}")])
@@ -17,4 +18,17 @@ pub fn installed(tool: &str) -> bool {
         println!("skipped: {tool} is not installed");
     }
     found
+}
+
+/// The sample designs of `samples/`, sorted by path.
+#[allow(dead_code)] // Not every test that includes this module reads the samples.
+pub fn sample_paths() -> Vec<std::path::PathBuf> {
+    let mut paths: Vec<std::path::PathBuf> =
+        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/samples"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "syncopate"))
+            .collect();
+    paths.sort();
+    paths
 }
