@@ -2295,3 +2295,76 @@ fn compare_with_a_committed_revision_picked_from_the_files_history() {
         ["legacy-billing"]
     );
 }
+
+/// TrainTicket's call graph (tests/layout/trainticket.txt) as a laid-out design: 65 services whose names all start
+/// with `ts-`, most ending in `-service`.
+fn trainticket() -> syncopate::model::Design {
+    use syncopate::model::{CallMode, Design, Edge, Service, ServiceKind};
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/layout/trainticket.txt"),
+    )
+    .unwrap();
+    let mut design = Design::new("TrainTicket");
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && l.contains("->"))
+    {
+        let (from, rest) = line.split_once("->").unwrap();
+        let (to, mode) = rest.split_once(':').unwrap();
+        let (from, to) = (from.trim(), to.trim());
+        for id in [from, to] {
+            if design.service(id).is_none() {
+                let mut service = Service::new(id);
+                if id.ends_with("mongo") || id.ends_with("mysql") {
+                    service.kind = ServiceKind::Database;
+                }
+                design.services.push(service);
+            }
+        }
+        let mode = if mode.contains("async") {
+            CallMode::Async
+        } else {
+            CallMode::Sync
+        };
+        let edge = Edge::new(from, to, mode);
+        if design.edge(edge.id.as_str()).is_none() {
+            design.edges.push(edge);
+        }
+    }
+    syncopate::model::layout::tidy_layout(&mut design);
+    design
+}
+
+#[test]
+fn every_box_of_a_65_service_design_shows_a_readable_name_at_fit_zoom() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("trainticket.syncopate");
+    syncopate::model::save_file(&path, &trainticket()).unwrap();
+    let mut harness = app_on(Some(path));
+    harness.run_steps(6);
+    let names = harness.state().canvas().drawn_names();
+    assert_eq!(names.len(), 65);
+    for (id, drawn) in &names {
+        let (text, size) = drawn
+            .as_ref()
+            .unwrap_or_else(|| panic!("{id} shows no name"));
+        assert!(*size >= 10.0, "{id}: {text} at {size} px");
+        // The shared "ts-" is said once on the canvas, not on every box.
+        assert!(!text.starts_with("ts-"), "{id}: {text}");
+        assert!(
+            text.chars().filter(|c| *c != '…').count() >= 3,
+            "{id}: {text}"
+        );
+    }
+    let shown: std::collections::BTreeMap<String, String> = names
+        .iter()
+        .map(|(id, d)| (id.to_string(), d.as_ref().unwrap().0.clone()))
+        .collect();
+    assert_eq!(shown["ts-order-service"], "order");
+    // Cut in its middle where the room is short, keeping its start and its end.
+    let mongo = &shown["ts-order-mongo"];
+    assert!(
+        mongo == "order-mongo" || (mongo.starts_with("orde") && mongo.ends_with('o')),
+        "{mongo}"
+    );
+}

@@ -31,6 +31,7 @@ use crate::ui::warnings::severity_color;
 mod compare;
 mod groups;
 mod interaction;
+pub mod names;
 mod overlay;
 mod overview;
 mod placement;
@@ -166,6 +167,9 @@ pub struct Canvas {
     merged_edges: HashMap<EdgeIndex, Vec<EdgeId>>,
     /// A design review drawn over the design: changed items outlined, removed ones as ghosts.
     compare: Option<CompareMarks>,
+    /// The prefix every service name shares and the suffix most share, left off the boxes and said once in a
+    /// corner.
+    name_affixes: (Option<String>, Option<String>),
 }
 
 impl Default for Canvas {
@@ -200,6 +204,7 @@ impl Default for Canvas {
             group_nodes: HashMap::new(),
             merged_edges: HashMap::new(),
             compare: None,
+            name_affixes: (None, None),
         }
     }
 }
@@ -288,6 +293,15 @@ impl Canvas {
             .collect()
     }
 
+    /// The name each service's box showed at the last paint and its size in px (`None`: no name), in the view
+    /// graph's order (for tests and tooling).
+    pub fn drawn_names(&self) -> Vec<(ServiceId, Option<(String, f32)>)> {
+        self.graph
+            .nodes_iter()
+            .map(|(_, node)| (node.payload().clone(), node.display().drawn_name.clone()))
+            .collect()
+    }
+
     /// Shows a run's live numbers over the design from now on, or stops showing them (`None`).
     pub fn set_live(&mut self, live: Option<LiveOverlay>) {
         self.live = live;
@@ -360,6 +374,8 @@ impl Canvas {
             self.toggle_group(&group);
         }
         self.paint_compare(ui, response.rect);
+        paint_affix_caption(ui, response.rect, &self.name_affixes);
+        self.paint_hovered_name(ui);
         if self.live.is_some() {
             self.live_extras(ui, &response);
         } else if design.edges.iter().any(|e| e.is_compensation()) {
@@ -393,6 +409,83 @@ impl Canvas {
         let (rect, zoom, pan) = self.last_view?;
         Some(((screen - rect.min - pan) / zoom).to_pos2())
     }
+}
+
+impl Canvas {
+    /// The whole name of the service under the pointer when its box shows it shortened or not at all, above the
+    /// box and above everything else on the canvas.
+    fn paint_hovered_name(&self, ui: &egui::Ui) {
+        let Some(pointer) = ui.input(|i| i.pointer.hover_pos()) else {
+            return;
+        };
+        let Some((rect, zoom, pan)) = self.last_view else {
+            return;
+        };
+        if !rect.contains(pointer) {
+            return;
+        }
+        let Some(id) = self.service_at(pointer) else {
+            return;
+        };
+        let Some(node) = self.nodes.get(&id).and_then(|i| self.graph.node(*i)) else {
+            return;
+        };
+        let shape = node.display();
+        if !shape.name_cut {
+            return;
+        }
+        let name = shape.full_name.clone().unwrap_or_else(|| node.label());
+        let center = rect.min + pan + node.location().to_vec2() * zoom;
+        let top = center.y - SERVICE_HEIGHT * zoom / 2.0;
+        let painter = ui.ctx().layer_painter(egui::LayerId::new(
+            egui::Order::Tooltip,
+            egui::Id::new("canvas-hovered-name"),
+        ));
+        let visuals = ui.visuals();
+        let galley = painter.layout_no_wrap(
+            name,
+            FontId::proportional(13.0),
+            visuals.strong_text_color(),
+        );
+        let at = Pos2::new(
+            center.x - galley.size().x / 2.0,
+            top - galley.size().y - 8.0,
+        );
+        let frame = Rect::from_min_size(at, galley.size()).expand(4.0);
+        painter.rect_filled(frame, 4.0, visuals.extreme_bg_color);
+        painter.rect_stroke(frame, 4.0, visuals.window_stroke(), StrokeKind::Inside);
+        painter.galley(at, galley, visuals.strong_text_color());
+    }
+}
+
+/// The caption that says what the boxes leave off their names, in the canvas' upper right corner.
+fn paint_affix_caption(
+    ui: &egui::Ui,
+    canvas: egui::Rect,
+    affixes: &(Option<String>, Option<String>),
+) {
+    let text = match affixes {
+        (None, None) => return,
+        (Some(prefix), None) => format!("Names shown without \u{201c}{prefix}\u{201d}"),
+        (None, Some(suffix)) => format!("Names shown without \u{201c}{suffix}\u{201d}"),
+        (Some(prefix), Some(suffix)) => {
+            format!("Names shown without \u{201c}{prefix}\u{201d} and \u{201c}{suffix}\u{201d}")
+        }
+    };
+    let painter = ui.painter_at(canvas);
+    let visuals = ui.visuals();
+    let galley = painter.layout_no_wrap(
+        text,
+        egui::FontId::proportional(11.0),
+        visuals.weak_text_color(),
+    );
+    let at = canvas.right_top() + Vec2::new(-galley.size().x - 10.0, 6.0);
+    painter.rect_filled(
+        Rect::from_min_size(at, galley.size()).expand(3.0),
+        3.0,
+        visuals.extreme_bg_color.gamma_multiply(0.9),
+    );
+    painter.galley(at, galley, visuals.weak_text_color());
 }
 
 /// The legend of the dotted compensating calls, in the canvas' lower left corner (the live legend takes the place

@@ -13,10 +13,7 @@ impl Canvas {
         if !bounds.is_positive() || canvas.width() < 3.0 * MINIMAP_SIZE.x {
             return;
         }
-        let map = Rect::from_min_size(
-            canvas.right_bottom() - MINIMAP_SIZE - Vec2::splat(10.0),
-            MINIMAP_SIZE,
-        );
+        let map = minimap_rect(canvas);
         let inner = map.shrink(4.0);
         let scale = (inner.width() / bounds.width()).min(inner.height() / bounds.height());
         let offset = inner.center() - bounds.center().to_vec2() * scale;
@@ -96,21 +93,138 @@ impl Canvas {
             .fold(Rect::NOTHING, |bounds, rect| bounds.union(rect))
     }
 
-    /// Sets zoom and pan so the whole design fits in a view of `size`.
+    /// Sets zoom and pan so the whole design fits in a view of `size`, clear of the minimap.
     pub(super) fn fit_to(&self, ui: &mut egui::Ui, size: Vec2) {
         let mut meta = MetadataFrame::new(Some(CANVAS_ID.to_owned())).load(ui);
-        let bounds = self.bounds();
-        if !bounds.is_positive() {
-            meta.zoom = 1.0;
-            meta.pan = size / 2.0;
-        } else {
-            let margin = 40.0;
-            let zoom_x = (size.x - 2.0 * margin).max(50.0) / bounds.width();
-            let zoom_y = (size.y - 2.0 * margin).max(50.0) / bounds.height();
-            meta.zoom = zoom_x.min(zoom_y).clamp(0.1, 1.2);
-            meta.pan = size / 2.0 - bounds.center().to_vec2() * meta.zoom;
-        }
+        let boxes: Vec<Rect> = self
+            .graph
+            .nodes_iter()
+            .map(|(_, node)| {
+                Rect::from_center_size(node.location(), Vec2::new(SERVICE_WIDTH, SERVICE_HEIGHT))
+            })
+            .collect();
+        let minimap = (self.graph.node_count() >= MINIMAP_MIN_SERVICES
+            && size.x >= 3.0 * MINIMAP_SIZE.x)
+            .then(|| minimap_rect(Rect::from_min_size(Pos2::ZERO, size)));
+        (meta.zoom, meta.pan) = fit_view(&boxes, size, minimap);
         meta.save(ui);
+    }
+}
+
+/// Where the minimap goes in a canvas.
+pub(super) fn minimap_rect(canvas: Rect) -> Rect {
+    Rect::from_min_size(
+        canvas.right_bottom() - MINIMAP_SIZE - Vec2::splat(10.0),
+        MINIMAP_SIZE,
+    )
+}
+
+/// Space kept between the design and the canvas' edges when it is fitted, in px: room for group boxes' titles
+/// above their services.
+const FIT_MARGIN: f32 = 40.0;
+
+/// Zoom and pan (screen offset of the canvas origin) that show every box (canvas units) in a view of `size`, as
+/// large as they can be, centred, and clear of `minimap` (screen, relative to the view): the whole view when no box
+/// falls under the minimap, else the larger of the views left of it and above it.
+pub fn fit_view(boxes: &[Rect], size: Vec2, minimap: Option<Rect>) -> (f32, Vec2) {
+    let bounds = boxes.iter().fold(Rect::NOTHING, |b, r| b.union(*r));
+    if !bounds.is_positive() {
+        return (1.0, size / 2.0);
+    }
+    let fit_in = |area: Rect| {
+        let zoom_x = (area.width() - 2.0 * FIT_MARGIN).max(50.0) / bounds.width();
+        let zoom_y = (area.height() - 2.0 * FIT_MARGIN).max(50.0) / bounds.height();
+        let zoom = zoom_x.min(zoom_y).clamp(0.1, 1.2);
+        (
+            zoom,
+            area.center().to_vec2() - bounds.center().to_vec2() * zoom,
+        )
+    };
+    let whole = Rect::from_min_size(Pos2::ZERO, size);
+    let fitted = fit_in(whole);
+    let Some(map) = minimap else {
+        return fitted;
+    };
+    let (zoom, pan) = fitted;
+    let covered = boxes.iter().any(|b| {
+        Rect::from_min_max(
+            pan.to_pos2() + b.min.to_vec2() * zoom,
+            pan.to_pos2() + b.max.to_vec2() * zoom,
+        )
+        .intersects(map.expand(4.0))
+    });
+    if !covered {
+        return fitted;
+    }
+    let left = fit_in(Rect::from_min_max(
+        whole.min,
+        Pos2::new(map.left() - 4.0, whole.bottom()),
+    ));
+    let above = fit_in(Rect::from_min_max(
+        whole.min,
+        Pos2::new(whole.right(), map.top() - 4.0),
+    ));
+    if left.0 >= above.0 { left } else { above }
+}
+
+#[cfg(test)]
+mod fit_tests {
+    use super::*;
+
+    #[test]
+    fn a_wide_design_fills_the_width_and_a_tall_one_the_height() {
+        let size = Vec2::new(960.0, 440.0);
+        let wide = [Rect::from_min_size(Pos2::ZERO, Vec2::new(2000.0, 200.0))];
+        let (zoom, pan) = fit_view(&wide, size, None);
+        let shown = wide[0].width() * zoom;
+        assert!((shown - (960.0 - 2.0 * FIT_MARGIN)).abs() < 0.5, "{shown}");
+        assert!(
+            (pan.x + wide[0].center().x * zoom - 480.0).abs() < 0.5,
+            "centred"
+        );
+        let tall = [Rect::from_min_size(Pos2::ZERO, Vec2::new(300.0, 2000.0))];
+        let (zoom, _) = fit_view(&tall, size, None);
+        assert!((tall[0].height() * zoom - (440.0 - 2.0 * FIT_MARGIN)).abs() < 0.5);
+    }
+
+    #[test]
+    fn no_box_is_left_under_the_minimap() {
+        let size = Vec2::new(960.0, 440.0);
+        let map = minimap_rect(Rect::from_min_size(Pos2::ZERO, size));
+        // A grid of boxes filling the canvas: fitted to the whole view, the lower right ones fall under the map.
+        let boxes: Vec<Rect> = (0..6)
+            .flat_map(|x| (0..5).map(move |y| (x, y)))
+            .map(|(x, y)| {
+                Rect::from_center_size(
+                    Pos2::new(x as f32 * 300.0, y as f32 * 100.0),
+                    Vec2::new(SERVICE_WIDTH, SERVICE_HEIGHT),
+                )
+            })
+            .collect();
+        let (zoom, pan) = fit_view(&boxes, size, Some(map));
+        for b in &boxes {
+            let on_screen = Rect::from_min_max(
+                pan.to_pos2() + b.min.to_vec2() * zoom,
+                pan.to_pos2() + b.max.to_vec2() * zoom,
+            );
+            assert!(
+                !on_screen.intersects(map),
+                "{on_screen:?} under the minimap {map:?}"
+            );
+            assert!(Rect::from_min_size(Pos2::ZERO, size).contains_rect(on_screen));
+        }
+        // Without the map in the way the whole view is used.
+        let (whole_zoom, whole_pan) = fit_view(&boxes, size, None);
+        assert!(whole_zoom > zoom);
+        let last = boxes[boxes.len() - 1];
+        let under = Rect::from_min_max(
+            whole_pan.to_pos2() + last.min.to_vec2() * whole_zoom,
+            whole_pan.to_pos2() + last.max.to_vec2() * whole_zoom,
+        );
+        assert!(
+            under.intersects(map),
+            "the case needs a box under the map: {under:?}"
+        );
     }
 }
 
@@ -119,13 +233,20 @@ impl Canvas {
 /// rounded corners, dashes and dots were most of the frame's vertices.
 pub(super) const FAR_ZOOM: f32 = 0.35;
 
-/// From this zoom up to `FAR_ZOOM` a service shows its name alone, at `FAR_NAME_SIZE` and cut to its box: the
-/// zoom at which a design of some 70 services fits a 1280x800 window is about 0.3. Further out the boxes are too
-/// small for any of it.
-pub(super) const NAME_ZOOM: f32 = 0.2;
+/// From this zoom up a service shows its name, never under `NAME_MIN_SIZE`: the zoom at which a design of some 70
+/// services fits a 1280x800 window is 0.12-0.3 (TrainTicket's tallest layer holds 20 services, 0.13). A row of
+/// the tidy layout is then 12 px, a line of 10 px text; further out names would cover each other.
+pub(super) const NAME_ZOOM: f32 = 0.12;
 
-/// The font size of names between `NAME_ZOOM` and `FAR_ZOOM`, in px: the smallest that reads.
-pub(super) const FAR_NAME_SIZE: f32 = 8.0;
+/// The smallest font size of a service's name or kind line, in px: the smallest that reads.
+pub(super) const NAME_MIN_SIZE: f32 = 10.0;
+
+/// The width a name may take when its box is too small for it at `NAME_MIN_SIZE`: its box and most of the gap to
+/// the next layer (half of it on each side, as the neighbours' names take the other halves), in screen px.
+pub(super) fn name_room(zoom: f32) -> f32 {
+    let gap = crate::model::layout::LAYER_SPACING - SERVICE_WIDTH;
+    (SERVICE_WIDTH + 0.9 * gap) * zoom
+}
 
 /// Designs of at least this many services get a minimap.
 pub(super) const MINIMAP_MIN_SERVICES: usize = 25;

@@ -83,6 +83,12 @@ pub struct ServiceShape {
     pub covered_by: Vec<Rect>,
     /// Outlined while comparing: added or changed since the design compared with.
     pub change: Option<ChangeMark>,
+    /// The whole display name when the label drops the design's common prefix.
+    pub full_name: Option<String>,
+    /// Whether the name drawn last was shortened or left out (so hovering shows it whole).
+    pub(super) name_cut: bool,
+    /// The name drawn last and its font size in px (`None`: no name drawn), for tests and tooling.
+    pub drawn_name: Option<(String, f32)>,
 }
 
 impl From<NodeProps<ServiceId>> for ServiceShape {
@@ -101,6 +107,9 @@ impl From<NodeProps<ServiceId>> for ServiceShape {
             group_members: None,
             covered_by: Vec::new(),
             change: None,
+            full_name: None,
+            name_cut: false,
+            drawn_name: None,
         }
     }
 }
@@ -263,27 +272,58 @@ impl ServiceShape {
         }
         // Zoomed far out (a whole large design in view) names would be smaller than the 5 px they are clamped to
         // and spill over their boxes; they are left out, which also spares laying out two texts per service a
-        // frame. Between that and the overview's threshold (a design of some 70 services fitted to a window) the
-        // name alone is drawn at a readable size, cut short with an ellipsis to its box.
-        if !is_far(zoom) {
-            let name_size = text_size(13.0 * zoom, 5.0, 28.0);
-            let tag_size = text_size(10.0 * zoom, 4.0, 20.0);
-            let max_width = rect.width() - 8.0 * zoom;
-            let name = ctx.ctx.fonts_mut(|f| {
-                let mut job = egui::text::LayoutJob::simple_singleline(
-                    self.label.clone(),
-                    FontId::proportional(name_size),
-                    text_color,
-                );
-                job.wrap.max_width = max_width;
-                job.wrap.max_rows = 1;
-                f.layout_job(job)
+        // frame. Above that names never go under 10 px: where the box is too small for that, the name may take
+        // the room between the layers, on a backing so it reads over the calls, and loses its middle if it must.
+        self.name_cut = true;
+        self.drawn_name = None;
+        if zoom >= NAME_ZOOM && (self.group_members.is_none() || !is_far(zoom)) {
+            let name_size = text_size(13.0 * zoom, NAME_MIN_SIZE, 28.0);
+            let overflows = 13.0 * zoom < NAME_MIN_SIZE;
+            let max_width = if overflows {
+                name_room(zoom)
+            } else {
+                rect.width() - 8.0 * zoom
+            };
+            let font = FontId::proportional(name_size);
+            let shown = ctx.ctx.fonts_mut(|f| {
+                names::middle_ellipsis(&self.label, max_width, |s| {
+                    s.chars().map(|c| f.glyph_width(&font, c)).sum()
+                })
             });
+            self.name_cut = shown != self.label || self.full_name.is_some();
+            self.drawn_name = Some((shown.clone(), name_size));
+            let name = ctx
+                .ctx
+                .fonts_mut(|f| f.layout_no_wrap(shown, font.clone(), text_color));
+            // The kind line goes where it can be 10 px tall under the name; otherwise the name is centred alone.
+            let with_tag = 10.0 * zoom >= NAME_MIN_SIZE;
             let name_pos = Pos2::new(
                 rect.center().x - name.size().x / 2.0,
-                rect.center().y - name.size().y * 0.75,
+                if with_tag {
+                    rect.center().y - name.size().y * 0.75
+                } else {
+                    rect.center().y - name.size().y / 2.0
+                },
             );
+            if name.size().x > rect.width() {
+                shapes.push(Shape::rect_filled(
+                    Rect::from_min_size(name_pos, name.size()).expand(1.5),
+                    2.0,
+                    fill.gamma_multiply(0.92),
+                ));
+            }
             shapes.push(TextShape::new(name_pos, name, text_color).into());
+            if !with_tag {
+                if let Some((severity, count)) = self.badge {
+                    shapes.extend(badge_shapes(ctx, rect.right_top(), severity, count));
+                }
+                if let Some(live) = self.live {
+                    shapes.extend(service_overlay_shapes(ctx, rect, &live, text_color));
+                }
+                self.paint_change_mark(rect, zoom, &mut shapes);
+                return shapes;
+            }
+            let tag_size = text_size(10.0 * zoom, NAME_MIN_SIZE, 20.0);
             let tag_text = if let Some(members) = self.group_members {
                 format!("group of {members}")
             } else if self.replicas > 1 {
@@ -318,27 +358,6 @@ impl ServiceShape {
                 rect.top() - name.size().y - 2.0,
             );
             shapes.push(TextShape::new(name_pos, name, text_color).into());
-        } else if zoom >= NAME_ZOOM {
-            let name = ctx.ctx.fonts_mut(|f| {
-                let mut job = egui::text::LayoutJob::simple_singleline(
-                    self.label.clone(),
-                    FontId::proportional(FAR_NAME_SIZE.min(rect.height() * 0.9)),
-                    text_color,
-                );
-                job.wrap.max_width = rect.width() - 2.0;
-                job.wrap.max_rows = 1;
-                f.layout_job(job)
-            });
-            let name_pos = rect.center() - name.size() / 2.0;
-            shapes.push(TextShape::new(name_pos, name, text_color).into());
-        }
-        if let Some(mark) = self.change {
-            shapes.push(Shape::rect_stroke(
-                rect.expand(4.0 * zoom.clamp(0.5, 1.5)),
-                radius(10.0 * zoom),
-                Stroke::new(3.0 * zoom.clamp(0.6, 1.4), mark.color()),
-                StrokeKind::Outside,
-            ));
         }
         if let Some((severity, count)) = self.badge {
             shapes.extend(badge_shapes(ctx, rect.right_top(), severity, count));
@@ -346,7 +365,20 @@ impl ServiceShape {
         if let Some(live) = self.live {
             shapes.extend(service_overlay_shapes(ctx, rect, &live, text_color));
         }
+        self.paint_change_mark(rect, zoom, &mut shapes);
         shapes
+    }
+
+    /// The outline of a comparison's mark (added, changed).
+    fn paint_change_mark(&self, rect: Rect, zoom: f32, shapes: &mut Vec<Shape>) {
+        if let Some(mark) = self.change {
+            shapes.push(Shape::rect_stroke(
+                rect.expand(4.0 * zoom.clamp(0.5, 1.5)),
+                corner(zoom, 10.0 * zoom),
+                Stroke::new(3.0 * zoom.clamp(0.6, 1.4), mark.color()),
+                StrokeKind::Outside,
+            ));
+        }
     }
 }
 

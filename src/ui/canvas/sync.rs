@@ -33,6 +33,12 @@ impl Canvas {
         let mut group_nodes: HashMap<NodeIndex, GroupNode> = HashMap::new();
         let mut group_index: HashMap<&str, NodeIndex> = HashMap::new();
         let mut next_free_slot = 0.0f32;
+        // A prefix every name shares is said once on the canvas rather than on every box.
+        let prefix = names::common_prefix(design.services.iter().map(|s| s.display_name()));
+        let suffix = names::frequent_suffix(design.services.iter().map(|s| s.display_name()));
+        let short = |name: &'_ str| -> String {
+            names::shortened(name, prefix.as_deref(), suffix.as_deref()).to_owned()
+        };
         for service in &design.services {
             let position = service.position.map_or_else(
                 || {
@@ -81,12 +87,14 @@ impl Canvas {
             }
             let index = graph.add_node_with_label_and_location(
                 service.id.clone(),
-                service.display_name().to_owned(),
+                short(service.display_name()),
                 position,
             );
             if let Some(node) = graph.node_mut(index) {
                 node.set_selected(selection.services.contains(&service.id));
                 let display = node.display_mut();
+                display.full_name = (short(service.display_name()) != service.display_name())
+                    .then(|| service.display_name().to_owned());
                 display.kind = service.kind;
                 display.replicas = service.replicas;
                 display.badge = badges.services.get(service.id.as_str()).copied();
@@ -185,6 +193,7 @@ impl Canvas {
                 merged_edges.insert(index, calls.iter().map(|c| c.id.clone()).collect());
             }
         }
+        self.name_affixes = (prefix, suffix);
         cover_overlapping_boxes(&mut graph);
         route_calls_around_boxes(&mut graph);
         keep_call_labels_apart(&mut graph);
