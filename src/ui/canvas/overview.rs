@@ -167,6 +167,41 @@ pub fn fit_view(boxes: &[Rect], size: Vec2, minimap: Option<Rect>) -> (f32, Vec2
     if left.0 >= above.0 { left } else { above }
 }
 
+
+/// Below this zoom the canvas draws an overview (a whole large design in view): no names, labels or counts,
+/// square corners, and fewer dashes and dots. Text there would be under 5 px and spill over its box, and thousands of
+/// rounded corners, dashes and dots were most of the frame's vertices.
+pub(super) const FAR_ZOOM: f32 = 0.35;
+
+/// From this zoom up a service shows its name, never under `NAME_MIN_SIZE`: the zoom at which a design of some 70
+/// services fits a 1280x800 window is 0.12-0.3 (TrainTicket's tallest layer holds 20 services, 0.13). A row of
+/// the tidy layout is then 12 px, a line of 10 px text; further out names would cover each other.
+pub(super) const NAME_ZOOM: f32 = 0.12;
+
+/// The smallest font size of a service's name or kind line, in px: the smallest that reads.
+pub(super) const NAME_MIN_SIZE: f32 = 10.0;
+
+/// The width a name may take when its box is too small for it at `NAME_MIN_SIZE`: its box and most of the gap to
+/// the next layer (half of it on each side, as the neighbours' names take the other halves), in screen px.
+pub(super) fn name_room(zoom: f32) -> f32 {
+    let gap = crate::model::layout::LAYER_SPACING - SERVICE_WIDTH;
+    (SERVICE_WIDTH + 0.9 * gap) * zoom
+}
+
+/// Designs of at least this many services get a minimap.
+pub(super) const MINIMAP_MIN_SERVICES: usize = 25;
+
+/// The minimap's size on screen.
+pub(super) const MINIMAP_SIZE: Vec2 = Vec2::new(200.0, 130.0);
+
+/// The most dashes an async call is drawn with when zoomed far out.
+pub(super) const FAR_DASHES_PER_CALL: f32 = 8.0;
+
+/// Whether the canvas is zoomed out to the overview (`FAR_ZOOM`).
+pub(super) fn is_far(zoom: f32) -> bool {
+    zoom < FAR_ZOOM
+}
+
 #[cfg(test)]
 mod fit_tests {
     use super::*;
@@ -226,38 +261,4 @@ mod fit_tests {
             "the case needs a box under the map: {under:?}"
         );
     }
-}
-
-/// Below this zoom the canvas draws an overview (a whole large design in view): no names, labels or counts,
-/// square corners, and fewer dashes and dots. Text there would be under 5 px and spill over its box, and thousands of
-/// rounded corners, dashes and dots were most of the frame's vertices.
-pub(super) const FAR_ZOOM: f32 = 0.35;
-
-/// From this zoom up a service shows its name, never under `NAME_MIN_SIZE`: the zoom at which a design of some 70
-/// services fits a 1280x800 window is 0.12-0.3 (TrainTicket's tallest layer holds 20 services, 0.13). A row of
-/// the tidy layout is then 12 px, a line of 10 px text; further out names would cover each other.
-pub(super) const NAME_ZOOM: f32 = 0.12;
-
-/// The smallest font size of a service's name or kind line, in px: the smallest that reads.
-pub(super) const NAME_MIN_SIZE: f32 = 10.0;
-
-/// The width a name may take when its box is too small for it at `NAME_MIN_SIZE`: its box and most of the gap to
-/// the next layer (half of it on each side, as the neighbours' names take the other halves), in screen px.
-pub(super) fn name_room(zoom: f32) -> f32 {
-    let gap = crate::model::layout::LAYER_SPACING - SERVICE_WIDTH;
-    (SERVICE_WIDTH + 0.9 * gap) * zoom
-}
-
-/// Designs of at least this many services get a minimap.
-pub(super) const MINIMAP_MIN_SERVICES: usize = 25;
-
-/// The minimap's size on screen.
-pub(super) const MINIMAP_SIZE: Vec2 = Vec2::new(200.0, 130.0);
-
-/// The most dashes an async call is drawn with when zoomed far out.
-pub(super) const FAR_DASHES_PER_CALL: f32 = 8.0;
-
-/// Whether the canvas is zoomed out to the overview (`FAR_ZOOM`).
-pub(super) fn is_far(zoom: f32) -> bool {
-    zoom < FAR_ZOOM
 }
