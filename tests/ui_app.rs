@@ -2368,3 +2368,42 @@ fn every_box_of_a_65_service_design_shows_a_readable_name_at_fit_zoom() {
         "{mongo}"
     );
 }
+
+#[test]
+fn a_focus_frames_the_focused_services() {
+    let mut harness = app_on(Some(sample("ecommerce")));
+    let canvas = canvas_rect(&harness);
+    // Zoomed in on the upper left: checkout and most of its neighbours are off screen.
+    let corner = canvas.left_top() + egui::vec2(60.0, 60.0);
+    harness.hover_at(corner);
+    for _ in 0..6 {
+        harness.event(egui::Event::Zoom(1.5));
+        harness.run_steps(1);
+    }
+    harness.run_steps(3);
+    let on_screen = |harness: &Harness<'static, SyncopateApp>, id: &str| {
+        harness
+            .state()
+            .canvas()
+            .screen_position(id)
+            .is_some_and(|p| canvas.contains(p))
+    };
+    assert!(
+        !on_screen(&harness, "payment"),
+        "the case needs payment off screen"
+    );
+    harness
+        .state_mut()
+        .select_subject(&syncopate::rules::Subject::Service("checkout".to_owned()));
+    harness.run_steps(2);
+    harness.get_by_value("none").click();
+    harness.run_steps(3);
+    harness.get_by_label("around Checkout").click();
+    harness.run_steps(4);
+    for id in ["checkout", "edge", "inventory", "orders", "payment"] {
+        assert!(
+            on_screen(&harness, id),
+            "{id} is off screen after the focus"
+        );
+    }
+}

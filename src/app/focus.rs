@@ -124,16 +124,22 @@ impl Focus {
         if key == self.built {
             return;
         }
-        match &self.target {
+        // A new focus (not the same one after an edit) is framed: its callers may be far off screen.
+        let new_target = self.built.as_ref().map(|(t, _)| t) != self.target.as_ref();
+        let focused = match &self.target {
             Some(FocusTarget::Flow(flow)) => {
-                canvas.set_focus(Some(design.flow_reach(flow)));
                 sequence.flow = Some(flow.clone());
+                Some(design.flow_reach(flow))
             }
             Some(FocusTarget::Around { service, hops }) => {
-                canvas.set_focus(Some(design.neighbourhood(service.as_str(), *hops)));
+                Some(design.neighbourhood(service.as_str(), *hops))
             }
-            None => canvas.set_focus(None),
+            None => None,
+        };
+        if new_target && let Some((services, _)) = &focused {
+            canvas.request_fit_on(services.clone());
         }
+        canvas.set_focus(focused);
         self.built = key;
     }
 }

@@ -170,6 +170,8 @@ pub struct Canvas {
     /// The prefix every service name shares and the suffix most share, left off the boxes and said once in a
     /// corner.
     name_affixes: (Option<String>, Option<String>),
+    /// The services the next fit frames (a focus), instead of the whole design.
+    fit_only: Option<Vec<ServiceId>>,
 }
 
 impl Default for Canvas {
@@ -205,6 +207,7 @@ impl Default for Canvas {
             merged_edges: HashMap::new(),
             compare: None,
             name_affixes: (None, None),
+            fit_only: None,
         }
     }
 }
@@ -214,6 +217,14 @@ impl Canvas {
     pub fn request_fit(&mut self) {
         self.fit_requested = true;
         self.auto_fit = true;
+        self.fit_only = None;
+    }
+
+    /// Asks for the view to frame these services (a focus) on the next frame; the view then stays put.
+    pub fn request_fit_on(&mut self, services: Vec<ServiceId>) {
+        self.fit_requested = true;
+        self.auto_fit = false;
+        self.fit_only = Some(services);
     }
 
     /// Marks `selection` as selected in the view, e.g. after a click in the warnings panel.
@@ -345,7 +356,8 @@ impl Canvas {
         {
             self.fit_requested = false;
             self.frames_since_fit = 0;
-            self.fit_to(ui, canvas_size);
+            let only = self.fit_only.take();
+            self.fit_to(ui, canvas_size, only.as_deref());
         }
         self.frames_since_fit = self.frames_since_fit.saturating_add(1);
         self.last_canvas_size = canvas_size;

@@ -93,12 +93,14 @@ impl Canvas {
             .fold(Rect::NOTHING, |bounds, rect| bounds.union(rect))
     }
 
-    /// Sets zoom and pan so the whole design fits in a view of `size`, clear of the minimap.
-    pub(super) fn fit_to(&self, ui: &mut egui::Ui, size: Vec2) {
+    /// Sets zoom and pan so the whole design (or only these services) fits in a view of `size`, clear of the
+    /// minimap.
+    pub(super) fn fit_to(&self, ui: &mut egui::Ui, size: Vec2, only: Option<&[ServiceId]>) {
         let mut meta = MetadataFrame::new(Some(CANVAS_ID.to_owned())).load(ui);
         let boxes: Vec<Rect> = self
             .graph
             .nodes_iter()
+            .filter(|(_, node)| only.is_none_or(|ids| ids.contains(node.payload())))
             .map(|(_, node)| {
                 Rect::from_center_size(node.location(), Vec2::new(SERVICE_WIDTH, SERVICE_HEIGHT))
             })
@@ -166,7 +168,6 @@ pub fn fit_view(boxes: &[Rect], size: Vec2, minimap: Option<Rect>) -> (f32, Vec2
     ));
     if left.0 >= above.0 { left } else { above }
 }
-
 
 /// Below this zoom the canvas draws an overview (a whole large design in view): no names, labels or counts,
 /// square corners, and fewer dashes and dots. Text there would be under 5 px and spill over its box, and thousands of
