@@ -2407,3 +2407,19 @@ fn a_focus_frames_the_focused_services() {
         );
     }
 }
+
+#[test]
+fn run_keeps_the_sequence_tab_and_leaves_the_warnings_for_the_dashboard() {
+    use syncopate::app::BottomTab;
+    let mut harness = app_on(Some(sample("order-saga")));
+    harness.get_by_label("Sequence diagram").click();
+    harness.run_steps(2);
+    harness.get_by_label("▶ Run").click();
+    harness.run_steps(3);
+    assert!(harness.state().live_run().is_some(), "the run started");
+    assert_eq!(harness.state().bottom_tab(), BottomTab::Sequence);
+    let mut harness = app_on(Some(sample("order-saga")));
+    harness.get_by_label("▶ Run").click();
+    harness.run_steps(3);
+    assert_eq!(harness.state().bottom_tab(), BottomTab::Dashboard);
+}

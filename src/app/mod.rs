@@ -334,6 +334,11 @@ impl SyncopateApp {
         self.bottom_tab = tab;
     }
 
+    /// What the bottom panel shows.
+    pub fn bottom_tab(&self) -> BottomTab {
+        self.bottom_tab
+    }
+
     /// The current selection on the canvas.
     pub fn selection(&self) -> &Selection {
         &self.selection

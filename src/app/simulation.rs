@@ -111,7 +111,11 @@ impl SyncopateApp {
                     "simulation run started"
                 );
                 self.live = Some(run);
-                self.bottom_tab = BottomTab::Dashboard;
+                // The dashboard comes up in place of the warnings list; a sequence diagram, the capacity tab or a
+                // comparison the user is looking at stays (the sequence shows the run's latencies when it ends).
+                if self.bottom_tab == BottomTab::Warnings {
+                    self.bottom_tab = BottomTab::Dashboard;
+                }
             }
             Err(error) => self.notice = Some(Notice::Error(error)),
         }
