@@ -2423,3 +2423,66 @@ fn run_keeps_the_sequence_tab_and_leaves_the_warnings_for_the_dashboard() {
     harness.run_steps(3);
     assert_eq!(harness.state().bottom_tab(), BottomTab::Dashboard);
 }
+
+#[test]
+fn the_restore_prompt_names_the_design_and_can_wait_while_another_is_opened() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_owned();
+    let mut first = app_from({
+        let dir = dir.clone();
+        move || SyncopateApp::with_file(Some(sample("event-choreography"))).with_autosave(Some(dir))
+    });
+    click(&mut first, "broker-single-replica: Event bus (RabbitMQ)");
+    click(&mut first, "Run 3 replicas");
+    first.state_mut().autosave_now();
+    let edited = first.state().document().design().clone();
+    drop(first);
+
+    let mut second = app_from(move || SyncopateApp::with_file(None).with_autosave(Some(dir)));
+    // Which design, by its name and its file's name.
+    let named = format!("the design \u{201c}{}\u{201d}", edited.name);
+    second.get_by_label_contains(&named);
+    second.get_by_label_contains("file event-choreography.syncopate");
+    second.get_by_label("Later").click();
+    second.run_steps(3);
+    assert!(
+        second
+            .query_by_label_contains("did not close normally")
+            .is_none()
+    );
+    assert!(second.state().has_recovery(), "the work is kept");
+    // Offered again from the File menu, and restored.
+    second.get_by_label("File").click();
+    second.run_steps(2);
+    second.get_by_label("Restore Unsaved Work…").click();
+    second.run_steps(3);
+    second.get_by_label("Restore").click();
+    second.run_steps(4);
+    assert_eq!(second.state().document().design(), &edited);
+}
+
+#[test]
+fn opening_a_design_while_the_restore_prompt_waits_puts_it_off_and_says_so() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_owned();
+    let mut first = app_from({
+        let dir = dir.clone();
+        move || SyncopateApp::with_file(Some(sample("event-choreography"))).with_autosave(Some(dir))
+    });
+    click(&mut first, "broker-single-replica: Event bus (RabbitMQ)");
+    click(&mut first, "Run 3 replicas");
+    first.state_mut().autosave_now();
+    drop(first);
+    let mut second = app_from(move || SyncopateApp::with_file(None).with_autosave(Some(dir)));
+    second.get_by_label_contains("did not close normally");
+    second.state_mut().open(sample("ecommerce"));
+    second.run_steps(3);
+    assert!(
+        second
+            .query_by_label_contains("did not close normally")
+            .is_none(),
+        "the prompt covers the design just opened"
+    );
+    second.get_by_label_contains("Unsaved work from last time is kept");
+    assert!(second.state().has_recovery());
+}

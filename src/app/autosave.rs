@@ -20,6 +20,8 @@ pub struct Recovery {
     pub design: Design,
     /// The file it belonged to, if it had one.
     pub path: Option<PathBuf>,
+    /// The user chose "Later": the prompt is hidden, the work kept, and File > Restore Unsaved Work… offers it.
+    pub later: bool,
 }
 
 /// The unsaved design as of the last frame, for the panic hook.
@@ -79,7 +81,11 @@ impl Autosave {
             .ok()
             .map(|p| PathBuf::from(p.trim_end_matches('\n')))
             .filter(|p| !p.as_os_str().is_empty());
-        Some(Recovery { design, path })
+        Some(Recovery {
+            design,
+            path,
+            later: false,
+        })
     }
 
     /// Called every frame: writes the design when it has unsaved changes not yet written and the interval has

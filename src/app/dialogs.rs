@@ -53,19 +53,35 @@ impl SyncopateApp {
         let Some(recovery) = &self.recovery else {
             return;
         };
-        let name = recovery.path.as_ref().map_or_else(
-            || "an untitled design".to_owned(),
-            |p| p.display().to_string(),
+        if recovery.later {
+            return;
+        }
+        // The design's own name first, then its file's name and folder on lines of their own: a long path
+        // wrapped mid-word made the prompt hard to read.
+        let file = recovery.path.as_ref().map_or_else(
+            || "never saved to a file".to_owned(),
+            |p| {
+                let name = p.file_name().map_or_else(
+                    || p.display().to_string(),
+                    |n| n.to_string_lossy().into_owned(),
+                );
+                let folder = p
+                    .parent()
+                    .map(|f| f.display().to_string())
+                    .unwrap_or_default();
+                format!("file {name}\nin {folder}")
+            },
         );
         let message = format!(
-            "Syncopate did not close normally last time. Unsaved changes to {name} ({} services) were kept.",
+            "Syncopate did not close normally last time. Unsaved changes to the design \u{201c}{}\u{201d} ({} services) were kept:\n{file}\n\nRestore opens them in place of the design shown now; Later keeps them (File > Restore Unsaved Work…); Discard deletes them.",
+            recovery.design.name,
             recovery.design.services.len()
         );
         let answer = choice_dialog(
             ctx,
             "Restore unsaved work?",
             &message,
-            &["Restore", "Discard"],
+            &["Restore", "Later", "Discard"],
         );
         match answer {
             Some(0) => {
@@ -80,12 +96,28 @@ impl SyncopateApp {
                     self.show_welcome = false;
                 }
             }
+            Some(1) => self.defer_recovery(),
             Some(_) => {
                 tracing::info!("discarded unsaved work from the previous run");
                 self.recovery = None;
                 self.autosave.discard();
             }
             None => {}
+        }
+    }
+
+    /// Hides the restore prompt, keeping the unsaved work for File > Restore Unsaved Work….
+    pub(super) fn defer_recovery(&mut self) {
+        if let Some(recovery) = &mut self.recovery {
+            recovery.later = true;
+            tracing::info!("restoring unsaved work put off");
+        }
+    }
+
+    /// Shows the restore prompt again (File > Restore Unsaved Work…).
+    pub fn offer_recovery_again(&mut self) {
+        if let Some(recovery) = &mut self.recovery {
+            recovery.later = false;
         }
     }
 

@@ -31,13 +31,21 @@ impl SyncopateApp {
 
     /// Replaces the document with a new empty design.
     pub(super) fn new_design(&mut self) {
-        self.replace_document(Document::new(Design::new("Untitled design")));
         self.notice = None;
+        self.replace_document(Document::new(Design::new("Untitled design")));
     }
 
     /// Puts another document in place of the open one: its run stops, and the selection, the view and a
     /// comparison (which was of the other design) go.
     pub(super) fn replace_document(&mut self, document: Document) {
+        // A design opened while the restore prompt waits is not covered by it: the prompt is put off, and said.
+        if self.recovery.as_ref().is_some_and(|r| !r.later) {
+            self.defer_recovery();
+            self.notice = Some(Notice::Info(
+                "Unsaved work from last time is kept: File > Restore Unsaved Work… offers it again"
+                    .to_owned(),
+            ));
+        }
         self.document = document;
         self.stop_simulation();
         self.selection = Selection::default();

@@ -34,7 +34,7 @@ impl eframe::App for SyncopateApp {
         self.help_window(&ctx);
         self.about_window(&ctx);
         if self.show_welcome
-            && self.recovery.is_none()
+            && self.recovery.as_ref().is_none_or(|r| r.later)
             && self.confirm.is_none()
             && let Some(action) = crate::ui::welcome::show(&ctx, self.recent.paths())
         {

@@ -56,6 +56,14 @@ impl SyncopateApp {
                 {
                     self.ask_save_path(ui.ctx());
                 }
+                if self.recovery.as_ref().is_some_and(|r| r.later)
+                    && ui
+                        .button("Restore Unsaved Work…")
+                        .on_hover_text("Unsaved changes kept when Syncopate did not close normally")
+                        .clicked()
+                {
+                    self.offer_recovery_again();
+                }
                 if ui
                     .button("Compare with…")
                     .on_hover_text("See what the design changed since another file or a committed version of it")

@@ -250,12 +250,12 @@ impl SyncopateApp {
         };
         match sample.design() {
             Ok(design) => {
-                self.replace_document(Document::new(design));
-                self.canvas.request_fit();
                 self.notice = Some(Notice::Info(format!(
                     "Opened the {} sample: Save As keeps your changes",
                     sample.id
                 )));
+                self.replace_document(Document::new(design));
+                self.canvas.request_fit();
             }
             Err(error) => self.notice = Some(Notice::Error(error.to_string())),
         }
@@ -402,8 +402,8 @@ impl SyncopateApp {
                     "opened design"
                 );
                 self.recent.add(&path);
-                self.replace_document(document);
                 self.notice = None;
+                self.replace_document(document);
             }
             Err(error) => {
                 if !path.exists() {
