@@ -2486,3 +2486,20 @@ fn opening_a_design_while_the_restore_prompt_waits_puts_it_off_and_says_so() {
     second.get_by_label_contains("Unsaved work from last time is kept");
     assert!(second.state().has_recovery());
 }
+
+#[test]
+fn a_planned_fault_is_a_band_on_every_chart() {
+    let mut harness = app_on(Some(sample("payment-guarded")));
+    choose_speed(&mut harness, "1×", "fastest");
+    run_to_the_end(&mut harness, "the run");
+    harness.run_steps(2);
+    let (bands, charts) = harness.state().dashboard().drawn_bands.clone();
+    let fault = &harness.state().document().design().faults[0];
+    assert!(
+        bands
+            .iter()
+            .any(|(_, from, to)| *from == fault.start_s && Some(*to) == fault.end_s),
+        "{bands:?}"
+    );
+    assert!(charts >= 3, "{charts} charts");
+}

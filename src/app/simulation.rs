@@ -22,6 +22,11 @@ impl SyncopateApp {
         self.baseline.as_ref()
     }
 
+    /// The simulation dashboard's state.
+    pub fn dashboard(&self) -> &crate::ui::dashboard::Dashboard {
+        &self.dashboard
+    }
+
     /// Shows a part of the simulation dashboard (and the dashboard).
     pub fn set_dashboard_tab(&mut self, tab: crate::ui::dashboard::DashboardTab) {
         self.bottom_tab = BottomTab::Dashboard;

@@ -106,6 +106,8 @@ pub struct Dashboard {
     pub sort: (ServiceColumn, bool),
     /// Where the charts were drawn last frame (screen points), for the PNG export.
     pub charts_rect: Option<Rect>,
+    /// The fault bands of the charts drawn last frame, and on how many charts (for tests and tooling).
+    pub drawn_bands: (Vec<(String, f64, f64)>, usize),
 }
 
 impl Default for Dashboard {
@@ -115,6 +117,7 @@ impl Default for Dashboard {
             flow: 0,
             sort: (ServiceColumn::Utilization, true),
             charts_rect: None,
+            drawn_bands: (Vec::new(), 0),
         }
     }
 }
@@ -301,7 +304,12 @@ impl Dashboard {
         let has_lag = !history.lag_edges.is_empty();
         let chart_count = if has_lag { 4.0 } else { 3.0 };
         let width = ((ui.available_width() - 8.0 * chart_count) / chart_count).max(160.0);
-        let until_s = history.time_s;
+        let frame = ChartFrame {
+            width,
+            height,
+            until_s: history.time_s,
+            faults: fault_bands(run, |id| run.design.service_name(id).to_owned()),
+        };
         let response = ui.horizontal(|ui| {
             let flow = self.flow;
             let baseline_entry = |name: &str, color: Color32| -> Option<LegendEntry> {
@@ -325,9 +333,12 @@ impl Dashboard {
                 ui,
                 "Requests per second",
                 &legend,
-                width,
-                height,
-                until_s,
+                &frame,
+                flow_max(history, flow, |p| Some(p.throughput_rps.max(p.goodput_rps))).max(
+                    base.map_or(0.0, |(b, i)| {
+                        flow_max(&b.history, i, |p| Some(p.goodput_rps))
+                    }),
+                ),
                 |plot| {
                     series("throughput", history, flow, |p| Some(p.throughput_rps))
                         .color(BLUE)
@@ -352,9 +363,13 @@ impl Dashboard {
                 ui,
                 "Error rate (%)",
                 &legend,
-                width,
-                height,
-                until_s,
+                &frame,
+                // A rate of 100 % tops the axis at 100, not at a 150 % no rate reaches.
+                flow_max(history, flow, |p| Some(p.error_rate * 100.0))
+                    .max(base.map_or(0.0, |(b, i)| {
+                        flow_max(&b.history, i, |p| Some(p.error_rate * 100.0))
+                    }))
+                    .min(99.99),
                 |plot| {
                     series("errors", history, flow, |p| Some(p.error_rate * 100.0))
                         .color(RED)
@@ -382,9 +397,22 @@ impl Dashboard {
                 ui,
                 "Latency (ms)",
                 &legend,
-                width,
-                height,
-                until_s,
+                &frame,
+                flow_max(history, flow, |p| {
+                    [p.p99_ms, p.settle_p99_ms, p.seen_p99_ms]
+                        .into_iter()
+                        .flatten()
+                        .reduce(f64::max)
+                })
+                .max(base.map_or(0.0, |(b, i)| {
+                    flow_max(&b.history, i, |p| {
+                        [p.p99_ms, p.settle_p99_ms]
+                            .into_iter()
+                            .flatten()
+                            .reduce(f64::max)
+                    })
+                }))
+                .max(slo.unwrap_or(0.0)),
                 |plot| {
                     series("p50", history, flow, |p| p.p50_ms)
                         .color(GREEN)
@@ -441,9 +469,12 @@ impl Dashboard {
                     ui,
                     "Message lag p99 (ms)",
                     &legend,
-                    width,
-                    height,
-                    until_s,
+                    &frame,
+                    history
+                        .points
+                        .iter()
+                        .flat_map(|p| p.lag_p99_ms.iter().flatten().copied())
+                        .fold(0.0, f64::max),
                     |plot| {
                         for (k, name) in names.iter().enumerate() {
                             let points: Vec<[f64; 2]> = history
@@ -461,6 +492,7 @@ impl Dashboard {
             }
         });
         self.charts_rect = Some(response.response.rect);
+        self.drawn_bands = (frame.faults, chart_count as usize);
         action
     }
 
@@ -632,11 +664,16 @@ fn chart(
     ui: &mut egui::Ui,
     title: &str,
     legend: &[LegendEntry],
-    width: f32,
-    height: f32,
-    until_s: f64,
+    frame: &ChartFrame,
+    data_max: f64,
     build: impl FnOnce(&mut egui_plot::PlotUi<'_>),
 ) {
+    let ChartFrame {
+        width,
+        height,
+        until_s,
+        ..
+    } = *frame;
     ui.vertical(|ui| {
         ui.set_width(width);
         ui.label(RichText::new(title).strong());
@@ -662,12 +699,87 @@ fn chart(
             .set_margin_fraction(egui::vec2(0.05, 0.0))
             .include_y(0.0)
             .include_y(1.0)
+            // The axis ends just above a labelled mark above the highest value (egui_plot leaves a mark on the
+            // very edge unlabelled), so the line never runs into the edge.
+            .include_y(nice_top(data_max) * 1.03)
             // Every chart spans the run so far, even one with no values lately (no answers, no latency).
             .include_x(0.0)
             .include_x(until_s)
             .allow_scroll(false)
-            .show(ui, build);
+            .show(ui, |plot| {
+                // Faults behind the lines: the band tells what the lines answer to.
+                for (label, from_s, to_s) in &frame.faults {
+                    plot.span(
+                        egui_plot::Span::new(label.clone(), *from_s..=*to_s)
+                            .fill(FAULT_BAND.gamma_multiply(0.16))
+                            .border_color(FAULT_BAND.gamma_multiply(0.5)),
+                    );
+                }
+                build(plot);
+            });
     });
+}
+
+/// Colour of the fault bands on the charts.
+const FAULT_BAND: Color32 = Color32::from_rgb(229, 115, 115);
+
+/// What every chart of the dashboard shares: its size, the time axis, and the faults drawn as bands.
+struct ChartFrame {
+    width: f32,
+    height: f32,
+    until_s: f64,
+    /// Each fault's label and window in simulated seconds (planned, and injected by hand).
+    faults: Vec<(String, f64, f64)>,
+}
+
+/// The faults of a run as bands: planned ones over their windows (to the run's end when open), injected ones from
+/// when they were injected until cleared (or now).
+fn fault_bands(run: &LiveRun, design_name: impl Fn(&str) -> String) -> Vec<(String, f64, f64)> {
+    let now_s = run.history.time_s;
+    let planned = run.design.faults.iter().map(|fault| {
+        (
+            format!(
+                "{} {}",
+                design_name(fault.service.as_str()),
+                fault_label(fault.kind, fault.factor, fault.error_rate)
+            ),
+            fault.start_s,
+            fault.end_s.unwrap_or(run.settings.duration_s),
+        )
+    });
+    let injected = run.injected.iter().map(|injected| {
+        let fault = &injected.fault;
+        (
+            format!(
+                "{} {}",
+                design_name(fault.service.as_str()),
+                fault_label(fault.kind, fault.factor, fault.error_rate)
+            ),
+            injected.from_s,
+            injected.until_s.unwrap_or(now_s),
+        )
+    });
+    planned
+        .chain(injected)
+        .filter(|(_, from, to)| to > from && *from <= now_s.max(0.0))
+        .map(|(label, from, to)| (label, from, to.min(now_s.max(from))))
+        .collect()
+}
+
+/// The top of a y axis for values up to `max`: the first mark of a nice step (1, 2 or 5 × a power of ten, about
+/// a quarter of the range) strictly above it.
+pub fn nice_top(max: f64) -> f64 {
+    if !(max.is_finite() && max > 0.0) {
+        return 1.0;
+    }
+    let rough = max / 4.0;
+    let power = 10f64.powf(rough.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * power)
+        .find(|s| *s >= rough)
+        .unwrap_or(10.0 * power);
+    ((max / step).floor() + 1.0) * step
 }
 
 /// A flow's values over time: one line per stretch of moments that have a value. A moment without one (no answers
@@ -717,6 +829,20 @@ pub fn stretches(points: impl Iterator<Item = (f64, Option<f64>)>) -> Vec<Vec<[f
         }
     }
     stretches
+}
+
+/// The highest value of a flow's measure over the run (0 without any).
+fn flow_max(
+    history: &RunHistory,
+    flow: usize,
+    value: impl Fn(&history::FlowPoint) -> Option<f64>,
+) -> f64 {
+    history
+        .points
+        .iter()
+        .filter_map(|p| p.flows.get(flow).and_then(&value))
+        .filter(|v| v.is_finite())
+        .fold(0.0, f64::max)
 }
 
 fn series<'a>(
@@ -1043,6 +1169,16 @@ mod tests {
         // Off screen: a clear error, not an empty image.
         let outside = Rect::from_min_max(egui::pos2(50.0, 50.0), egui::pos2(60.0, 60.0));
         assert!(png_of_region(&image, outside, 2.0).is_err());
+    }
+
+    #[test]
+    fn an_axis_ends_on_a_mark_above_its_highest_value() {
+        assert_eq!(nice_top(0.0), 1.0);
+        assert_eq!(nice_top(3.7), 4.0);
+        assert_eq!(nice_top(4.0), 5.0, "above, not on, the highest value");
+        assert_eq!(nice_top(37.0), 40.0);
+        assert_eq!(nice_top(812.0), 1000.0);
+        assert!((nice_top(0.42) - 0.6).abs() < 1e-9, "marks every 0.2");
     }
 
     #[test]
