@@ -355,7 +355,8 @@ impl CapacityPanel {
                 knee.factor, knee.offered_rps
             ),
             None => "No knee: even the lowest factor misses an SLO or has 1% errors or more.".to_owned(),
-        }).truncate());
+        // Wrapped: cut, it hid its conclusion ("…keeps its SLO with errors un…") at 1280x800.
+        }).wrap());
         // The legend as a line of its own, so no legend box covers the points.
         let colors: Vec<Color32> = (0..design.flows.len()).map(flow_color).collect();
         ui.horizontal_wrapped(|ui| {

@@ -113,11 +113,27 @@ impl Inspector {
         egui::ScrollArea::vertical()
             .id_salt("design-fields")
             .show(ui, |ui| {
-                ui.horizontal(|ui| {
-                    ui.label("Design");
-                    ui.text_edit_singleline(&mut buffer.name)
-                        .on_hover_text("The design's name");
-                });
+                let field = ui
+                    .horizontal(|ui| {
+                        ui.label("Design");
+                        ui.text_edit_singleline(&mut buffer.name)
+                            .on_hover_text(format!("The design's name: {}", buffer.name))
+                    })
+                    .inner;
+                // A long name is cut by its field: while it is edited it is shown whole, wrapped, below.
+                if field.has_focus()
+                    && field.rect.width()
+                        < ui.fonts_mut(|f| {
+                            let font = egui::TextStyle::Body.resolve(ui.style());
+                            buffer
+                                .name
+                                .chars()
+                                .map(|c| f.glyph_width(&font, c))
+                                .sum::<f32>()
+                        }) + 8.0
+                {
+                    ui.add(egui::Label::new(egui::RichText::new(&buffer.name).weak()).wrap());
+                }
                 ui.label(format!(
                     "{} services, {} calls, {} flows",
                     design.services.len(),
@@ -179,7 +195,10 @@ impl Inspector {
                 let mut name = buffer.name.clone().unwrap_or_default();
                 let field = ui
                     .add(egui::TextEdit::singleline(&mut name).hint_text("what people call it"))
-                    .on_hover_text("Shown on the canvas, in warnings and in diagrams; the id when empty");
+                    .on_hover_text(format!(
+                        "{}\nShown on the canvas, in warnings and in diagrams; the id when empty",
+                        if name.is_empty() { original_id.as_str() } else { name.as_str() }
+                    ));
                 if self.name_focus_for.as_deref() == Some(original_id.as_str()) {
                     field.request_focus();
                     self.name_focus_for = None;
