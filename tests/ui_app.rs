@@ -2503,3 +2503,34 @@ fn a_planned_fault_is_a_band_on_every_chart() {
     );
     assert!(charts >= 3, "{charts} charts");
 }
+
+#[test]
+fn the_sequence_panel_fits_every_participant_on_open_and_its_zoom_slider_drags() {
+    let mut harness = app_on(Some(sample("order-saga")));
+    harness.get_by_label("Sequence diagram").click();
+    harness.run_steps(4);
+    let panel = harness.state().sequence_panel();
+    let visible = panel.visible_rect.expect("the diagram is drawn");
+    assert_eq!(panel.header_text_rects.len(), 9);
+    for header in &panel.header_text_rects {
+        assert!(
+            header.left() >= visible.left() && header.right() <= visible.right(),
+            "{header:?} is cut by the panel {visible:?}"
+        );
+    }
+    let fitted = panel.zoom();
+    assert!(fitted < 1.0, "{fitted}");
+    // Dragging the slider's handle to the right zooms in.
+    let slider = harness
+        .get_by(|node| node.role() == egui::accesskit::Role::Slider)
+        .rect();
+    let from = egui::pos2(
+        slider.left() + slider.width() * (fitted - 0.5) / 1.5,
+        slider.center().y,
+    );
+    let to = from + egui::vec2(60.0, 0.0);
+    drag(&mut harness, from, to);
+    harness.run_steps(3);
+    let dragged = harness.state().sequence_panel().zoom();
+    assert!(dragged > fitted + 0.1, "{fitted} -> {dragged}");
+}

@@ -14,6 +14,13 @@ const COLUMN: f32 = 160.0;
 /// Height of one row, at zoom 1.
 const ROW: f32 = 30.0;
 const HEAD: f32 = 32.0;
+/// The smallest text the panel draws, in px.
+const MIN_TEXT: f32 = 10.0;
+
+/// A message row's height at `zoom`: never less than two lines of the smallest text.
+fn row_height(zoom: f32) -> f32 {
+    (ROW * zoom).max(2.0 * MIN_TEXT + 6.0)
+}
 
 /// The panel's state: which flow is shown, and the zoom.
 #[derive(Debug, Clone)]
@@ -21,6 +28,8 @@ pub struct SequencePanel {
     /// The flow shown; the design's first flow when unset or gone.
     pub flow: Option<String>,
     zoom: f32,
+    /// The flow the zoom was last fitted to: a flow is shown at a zoom that fits its width when it comes up.
+    fitted_flow: Option<String>,
     cached: Option<(u64, String, SequenceDiagram)>,
     /// Where each call's request arrow was drawn last frame (screen coordinates), so tests and tooling can aim.
     pub message_points: Vec<(String, Pos2)>,
@@ -35,6 +44,7 @@ impl Default for SequencePanel {
         Self {
             flow: None,
             zoom: 1.0,
+            fitted_flow: None,
             cached: None,
             message_points: Vec::new(),
             header_text_rects: Vec::new(),
@@ -53,6 +63,11 @@ pub enum SequenceAction {
 }
 
 impl SequencePanel {
+    /// The diagram's zoom (1: columns of 160 px).
+    pub fn zoom(&self) -> f32 {
+        self.zoom
+    }
+
     /// Shows the panel; returns what the user asked for, if anything.
     pub fn show(
         &mut self,
@@ -89,8 +104,12 @@ impl SequencePanel {
                         }
                     }
                 });
-            ui.add(egui::Slider::new(&mut self.zoom, 0.5..=2.0).text("zoom"))
-                .on_hover_text("Size of the diagram");
+            ui.add(
+                egui::Slider::new(&mut self.zoom, 0.5..=2.0)
+                    .text("zoom")
+                    .fixed_decimals(2),
+            )
+            .on_hover_text("Size of the diagram");
         });
         let flow = self
             .flow
@@ -107,6 +126,12 @@ impl SequencePanel {
         let Some((_, _, diagram)) = &self.cached else {
             return None;
         };
+        if self.fitted_flow.as_deref() != Some(flow.as_str()) {
+            // Every participant in view: the zoom at which the lifelines fill the panel's width, at most 1.
+            let wide = diagram.participants.len() as f32 * COLUMN + 40.0;
+            self.zoom = ((ui.available_width() - 16.0) / wide).clamp(0.5, 1.0);
+            self.fitted_flow = Some(flow.clone());
+        }
         let mut save = None;
         ui.horizontal(|ui| {
             if ui
@@ -175,6 +200,17 @@ struct Painter<'a> {
 }
 
 impl Painter<'_> {
+    /// Text of `size` px at zoom 1, never under [`MIN_TEXT`]: zoomed out to fit a wide flow, the columns narrow but
+    /// the text stays readable.
+    fn font(&self, size: f32) -> FontId {
+        FontId::proportional((size * self.zoom).max(MIN_TEXT))
+    }
+
+    /// The height of a message's row: room for its label above the line and a hop's latency below.
+    fn row(&self) -> f32 {
+        row_height(self.zoom)
+    }
+
     fn x(&self, participant: usize) -> f32 {
         self.origin.x + (COLUMN / 2.0 + participant as f32 * COLUMN) * self.zoom
     }
@@ -223,11 +259,9 @@ impl Painter<'_> {
                         self.painter.add(Shape::line(head.to_vec(), stroke));
                     }
                     // On the panel's colour, so the lifelines it crosses do not run through the text.
-                    let galley = self.painter.layout_no_wrap(
-                        label.clone(),
-                        FontId::proportional(11.0 * self.zoom),
-                        color,
-                    );
+                    let galley = self
+                        .painter
+                        .layout_no_wrap(label.clone(), self.font(11.0), color);
                     let label_rect = Align2::CENTER_BOTTOM
                         .anchor_size(Pos2::new((x1 + x2) / 2.0, y - 3.0), galley.size());
                     self.painter
@@ -242,7 +276,7 @@ impl Painter<'_> {
                             Pos2::new((x1 + x2) / 2.0, y + 3.0),
                             Align2::CENTER_TOP,
                             hop_text(hop),
-                            FontId::proportional(10.0 * self.zoom),
+                            self.font(10.0),
                             Color32::from_rgb(30, 136, 229),
                         );
                     }
@@ -257,13 +291,16 @@ impl Painter<'_> {
                     if self.clicked && self.pointer.is_some_and(|p| hit_rect.contains(p)) {
                         self.hit.clone_from(edge);
                     }
-                    self.y += ROW * self.zoom;
+                    self.y += self.row();
                 }
                 Item::Note { over, text } => {
-                    let galley = self.painter.layout_no_wrap(
+                    // Wrapped to about a column and a half, so a long note ("timeout 3000 ms · 2 retries …")
+                    // is read whole rather than cut, and the rows after it make room for its lines.
+                    let galley = self.painter.layout(
                         text.clone(),
-                        FontId::proportional(10.0 * self.zoom),
+                        self.font(10.0),
                         Color32::from_gray(30),
+                        (COLUMN * 1.5 * self.zoom).max(140.0),
                     );
                     let rect = Rect::from_min_size(
                         Pos2::new(self.x(*over) + 6.0, self.y - 14.0 * self.zoom),
@@ -276,7 +313,7 @@ impl Painter<'_> {
                         galley,
                         Color32::from_gray(30),
                     );
-                    self.y += (ROW - 6.0) * self.zoom;
+                    self.y += ((ROW - 6.0) * self.zoom).max(rect.height() + 14.0 * self.zoom + 6.0);
                 }
                 Item::Par(branches) => {
                     let top = self.y - 18.0 * self.zoom;
@@ -308,10 +345,10 @@ impl Painter<'_> {
                         Pos2::new(left + 8.0, y - 4.0),
                         Align2::LEFT_BOTTOM,
                         label,
-                        FontId::proportional(11.0 * self.zoom),
+                        self.font(11.0),
                         Color32::from_rgb(100, 140, 200),
                     );
-                    self.y += ROW * self.zoom;
+                    self.y += self.row();
                 }
             }
         }
@@ -341,7 +378,7 @@ impl Painter<'_> {
             rect.left_top() + Vec2::new(4.0, 2.0),
             Align2::LEFT_TOP,
             label,
-            FontId::proportional(10.0 * self.zoom),
+            self.font(10.0),
             Color32::GRAY,
         );
         self.y += 6.0 * self.zoom;
@@ -371,7 +408,8 @@ fn paint(
     headers: &mut Vec<Rect>,
 ) -> Option<String> {
     let width = (diagram.participants.len() as f32 * COLUMN + 40.0) * zoom;
-    let height = ((rows(&diagram.items) as f32 + 2.0) * ROW + 2.0 * HEAD + 20.0) * zoom;
+    let height =
+        (rows(&diagram.items) as f32 + 2.0) * row_height(zoom) + (2.0 * HEAD + 20.0) * zoom;
     let (response, painter) = ui.allocate_painter(Vec2::new(width, height), Sense::click());
     let text = ui.visuals().text_color();
     let background = ui.visuals().panel_fill;
@@ -395,6 +433,10 @@ fn paint(
     };
     p.items(&diagram.items);
     let bottom = p.y + 10.0 * zoom;
+    // Wrapped notes may take more rows than counted: the scrolled area grows to the diagram's real end.
+    if bottom > response.rect.bottom() {
+        ui.allocate_space(Vec2::new(width, bottom - response.rect.bottom()));
+    }
     let lines: Vec<Shape> = (0..diagram.participants.len())
         .flat_map(|i| {
             let x = p.x(i);
@@ -436,7 +478,7 @@ fn paint(
         let galley = p.painter.layout_job({
             let mut job = egui::text::LayoutJob::simple_singleline(
                 participant.name.clone(),
-                FontId::proportional(12.0 * zoom),
+                FontId::proportional((12.0 * zoom).max(MIN_TEXT)),
                 text,
             );
             job.wrap.max_width = head.width() - 10.0 * zoom;
