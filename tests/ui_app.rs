@@ -2534,3 +2534,28 @@ fn the_sequence_panel_fits_every_participant_on_open_and_its_zoom_slider_drags()
     let dragged = harness.state().sequence_panel().zoom();
     assert!(dragged > fitted + 0.1, "{fitted} -> {dragged}");
 }
+
+#[test]
+fn the_bottom_panel_comes_back_at_the_height_it_was_left_at() {
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(data.path().join("panels.json"), "{\"bottom_height\": 400}").unwrap();
+    for _ in 0..2 {
+        let dir = data.path().to_owned();
+        let mut harness = app_from(move || {
+            SyncopateApp::with_file(Some(sample("ecommerce"))).with_autosave(Some(dir))
+        });
+        harness.run_steps(4);
+        // The tabs sit at the panel's top: 400 px above the window's bottom, give or take the tab row.
+        let tabs = harness.get_by_label_contains("Warnings (").rect();
+        assert!(
+            (800.0 - tabs.top() - 400.0).abs() < 20.0,
+            "the tabs are at {}",
+            tabs.top()
+        );
+        drop(harness);
+        // Kept as it was: starting at a kept height does not creep.
+        let kept = std::fs::read_to_string(data.path().join("panels.json")).unwrap();
+        let kept: serde_json::Value = serde_json::from_str(&kept).unwrap();
+        assert_eq!(kept["bottom_height"].as_f64(), Some(400.0), "{kept}");
+    }
+}

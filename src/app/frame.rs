@@ -141,9 +141,9 @@ impl eframe::App for SyncopateApp {
         let mut warning_actions = Vec::new();
         let mut dashboard_action = None;
         let mut compare_action = None;
-        egui::Panel::bottom("warnings")
+        let bottom_panel = egui::Panel::bottom("warnings")
             .resizable(true)
-            .default_size(270.0)
+            .default_size(self.panel_sizes.bottom_height())
             // egui draws a panel's separator across the whole window, through the inspector beside it; the panel
             // draws its own, within its width.
             .show_separator_line(false)
@@ -249,6 +249,10 @@ impl eframe::App for SyncopateApp {
                     }
                 }
             });
+        // The panel's height as the user left it, kept for the next start.
+        let pointer_down = ctx.input(|i| i.pointer.any_down());
+        self.panel_sizes
+            .note_bottom(bottom_panel.response.rect.height(), pointer_down);
         if let Some(action) = dashboard_action {
             self.dashboard_action(&ctx, action);
         }
@@ -300,6 +304,23 @@ impl eframe::App for SyncopateApp {
                 "first frame"
             );
         }
+    }
+}
+
+impl SyncopateApp {
+    /// Shows a tab of the bottom panel.
+    pub fn set_bottom_tab(&mut self, tab: BottomTab) {
+        self.bottom_tab = tab;
+    }
+
+    /// What the bottom panel shows.
+    pub fn bottom_tab(&self) -> BottomTab {
+        self.bottom_tab
+    }
+
+    /// The bottom panel's height as it starts (the one kept from the last time it was dragged).
+    pub fn bottom_panel_height(&self) -> f32 {
+        self.panel_sizes.bottom_height()
     }
 }
 

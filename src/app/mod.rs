@@ -16,6 +16,7 @@ mod files;
 pub mod focus;
 mod frame;
 mod menus;
+pub mod panel_sizes;
 pub mod recent;
 mod simulation;
 pub mod theme;
@@ -139,6 +140,7 @@ pub struct SyncopateApp {
     /// The design the open one is compared with (File > Compare with…), and the window that picks it.
     comparison: Option<crate::ui::changes::Comparison>,
     compare_window: crate::ui::changes::CompareWindow,
+    panel_sizes: panel_sizes::PanelSizes,
 }
 
 /// Something that would replace or close the document, waiting for the user to say what to do with unsaved changes.
@@ -220,6 +222,7 @@ impl SyncopateApp {
             first_frame_logged: false,
             comparison: None,
             compare_window: Default::default(),
+            panel_sizes: Default::default(),
         }
     }
 
@@ -265,6 +268,7 @@ impl SyncopateApp {
     pub fn with_autosave(mut self, dir: Option<PathBuf>) -> Self {
         self.recent = recent::RecentFiles::load(dir.clone());
         self.theme = theme::ThemeSetting::load(dir.clone());
+        self.panel_sizes = panel_sizes::PanelSizes::load(dir.clone());
         self.autosave = autosave::Autosave::new(dir);
         self.recovery = self.autosave.find();
         if let Some(recovery) = &self.recovery {
@@ -327,16 +331,6 @@ impl SyncopateApp {
     /// The Capacity tab, to change its settings.
     pub fn capacity_panel_mut(&mut self) -> &mut crate::ui::capacity::CapacityPanel {
         &mut self.capacity
-    }
-
-    /// Shows a tab of the bottom panel.
-    pub fn set_bottom_tab(&mut self, tab: BottomTab) {
-        self.bottom_tab = tab;
-    }
-
-    /// What the bottom panel shows.
-    pub fn bottom_tab(&self) -> BottomTab {
-        self.bottom_tab
     }
 
     /// The current selection on the canvas.
