@@ -2559,3 +2559,27 @@ fn the_bottom_panel_comes_back_at_the_height_it_was_left_at() {
         assert_eq!(kept["bottom_height"].as_f64(), Some(400.0), "{kept}");
     }
 }
+
+#[test]
+fn started_on_another_file_the_restore_prompt_waits_and_says_so() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_owned();
+    let mut first = app_from({
+        let dir = dir.clone();
+        move || SyncopateApp::with_file(Some(sample("event-choreography"))).with_autosave(Some(dir))
+    });
+    click(&mut first, "broker-single-replica: Event bus (RabbitMQ)");
+    click(&mut first, "Run 3 replicas");
+    first.state_mut().autosave_now();
+    drop(first);
+    let second = app_from(move || {
+        SyncopateApp::with_file(Some(sample("order-saga"))).with_autosave(Some(dir))
+    });
+    assert!(
+        second
+            .query_by_label_contains("did not close normally")
+            .is_none()
+    );
+    second.get_by_label_contains("from last time is kept");
+    assert!(second.state().has_recovery());
+}
