@@ -362,8 +362,9 @@ fn replacing_a_design_with_unsaved_changes_asks_first() {
     );
 }
 
-#[test]
-fn unsaved_work_is_autosaved_and_offered_back_at_the_next_start() {
+/// A window on event-choreography with an unsaved fix, autosaved into a new data directory and gone without
+/// saving, as after a crash: the data directory (kept alive by the first value) and the edited design.
+fn crashed_with_unsaved_work() -> (tempfile::TempDir, PathBuf, syncopate::model::Design) {
     let data = tempfile::tempdir().unwrap();
     let dir = data.path().to_owned();
     let mut first = app_from({
@@ -374,8 +375,13 @@ fn unsaved_work_is_autosaved_and_offered_back_at_the_next_start() {
     click(&mut first, "Run 3 replicas");
     first.state_mut().autosave_now();
     let edited = first.state().document().design().clone();
-    // The first window goes away without saving, as after a crash.
     drop(first);
+    (data, dir, edited)
+}
+
+#[test]
+fn unsaved_work_is_autosaved_and_offered_back_at_the_next_start() {
+    let (_data, dir, edited) = crashed_with_unsaved_work();
 
     let mut second = app_from(move || SyncopateApp::with_file(None).with_autosave(Some(dir)));
     assert!(second.state().has_recovery());
@@ -2426,17 +2432,7 @@ fn run_keeps_the_sequence_tab_and_leaves_the_warnings_for_the_dashboard() {
 
 #[test]
 fn the_restore_prompt_names_the_design_and_can_wait_while_another_is_opened() {
-    let data = tempfile::tempdir().unwrap();
-    let dir = data.path().to_owned();
-    let mut first = app_from({
-        let dir = dir.clone();
-        move || SyncopateApp::with_file(Some(sample("event-choreography"))).with_autosave(Some(dir))
-    });
-    click(&mut first, "broker-single-replica: Event bus (RabbitMQ)");
-    click(&mut first, "Run 3 replicas");
-    first.state_mut().autosave_now();
-    let edited = first.state().document().design().clone();
-    drop(first);
+    let (_data, dir, edited) = crashed_with_unsaved_work();
 
     let mut second = app_from(move || SyncopateApp::with_file(None).with_autosave(Some(dir)));
     // Which design, by its name and its file's name.
@@ -2463,16 +2459,7 @@ fn the_restore_prompt_names_the_design_and_can_wait_while_another_is_opened() {
 
 #[test]
 fn opening_a_design_while_the_restore_prompt_waits_puts_it_off_and_says_so() {
-    let data = tempfile::tempdir().unwrap();
-    let dir = data.path().to_owned();
-    let mut first = app_from({
-        let dir = dir.clone();
-        move || SyncopateApp::with_file(Some(sample("event-choreography"))).with_autosave(Some(dir))
-    });
-    click(&mut first, "broker-single-replica: Event bus (RabbitMQ)");
-    click(&mut first, "Run 3 replicas");
-    first.state_mut().autosave_now();
-    drop(first);
+    let (_data, dir, _) = crashed_with_unsaved_work();
     let mut second = app_from(move || SyncopateApp::with_file(None).with_autosave(Some(dir)));
     second.get_by_label_contains("did not close normally");
     second.state_mut().open(sample("ecommerce"));
@@ -2562,16 +2549,7 @@ fn the_bottom_panel_comes_back_at_the_height_it_was_left_at() {
 
 #[test]
 fn started_on_another_file_the_restore_prompt_waits_and_says_so() {
-    let data = tempfile::tempdir().unwrap();
-    let dir = data.path().to_owned();
-    let mut first = app_from({
-        let dir = dir.clone();
-        move || SyncopateApp::with_file(Some(sample("event-choreography"))).with_autosave(Some(dir))
-    });
-    click(&mut first, "broker-single-replica: Event bus (RabbitMQ)");
-    click(&mut first, "Run 3 replicas");
-    first.state_mut().autosave_now();
-    drop(first);
+    let (_data, dir, _) = crashed_with_unsaved_work();
     let second = app_from(move || {
         SyncopateApp::with_file(Some(sample("order-saga"))).with_autosave(Some(dir))
     });

@@ -106,6 +106,38 @@ impl SyncopateApp {
         }
     }
 
+    /// Looks for unsaved work a previous run left, and offers it (the prompt), or keeps it waiting when the app
+    /// was started on another file.
+    pub(super) fn offer_recovery(&mut self) {
+        self.recovery = self.autosave.find();
+        // Started on another file: the prompt waits (File > Restore Unsaved Work…) rather than cover it.
+        // Paths compared as files (a relative and an absolute path to one file are the same file).
+        let same_file = |a: &std::path::Path, b: &std::path::Path| {
+            a == b
+                || matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(a), Ok(b)) if a == b)
+        };
+        if let Some(recovery) = &mut self.recovery
+            && let Some(open) = self.document.path()
+            && recovery
+                .path
+                .as_deref()
+                .is_none_or(|kept| !same_file(open, kept))
+        {
+            recovery.later = true;
+            self.notice = Some(Notice::Info(format!(
+                "Unsaved work on \u{201c}{}\u{201d} from last time is kept: File > Restore Unsaved Work…",
+                recovery.design.name
+            )));
+        }
+        if let Some(recovery) = &self.recovery {
+            tracing::info!(
+                services = recovery.design.services.len(),
+                path = ?recovery.path,
+                "recovery offered"
+            );
+        }
+    }
+
     /// Hides the restore prompt, keeping the unsaved work for File > Restore Unsaved Work….
     pub(super) fn defer_recovery(&mut self) {
         if let Some(recovery) = &mut self.recovery {

@@ -270,27 +270,7 @@ impl SyncopateApp {
         self.theme = theme::ThemeSetting::load(dir.clone());
         self.panel_sizes = panel_sizes::PanelSizes::load(dir.clone());
         self.autosave = autosave::Autosave::new(dir);
-        self.recovery = self.autosave.find();
-        // Started on another file: the prompt waits (File > Restore Unsaved Work…) rather than cover it.
-        if let Some(recovery) = &mut self.recovery
-            && self
-                .document
-                .path()
-                .is_some_and(|p| Some(p) != recovery.path.as_deref())
-        {
-            recovery.later = true;
-            self.notice = Some(Notice::Info(format!(
-                "Unsaved work on \u{201c}{}\u{201d} from last time is kept: File > Restore Unsaved Work…",
-                recovery.design.name
-            )));
-        }
-        if let Some(recovery) = &self.recovery {
-            tracing::info!(
-                services = recovery.design.services.len(),
-                path = ?recovery.path,
-                "recovery offered"
-            );
-        }
+        self.offer_recovery();
         self
     }
 
