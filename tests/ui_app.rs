@@ -2561,3 +2561,19 @@ fn started_on_another_file_the_restore_prompt_waits_and_says_so() {
     second.get_by_label_contains("from last time is kept");
     assert!(second.state().has_recovery());
 }
+
+#[test]
+fn a_long_design_name_shows_whole_while_its_field_is_edited() {
+    let mut harness = app_on(Some(sample("ecommerce")));
+    let name = harness.state().document().design().name.clone();
+    assert!(harness.query_by_label(&name).is_none());
+    harness
+        .get_by(|node| {
+            node.role() == egui::accesskit::Role::TextInput
+                && node.value().as_deref() == Some(&name)
+        })
+        .click();
+    harness.run_steps(3);
+    // The field cuts it; the whole name is written out below while it has the keyboard.
+    harness.get_by_label(&name);
+}
