@@ -130,6 +130,7 @@ impl SyncopateApp {
                 }
             }
             CompareAction::Select(subject) => self.reveal(&subject),
+            CompareAction::ShowGhost(subject) => self.canvas.center_on_ghost(&subject),
             CompareAction::Leave => self.leave_comparison(),
         }
     }

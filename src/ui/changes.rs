@@ -47,6 +47,8 @@ pub enum CompareAction {
     Revision(RevisionChoice),
     /// Select this item of the design.
     Select(Subject),
+    /// Bring a removed service's or call's ghost (by its old id) into view.
+    ShowGhost(Subject),
     /// Leave the comparison.
     Leave,
 }
@@ -188,8 +190,16 @@ pub fn show(ui: &mut egui::Ui, comparison: &Comparison) -> Option<CompareAction>
                     }
                 }
                 for id in &changes.removed {
-                    ui.label(egui::RichText::new(format!("- {kind} {id}")).color(REMOVED_COLOR))
-                        .on_hover_text("Removed: drawn as a dashed ghost where it was");
+                    let text = egui::RichText::new(format!("- {kind} {id}")).color(REMOVED_COLOR);
+                    if ui
+                        .selectable_label(false, text)
+                        .on_hover_text(
+                            "Removed: drawn as a dashed ghost where it was; click to see it",
+                        )
+                        .clicked()
+                    {
+                        action = Some(CompareAction::ShowGhost(subject(id.clone())));
+                    }
                 }
                 for (id, fields) in &changes.changed {
                     let list: Vec<String> = fields.iter().map(|(p, c)| field_text(p, c)).collect();

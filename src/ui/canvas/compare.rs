@@ -125,6 +125,28 @@ impl Canvas {
         self.compare.as_ref()
     }
 
+    /// Brings a removed service's or call's ghost to the centre of the view on the next frame.
+    pub fn center_on_ghost(&mut self, subject: &Subject) {
+        let Some(marks) = &self.compare else { return };
+        let target = match subject {
+            Subject::Service(id) => marks
+                .ghost_services
+                .iter()
+                .find(|g| g.id.as_str() == id)
+                .map(|g| g.center),
+            Subject::Edge(id) => marks
+                .ghost_calls
+                .iter()
+                .find(|(edge, _, _)| edge.as_str() == id)
+                .map(|(_, from, to)| *from + (*to - *from) / 2.0),
+            Subject::Flow(_) => None,
+        };
+        if target.is_some() {
+            self.pending_center = target;
+            self.auto_fit = false;
+        }
+    }
+
     /// Where a removed service's ghost is on screen, as of the last frame.
     pub fn ghost_screen_rect(&self, id: &str) -> Option<Rect> {
         let (rect, zoom, pan) = self.last_view?;
