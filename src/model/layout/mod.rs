@@ -101,6 +101,8 @@ type Part = (Vec<usize>, Vec<[f32; 2]>, [f32; 2]);
 /// The canvas shape the packed components aim at (width over height): the editor's canvas in a 1280x800 or
 /// 1920x1080 window, beside the inspector and above the bottom panel, is a little over 2.
 const ASPECT: f32 = 2.0;
+/// The most a tall design's layers are spread apart to take the canvas' shape.
+const MAX_STRETCH: f32 = 2.5;
 /// Room between packed components, in canvas units.
 const COMPONENT_GAP: f32 = 120.0;
 
@@ -162,6 +164,18 @@ pub fn tidy_layout(design: &mut Design) {
             (members, positions, size)
         })
         .collect();
+    // One system alone that is taller than the canvas' shape (a layer of many services) spreads its layers apart
+    // until it has that shape, at most 2.5 times as far: it then fills the window's width as it fills its height,
+    // and names get room between the layers. Only x is stretched, so no crossing or straight run changes.
+    if let [(_, positions, size)] = parts.as_mut_slice() {
+        let stretch = (size[1] * ASPECT / size[0].max(1.0)).clamp(1.0, MAX_STRETCH);
+        if size[0] > 0.0 && stretch > 1.05 {
+            for p in positions.iter_mut() {
+                p[0] *= stretch;
+            }
+            size[0] *= stretch;
+        }
+    }
     // Largest first (then file order), in rows: of the row widths a packing can have, the one whose whole fits
     // a canvas of the aimed shape at the largest zoom.
     parts.sort_by(|a, b| {
@@ -349,6 +363,44 @@ mod tests {
     #[test]
     fn layers_follow_call_depth_and_survive_cycles() {
         assert_eq!(layers(&chain_with_cycle()), vec![0, 1, 2, 1]);
+    }
+
+    #[test]
+    fn a_tall_system_spreads_its_layers_to_the_canvas_shape_without_new_crossings() {
+        // A gateway calling 16 services, each calling a database: three layers, sixteen rows.
+        let mut design = Design::new("tall");
+        design.services.push(Service::new("gw"));
+        for i in 0..16 {
+            design.services.push(Service::new(format!("s{i}")));
+            design.services.push(Service::new(format!("db{i}")));
+            design
+                .edges
+                .push(Edge::new("gw", format!("s{i}"), CallMode::Sync));
+            design
+                .edges
+                .push(Edge::new(format!("s{i}"), format!("db{i}"), CallMode::Sync));
+        }
+        tidy_layout(&mut design);
+        let xs: Vec<f32> = design
+            .services
+            .iter()
+            .map(|s| s.position.unwrap()[0])
+            .collect();
+        let ys: Vec<f32> = design
+            .services
+            .iter()
+            .map(|s| s.position.unwrap()[1])
+            .collect();
+        let span = |v: &[f32]| {
+            v.iter().copied().fold(f32::MIN, f32::max) - v.iter().copied().fold(f32::MAX, f32::min)
+        };
+        let (width, height) = (span(&xs), span(&ys));
+        assert!(
+            width > LAYER_SPACING * 2.0 * 1.5,
+            "layers spread apart: {width} wide, {height} tall"
+        );
+        assert!(width <= LAYER_SPACING * 2.0 * MAX_STRETCH + 1.0);
+        assert_eq!(crossings(&design), 0);
     }
 
     #[test]
