@@ -183,10 +183,24 @@ pub(super) const NAME_ZOOM: f32 = 0.12;
 pub(super) const NAME_MIN_SIZE: f32 = 10.0;
 
 /// The width a name may take when its box is too small for it at `NAME_MIN_SIZE`: its box and most of the gap to
-/// the next layer (half of it on each side, as the neighbours' names take the other halves), in screen px.
-pub(super) fn name_room(zoom: f32) -> f32 {
-    let gap = crate::model::layout::LAYER_SPACING - SERVICE_WIDTH;
-    (SERVICE_WIDTH + 0.9 * gap) * zoom
+/// the next column of boxes (half of it on each side, as the neighbours' names take the other halves), in screen
+/// px. `column_gap` is the distance between neighbouring columns' centres in canvas units (the tidy layout's
+/// `LAYER_SPACING`, or more for a design spread to the canvas' shape).
+pub(super) fn name_room(zoom: f32, column_gap: f32) -> f32 {
+    let gap = column_gap - SERVICE_WIDTH;
+    (SERVICE_WIDTH + 0.9 * gap.max(0.0)) * zoom
+}
+
+/// The distance between neighbouring columns of boxes, in canvas units: the smallest step between the distinct
+/// x positions of services, at least a box's width (boxes side by side) and at most three tidy layers.
+pub(super) fn column_gap(xs: impl Iterator<Item = f32>) -> f32 {
+    let mut xs: Vec<f32> = xs.map(|x| x.round()).collect();
+    xs.sort_by(f32::total_cmp);
+    xs.dedup();
+    xs.windows(2)
+        .map(|w| w[1] - w[0])
+        .fold(f32::INFINITY, f32::min)
+        .clamp(SERVICE_WIDTH, 3.0 * crate::model::layout::LAYER_SPACING)
 }
 
 /// Designs of at least this many services get a minimap.
@@ -206,6 +220,18 @@ pub(super) fn is_far(zoom: f32) -> bool {
 #[cfg(test)]
 mod fit_tests {
     use super::*;
+
+    #[test]
+    fn names_take_the_room_between_the_columns_the_design_has() {
+        let tidy = [60.0, 360.0, 660.0, 360.0];
+        assert_eq!(column_gap(tidy.into_iter()), 300.0);
+        let spread = [60.0, 810.0, 1560.0];
+        assert_eq!(column_gap(spread.into_iter()), 750.0);
+        // Boxes placed by hand a few units apart leave their names no more than their box.
+        assert_eq!(column_gap([0.0, 10.0, 400.0].into_iter()), SERVICE_WIDTH);
+        assert!(name_room(0.13, 750.0) > 2.0 * name_room(0.13, 300.0));
+        assert_eq!(name_room(1.0, SERVICE_WIDTH), SERVICE_WIDTH);
+    }
 
     #[test]
     fn a_wide_design_fills_the_width_and_a_tall_one_the_height() {

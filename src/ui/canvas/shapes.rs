@@ -87,6 +87,8 @@ pub struct ServiceShape {
     pub full_name: Option<String>,
     /// Whether the name drawn last was shortened or left out (so hovering shows it whole).
     pub(super) name_cut: bool,
+    /// The distance between neighbouring columns of boxes in the design (canvas units), the room names may take.
+    pub column_gap: f32,
     /// The name drawn last and its font size in px (`None`: no name drawn), for tests and tooling.
     pub drawn_name: Option<(String, f32)>,
 }
@@ -110,6 +112,7 @@ impl From<NodeProps<ServiceId>> for ServiceShape {
             full_name: None,
             name_cut: false,
             drawn_name: None,
+            column_gap: crate::model::layout::LAYER_SPACING,
         }
     }
 }
@@ -280,7 +283,7 @@ impl ServiceShape {
             let name_size = text_size(13.0 * zoom, NAME_MIN_SIZE, 28.0);
             let overflows = 13.0 * zoom < NAME_MIN_SIZE;
             let max_width = if overflows {
-                name_room(zoom)
+                name_room(zoom, self.column_gap)
             } else {
                 rect.width() - 8.0 * zoom
             };

@@ -36,6 +36,12 @@ impl Canvas {
         // A prefix every name shares is said once on the canvas rather than on every box.
         let prefix = names::common_prefix(design.services.iter().map(|s| s.display_name()));
         let suffix = names::frequent_suffix(design.services.iter().map(|s| s.display_name()));
+        let gap = column_gap(
+            design
+                .services
+                .iter()
+                .filter_map(|s| s.position.map(|[x, _]| x)),
+        );
         let short = |name: &'_ str| -> String {
             names::shortened(name, prefix.as_deref(), suffix.as_deref()).to_owned()
         };
@@ -93,6 +99,7 @@ impl Canvas {
             if let Some(node) = graph.node_mut(index) {
                 node.set_selected(selection.services.contains(&service.id));
                 let display = node.display_mut();
+                display.column_gap = gap;
                 display.full_name = (short(service.display_name()) != service.display_name())
                     .then(|| service.display_name().to_owned());
                 display.kind = service.kind;
