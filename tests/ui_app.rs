@@ -1620,9 +1620,8 @@ fn a_click_on_a_group_title_collapses_it_into_one_box_with_merged_calls() {
     );
 }
 
-#[test]
-fn focusing_around_a_service_dims_everything_more_than_n_calls_away() {
-    let mut harness = app_on(Some(sample("ecommerce")));
+/// Selects checkout and focuses around it (one call away), through the Focus box, as a user does.
+fn focus_around_checkout(harness: &mut Harness<'static, SyncopateApp>) {
     harness
         .state_mut()
         .select_subject(&syncopate::rules::Subject::Service("checkout".to_owned()));
@@ -1631,6 +1630,12 @@ fn focusing_around_a_service_dims_everything_more_than_n_calls_away() {
     harness.run_steps(3);
     harness.get_by_label("around Checkout").click();
     harness.run_steps(4);
+}
+
+#[test]
+fn focusing_around_a_service_dims_everything_more_than_n_calls_away() {
+    let mut harness = app_on(Some(sample("ecommerce")));
+    focus_around_checkout(&mut harness);
     let dimmed = |harness: &Harness<'static, SyncopateApp>| {
         let mut dimmed: Vec<String> = harness
             .state()
@@ -2410,14 +2415,7 @@ fn a_focus_frames_the_focused_services() {
         !on_screen(&harness, "payment"),
         "the case needs payment off screen"
     );
-    harness
-        .state_mut()
-        .select_subject(&syncopate::rules::Subject::Service("checkout".to_owned()));
-    harness.run_steps(2);
-    harness.get_by_value("none").click();
-    harness.run_steps(3);
-    harness.get_by_label("around Checkout").click();
-    harness.run_steps(4);
+    focus_around_checkout(&mut harness);
     for id in ["checkout", "edge", "inventory", "orders", "payment"] {
         assert!(
             on_screen(&harness, id),
