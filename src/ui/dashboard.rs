@@ -308,7 +308,7 @@ impl Dashboard {
             width,
             height,
             until_s: history.time_s,
-            faults: fault_bands(run, |id| run.design.service_name(id).to_owned()),
+            faults: fault_bands(run),
         };
         let response = ui.horizontal(|ui| {
             let flow = self.flow;
@@ -732,37 +732,46 @@ struct ChartFrame {
     faults: Vec<(String, f64, f64)>,
 }
 
-/// The faults of a run as bands: planned ones over their windows (to the run's end when open), injected ones from
-/// when they were injected until cleared (or now).
-fn fault_bands(run: &LiveRun, design_name: impl Fn(&str) -> String) -> Vec<(String, f64, f64)> {
+/// A fault's window in a run: planned (from `design`) over its window, to the run's end when open; injected by hand
+/// from when it was injected until cleared, or now. The timeline draws them as rows, the charts as bands.
+/// Fields: the service's name, the window's start and end in simulated seconds, what the fault does, and whether it
+/// was injected by hand.
+type FaultWindow = (String, f64, f64, String, bool);
+
+fn fault_windows(run: &LiveRun, design: &Design) -> Vec<FaultWindow> {
+    let name_of = |id: &str| design.service_name(id).to_owned();
     let now_s = run.history.time_s;
-    let planned = run.design.faults.iter().map(|fault| {
+    let planned = design.faults.iter().map(|fault| {
         (
-            format!(
-                "{} {}",
-                design_name(fault.service.as_str()),
-                fault_label(fault.kind, fault.factor, fault.error_rate)
-            ),
+            name_of(fault.service.as_str()),
             fault.start_s,
             fault.end_s.unwrap_or(run.settings.duration_s),
+            fault_label(fault.kind, fault.factor, fault.error_rate),
+            false,
         )
     });
     let injected = run.injected.iter().map(|injected| {
         let fault = &injected.fault;
         (
-            format!(
-                "{} {}",
-                design_name(fault.service.as_str()),
-                fault_label(fault.kind, fault.factor, fault.error_rate)
-            ),
+            name_of(fault.service.as_str()),
             injected.from_s,
-            injected.until_s.unwrap_or(now_s),
+            injected.until_s.unwrap_or(now_s.max(injected.from_s)),
+            fault_label(fault.kind, fault.factor, fault.error_rate),
+            true,
         )
     });
-    planned
-        .chain(injected)
-        .filter(|(_, from, to)| to > from && *from <= now_s.max(0.0))
-        .map(|(label, from, to)| (label, from, to.min(now_s.max(from))))
+    planned.chain(injected).collect()
+}
+
+/// The bands of the run's faults on the charts: each window as far as the run has come.
+fn fault_bands(run: &LiveRun) -> Vec<(String, f64, f64)> {
+    let now_s = run.history.time_s.max(0.0);
+    fault_windows(run, &run.design)
+        .into_iter()
+        .filter(|(_, from, to, _, _)| to > from && *from <= now_s)
+        .map(|(service, from, to, label, _)| {
+            (format!("{service} {label}"), from, to.min(now_s.max(from)))
+        })
         .collect()
 }
 
@@ -885,29 +894,7 @@ fn baseline_series<'a>(
 fn faults_timeline(ui: &mut egui::Ui, run: &LiveRun, design: &Design) {
     let duration_s = run.settings.duration_s;
     // Rows by the service's name, as people know it.
-    let name_of = |id: &str| design.service_name(id).to_owned();
-    let mut rows: Vec<(String, f64, f64, String, bool)> = Vec::new();
-    for fault in &design.faults {
-        rows.push((
-            name_of(fault.service.as_str()),
-            fault.start_s,
-            fault.end_s.unwrap_or(duration_s),
-            fault_label(fault.kind, fault.factor, fault.error_rate),
-            false,
-        ));
-    }
-    for injected in &run.injected {
-        let fault = &injected.fault;
-        rows.push((
-            name_of(fault.service.as_str()),
-            injected.from_s,
-            injected
-                .until_s
-                .unwrap_or(run.history.time_s.max(injected.from_s)),
-            fault_label(fault.kind, fault.factor, fault.error_rate),
-            true,
-        ));
-    }
+    let rows = fault_windows(run, design);
     if rows.is_empty() {
         ui.label(
             "No faults yet. Plan them in the design's faults (inspector, with nothing selected), or right-click a \
