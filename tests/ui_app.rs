@@ -2303,8 +2303,15 @@ fn compare_with_a_committed_revision_picked_from_the_files_history() {
     harness.get_by_label("File").click();
     harness.run_steps(2);
     harness.get_by_label("Compare with…").click();
-    harness.run_steps(3);
+    // git lists the commits, and reads the one picked, on a thread of its own.
+    step_until(&mut harness, "the file's commits", |app| {
+        app.compare_window().revisions.is_some()
+    });
+    harness.run_steps(2);
     click(&mut harness, "The shop before customers");
+    step_until(&mut harness, "the committed design", |app| {
+        app.comparison().is_some()
+    });
     harness.run_steps(2);
     let comparison = harness.state().comparison().expect("comparing");
     assert!(

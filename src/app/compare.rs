@@ -43,26 +43,60 @@ impl SyncopateApp {
         }
     }
 
-    /// Opens the Compare with… window, listing the commits that touched the open file.
-    pub fn open_compare_window(&mut self) {
+    /// Opens the Compare with… window; git lists the commits that touched the open file on a thread of its own.
+    pub fn open_compare_window(&mut self, ctx: &egui::Context) {
         self.compare_window.open = true;
-        self.compare_window.revisions = Some(match self.document.path() {
-            None => Err(
+        self.compare_window.revisions = None;
+        let Some(path) = self.document.path().map(std::path::Path::to_path_buf) else {
+            self.compare_window.revisions = Some(Err(
                 "The design is not saved in a file yet, so it has no committed versions."
                     .to_owned(),
-            ),
-            Some(path) => crate::git::commits_of(path, REVISIONS_OFFERED)
-                .map(|commits| {
-                    commits
-                        .into_iter()
-                        .map(|c| RevisionChoice {
-                            label: format!("{}  {}  {}", c.short, c.date, c.subject),
-                            hash: c.hash,
-                        })
-                        .collect()
-                })
-                .map_err(|why| format!("No git history for this file: {why}")),
+            ));
+            return;
+        };
+        self.in_background(ctx, move || {
+            Background::Revisions(
+                crate::git::commits_of(&path, REVISIONS_OFFERED)
+                    .map(|commits| {
+                        commits
+                            .into_iter()
+                            .map(|c| RevisionChoice {
+                                label: format!("{}  {}  {}", c.short, c.date, c.subject),
+                                hash: c.hash,
+                            })
+                            .collect()
+                    })
+                    .map_err(|why| format!("No git history for this file: {why}")),
+            )
         });
+    }
+
+    /// Runs `work` (git, a file read) on a thread of its own and hands its message to the next frame.
+    fn in_background(
+        &self,
+        ctx: &egui::Context,
+        work: impl FnOnce() -> Background + Send + 'static,
+    ) {
+        let tx = self.background_tx.clone();
+        let ctx = ctx.clone();
+        let spawned = std::thread::Builder::new()
+            .name("syncopate-compare".to_owned())
+            .spawn(move || {
+                // The window may have closed meanwhile; then nobody waits for the answer.
+                let _ = tx.send(work());
+                ctx.request_repaint();
+            });
+        if let Err(error) = spawned {
+            tracing::warn!(%error, "cannot start a thread to read the design to compare with");
+        }
+    }
+
+    /// A design to compare with was read: compare, or say why not.
+    pub(super) fn compared(&mut self, label: String, read: Result<Design, String>) {
+        match read {
+            Ok(old) => self.compare_with(label, old),
+            Err(why) => self.notice = Some(Notice::Error(why)),
+        }
     }
 
     /// The Compare with… window's state.
@@ -110,42 +144,33 @@ impl SyncopateApp {
                 let dialog = rfd::AsyncFileDialog::new()
                     .set_title("Compare with design")
                     .add_filter("Syncopate design", &["syncopate"]);
-                self.pick_path(
-                    ctx,
-                    dialog,
-                    files::PickKind::OpenFile,
-                    Background::CompareFile,
-                );
+                // The file is read on the dialog's thread, as imports are.
+                self.pick_path(ctx, dialog, files::PickKind::OpenFile, |path| {
+                    let name = path.file_name().map_or_else(
+                        || path.display().to_string(),
+                        |n| n.to_string_lossy().into_owned(),
+                    );
+                    Background::Compared(
+                        name,
+                        crate::model::load_file(&path).map_err(|e| e.to_string()),
+                    )
+                });
             }
             CompareAction::Revision(revision) => {
                 let Some(path) = self.document.path().map(std::path::Path::to_path_buf) else {
                     return;
                 };
-                match crate::git::load_file_at(&path, &revision.hash) {
-                    Ok(old) => {
-                        let short: String = revision.hash.chars().take(7).collect();
-                        self.compare_with(format!("commit {short}"), old);
-                    }
-                    Err(why) => self.notice = Some(Notice::Error(why)),
-                }
+                self.in_background(ctx, move || {
+                    let short: String = revision.hash.chars().take(7).collect();
+                    Background::Compared(
+                        format!("commit {short}"),
+                        crate::git::load_file_at(&path, &revision.hash),
+                    )
+                });
             }
             CompareAction::Select(subject) => self.reveal(&subject),
             CompareAction::ShowGhost(subject) => self.canvas.center_on_ghost(&subject),
             CompareAction::Leave => self.leave_comparison(),
-        }
-    }
-
-    /// Compares with a design file the user picked.
-    pub fn compare_with_file(&mut self, path: &std::path::Path) {
-        match crate::model::load_file(path) {
-            Ok(old) => {
-                let name = path.file_name().map_or_else(
-                    || path.display().to_string(),
-                    |n| n.to_string_lossy().into_owned(),
-                );
-                self.compare_with(name, old);
-            }
-            Err(error) => self.notice = Some(Notice::Error(error.to_string())),
         }
     }
 }

@@ -69,7 +69,7 @@ impl SyncopateApp {
                     .on_hover_text("See what the design changed since another file or a committed version of it")
                     .clicked()
                 {
-                    self.open_compare_window();
+                    self.open_compare_window(ui.ctx());
                 }
                 ui.separator();
                 ui.menu_button("Import", |ui| {
