@@ -164,7 +164,7 @@ impl SyncopateApp {
                     let short: String = revision.hash.chars().take(7).collect();
                     Background::Compared(
                         format!("commit {short}"),
-                        crate::git::load_file_at(&path, &revision.hash),
+                        Box::new(crate::git::load_file_at(&path, &revision.hash)),
                     )
                 });
             }

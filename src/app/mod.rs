@@ -58,7 +58,7 @@ enum Background {
     /// A file the user picked was imported (on the dialog's thread, since big traces take a moment).
     Imported(Box<Result<crate::import::Imported, crate::import::ImportError>>),
     /// A design to compare the open one with was read (on a thread of its own: a file, or git), named by its label.
-    Compared(String, Result<Design, String>),
+    Compared(String, Box<Result<Design, String>>),
     /// The commits that touched the open file were listed (by git, on a thread of its own).
     Revisions(Result<Vec<crate::ui::changes::RevisionChoice>, String>),
     /// No file dialog could be shown (what was asked, and why).
@@ -468,7 +468,7 @@ impl SyncopateApp {
         while let Ok(message) = self.background_rx.try_recv() {
             match message {
                 Background::Open(path) => self.open(path),
-                Background::Compared(label, read) => self.compared(label, read),
+                Background::Compared(label, read) => self.compared(label, *read),
                 Background::Revisions(revisions) => self.compare_window.revisions = Some(revisions),
                 Background::DialogFailed(what, why) => {
                     self.notice = Some(Notice::Error(dialog_failure_message(what, &why)));
