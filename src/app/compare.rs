@@ -152,7 +152,7 @@ impl SyncopateApp {
                     );
                     Background::Compared(
                         name,
-                        crate::model::load_file(&path).map_err(|e| e.to_string()),
+                        Box::new(crate::model::load_file(&path).map_err(|e| e.to_string())),
                     )
                 });
             }
