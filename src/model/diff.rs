@@ -230,23 +230,32 @@ pub fn diff(old: &Design, new: &Design, options: DiffOptions) -> DiffResult {
             faults,
             settings,
         },
-        service_pairs,
-        edge_pairs,
-        flow_pairs,
+        pairs: Pairs {
+            services: service_pairs,
+            edges: edge_pairs,
+            flows: flow_pairs,
+        },
     }
 }
 
-/// A diff and the renamed items `--match-names` paired (old id → new id).
+/// A diff and the renamed items `--match-names` paired.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DiffResult {
     /// The changes.
     pub diff: DesignDiff,
+    /// The renamed items paired by name.
+    pub pairs: Pairs,
+}
+
+/// Renamed items `--match-names` paired, old id → new id.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Pairs {
     /// Services paired by name.
-    pub service_pairs: BTreeMap<String, String>,
+    pub services: BTreeMap<String, String>,
     /// Calls paired by their ends' names.
-    pub edge_pairs: BTreeMap<String, String>,
+    pub edges: BTreeMap<String, String>,
     /// Flows paired by name.
-    pub flow_pairs: BTreeMap<String, String>,
+    pub flows: BTreeMap<String, String>,
 }
 
 /// A call's name for matching: its ends' display names, its mode and topic.
@@ -680,7 +689,7 @@ mod tests {
             },
         );
         assert!(matched.diff.services.added.is_empty());
-        assert_eq!(matched.service_pairs["pay"], "payments");
+        assert_eq!(matched.pairs.services["pay"], "payments");
         assert_eq!(
             matched.diff.services.changed["payments"]["id"],
             [Value::from("pay"), Value::from("payments")]

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::model::diff::{DesignDiff, DiffOptions, DiffResult, diff};
+use crate::model::diff::{DesignDiff, DiffOptions, Pairs, diff};
 use crate::model::{Design, SimulationSettings};
 use crate::rules::{self, Finding, Subject};
 use crate::sim::{self, FlowReport, SimReport};
@@ -105,7 +105,7 @@ pub struct Review {
     /// Renamed items paired by `--match-names` (old id → new id); not in the JSON, where the pairing shows as an
     /// `id` change.
     #[serde(skip)]
-    pub pairs: DiffResult,
+    pub pairs: Pairs,
 }
 
 /// What went wrong simulating one side.
@@ -126,18 +126,18 @@ pub fn review(old: (&str, &Design), new: (&str, &Design), options: DiffOptions) 
         old: old.0.to_owned(),
         new: new.0.to_owned(),
         same: result.diff.is_empty(),
-        structure: result.diff.clone(),
-        findings: finding_changes(&old_report.findings, &new_report.findings, &result),
+        findings: finding_changes(&old_report.findings, &new_report.findings, &result.pairs),
         analysis: analysis_changes(
             old.1,
             &old_report.analysis,
             new.1,
             &new_report.analysis,
-            &result,
+            &result.pairs,
         ),
+        structure: result.diff,
         simulated: None,
         simulated_with: None,
-        pairs: result,
+        pairs: result.pairs,
     }
 }
 
@@ -196,7 +196,7 @@ pub fn simulate(
 pub fn simulated_changes(
     old: &SimReport,
     new: &SimReport,
-    pairs: &DiffResult,
+    pairs: &Pairs,
 ) -> BTreeMap<String, SimulatedFlow> {
     let mut flows: BTreeMap<String, SimulatedFlow> = BTreeMap::new();
     let measures = |flow: &FlowReport| {
@@ -210,7 +210,7 @@ pub fn simulated_changes(
     for (side, report) in [(0, old), (1, new)] {
         for (id, flow) in &report.flows {
             let key = if side == 0 {
-                pairs.flow_pairs.get(id).unwrap_or(id).clone()
+                pairs.flows.get(id).unwrap_or(id).clone()
             } else {
                 id.clone()
             };
@@ -231,26 +231,22 @@ fn finite(value: f64) -> Option<f64> {
 
 /// A finding's identity across the change: its rule and main subject (the message carries numbers that change
 /// with load, and the other subjects may grow: a fan-out over one more call is the same finding).
-fn finding_key(finding: &Finding, pairs: Option<&DiffResult>) -> (String, Option<Subject>) {
+fn finding_key(finding: &Finding, pairs: Option<&Pairs>) -> (String, Option<Subject>) {
     let main = finding
         .subjects
         .first()
         .map(|subject| match (subject, pairs) {
             (Subject::Service(id), Some(p)) => {
-                Subject::Service(p.service_pairs.get(id).unwrap_or(id).clone())
+                Subject::Service(p.services.get(id).unwrap_or(id).clone())
             }
-            (Subject::Edge(id), Some(p)) => {
-                Subject::Edge(p.edge_pairs.get(id).unwrap_or(id).clone())
-            }
-            (Subject::Flow(id), Some(p)) => {
-                Subject::Flow(p.flow_pairs.get(id).unwrap_or(id).clone())
-            }
+            (Subject::Edge(id), Some(p)) => Subject::Edge(p.edges.get(id).unwrap_or(id).clone()),
+            (Subject::Flow(id), Some(p)) => Subject::Flow(p.flows.get(id).unwrap_or(id).clone()),
             (subject, None) => subject.clone(),
         });
     (finding.rule.to_owned(), main)
 }
 
-fn finding_changes(old: &[Finding], new: &[Finding], pairs: &DiffResult) -> FindingChanges {
+fn finding_changes(old: &[Finding], new: &[Finding], pairs: &Pairs) -> FindingChanges {
     let old_keys: BTreeSet<_> = old.iter().map(|f| finding_key(f, Some(pairs))).collect();
     let new_keys: BTreeSet<_> = new.iter().map(|f| finding_key(f, None)).collect();
     FindingChanges {
@@ -272,7 +268,7 @@ fn analysis_changes(
     old: &rules::Analysis,
     new_design: &Design,
     new: &rules::Analysis,
-    pairs: &DiffResult,
+    pairs: &Pairs,
 ) -> AnalysisChanges {
     let mut changes = AnalysisChanges::default();
     for (side, design, analysis) in [(0, old_design, old), (1, new_design, new)] {
@@ -286,7 +282,7 @@ fn analysis_changes(
         for (f, flow) in design.flows.iter().enumerate() {
             let entry = changes
                 .flows
-                .entry(rename(&pairs.flow_pairs, flow.id.as_str()))
+                .entry(rename(&pairs.flows, flow.id.as_str()))
                 .or_default();
             entry.estimated_p99_ms[side] = analysis.flow_p99_ms.get(f).copied().and_then(finite);
             entry.estimated_mean_ms[side] =
@@ -299,7 +295,7 @@ fn analysis_changes(
                     {
                         let pair = entry
                             .load_rps
-                            .entry(rename(&pairs.service_pairs, service.id.as_str()))
+                            .entry(rename(&pairs.services, service.id.as_str()))
                             .or_default();
                         pair[side] = finite(*rate);
                     }
@@ -309,7 +305,7 @@ fn analysis_changes(
         for (s, service) in design.services.iter().enumerate() {
             let entry = changes
                 .services
-                .entry(rename(&pairs.service_pairs, service.id.as_str()))
+                .entry(rename(&pairs.services, service.id.as_str()))
                 .or_default();
             entry.load_rps[side] = analysis.load_rps.get(s).copied().and_then(finite);
             entry.utilization[side] = analysis.utilization.get(s).copied().and_then(finite);
