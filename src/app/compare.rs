@@ -26,6 +26,8 @@ impl SyncopateApp {
             for_state: self.document.state_id(),
         });
         self.bottom_tab = BottomTab::Changes;
+        // The marks of an earlier comparison go; the new ones are drawn from this review.
+        self.canvas.set_compare(None);
         self.refresh_comparison();
     }
 
@@ -104,13 +106,14 @@ impl SyncopateApp {
         &self.compare_window
     }
 
-    /// Recomputes the review after an edit, and hands the canvas its marks.
+    /// Recomputes the review after an edit, and hands the canvas its marks (only then: not every frame).
     pub(super) fn refresh_comparison(&mut self) {
         let state = self.document.state_id();
         let Some(comparison) = &mut self.comparison else {
             return;
         };
-        if comparison.for_state != state {
+        let stale = comparison.for_state != state;
+        if stale {
             comparison.review = crate::review::review(
                 (&comparison.label, &comparison.old),
                 ("this design", self.document.design()),
@@ -118,12 +121,14 @@ impl SyncopateApp {
             );
             comparison.for_state = state;
         }
-        self.canvas.set_compare(Some(CompareMarks::new(
-            &comparison.label,
-            &comparison.review.structure,
-            &comparison.old,
-            self.document.design(),
-        )));
+        if stale || self.canvas.compare_marks().is_none() {
+            self.canvas.set_compare(Some(CompareMarks::new(
+                &comparison.label,
+                &comparison.review.structure,
+                &comparison.old,
+                self.document.design(),
+            )));
+        }
     }
 
     /// Escape leaves the comparison (unless a text field has the keyboard).
