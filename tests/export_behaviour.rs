@@ -439,15 +439,18 @@ fn the_payment_guarded_breaker_fails_fast_then_sends_a_trial_after_its_open_time
     let simulated_tries = report.services["payment-service"].arrivals as usize;
     // The simulator lets exactly the design's 5 failing tries through; Envoy ejects each of the three replicas,
     // taken in turn, after ceil(5 / 3) = 2 failures of its own: 6, the rounding's one more (with 5 per replica it
-    // let 15 through).
+    // let 15 through). Envoy's worker reports the failure that ejects a replica to its main thread, which ejects it
+    // a moment later: a call that arrives in that moment still reaches the replica (CI saw 7 once), so each replica
+    // may take one more.
     assert_eq!(
         simulated_tries, failures,
         "the simulator lets {simulated_tries} tries through before its breaker opens"
     );
-    assert_eq!(
-        before_open,
-        failures.div_ceil(ports.len()) * ports.len(),
-        "Envoy let {before_open} tries through before its breaker opened"
+    let ejecting = failures.div_ceil(ports.len()) * ports.len();
+    assert!(
+        (ejecting..=ejecting + ports.len()).contains(&before_open),
+        "Envoy let {before_open} tries through before its breaker opened (expected {ejecting}, one more per \
+         replica at most)"
     );
     assert!(report.edges["checkout-api-payment-service"].short_circuited > 0);
     // Nothing reaches the upstream while it is open...
