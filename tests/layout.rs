@@ -1,7 +1,8 @@
 //! The tidy layout against Graphviz dot on the same graphs: real call graphs from ../shared/real-world (the edge
 //! lists read from the projects' sources, and their compose files imported), TrainTicket's call graph read from its
 //! sources, the samples, and generated designs of TrainTicket's size and larger. Crossings are counted the same way for both (straight segments between service
-//! positions, `syncopate::model::layout::crossings`); ours must stay within 1.2x dot's + 3.
+//! positions, `syncopate::model::layout::crossings`); ours must stay within 1.1x dot's + 2 on every graph,
+//! and at most dot's on at least half of the real systems.
 //!
 //! `.ci/run` installs Graphviz and sets `SYNCOPATE_REQUIRE_TOOLS=1`, so in CI a missing `dot` fails this test;
 //! elsewhere it says it skipped.
@@ -152,13 +153,25 @@ fn the_tidy_layout_crosses_about_as_few_calls_as_graphviz_dot() {
         let design = syncopate::model::load_file(&sample.path()).expect("a sample loads");
         graphs.push((sample.file_name().to_string_lossy().into_owned(), design));
     }
-    // TrainTicket's own call graph (65 services, 153 calls, read from its sources: tests/layout/trainticket.txt),
-    // its size generated (69 services, 157 calls) and twice it.
-    let trainticket = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/layout/trainticket.txt");
-    graphs.push((
-        "trainticket.txt".into(),
-        from_edges(&std::fs::read_to_string(trainticket).expect("the TrainTicket call graph")),
-    ));
+    // Call graphs read from real systems' sources or imported from their compose files by us (tests/layout/*.txt,
+    // each file says where from): TrainTicket, the OpenTelemetry demo, eShopOnContainers, DeathStarBench's media
+    // service.
+    let ours_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/layout");
+    let mut files: Vec<_> = std::fs::read_dir(&ours_dir)
+        .expect("tests/layout")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    for path in files {
+        let text = std::fs::read_to_string(&path).expect("an edge list");
+        graphs.push((
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            from_edges(&text),
+        ));
+    }
     graphs.push((
         "generated 69/157".into(),
         generate::layered_design(69, 157, 7),
@@ -168,15 +181,27 @@ fn the_tidy_layout_crosses_about_as_few_calls_as_graphviz_dot() {
         generate::layered_design(140, 320, 11),
     ));
     let mut failures = Vec::new();
+    let (mut real, mut real_at_most_dot) = (0, 0);
     println!("{:36} {:>6} {:>6} {:>6}", "graph", "calls", "ours", "dot");
     for (name, mut design) in graphs {
         let theirs = dot_crossings(&dot, &design);
         tidy_layout(&mut design);
         let ours = crossings(&design);
         println!("{name:36} {:>6} {ours:>6} {theirs:>6}", design.edges.len());
-        if ours as f64 > 1.2 * theirs as f64 + 3.0 {
+        if ours as f64 > 1.1 * theirs as f64 + 2.0 {
             failures.push(format!("{name}: {ours} crossings, dot {theirs}"));
         }
+        // The real systems (not the samples, not the generated graphs): at least half drawn with no more crossings
+        // than dot draws them with.
+        if !name.ends_with(".syncopate") && !name.starts_with("generated") {
+            real += 1;
+            real_at_most_dot += usize::from(ours <= theirs);
+        }
     }
+    println!("{real_at_most_dot} of {real} real systems with at most dot's crossings");
     assert!(failures.is_empty(), "more crossings than dot: {failures:?}");
+    assert!(
+        2 * real_at_most_dot >= real,
+        "only {real_at_most_dot} of {real} real systems with at most dot's crossings"
+    );
 }

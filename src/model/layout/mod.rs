@@ -6,6 +6,7 @@
 mod coords;
 mod groups;
 mod order;
+mod refine;
 
 use std::collections::HashMap;
 
@@ -150,14 +151,27 @@ pub fn tidy_layout(design: &mut Design) {
             let part_band: Vec<usize> = members.iter().map(|&s| band[s]).collect();
             // The sweeps end in different local optima from different first orders: each is laid out and the
             // one whose calls, drawn straight, cross least is kept (ties: the first).
-            let positions = (0..order::STARTS)
-                .map(|start| lay_out_part(&part_layer, &part_pairs, &part_band, start))
-                .min_by_key(|positions| {
-                    segment_crossings(&part_pairs, |i| {
-                        positions.get(i).map(|p| (f64::from(p[0]), f64::from(p[1])))
-                    })
+            // A small part is refined from every first order; a large one only from the best, as the refinement
+            // costs more than the ordering there.
+            let refine_each = part_pairs.len() <= REFINE_EACH_MAX_CALLS;
+            let straight_crossings = |positions: &Vec<[f32; 2]>| {
+                segment_crossings(&part_pairs, |i| {
+                    positions.get(i).map(|p| (f64::from(p[0]), f64::from(p[1])))
                 })
+            };
+            let (best_start, positions) = (0..order::STARTS)
+                .map(|start| {
+                    let positions =
+                        lay_out_part(&part_layer, &part_pairs, &part_band, start, refine_each);
+                    (start, positions)
+                })
+                .min_by_key(|(_, positions)| straight_crossings(positions))
                 .unwrap_or_default();
+            let positions = if refine_each {
+                positions
+            } else {
+                lay_out_part(&part_layer, &part_pairs, &part_band, best_start, true)
+            };
             let size = positions.iter().fold([0f32, 0f32], |size, p| {
                 [size[0].max(p[0]), size[1].max(p[1])]
             });
@@ -209,13 +223,18 @@ pub fn tidy_layout(design: &mut Design) {
     }
 }
 
+/// The most calls a part may have for each of its first orders to be refined (see `refine`).
+const REFINE_EACH_MAX_CALLS: usize = 400;
+
 /// One connected part laid out from one first order (`start`): layers ordered to few crossings, groups made
-/// bands, heights assigned; each service's position relative to the part's top left.
+/// bands, heights assigned, and with `refine` the straight calls' crossings reduced by local moves; each
+/// service's position relative to the part's top left.
 fn lay_out_part(
     layer: &[usize],
     pairs: &[(usize, usize)],
     band: &[usize],
     start: usize,
+    refine: bool,
 ) -> Vec<[f32; 2]> {
     let mut graph = order::Layered::new(layer, pairs, start);
     graph.minimise_crossings();
@@ -225,11 +244,18 @@ fn lay_out_part(
     if let Some(node_rank) = &node_rank {
         groups::stack_bands(node_rank, &mut heights);
     }
+    heights.truncate(layer.len());
+    let mut layer = layer.to_vec();
+    if refine {
+        refine::Picture::new(&mut layer, &mut heights, band, pairs).improve();
+    }
+    let first_layer = layer.iter().copied().min().unwrap_or(0);
+    let top = heights.iter().copied().fold(f64::INFINITY, f64::min);
     (0..layer.len())
         .map(|i| {
             [
-                layer[i] as f32 * LAYER_SPACING,
-                heights[i] as f32 * ROW_SPACING,
+                (layer[i] - first_layer) as f32 * LAYER_SPACING,
+                (heights[i] - top) as f32 * ROW_SPACING,
             ]
         })
         .collect()
@@ -401,6 +427,37 @@ mod tests {
         );
         assert!(width <= LAYER_SPACING * 2.0 * MAX_STRETCH + 1.0);
         assert_eq!(crossings(&design), 0);
+    }
+
+    #[test]
+    fn the_refinement_crosses_less_keeps_callers_left_and_boxes_a_row_apart() {
+        for seed in 0..12 {
+            let design = crate::model::generate::layered_design(30, 70, seed);
+            let layer = layers(&design);
+            let pairs = call_pairs(&design);
+            let band = vec![0; layer.len()];
+            let straight = |positions: &[[f32; 2]]| {
+                segment_crossings(&pairs, |i| {
+                    positions.get(i).map(|p| (f64::from(p[0]), f64::from(p[1])))
+                })
+            };
+            let plain = lay_out_part(&layer, &pairs, &band, 0, false);
+            let refined = lay_out_part(&layer, &pairs, &band, 0, true);
+            assert!(straight(&refined) <= straight(&plain), "seed {seed}");
+            for &(a, b) in &pairs {
+                if layer[a] < layer[b] {
+                    assert!(refined[a][0] < refined[b][0], "seed {seed}: {a} -> {b}");
+                }
+            }
+            for (i, p) in refined.iter().enumerate() {
+                for q in &refined[i + 1..] {
+                    assert!(
+                        p[0] != q[0] || (p[1] - q[1]).abs() >= ROW_SPACING - 0.01,
+                        "seed {seed}: {p:?} and {q:?} overlap"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
