@@ -2329,23 +2329,47 @@ fn compare_with_a_committed_revision_picked_from_the_files_history() {
 /// TrainTicket's call graph (tests/layout/trainticket.txt) as a laid-out design: 65 services whose names all start
 /// with `ts-`, most ending in `-service`.
 fn trainticket() -> syncopate::model::Design {
-    use syncopate::model::{CallMode, Design, Edge, Service, ServiceKind};
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/layout/trainticket.txt"),
-    )
-    .unwrap();
-    let mut design = Design::new("TrainTicket");
+    from_edge_list(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/layout/trainticket.txt"))
+}
+
+/// A design of an edge list (`caller -> callee : sync|async : protocol`, `#` comments), laid out tidily; services
+/// named like databases are databases.
+fn from_edge_list(path: &Path) -> syncopate::model::Design {
+    use syncopate::model::{CallMode, Design, Edge, Protocol, Service, ServiceKind};
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut design = Design::new(path.file_stem().unwrap().to_string_lossy());
     for line in text
         .lines()
-        .filter(|l| !l.starts_with('#') && l.contains("->"))
+        .map(|l| l.split('#').next().unwrap_or(""))
+        .filter(|l| l.contains("->"))
     {
         let (from, rest) = line.split_once("->").unwrap();
-        let (to, mode) = rest.split_once(':').unwrap();
-        let (from, to) = (from.trim(), to.trim());
-        for id in [from, to] {
+        let mut parts = rest.split(':').map(str::trim);
+        let to = parts.next().unwrap_or("");
+        let mode = parts.next().unwrap_or("sync");
+        let protocol = parts.next().unwrap_or("");
+        let id = |name: &str| -> String {
+            name.trim()
+                .to_ascii_lowercase()
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                .collect()
+        };
+        let (from, to) = (id(from), id(to));
+        if from.is_empty()
+            || to.is_empty()
+            || !from.starts_with(|c: char| c.is_ascii_lowercase())
+            || !to.starts_with(|c: char| c.is_ascii_lowercase())
+        {
+            continue;
+        }
+        for id in [&from, &to] {
             if design.service(id).is_none() {
-                let mut service = Service::new(id);
-                if id.ends_with("mongo") || id.ends_with("mysql") {
+                let mut service = Service::new(id.as_str());
+                if ["mongo", "mysql", "db", "redis", "memcached"]
+                    .iter()
+                    .any(|s| id.ends_with(s))
+                {
                     service.kind = ServiceKind::Database;
                 }
                 design.services.push(service);
@@ -2356,13 +2380,81 @@ fn trainticket() -> syncopate::model::Design {
         } else {
             CallMode::Sync
         };
-        let edge = Edge::new(from, to, mode);
+        let mut edge = Edge::new(from.as_str(), to.as_str(), mode);
+        edge.protocol = match protocol {
+            "grpc" | "thrift" => Some(Protocol::Grpc),
+            "amqp" => Some(Protocol::Amqp),
+            "kafka" => Some(Protocol::Kafka),
+            "tcp" | "mongodb" | "redis" | "memcached" => Some(Protocol::Tcp),
+            _ => None,
+        };
         if design.edge(edge.id.as_str()).is_none() {
             design.edges.push(edge);
         }
     }
     syncopate::model::layout::tidy_layout(&mut design);
     design
+}
+
+#[test]
+fn no_call_label_covers_another_or_a_box_at_fit_zoom() {
+    // Every sample, and every real system of the layout corpus, in a 1280x800 window as it opens (fitted).
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut designs: Vec<PathBuf> = std::fs::read_dir(root.join("samples"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let mut lists: Vec<PathBuf> = std::fs::read_dir(root.join("tests/layout"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    lists.extend(
+        std::fs::read_dir(root.join("../shared/real-world/edges"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path()),
+    );
+    for list in lists {
+        let design = from_edge_list(&list);
+        let path = dir.path().join(format!(
+            "{}.syncopate",
+            list.file_stem().unwrap().to_string_lossy()
+        ));
+        syncopate::model::save_file(&path, &design).unwrap();
+        designs.push(path);
+    }
+    designs.sort();
+    let mut drawn_in_all = 0;
+    for path in designs {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let mut harness = app_on(Some(path));
+        harness.run_steps(6);
+        let ctx = harness.ctx.clone();
+        let canvas = harness.state().canvas();
+        let labels = canvas.drawn_call_labels(&ctx);
+        let boxes = canvas.drawn_boxes();
+        drawn_in_all += labels.len();
+        println!("{name}: {} labels drawn", labels.len());
+        for (i, (call, label)) in labels.iter().enumerate() {
+            for (other, rect) in &labels[i + 1..] {
+                assert!(
+                    !label.intersects(*rect),
+                    "{name}: the labels of {call} and {other} overlap: {label:?} {rect:?}"
+                );
+            }
+            for (service, rect) in &boxes {
+                assert!(
+                    !label.intersects(*rect),
+                    "{name}: the label of {call} covers {service}: {label:?} {rect:?}"
+                );
+            }
+        }
+    }
+    assert!(drawn_in_all > 100, "labels are drawn: {drawn_in_all}");
 }
 
 #[test]

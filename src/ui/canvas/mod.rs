@@ -31,6 +31,7 @@ use crate::ui::warnings::severity_color;
 mod compare;
 mod groups;
 mod interaction;
+mod labels;
 pub mod names;
 mod overlay;
 mod overview;
@@ -44,6 +45,8 @@ pub use compare::{
 };
 pub use groups::collapsed_group_of;
 use groups::*;
+pub use labels::PlacedLabel;
+use labels::*;
 use overlay::*;
 pub use overlay::{
     CallOverlay, FaultRequest, LiveOverlay, ServiceOverlay, breaker_label, utilization_color,
@@ -172,6 +175,10 @@ pub struct Canvas {
     name_affixes: (Option<String>, Option<String>),
     /// The services the next fit frames (a focus), instead of the whole design.
     fit_only: Option<Vec<ServiceId>>,
+    /// Counts the view graph's rebuilds.
+    graph_generation: u64,
+    /// The rebuild and zoom the call labels were last placed for.
+    labels_placed_for: Option<(u64, f32)>,
 }
 
 impl Default for Canvas {
@@ -208,6 +215,8 @@ impl Default for Canvas {
             compare: None,
             name_affixes: (None, None),
             fit_only: None,
+            graph_generation: 0,
+            labels_placed_for: None,
         }
     }
 }
@@ -368,6 +377,8 @@ impl Canvas {
             meta.save(ui);
         }
         self.apply_live();
+        let zoom = MetadataFrame::new(Some(CANVAS_ID.to_owned())).load(ui).zoom;
+        self.place_call_labels(ui.ctx(), zoom);
         // Group boxes go behind the services and calls: a place is kept for them now and filled once this frame's
         // view (which a drag or the wheel may change) is known.
         let behind = ui.painter().add(Shape::Noop);
@@ -395,6 +406,13 @@ impl Canvas {
         }
         if self.graph.node_count() >= MINIMAP_MIN_SERVICES {
             self.minimap(ui, response.rect);
+        }
+        // A zoom this frame moved the labels' places: they are placed again on the next.
+        if self
+            .last_view
+            .is_some_and(|(_, now, _)| Some(now) != self.labels_placed_for.map(|(_, z)| z))
+        {
+            ui.ctx().request_repaint();
         }
     }
 

@@ -442,8 +442,11 @@ pub struct CallShape {
     pub live: Option<CallOverlay>,
     /// Drawn faintly: not on the focused flow.
     pub dimmed: bool,
-    /// The label goes below the line instead of above it (see `labels_apart`).
-    pub label_below: bool,
+    /// The label's short form, said where the whole one finds no room (the protocol; empty: none).
+    pub short_label: String,
+    /// Where the label goes and what it says (see `labels`); `None`: not drawn (no room, or shared with another
+    /// call from the same service).
+    pub placed_label: Option<(PlacedLabel, String)>,
     /// The call has a breaker, whose state is drawn below the line while simulating: its label stays above.
     pub has_breaker: bool,
     /// How far the middle of the call bends sideways to go round boxes in its way, in canvas units (0: straight;
@@ -465,7 +468,8 @@ impl From<EdgeProps<EdgeId>> for CallShape {
             badge: None,
             live: None,
             dimmed: false,
-            label_below: false,
+            short_label: String::new(),
+            placed_label: None,
             has_breaker: false,
             bend: 0.0,
             compensation: false,
@@ -628,7 +632,8 @@ impl CallShape {
                 stroke: PathStroke::new(width, color),
             }));
         }
-        if !self.label.is_empty() && !is_far(zoom) {
+        let placed = self.placed_label.as_ref().filter(|_| !is_far(zoom));
+        if let Some((place, text)) = placed {
             let size = text_size(10.5 * zoom, 6.0, 18.0);
             let text_color = if self.selected {
                 color
@@ -638,18 +643,10 @@ impl CallShape {
                 Color32::from_gray(40)
             };
             let galley = ctx.ctx.fonts_mut(|f| {
-                f.layout_no_wrap(self.label.clone(), FontId::proportional(size), text_color)
+                f.layout_no_wrap(text.clone(), FontId::proportional(size), text_color)
             });
-            // The label sits beside the line's middle, above it, so the arrow stays visible.
-            let (middle, along) = route::point_along(&path, 0.5);
-            let rect = beside_line(
-                middle - along,
-                middle + along,
-                0.5,
-                galley.size(),
-                !self.label_below,
-            )
-            .expand(2.0);
+            // Beside the line where `labels::place` found room for it, so the arrow stays visible.
+            let rect = label_frame(&path, place, galley.size());
             let background = if dark {
                 Color32::from_black_alpha(170)
             } else {
@@ -686,25 +683,6 @@ pub(super) fn beside_line(from: Pos2, to: Pos2, at: f32, size: Vec2, above: bool
     let side = if above { up } else { -up };
     let lift = side * (size.y / 2.0 + 3.0) + side.x.abs() * side * size.x / 2.0;
     Rect::from_center_size(from + (to - from) * at + lift, size)
-}
-
-/// Which labels go below their lines (`calls`: each line's ends, its label's estimated size, and whether below is
-/// free for it: not for a call whose breaker state goes there): a label that would cover one placed before it,
-/// above their lines, goes below its own line when it covers nothing there. Two calls leaving a service a few
-/// degrees apart had their labels stacked on each other.
-pub(super) fn labels_apart(calls: &[(Pos2, Pos2, Vec2, bool)]) -> Vec<bool> {
-    let mut placed: Vec<Rect> = Vec::with_capacity(calls.len());
-    calls
-        .iter()
-        .map(|&(from, to, size, may_go_below)| {
-            let above = beside_line(from, to, 0.5, size, true).expand(2.0);
-            let below = beside_line(from, to, 0.5, size, false).expand(2.0);
-            let covers = |rect: Rect| placed.iter().any(|other| other.intersects(rect));
-            let flip = may_go_below && covers(above) && !covers(below);
-            placed.push(if flip { below } else { above });
-            flip
-        })
-        .collect()
 }
 
 impl DisplayEdge<ServiceId, EdgeId, Directed, DefaultIx, ServiceShape> for CallShape {
@@ -877,33 +855,5 @@ mod beside_line_tests {
                 assert!(old_pill.intersects(label_rect.expand(2.0)));
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod labels_apart_tests {
-    use super::*;
-
-    #[test]
-    fn labels_of_two_calls_fanning_out_close_together_go_either_side() {
-        let size = Vec2::new(80.0, 14.0);
-        let calls = [
-            (Pos2::new(0.0, 0.0), Pos2::new(300.0, -40.0), size, true),
-            (Pos2::new(0.0, 6.0), Pos2::new(300.0, -30.0), size, true),
-            (Pos2::new(0.0, 300.0), Pos2::new(300.0, 300.0), size, true),
-        ];
-        let rect = |i: usize, below: bool| {
-            let (from, to, size, _) = calls[i];
-            beside_line(from, to, 0.5, size, !below)
-        };
-        // Both above, they stack.
-        assert!(rect(0, false).intersects(rect(1, false)));
-        let below = labels_apart(&calls);
-        assert_eq!(below, [false, true, false]);
-        assert!(!rect(0, below[0]).intersects(rect(1, below[1])));
-        // A call with a breaker keeps its label above: its state goes below.
-        let mut with_breaker = calls;
-        with_breaker[1].3 = false;
-        assert_eq!(labels_apart(&with_breaker), [false, false, false]);
     }
 }

@@ -181,6 +181,7 @@ impl Canvas {
                 if calls.len() == 1 {
                     display.mode = first.mode;
                     display.label = call_label(design, first);
+                    display.short_label = first.effective_protocol().as_str().to_owned();
                     display.badge = badges.edges.get(first.id.as_str()).copied();
                 } else {
                     let all_async = calls.iter().all(|c| c.mode == CallMode::Async);
@@ -203,8 +204,8 @@ impl Canvas {
         self.name_affixes = (prefix, suffix);
         cover_overlapping_boxes(&mut graph);
         route_calls_around_boxes(&mut graph);
-        keep_call_labels_apart(&mut graph);
         self.graph = graph;
+        self.graph_generation += 1;
         self.nodes = nodes;
         self.edges = edges;
         self.group_nodes = group_nodes;
@@ -248,43 +249,20 @@ impl Layout<KeepPositionsState> for KeepPositions {
     }
 }
 
-/// Puts below its line a call label that would cover another call's label above its own (sizes estimated at zoom
-/// 1: the label font is 10.5 px there, some 6 px a character, with room for a finding badge).
-fn keep_call_labels_apart(graph: &mut CanvasGraph) {
-    let mut indices = Vec::new();
-    let mut calls = Vec::new();
-    for call in calls_between_two_services(graph) {
-        let shape = call.shape;
-        if shape.label.is_empty() {
-            continue;
-        }
-        // The label's line: the path's direction at its middle, where the label goes.
-        let (middle, along) = route::point_along(&shape.path(call.start, call.end), 0.5);
-        let (a, b) = (middle - along * 50.0, middle + along * 50.0);
-        let badge = if shape.badge.is_some() { 20.0 } else { 0.0 };
-        let size = Vec2::new(shape.label.chars().count() as f32 * 6.0 + badge, 14.0);
-        indices.push(call.index);
-        calls.push((a, b, size, !shape.has_breaker));
-    }
-    for (index, below) in indices.into_iter().zip(labels_apart(&calls)) {
-        if let Some(edge) = graph.edge_mut(index) {
-            edge.display_mut().label_below = below;
-        }
-    }
-}
-
 /// A call drawn between two different services (a call to itself is a hook beside its box: no label to move, no
 /// line to route), with its ends.
-struct DrawnCall<'g> {
-    index: EdgeIndex,
-    shape: &'g CallShape,
-    from: NodeIndex,
-    to: NodeIndex,
-    start: &'g ServiceNode,
-    end: &'g ServiceNode,
+pub(super) struct DrawnCall<'g> {
+    pub(super) index: EdgeIndex,
+    pub(super) shape: &'g CallShape,
+    pub(super) from: NodeIndex,
+    pub(super) to: NodeIndex,
+    pub(super) start: &'g ServiceNode,
+    pub(super) end: &'g ServiceNode,
 }
 
-fn calls_between_two_services(graph: &CanvasGraph) -> impl Iterator<Item = DrawnCall<'_>> {
+pub(super) fn calls_between_two_services(
+    graph: &CanvasGraph,
+) -> impl Iterator<Item = DrawnCall<'_>> {
     graph.edges_iter().filter_map(|(index, edge)| {
         let (from, to) = graph.edge_endpoints(index)?;
         let (start, end) = (graph.node(from)?, graph.node(to)?);
