@@ -7,7 +7,7 @@
 //!
 //! Placement works at screen scale (canvas units times the zoom, without the pan), with the sizes the painter lays
 //! the texts out at, so the rectangles placed are the rectangles painted. It runs when the view graph is rebuilt or
-//! the zoom changes, not every frame.
+//! the zoom comes to rest at a new value, not every frame.
 
 use std::collections::HashMap;
 
@@ -160,7 +160,16 @@ impl Canvas {
     /// are placed for both already.
     pub(super) fn place_call_labels(&mut self, ctx: &egui::Context, zoom: f32) {
         let key = (self.graph_generation, zoom);
+        let zooming = self.labels_zoom_last_frame.replace(zoom) != Some(zoom);
+        let rebuilt = self.labels_placed_for.map(|(generation, _)| generation) != Some(key.0);
         if self.labels_placed_for == Some(key) {
+            return;
+        }
+        if zooming && !rebuilt {
+            // In the middle of a zoom gesture the labels keep their places (they scale with the view), and are
+            // placed again once the zoom rests: placing them anew every frame of the gesture cost a large design
+            // its frame budget.
+            ctx.request_repaint();
             return;
         }
         self.labels_placed_for = Some(key);

@@ -179,6 +179,8 @@ pub struct Canvas {
     graph_generation: u64,
     /// The rebuild and zoom the call labels were last placed for.
     labels_placed_for: Option<(u64, f32)>,
+    /// The zoom at the last frame's label placement, to tell a zoom gesture from a zoom at rest.
+    labels_zoom_last_frame: Option<f32>,
 }
 
 impl Default for Canvas {
@@ -217,6 +219,7 @@ impl Default for Canvas {
             fit_only: None,
             graph_generation: 0,
             labels_placed_for: None,
+            labels_zoom_last_frame: None,
         }
     }
 }
