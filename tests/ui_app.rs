@@ -2439,8 +2439,8 @@ fn no_call_label_covers_another_or_a_box_at_fit_zoom() {
         let boxes = canvas.drawn_boxes();
         drawn_in_all += labels.len();
         println!("{name}: {} labels drawn", labels.len());
-        for (i, (call, label)) in labels.iter().enumerate() {
-            for (other, rect) in &labels[i + 1..] {
+        for (i, (call, _, label)) in labels.iter().enumerate() {
+            for (other, _, rect) in &labels[i + 1..] {
                 assert!(
                     !label.intersects(*rect),
                     "{name}: the labels of {call} and {other} overlap: {label:?} {rect:?}"
@@ -2455,6 +2455,58 @@ fn no_call_label_covers_another_or_a_box_at_fit_zoom() {
         }
     }
     assert!(drawn_in_all > 100, "labels are drawn: {drawn_in_all}");
+}
+
+#[test]
+fn a_fan_of_calls_with_one_label_shares_it_and_a_crowded_label_says_its_protocol() {
+    use syncopate::model::{CallMode, Design, Edge, Service};
+    // A gateway calling three leaf services at once (each label "#1 par · grpc"), and a call with a timeout and
+    // retries between two boxes too close for its whole label.
+    let mut design = Design::new("fan");
+    for (id, x, y) in [
+        ("gw", 0.0, 200.0),
+        ("a", 400.0, 0.0),
+        ("b", 400.0, 200.0),
+        ("c", 400.0, 400.0),
+        ("d", 0.0, 600.0),
+        ("e", 240.0, 600.0),
+    ] {
+        let mut service = Service::new(id);
+        service.position = Some([x, y]);
+        design.services.push(service);
+    }
+    for to in ["a", "b", "c"] {
+        let mut edge = Edge::new("gw", to, CallMode::Sync);
+        edge.protocol = Some(syncopate::model::Protocol::Grpc);
+        design.edges.push(edge);
+    }
+    let mut tight = Edge::new("d", "e", CallMode::Sync);
+    tight.timeout_ms = Some(1500.0);
+    tight.retry = Some(syncopate::model::RetryPolicy {
+        max_retries: 2,
+        backoff_ms: 0.0,
+        per_try_timeout_ms: None,
+    });
+    design.edges.push(tight);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fan.syncopate");
+    syncopate::model::save_file(&path, &design).unwrap();
+    let mut harness = app_on(Some(path));
+    harness.run_steps(6);
+    let ctx = harness.ctx.clone();
+    let labels: Vec<String> = harness
+        .state()
+        .canvas()
+        .drawn_call_labels(&ctx)
+        .into_iter()
+        .map(|(_, text, _)| text)
+        .collect();
+    assert!(
+        labels.contains(&"3 calls · #1 par · grpc".to_owned()),
+        "{labels:?}"
+    );
+    assert!(labels.contains(&"http".to_owned()), "{labels:?}");
+    assert_eq!(labels.len(), 2, "{labels:?}");
 }
 
 #[test]

@@ -31,6 +31,21 @@ pub(super) struct LabelRequest {
 /// A call of the view graph and its path at screen scale.
 type CallPath = (EdgeIndex, Vec<Pos2>);
 
+/// A label's calls, its whole and short texts, and its badge.
+type LabelTexts = (Vec<EdgeIndex>, String, String, Option<(Severity, usize)>);
+
+/// A call's label as placed: where, what it says, and the badge beside it (of a shared label: the findings of all
+/// its calls).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallLabel {
+    /// Where it goes along the call.
+    pub place: PlacedLabel,
+    /// What it says.
+    pub text: String,
+    /// The worst severity and the number of findings drawn beside it.
+    pub badge: Option<(Severity, usize)>,
+}
+
 /// Where a label went.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PlacedLabel {
@@ -185,7 +200,9 @@ impl Canvas {
         let edges: Vec<EdgeIndex> = self.graph.g().edge_indices().collect();
         for &index in &edges {
             if let Some(edge) = self.graph.edge_mut(index) {
-                edge.display_mut().placed_label = None;
+                let display = edge.display_mut();
+                display.placed_label = None;
+                display.label_shared = false;
             }
         }
         if is_far(zoom) {
@@ -199,9 +216,8 @@ impl Canvas {
             })
         };
         let badge_room = 2.0 * badge_radius(zoom) + 2.0;
-        // Calls from one service with the same label and no finding of their own share one label.
+        // Calls from one service with the same label share one label, their findings counted in one badge.
         let mut fans: HashMap<(NodeIndex, &str), Vec<CallPath>> = HashMap::new();
-        let mut alone: Vec<(EdgeIndex, Vec<Pos2>, &CallShape)> = Vec::new();
         for call in calls_between_two_services(&self.graph) {
             let shape = call.shape;
             if shape.label.is_empty() {
@@ -212,72 +228,74 @@ impl Canvas {
                 .into_iter()
                 .map(|p| (p.to_vec2() * zoom).to_pos2())
                 .collect();
-            if shape.badge.is_none() {
-                fans.entry((call.from, shape.label.as_str()))
-                    .or_default()
-                    .push((call.index, path));
-            } else {
-                alone.push((call.index, path, shape));
-            }
+            fans.entry((call.from, shape.label.as_str()))
+                .or_default()
+                .push((call.index, path));
         }
-        // Each label's calls and texts: (the calls it may go along, the whole text, the short one).
-        let mut texts: Vec<(Vec<EdgeIndex>, String, String)> = Vec::new();
+        // Each label's calls, texts and badge: (the calls it may go along, the whole text, the short one, badge).
+        let mut texts: Vec<LabelTexts> = Vec::new();
         let mut requests: Vec<LabelRequest> = Vec::new();
         let mut fans: Vec<_> = fans.into_iter().collect();
         fans.sort_by_key(|((from, label), _)| (*from, label.to_string()));
         for ((_, label), members) in fans {
+            let shapes: Vec<&CallShape> = members
+                .iter()
+                .filter_map(|(index, _)| self.graph.edge(*index).map(|e| e.display()))
+                .collect();
             let shared = members.len() > 1;
             let (whole, short) = if shared {
                 let count = members.len();
                 (format!("{count} calls · {label}"), format!("{count} calls"))
             } else {
-                let shape = self.graph.edge(members[0].0).map(|e| e.display());
                 (
                     label.to_owned(),
-                    shape.map(|s| s.short_label.clone()).unwrap_or_default(),
+                    shapes
+                        .first()
+                        .map(|s| s.short_label.clone())
+                        .unwrap_or_default(),
                 )
             };
-            let may_go_below = members.iter().all(|(index, _)| {
-                self.graph
-                    .edge(*index)
-                    .is_none_or(|e| !e.display().has_breaker)
-            });
+            let badge = shapes
+                .iter()
+                .filter_map(|s| s.badge)
+                .reduce(|a, b| (a.0.min(b.0), a.1 + b.1));
             requests.push(LabelRequest {
                 sizes: [
                     Some(measure(&whole)),
                     (!short.is_empty() && short != whole).then(|| measure(&short)),
                 ],
                 paths: members.iter().map(|(_, path)| path.clone()).collect(),
-                badge_room: 0.0,
-                may_go_below,
+                badge_room: if badge.is_some() { badge_room } else { 0.0 },
+                may_go_below: shapes.iter().all(|s| !s.has_breaker),
                 shared,
             });
-            texts.push((members.into_iter().map(|(i, _)| i).collect(), whole, short));
-        }
-        for (index, path, shape) in alone {
-            let short = shape.short_label.clone();
-            requests.push(LabelRequest {
-                sizes: [
-                    Some(measure(&shape.label)),
-                    (!short.is_empty() && short != shape.label).then(|| measure(&short)),
-                ],
-                paths: vec![path],
-                badge_room,
-                may_go_below: !shape.has_breaker,
-                shared: false,
-            });
-            texts.push((vec![index], shape.label.clone(), short));
+            texts.push((
+                members.into_iter().map(|(i, _)| i).collect(),
+                whole,
+                short,
+                badge,
+            ));
         }
         let obstacles = self.box_footprints(ctx, zoom);
         let placed = place(&requests, &obstacles);
-        for ((calls, whole, short), place) in texts.into_iter().zip(placed) {
+        for ((calls, whole, short, badge), place) in texts.into_iter().zip(placed) {
             let Some(place) = place else { continue };
-            let Some(&index) = calls.get(place.path) else {
-                continue;
-            };
             let text = if place.short { short } else { whole };
-            if let Some(edge) = self.graph.edge_mut(index) {
-                edge.display_mut().placed_label = Some((PlacedLabel { path: 0, ..place }, text));
+            for (i, &index) in calls.iter().enumerate() {
+                let Some(edge) = self.graph.edge_mut(index) else {
+                    continue;
+                };
+                let display = edge.display_mut();
+                if i == place.path {
+                    display.placed_label = Some(CallLabel {
+                        place: PlacedLabel { path: 0, ..place },
+                        text: text.clone(),
+                        badge,
+                    });
+                } else {
+                    // Said by the shared label, findings included.
+                    display.label_shared = true;
+                }
             }
         }
     }
@@ -328,9 +346,9 @@ impl Canvas {
             .collect()
     }
 
-    /// Every call label drawn at the last frame, as the call's id and the label's frame on screen (for tests and
-    /// tooling).
-    pub fn drawn_call_labels(&self, ctx: &egui::Context) -> Vec<(EdgeId, Rect)> {
+    /// Every call label drawn at the last frame: the call's id (of a shared label, the call it goes along), its
+    /// text and its frame on screen, with the badge beside it (for tests and tooling).
+    pub fn drawn_call_labels(&self, ctx: &egui::Context) -> Vec<(EdgeId, String, Rect)> {
         let Some((screen, zoom, pan)) = self.last_view else {
             return Vec::new();
         };
@@ -340,7 +358,9 @@ impl Canvas {
         let font = FontId::proportional(text_size(10.5 * zoom, 6.0, 18.0));
         calls_between_two_services(&self.graph)
             .filter_map(|call| {
-                let (place, text) = call.shape.placed_label.as_ref()?;
+                let CallLabel {
+                    place, text, badge, ..
+                } = call.shape.placed_label.as_ref()?;
                 let path: Vec<Pos2> = call
                     .shape
                     .path(call.start, call.end)
@@ -352,11 +372,15 @@ impl Canvas {
                         .size()
                 });
                 let frame = label_frame(&path, place, size);
-                let frame = match call.shape.badge {
+                let frame = match badge {
                     Some(_) => footprint(frame, 2.0 * badge_radius(zoom) + 2.0),
                     None => frame,
                 };
-                Some((self.graph.edge(call.index)?.payload().clone(), frame))
+                Some((
+                    self.graph.edge(call.index)?.payload().clone(),
+                    text.clone(),
+                    frame,
+                ))
             })
             .collect()
     }

@@ -45,8 +45,8 @@ pub use compare::{
 };
 pub use groups::collapsed_group_of;
 use groups::*;
-pub use labels::PlacedLabel;
 use labels::*;
+pub use labels::{CallLabel, PlacedLabel};
 use overlay::*;
 pub use overlay::{
     CallOverlay, FaultRequest, LiveOverlay, ServiceOverlay, breaker_label, utilization_color,

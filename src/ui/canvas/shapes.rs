@@ -446,7 +446,9 @@ pub struct CallShape {
     pub short_label: String,
     /// Where the label goes and what it says (see `labels`); `None`: not drawn (no room, or shared with another
     /// call from the same service).
-    pub placed_label: Option<(PlacedLabel, String)>,
+    pub placed_label: Option<CallLabel>,
+    /// The call's label and findings are said by a label another call from the same service shares with it.
+    pub label_shared: bool,
     /// The call has a breaker, whose state is drawn below the line while simulating: its label stays above.
     pub has_breaker: bool,
     /// How far the middle of the call bends sideways to go round boxes in its way, in canvas units (0: straight;
@@ -470,6 +472,7 @@ impl From<EdgeProps<EdgeId>> for CallShape {
             dimmed: false,
             short_label: String::new(),
             placed_label: None,
+            label_shared: false,
             has_breaker: false,
             bend: 0.0,
             compensation: false,
@@ -633,7 +636,7 @@ impl CallShape {
             }));
         }
         let placed = self.placed_label.as_ref().filter(|_| !is_far(zoom));
-        if let Some((place, text)) = placed {
+        if let Some(CallLabel { place, text, badge }) = placed {
             let size = text_size(10.5 * zoom, 6.0, 18.0);
             let text_color = if self.selected {
                 color
@@ -654,10 +657,10 @@ impl CallShape {
             };
             shapes.push(Shape::rect_filled(rect, 3.0, background));
             shapes.push(TextShape::new(rect.min + Vec2::splat(2.0), galley, text_color).into());
-            if let Some((severity, count)) = self.badge {
+            if let Some((severity, count)) = *badge {
                 shapes.extend(badge_shapes(ctx, badge_beside(rect, zoom), severity, count));
             }
-        } else if let Some((severity, count)) = self.badge {
+        } else if let Some((severity, count)) = self.badge.filter(|_| !self.label_shared) {
             shapes.extend(badge_shapes(
                 ctx,
                 route::point_along(&path, 0.5).0,
