@@ -10,7 +10,7 @@
 use super::{Point, segments_cross};
 
 /// Segment-pair tests the search may spend (30-35 ns each on the CI machine, the loop around them included).
-const BUDGET_TESTS: u64 = 8_000_000;
+const BUDGET_TESTS: u64 = 5_000_000;
 /// Passes over every service at most.
 const MAX_PASSES: usize = 8;
 /// Other services of its layer a service tries to swap with: the nearest above and below.
