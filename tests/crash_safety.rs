@@ -25,8 +25,16 @@ fn save_forever(target: &Path) -> ! {
                 eprintln!("{error}");
                 std::process::exit(2);
             }
+            // Tells the parent the saves are under way (it kills only after this, however slowly the child
+            // started on a busy machine).
+            let _ = std::fs::write(started_marker(target), b"");
         }
     }
+}
+
+/// The file a child writes once it has saved.
+fn started_marker(target: &Path) -> std::path::PathBuf {
+    target.with_extension("started")
 }
 
 #[test]
@@ -52,10 +60,15 @@ fn a_save_killed_at_any_moment_leaves_the_old_or_the_new_file() {
             .stdout(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        // Let it start and save for a random while (a few saves), then kill it without warning.
-        std::thread::sleep(Duration::from_millis(rng.random_range(20..200)));
+        // Let it start and save, then for a random while (a few saves), then kill it without warning.
+        let spawned = std::time::Instant::now();
+        while !started_marker(&target).exists() && spawned.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        std::thread::sleep(Duration::from_millis(rng.random_range(0..120)));
         child.kill().unwrap();
         let status = child.wait().unwrap();
+        let _ = std::fs::remove_file(started_marker(&target));
         assert!(
             !status.success(),
             "iteration {iteration}: the child was killed, it did not finish"

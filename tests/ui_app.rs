@@ -2458,18 +2458,21 @@ fn no_call_label_covers_another_or_a_box_at_fit_zoom() {
 }
 
 #[test]
-fn a_fan_of_calls_with_one_label_shares_it_and_a_crowded_label_says_its_protocol() {
+fn a_crowded_fan_of_calls_with_one_label_shares_it_and_a_crowded_label_says_its_protocol() {
     use syncopate::model::{CallMode, Design, Edge, Service};
-    // A gateway calling three leaf services at once (each label "#1 par · grpc"), and a call with a timeout and
-    // retries between two boxes too close for its whole label.
+    // A gateway calling three leaf services at once, close together (each label "#1 par · grpc"), a service
+    // calling two far apart, and a call with a timeout and retries between two boxes too close for its whole label.
     let mut design = Design::new("fan");
     for (id, x, y) in [
         ("gw", 0.0, 200.0),
-        ("a", 400.0, 0.0),
-        ("b", 400.0, 200.0),
-        ("c", 400.0, 400.0),
+        ("a", 260.0, 130.0),
+        ("b", 260.0, 200.0),
+        ("c", 260.0, 270.0),
+        ("f", 0.0, 900.0),
+        ("g", 600.0, 750.0),
+        ("h", 600.0, 1050.0),
         ("d", 0.0, 600.0),
-        ("e", 240.0, 600.0),
+        ("e", 320.0, 600.0),
     ] {
         let mut service = Service::new(id);
         service.position = Some([x, y]);
@@ -2479,6 +2482,10 @@ fn a_fan_of_calls_with_one_label_shares_it_and_a_crowded_label_says_its_protocol
         let mut edge = Edge::new("gw", to, CallMode::Sync);
         edge.protocol = Some(syncopate::model::Protocol::Grpc);
         design.edges.push(edge);
+    }
+    // A fan with room for each label keeps them.
+    for to in ["g", "h"] {
+        design.edges.push(Edge::new("f", to, CallMode::Sync));
     }
     let mut tight = Edge::new("d", "e", CallMode::Sync);
     tight.timeout_ms = Some(1500.0);
@@ -2501,12 +2508,20 @@ fn a_fan_of_calls_with_one_label_shares_it_and_a_crowded_label_says_its_protocol
         .into_iter()
         .map(|(_, text, _)| text)
         .collect();
+    // Whole, or "3 calls" where even the shared label has no room for more.
     assert!(
-        labels.contains(&"3 calls · #1 par · grpc".to_owned()),
+        labels
+            .iter()
+            .any(|l| l == "3 calls · #1 par · grpc" || l == "3 calls"),
         "{labels:?}"
     );
     assert!(labels.contains(&"http".to_owned()), "{labels:?}");
-    assert_eq!(labels.len(), 2, "{labels:?}");
+    assert_eq!(
+        labels.iter().filter(|l| *l == "#1 par · http").count(),
+        2,
+        "{labels:?}"
+    );
+    assert_eq!(labels.len(), 4, "{labels:?}");
 }
 
 #[test]

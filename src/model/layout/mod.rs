@@ -329,13 +329,7 @@ pub fn crossings(design: &Design) -> usize {
 /// Crossings of the segments between the ends of `pairs` (service indices) at the positions `at` gives (pairs
 /// that share an end, and ends without a position, left out; a pair each way is one segment).
 fn segment_crossings(pairs: &[(usize, usize)], at: impl Fn(usize) -> Option<Point>) -> usize {
-    let mut segments: Vec<(usize, usize)> = pairs
-        .iter()
-        .map(|&(a, b)| (a.min(b), a.max(b)))
-        .filter(|(a, b)| a != b)
-        .collect();
-    segments.sort_unstable();
-    segments.dedup();
+    let segments = segments_of(pairs);
     // (one end, the other end, and the services at each end)
     let lines: Vec<(Point, Point, usize, usize)> = segments
         .into_iter()
@@ -357,6 +351,19 @@ fn segment_crossings(pairs: &[(usize, usize)], at: impl Fn(usize) -> Option<Poin
 
 /// A position on the canvas.
 type Point = (f64, f64);
+
+/// Each call as a segment between its two services, once (lower index first; a call each way is one segment,
+/// self-calls left out), sorted.
+fn segments_of(pairs: &[(usize, usize)]) -> Vec<(usize, usize)> {
+    let mut segments: Vec<(usize, usize)> = pairs
+        .iter()
+        .map(|&(a, b)| (a.min(b), a.max(b)))
+        .filter(|(a, b)| a != b)
+        .collect();
+    segments.sort_unstable();
+    segments.dedup();
+    segments
+}
 
 /// Whether two segments cross at a point inside both (touching and collinear overlaps are not crossings).
 fn segments_cross(p1: Point, p2: Point, q1: Point, q2: Point) -> bool {

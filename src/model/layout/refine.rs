@@ -7,7 +7,7 @@
 //! callees), and keeps the move when the straight calls then cross less (or as little, with shorter calls). It
 //! stops when a pass finds nothing, or at a budget of segment tests that keeps 1,000 services well under a second.
 
-use super::{Point, segments_cross};
+use super::{Point, segments_cross, segments_of};
 
 /// Segment-pair tests the search may spend (30-35 ns each on the CI machine, the loop around them included).
 const BUDGET_TESTS: u64 = 5_000_000;
@@ -48,13 +48,7 @@ impl<'a> Picture<'a> {
         band: &'a [usize],
         pairs: &[(usize, usize)],
     ) -> Self {
-        let mut segments: Vec<(usize, usize)> = pairs
-            .iter()
-            .map(|&(a, b)| (a.min(b), a.max(b)))
-            .filter(|(a, b)| a != b)
-            .collect();
-        segments.sort_unstable();
-        segments.dedup();
+        let segments = segments_of(pairs);
         let rightward = pairs
             .iter()
             .copied()

@@ -2,8 +2,9 @@
 //! along it (the middle first, then further out both ways, above the line then below) where it covers no box, no
 //! service's name and no label placed before it. Where the whole label finds no room it says only its protocol;
 //! where that finds none either it is left out, and the call's inspector still says everything. Calls from one
-//! service with the same label (a fan of "#1 par · grpc") share one label, "3 calls · #1 par · grpc", placed
-//! near the caller along one of them. Shorter calls are placed first: they have the fewest places.
+//! service with the same label (a fan of "#1 par · grpc") of which any finds no room for its whole label share one
+//! label, "3 calls · #1 par · grpc", placed near the caller along one of them. Shorter calls are placed first: they
+//! have the fewest places.
 //!
 //! Placement works at screen scale (canvas units times the zoom, without the pan), with the sizes the painter lays
 //! the texts out at, so the rectangles placed are the rectangles painted. It runs when the view graph is rebuilt or
@@ -216,7 +217,8 @@ impl Canvas {
             })
         };
         let badge_room = 2.0 * badge_radius(zoom) + 2.0;
-        // Calls from one service with the same label share one label, their findings counted in one badge.
+        // Calls from one service with the same label (a fan) may share one label, their findings counted in one
+        // badge.
         let mut fans: HashMap<(NodeIndex, &str), Vec<CallPath>> = HashMap::new();
         for call in calls_between_two_services(&self.graph) {
             let shape = call.shape;
@@ -232,52 +234,75 @@ impl Canvas {
                 .or_default()
                 .push((call.index, path));
         }
-        // Each label's calls, texts and badge: (the calls it may go along, the whole text, the short one, badge).
-        let mut texts: Vec<LabelTexts> = Vec::new();
-        let mut requests: Vec<LabelRequest> = Vec::new();
         let mut fans: Vec<_> = fans.into_iter().collect();
         fans.sort_by_key(|((from, label), _)| (*from, label.to_string()));
-        for ((_, label), members) in fans {
-            let shapes: Vec<&CallShape> = members
-                .iter()
-                .filter_map(|(index, _)| self.graph.edge(*index).map(|e| e.display()))
-                .collect();
-            let shared = members.len() > 1;
-            let (whole, short) = if shared {
-                let count = members.len();
-                (format!("{count} calls · {label}"), format!("{count} calls"))
-            } else {
-                (
-                    label.to_owned(),
-                    shapes
-                        .first()
-                        .map(|s| s.short_label.clone())
-                        .unwrap_or_default(),
-                )
-            };
-            let badge = shapes
-                .iter()
-                .filter_map(|s| s.badge)
-                .reduce(|a, b| (a.0.min(b.0), a.1 + b.1));
-            requests.push(LabelRequest {
-                sizes: [
-                    Some(measure(&whole)),
-                    (!short.is_empty() && short != whole).then(|| measure(&short)),
-                ],
-                paths: members.iter().map(|(_, path)| path.clone()).collect(),
-                badge_room: if badge.is_some() { badge_room } else { 0.0 },
-                may_go_below: shapes.iter().all(|s| !s.has_breaker),
-                shared,
-            });
-            texts.push((
-                members.into_iter().map(|(i, _)| i).collect(),
-                whole,
-                short,
-                badge,
-            ));
-        }
+        // Each label's calls, texts and badge (the calls it may go along, the whole text, the short one, the badge),
+        // and what to place: a label per call, but one for each fan in `merged`.
+        let requests_for = |merged: &[bool]| -> (Vec<LabelTexts>, Vec<LabelRequest>) {
+            let mut texts: Vec<LabelTexts> = Vec::new();
+            let mut requests: Vec<LabelRequest> = Vec::new();
+            for (fan, ((_, label), members)) in fans.iter().enumerate() {
+                let groups: Vec<&[CallPath]> = if merged[fan] {
+                    vec![members.as_slice()]
+                } else {
+                    members.chunks(1).collect()
+                };
+                for group in groups {
+                    let shapes: Vec<&CallShape> = group
+                        .iter()
+                        .filter_map(|(index, _)| self.graph.edge(*index).map(|e| e.display()))
+                        .collect();
+                    let shared = group.len() > 1;
+                    let (whole, short) = if shared {
+                        let count = group.len();
+                        (format!("{count} calls · {label}"), format!("{count} calls"))
+                    } else {
+                        (
+                            (*label).to_owned(),
+                            shapes
+                                .first()
+                                .map(|s| s.short_label.clone())
+                                .unwrap_or_default(),
+                        )
+                    };
+                    let badge = shapes
+                        .iter()
+                        .filter_map(|s| s.badge)
+                        .reduce(|a, b| (a.0.min(b.0), a.1 + b.1));
+                    requests.push(LabelRequest {
+                        sizes: [
+                            Some(measure(&whole)),
+                            (!short.is_empty() && short != whole).then(|| measure(&short)),
+                        ],
+                        paths: group.iter().map(|(_, path)| path.clone()).collect(),
+                        badge_room: if badge.is_some() { badge_room } else { 0.0 },
+                        may_go_below: shapes.iter().all(|s| !s.has_breaker),
+                        shared,
+                    });
+                    texts.push((group.iter().map(|(i, _)| *i).collect(), whole, short, badge));
+                }
+            }
+            (texts, requests)
+        };
         let obstacles = self.box_footprints(ctx, zoom);
-        let placed = place(&requests, &obstacles);
+        // First every call on its own; then a fan of calls with one label of which any could not say it whole
+        // shares one label instead (two calls whose labels both fit keep their own: a shared label sits on one of
+        // its calls only).
+        let mut merged = vec![false; fans.len()];
+        let (mut texts, mut requests) = requests_for(&merged);
+        let mut placed = place(&requests, &obstacles);
+        let mut at = 0;
+        for (fan, (_, members)) in fans.iter().enumerate() {
+            let crowded = placed[at..at + members.len()]
+                .iter()
+                .any(|p| p.is_none_or(|p| p.short));
+            merged[fan] = members.len() > 1 && crowded;
+            at += members.len();
+        }
+        if merged.contains(&true) {
+            (texts, requests) = requests_for(&merged);
+            placed = place(&requests, &obstacles);
+        }
         for ((calls, whole, short, badge), place) in texts.into_iter().zip(placed) {
             let Some(place) = place else { continue };
             let text = if place.short { short } else { whole };
