@@ -154,24 +154,20 @@ pub fn tidy_layout(design: &mut Design) {
             // A small part is refined from every first order; a large one only from the best, as the refinement
             // costs more than the ordering there.
             let refine_each = part_pairs.len() <= REFINE_EACH_MAX_CALLS;
-            let straight_crossings = |positions: &Vec<[f32; 2]>| {
-                segment_crossings(&part_pairs, |i| {
-                    positions.get(i).map(|p| (f64::from(p[0]), f64::from(p[1])))
-                })
-            };
-            let (best_start, positions) = (0..order::STARTS)
+            let mut best = (0..order::STARTS)
                 .map(|start| {
-                    let positions =
-                        lay_out_part(&part_layer, &part_pairs, &part_band, start, refine_each);
-                    (start, positions)
+                    let mut laid_out = lay_out_part(&part_layer, &part_pairs, &part_band, start);
+                    if refine_each {
+                        laid_out.refine(&part_band, &part_pairs);
+                    }
+                    laid_out
                 })
-                .min_by_key(|(_, positions)| straight_crossings(positions))
+                .min_by_key(|laid_out| laid_out.straight_crossings(&part_pairs))
                 .unwrap_or_default();
-            let positions = if refine_each {
-                positions
-            } else {
-                lay_out_part(&part_layer, &part_pairs, &part_band, best_start, true)
-            };
+            if !refine_each {
+                best.refine(&part_band, &part_pairs);
+            }
+            let positions = best.positions();
             let size = positions.iter().fold([0f32, 0f32], |size, p| {
                 [size[0].max(p[0]), size[1].max(p[1])]
             });
@@ -226,39 +222,64 @@ pub fn tidy_layout(design: &mut Design) {
 /// The most calls a part may have for each of its first orders to be refined (see `refine`).
 const REFINE_EACH_MAX_CALLS: usize = 400;
 
+/// A connected part laid out: each service's layer and height (in rows).
+#[derive(Default)]
+struct LaidOut {
+    layer: Vec<usize>,
+    height: Vec<f64>,
+}
+
+impl LaidOut {
+    /// Reduces the straight calls' crossings by local moves (see `refine`).
+    fn refine(&mut self, band: &[usize], pairs: &[(usize, usize)]) {
+        refine::Picture::new(&mut self.layer, &mut self.height, band, pairs).improve();
+    }
+
+    /// Crossings of the calls drawn straight.
+    fn straight_crossings(&self, pairs: &[(usize, usize)]) -> usize {
+        segment_crossings(pairs, |i| {
+            Some((*self.layer.get(i)? as f64, *self.height.get(i)?))
+        })
+    }
+
+    /// Each service's position in canvas units relative to the part's top left.
+    fn positions(&self) -> Vec<[f32; 2]> {
+        let first_layer = self.layer.iter().copied().min().unwrap_or(0);
+        let top = self.height.iter().copied().fold(f64::INFINITY, f64::min);
+        self.layer
+            .iter()
+            .zip(&self.height)
+            .map(|(&layer, &height)| {
+                [
+                    (layer - first_layer) as f32 * LAYER_SPACING,
+                    (height - top) as f32 * ROW_SPACING,
+                ]
+            })
+            .collect()
+    }
+}
+
 /// One connected part laid out from one first order (`start`): layers ordered to few crossings, groups made
-/// bands, heights assigned, and with `refine` the straight calls' crossings reduced by local moves; each
-/// service's position relative to the part's top left.
+/// bands, heights assigned.
 fn lay_out_part(
     layer: &[usize],
     pairs: &[(usize, usize)],
     band: &[usize],
     start: usize,
-    refine: bool,
-) -> Vec<[f32; 2]> {
+) -> LaidOut {
     let mut graph = order::Layered::new(layer, pairs, start);
     graph.minimise_crossings();
     let grouped = band.iter().any(|&b| b > 0);
     let node_rank = grouped.then(|| groups::group_layers(&mut graph, band));
-    let mut heights = coords::heights(&graph);
+    let mut height = coords::heights(&graph);
     if let Some(node_rank) = &node_rank {
-        groups::stack_bands(node_rank, &mut heights);
+        groups::stack_bands(node_rank, &mut height);
     }
-    heights.truncate(layer.len());
-    let mut layer = layer.to_vec();
-    if refine {
-        refine::Picture::new(&mut layer, &mut heights, band, pairs).improve();
+    height.truncate(layer.len());
+    LaidOut {
+        layer: layer.to_vec(),
+        height,
     }
-    let first_layer = layer.iter().copied().min().unwrap_or(0);
-    let top = heights.iter().copied().fold(f64::INFINITY, f64::min);
-    (0..layer.len())
-        .map(|i| {
-            [
-                (layer[i] - first_layer) as f32 * LAYER_SPACING,
-                (heights[i] - top) as f32 * ROW_SPACING,
-            ]
-        })
-        .collect()
 }
 
 /// Horizontal room between packed parts: a gap plus half a layer, so calls of neighbouring parts are not mistaken
@@ -443,14 +464,14 @@ mod tests {
             let layer = layers(&design);
             let pairs = call_pairs(&design);
             let band = vec![0; layer.len()];
-            let straight = |positions: &[[f32; 2]]| {
-                segment_crossings(&pairs, |i| {
-                    positions.get(i).map(|p| (f64::from(p[0]), f64::from(p[1])))
-                })
-            };
-            let plain = lay_out_part(&layer, &pairs, &band, 0, false);
-            let refined = lay_out_part(&layer, &pairs, &band, 0, true);
-            assert!(straight(&refined) <= straight(&plain), "seed {seed}");
+            let plain = lay_out_part(&layer, &pairs, &band, 0);
+            let mut laid_out = lay_out_part(&layer, &pairs, &band, 0);
+            laid_out.refine(&band, &pairs);
+            assert!(
+                laid_out.straight_crossings(&pairs) <= plain.straight_crossings(&pairs),
+                "seed {seed}"
+            );
+            let refined = laid_out.positions();
             for &(a, b) in &pairs {
                 if layer[a] < layer[b] {
                     assert!(refined[a][0] < refined[b][0], "seed {seed}: {a} -> {b}");

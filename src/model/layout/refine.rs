@@ -209,15 +209,15 @@ impl<'a> Picture<'a> {
     /// The free heights nearest `target` in `layer` (for `n`): the target itself when free, else the nearest
     /// free height above and below it.
     fn free_near(&self, n: usize, layer: usize, target: f64) -> Vec<f64> {
+        if self.free(n, layer, target) {
+            return vec![target];
+        }
         let mut taken: Vec<f64> = self.members[layer]
             .iter()
             .filter(|&&m| m != n)
             .map(|&m| self.height[m])
             .collect();
         taken.sort_by(f64::total_cmp);
-        if self.free(n, layer, target) {
-            return vec![target];
-        }
         let mut places = Vec::new();
         // Up: from the target, past every taken height less than a row away, nearest first.
         let mut up = target;
@@ -312,7 +312,7 @@ impl<'a> Picture<'a> {
             low.max(layer.saturating_sub(LAYER_REACH)),
             high.min(layer + LAYER_REACH),
         );
-        for l in low..=high.max(low) {
+        for l in low..=high {
             for &target in &targets {
                 for h in self.free_near(n, l, target) {
                     if (l, h) != (layer, height) {
