@@ -204,6 +204,18 @@ impl Canvas {
     }
 
     /// Paints the graph exactly as `GraphView` would, without its interaction handling or repaint request.
+    /// Brings every box's shape up to date with its node's props (where it is, its label, selection), as
+    /// egui_graphs' drawer does before it draws.
+    pub(super) fn update_node_shapes(&mut self) {
+        for node in self.graph.g_mut().node_weights_mut() {
+            let props = node.props().clone();
+            DisplayNode::<ServiceId, EdgeId, Directed, DefaultIx>::update(
+                node.display_mut(),
+                &props,
+            );
+        }
+    }
+
     pub(super) fn paint_static(&mut self, ui: &mut egui::Ui) -> egui::Response {
         let (response, painter) = ui.allocate_painter(ui.available_size(), Sense::click_and_drag());
         let mut meta = MetadataFrame::new(Some(CANVAS_ID.to_owned())).load(ui);
@@ -219,13 +231,7 @@ impl Canvas {
         };
         // Bring every shape up to date with its props first, as egui_graphs' drawer does: a view graph that has
         // only been painted here would otherwise still show the state its shapes were created with.
-        for node in self.graph.g_mut().node_weights_mut() {
-            let props = node.props().clone();
-            DisplayNode::<ServiceId, EdgeId, Directed, DefaultIx>::update(
-                node.display_mut(),
-                &props,
-            );
-        }
+        self.update_node_shapes();
         for edge in self.graph.g_mut().edge_weights_mut() {
             let props = edge.props().clone();
             DisplayEdge::<ServiceId, EdgeId, Directed, DefaultIx, ServiceShape>::update(

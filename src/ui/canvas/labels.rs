@@ -183,21 +183,13 @@ impl Canvas {
         }
         if zooming && !rebuilt {
             // In the middle of a zoom gesture the labels keep their places (they scale with the view), and are
-            // placed again once the zoom rests: placing them anew every frame of the gesture cost a large design
-            // its frame budget.
-            ctx.request_repaint();
+            // placed again once the zoom rests (`show` asks for the frame that does it): placing them anew every
+            // frame of the gesture cost a large design its frame budget.
             return;
         }
         self.labels_placed_for = Some(key);
-        // The calls' ends come from the boxes' shapes, which learn where their nodes are only when updated (as
-        // egui_graphs does before it draws).
-        for node in self.graph.g_mut().node_weights_mut() {
-            let props = node.props().clone();
-            DisplayNode::<ServiceId, EdgeId, Directed, DefaultIx>::update(
-                node.display_mut(),
-                &props,
-            );
-        }
+        // The calls' ends come from the boxes' shapes, which learn where their nodes are only when updated.
+        self.update_node_shapes();
         let edges: Vec<EdgeIndex> = self.graph.g().edge_indices().collect();
         for &index in &edges {
             if let Some(edge) = self.graph.edge_mut(index) {
@@ -209,14 +201,14 @@ impl Canvas {
         if is_far(zoom) {
             return;
         }
-        let font = FontId::proportional(text_size(10.5 * zoom, 6.0, 18.0));
+        let font = call_label_font(zoom);
         let measure = |text: &str| -> Vec2 {
             ctx.fonts_mut(|f| {
                 f.layout_no_wrap(text.to_owned(), font.clone(), Color32::WHITE)
                     .size()
             })
         };
-        let badge_room = 2.0 * badge_radius(zoom) + 2.0;
+        let badge_room = badge_room(zoom);
         // Calls from one service with the same label (a fan) may share one label, their findings counted in one
         // badge.
         let mut fans: HashMap<(NodeIndex, &str), Vec<CallPath>> = HashMap::new();
@@ -328,15 +320,16 @@ impl Canvas {
     /// What each box covers at `zoom`, at screen scale: the box, widened where its name spills out of it (zoomed
     /// out, names keep 10 px and take the room between the layers), and its finding badge.
     fn box_footprints(&self, ctx: &egui::Context, zoom: f32) -> Vec<Rect> {
-        let name_size = text_size(13.0 * zoom, NAME_MIN_SIZE, 28.0);
-        let spills = 13.0 * zoom < NAME_MIN_SIZE;
+        let name_size = name_font_size(zoom);
+        let spills = name_spills(zoom);
         let font = FontId::proportional(name_size);
         self.graph
             .nodes_iter()
             .map(|(_, node)| {
                 let center = (node.location().to_vec2() * zoom).to_pos2();
-                let mut rect =
+                let drawn_box =
                     Rect::from_center_size(center, Vec2::new(SERVICE_WIDTH, SERVICE_HEIGHT) * zoom);
+                let mut rect = drawn_box;
                 let shape = node.display();
                 if spills && zoom >= NAME_ZOOM {
                     let width = ctx.fonts_mut(|f| {
@@ -352,13 +345,8 @@ impl Canvas {
                 }
                 if shape.badge.is_some() {
                     // Its finding badge sits on its upper right corner.
-                    let corner = Rect::from_center_size(
-                        center,
-                        Vec2::new(SERVICE_WIDTH, SERVICE_HEIGHT) * zoom,
-                    )
-                    .right_top();
                     rect = rect.union(Rect::from_center_size(
-                        corner,
+                        drawn_box.right_top(),
                         Vec2::splat(2.0 * badge_radius(zoom)),
                     ));
                 }
@@ -380,7 +368,7 @@ impl Canvas {
         if is_far(zoom) {
             return Vec::new();
         }
-        let font = FontId::proportional(text_size(10.5 * zoom, 6.0, 18.0));
+        let font = call_label_font(zoom);
         calls_between_two_services(&self.graph)
             .filter_map(|call| {
                 let CallLabel {
@@ -398,7 +386,7 @@ impl Canvas {
                 });
                 let frame = label_frame(&path, place, size);
                 let frame = match badge {
-                    Some(_) => footprint(frame, 2.0 * badge_radius(zoom) + 2.0),
+                    Some(_) => footprint(frame, badge_room(zoom)),
                     None => frame,
                 };
                 Some((

@@ -410,7 +410,8 @@ impl Canvas {
         if self.graph.node_count() >= MINIMAP_MIN_SERVICES {
             self.minimap(ui, response.rect);
         }
-        // A zoom this frame moved the labels' places: they are placed again on the next.
+        // A zoom this frame, or one still to come to rest, leaves the labels placed for another zoom: they are
+        // placed again once it rests.
         if self
             .last_view
             .is_some_and(|(_, now, _)| Some(now) != self.labels_placed_for.map(|(_, z)| z))

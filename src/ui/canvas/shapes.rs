@@ -280,8 +280,8 @@ impl ServiceShape {
         self.name_cut = true;
         self.drawn_name = None;
         if zoom >= NAME_ZOOM && (self.group_members.is_none() || !is_far(zoom)) {
-            let name_size = text_size(13.0 * zoom, NAME_MIN_SIZE, 28.0);
-            let overflows = 13.0 * zoom < NAME_MIN_SIZE;
+            let name_size = name_font_size(zoom);
+            let overflows = name_spills(zoom);
             let max_width = if overflows {
                 name_room(zoom, self.column_gap)
             } else {
@@ -637,7 +637,6 @@ impl CallShape {
         }
         let placed = self.placed_label.as_ref().filter(|_| !is_far(zoom));
         if let Some(CallLabel { place, text, badge }) = placed {
-            let size = text_size(10.5 * zoom, 6.0, 18.0);
             let text_color = if self.selected {
                 color
             } else if dark {
@@ -645,9 +644,9 @@ impl CallShape {
             } else {
                 Color32::from_gray(40)
             };
-            let galley = ctx.ctx.fonts_mut(|f| {
-                f.layout_no_wrap(text.clone(), FontId::proportional(size), text_color)
-            });
+            let galley = ctx
+                .ctx
+                .fonts_mut(|f| f.layout_no_wrap(text.clone(), call_label_font(zoom), text_color));
             // Beside the line where `labels::place` found room for it, so the arrow stays visible.
             let rect = label_frame(&path, place, galley.size());
             let background = if dark {
@@ -738,6 +737,27 @@ pub(super) fn badge_shapes(
 /// A finding badge's radius on screen at `zoom`.
 pub(super) fn badge_radius(zoom: f32) -> f32 {
     (8.0 * zoom).clamp(6.0, 11.0)
+}
+
+/// The size of a service's name at `zoom`, in px: never under `NAME_MIN_SIZE`.
+pub(super) fn name_font_size(zoom: f32) -> f32 {
+    text_size(13.0 * zoom, NAME_MIN_SIZE, 28.0)
+}
+
+/// Whether names at `zoom` are kept larger than the zoom would make them, so they may spill out of their boxes
+/// into the room between the layers.
+pub(super) fn name_spills(zoom: f32) -> bool {
+    13.0 * zoom < NAME_MIN_SIZE
+}
+
+/// The font of call labels at `zoom` (the painter's and the label placement's one definition).
+pub(super) fn call_label_font(zoom: f32) -> FontId {
+    FontId::proportional(text_size(10.5 * zoom, 6.0, 18.0))
+}
+
+/// The room a call's finding badge takes right of its label at `zoom` (see `badge_beside`).
+pub(super) fn badge_room(zoom: f32) -> f32 {
+    2.0 * badge_radius(zoom) + 2.0
 }
 
 /// Where a call's finding badge goes: right of its label, clear of it at every zoom (a fixed 8 px put the badge,
