@@ -15,50 +15,11 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use syncopate::model::layout::{crossings, tidy_layout};
-use syncopate::model::{CallMode, Design, Edge, Service, generate};
+use syncopate::model::{Design, generate};
 
-/// A design of an edge list (`caller -> callee : sync|async : protocol`, `#` comments).
+/// A design of an edge list (see `common::design_from_edge_list`).
 fn from_edges(text: &str) -> Design {
-    let mut design = Design::new("edges");
-    let mut ids: Vec<String> = Vec::new();
-    let mut id_of = |name: &str, design: &mut Design| -> String {
-        let id: String = name
-            .trim()
-            .to_ascii_lowercase()
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-            .collect::<String>()
-            .trim_matches('-')
-            .to_owned();
-        let id = if id.is_empty() || !id.starts_with(|c: char| c.is_ascii_lowercase()) {
-            format!("s-{id}").trim_end_matches('-').to_owned()
-        } else {
-            id
-        };
-        if !ids.contains(&id) {
-            ids.push(id.clone());
-            design.services.push(Service::new(id.clone()));
-        }
-        id
-    };
-    for line in text.lines() {
-        let line = line.split('#').next().unwrap_or("").trim();
-        let Some((from, rest)) = line.split_once("->") else {
-            continue;
-        };
-        let mut parts = rest.split(':');
-        let to = parts.next().unwrap_or("");
-        let mode = if parts.next().is_some_and(|m| m.trim() == "async") {
-            CallMode::Async
-        } else {
-            CallMode::Sync
-        };
-        let (from, to) = (id_of(from, &mut design), id_of(to, &mut design));
-        let mut edge = Edge::new(from.as_str(), to.as_str(), mode);
-        edge.id = format!("e{}", design.edges.len()).into();
-        design.edges.push(edge);
-    }
-    design
+    common::design_from_edge_list("edges", text)
 }
 
 /// Crossings of the same graph as Graphviz dot lays it out (rankdir LR, boxes the size of ours).

@@ -46,6 +46,15 @@ fn canvas_rect(harness: &Harness<'static, SyncopateApp>) -> egui::Rect {
         .expect("the canvas is drawn")
 }
 
+/// Where the ghost of a removed service is drawn on the screen while comparing.
+fn ghost_rect(harness: &Harness<'static, SyncopateApp>, service: &str) -> egui::Rect {
+    harness
+        .state()
+        .canvas()
+        .ghost_screen_rect(service)
+        .expect("a ghost is drawn")
+}
+
 /// The design point the view shows at `screen`: where it moves, the view moved.
 fn design_point_at(harness: &Harness<'static, SyncopateApp>, screen: egui::Pos2) -> egui::Pos2 {
     harness
@@ -2209,11 +2218,7 @@ fn comparing_marks_added_changed_and_removed_services_on_the_canvas_until_escape
     assert_eq!(marks.ghost_services[0].name, "legacy-billing");
     // The ghost is drawn where the removed service was, on the canvas.
     let canvas = canvas_rect(&harness);
-    let ghost = harness
-        .state()
-        .canvas()
-        .ghost_screen_rect("legacy-billing")
-        .unwrap();
+    let ghost = ghost_rect(&harness, "legacy-billing");
     assert!(
         canvas.intersects(ghost),
         "{ghost:?} is off the canvas {canvas:?}"
@@ -2259,11 +2264,7 @@ fn the_changes_panel_lists_the_changes_and_selects_a_clicked_one() {
     click(&mut harness, "- service legacy-billing");
     harness.run_steps(3);
     let canvas = canvas_rect(&harness);
-    let ghost = harness
-        .state()
-        .canvas()
-        .ghost_screen_rect("legacy-billing")
-        .unwrap();
+    let ghost = ghost_rect(&harness, "legacy-billing");
     assert!(
         (ghost.center() - canvas.center()).length() < 20.0,
         "{ghost:?} is not centred in {canvas:?}"
@@ -2332,66 +2333,11 @@ fn trainticket() -> syncopate::model::Design {
     from_edge_list(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/layout/trainticket.txt"))
 }
 
-/// A design of an edge list (`caller -> callee : sync|async : protocol`, `#` comments), laid out tidily; services
-/// named like databases are databases.
+/// A design of an edge list (see `common::design_from_edge_list`), laid out tidily.
 fn from_edge_list(path: &Path) -> syncopate::model::Design {
-    use syncopate::model::{CallMode, Design, Edge, Protocol, Service, ServiceKind};
     let text = std::fs::read_to_string(path).unwrap();
-    let mut design = Design::new(path.file_stem().unwrap().to_string_lossy());
-    for line in text
-        .lines()
-        .map(|l| l.split('#').next().unwrap_or(""))
-        .filter(|l| l.contains("->"))
-    {
-        let (from, rest) = line.split_once("->").unwrap();
-        let mut parts = rest.split(':').map(str::trim);
-        let to = parts.next().unwrap_or("");
-        let mode = parts.next().unwrap_or("sync");
-        let protocol = parts.next().unwrap_or("");
-        let id = |name: &str| -> String {
-            name.trim()
-                .to_ascii_lowercase()
-                .chars()
-                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-                .collect()
-        };
-        let (from, to) = (id(from), id(to));
-        if from.is_empty()
-            || to.is_empty()
-            || !from.starts_with(|c: char| c.is_ascii_lowercase())
-            || !to.starts_with(|c: char| c.is_ascii_lowercase())
-        {
-            continue;
-        }
-        for id in [&from, &to] {
-            if design.service(id).is_none() {
-                let mut service = Service::new(id.as_str());
-                if ["mongo", "mysql", "db", "redis", "memcached"]
-                    .iter()
-                    .any(|s| id.ends_with(s))
-                {
-                    service.kind = ServiceKind::Database;
-                }
-                design.services.push(service);
-            }
-        }
-        let mode = if mode.contains("async") {
-            CallMode::Async
-        } else {
-            CallMode::Sync
-        };
-        let mut edge = Edge::new(from.as_str(), to.as_str(), mode);
-        edge.protocol = match protocol {
-            "grpc" | "thrift" => Some(Protocol::Grpc),
-            "amqp" => Some(Protocol::Amqp),
-            "kafka" => Some(Protocol::Kafka),
-            "tcp" | "mongodb" | "redis" | "memcached" => Some(Protocol::Tcp),
-            _ => None,
-        };
-        if design.edge(edge.id.as_str()).is_none() {
-            design.edges.push(edge);
-        }
-    }
+    let name = path.file_stem().unwrap().to_string_lossy();
+    let mut design = common::design_from_edge_list(&name, &text);
     syncopate::model::layout::tidy_layout(&mut design);
     design
 }
@@ -2400,11 +2346,7 @@ fn from_edge_list(path: &Path) -> syncopate::model::Design {
 fn no_call_label_covers_another_or_a_box_at_fit_zoom() {
     // Every sample, and every real system of the layout corpus, in a 1280x800 window as it opens (fitted).
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut designs: Vec<PathBuf> = std::fs::read_dir(root.join("samples"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
+    let mut designs: Vec<PathBuf> = common::sample_paths();
     let dir = tempfile::tempdir().unwrap();
     let mut lists: Vec<PathBuf> = std::fs::read_dir(root.join("tests/layout"))
         .unwrap()
