@@ -250,6 +250,10 @@ pub enum Command {
         /// Folder to write the files into (default: the current folder).
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,
+        /// With `--target chaos`: the experiment's actions call `syncopate emulate FILE --serve`'s fault API
+        /// instead of creating Chaos Mesh resources in a cluster.
+        #[arg(long = "for-emulator")]
+        for_emulator: bool,
     },
     /// Turn an existing system description into a design.
     Import {
@@ -292,7 +296,13 @@ pub enum ExportTarget {
     Rabbitmq,
     /// Kafka topics.
     Kafka,
-    /// Every target.
+    /// Chaos experiments from the planned faults (Chaos Toolkit, Chaos Mesh, Istio faults); not part of `all`.
+    Chaos,
+    /// AsyncAPI 3.0 document of the queues and topics; not part of `all`.
+    Asyncapi,
+    /// OpenAPI 3.1 documents and gRPC `.proto` sketches per service; not part of `all`.
+    Openapi,
+    /// Every production target (envoy to kafka; chaos, asyncapi and openapi only when named).
     All,
 }
 
@@ -450,7 +460,8 @@ fn dispatch(command: &Command, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
             file,
             target,
             output,
-        } => export(file, *target, output.as_deref(), out, err),
+            for_emulator,
+        } => export(file, *target, *for_emulator, output.as_deref(), out, err),
         Command::Import {
             kind,
             input,
@@ -917,6 +928,9 @@ impl ExportTarget {
             ExportTarget::Nginx => vec![export::Target::Nginx],
             ExportTarget::Rabbitmq => vec![export::Target::Rabbitmq],
             ExportTarget::Kafka => vec![export::Target::Kafka],
+            ExportTarget::Chaos => vec![export::Target::Chaos],
+            ExportTarget::Asyncapi => vec![export::Target::Asyncapi],
+            ExportTarget::Openapi => vec![export::Target::Openapi],
             ExportTarget::All => export::Target::ALL.to_vec(),
         }
     }
@@ -925,18 +939,38 @@ impl ExportTarget {
 fn export(
     path: &std::path::Path,
     target: ExportTarget,
+    for_emulator: bool,
     output: Option<&std::path::Path>,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> u8 {
+    if for_emulator && target != ExportTarget::Chaos {
+        let _ = writeln!(
+            err,
+            "error: --for-emulator goes with --target chaos (it points the chaos experiment at `syncopate emulate \
+             --serve`)"
+        );
+        return EXIT_USAGE;
+    }
     let Ok(design) = load_or_report(path, err) else {
         return EXIT_INVALID;
     };
-    let files: Vec<export::ExportedFile> = target
-        .targets()
-        .into_iter()
-        .flat_map(|t| export::export(&design, t))
-        .collect();
+    let files: Vec<export::ExportedFile> = if for_emulator {
+        export::chaos::files(&design, export::chaos::ChaosRunner::Emulator)
+    } else {
+        target
+            .targets()
+            .into_iter()
+            .flat_map(|t| export::export(&design, t))
+            .collect()
+    };
+    if target == ExportTarget::All {
+        let _ = writeln!(
+            err,
+            "note: --target all writes the production configuration; chaos experiments, AsyncAPI and OpenAPI are \
+             written only when named (--target chaos, asyncapi, openapi)"
+        );
+    }
     if files.is_empty() {
         let _ = writeln!(
             err,

@@ -16,7 +16,7 @@ use super::{
     is_http_family, outlier_sweep_ms, per_replica_failures, proto_duration, service_port,
     sorted_services, to_yaml_documents,
 };
-use crate::model::{CallMode, Design, Edge, Service};
+use crate::model::{CallMode, Design, Edge, Protocol, Service};
 
 /// The API version of the exported resources.
 pub const API_VERSION: &str = "networking.istio.io/v1";
@@ -57,6 +57,7 @@ impl Exporter for IstioExporter {
                     design,
                     callee,
                     &http_calls,
+                    None,
                 )));
             }
             for (i, call) in calls.iter().enumerate() {
@@ -145,6 +146,33 @@ impl Exporter for IstioExporter {
     }
 }
 
+/// The callee's VirtualService as exported for production, with `fault(protocol)` on every route (chaos
+/// experiments); `None` for a service that takes no sync HTTP-family calls.
+pub(crate) fn fault_virtual_service(
+    design: &Design,
+    namespaces: &Namespaces,
+    callee: &Service,
+    fault: impl Fn(Protocol) -> HttpFault,
+) -> Option<String> {
+    let mut calls: Vec<&Edge> = design
+        .edges
+        .iter()
+        .filter(|e| {
+            e.to == callee.id
+                && e.mode == CallMode::Sync
+                && e.from != callee.id
+                && is_http_family(e.effective_protocol())
+        })
+        .collect();
+    if calls.is_empty() {
+        return None;
+    }
+    calls.sort_by(|a, b| a.from.cmp(&b.from).then(a.id.cmp(&b.id)));
+    let mut service = virtual_service(design, callee, &calls, Some(&fault));
+    service.metadata.namespace = namespaces.of_service(callee.id.as_str());
+    Some(to_yaml_documents(&[service]))
+}
+
 /// A gateway's HTTP and gRPC calls as routes bound to the mesh's ingress gateway: in a mesh the ingress stands
 /// for the design's gateway, and a route bound to it (not to `mesh`) is what applies to traffic coming in from
 /// outside. `None` for a gateway without such calls.
@@ -192,6 +220,7 @@ fn ingress(design: &Design, namespaces: &Namespaces, gateway: &Service) -> Optio
             }],
             timeout: call.timeout_ms.map(proto_duration),
             retries: Some(retries(call)),
+            fault: None,
         });
     }
     // Ids hold no `.`, so `<gateway>.ingress` is no callee's VirtualService name.
@@ -321,6 +350,78 @@ struct HttpRoute {
     timeout: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     retries: Option<HttpRetry>,
+    /// A fault injected into the route (chaos experiments only; production routes have none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fault: Option<HttpFault>,
+}
+
+/// An Istio HTTP fault: a delay or an abort for a share of the route's requests.
+#[derive(Serialize)]
+pub(crate) struct HttpFault {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delay: Option<FaultDelay>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    abort: Option<FaultAbort>,
+}
+
+impl HttpFault {
+    /// Answers `http_status` (or `grpc_status` on a gRPC route) to `percent` of the requests.
+    pub(crate) fn abort(
+        grpc: bool,
+        http_status: u16,
+        grpc_status: &'static str,
+        percent: f64,
+    ) -> Self {
+        Self {
+            delay: None,
+            abort: Some(FaultAbort {
+                http_status: (!grpc).then_some(http_status),
+                grpc_status: grpc.then_some(grpc_status),
+                percentage: Percent::of(percent),
+            }),
+        }
+    }
+
+    /// Holds `percent` of the requests back `delay_ms` before passing them on.
+    pub(crate) fn delay(delay_ms: f64, percent: f64) -> Self {
+        Self {
+            delay: Some(FaultDelay {
+                fixed_delay: proto_duration(delay_ms.max(1.0)),
+                percentage: Percent::of(percent),
+            }),
+            abort: None,
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FaultDelay {
+    fixed_delay: String,
+    percentage: Percent,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FaultAbort {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http_status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    grpc_status: Option<&'static str>,
+    percentage: Percent,
+}
+
+#[derive(Serialize)]
+struct Percent {
+    value: f64,
+}
+
+impl Percent {
+    fn of(percent: f64) -> Self {
+        Self {
+            value: (percent.clamp(0.0, 100.0) * 1000.0).round() / 1000.0,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -486,7 +587,14 @@ fn virtual_service(
     design: &Design,
     callee: &Service,
     calls: &[&Edge],
+    fault: Option<&dyn Fn(Protocol) -> HttpFault>,
 ) -> Object<VirtualServiceSpec> {
+    let fault_on = |call: Option<&&Edge>| -> Option<HttpFault> {
+        let fault = fault?;
+        Some(fault(
+            call.map_or(Protocol::Http, |c| c.effective_protocol()),
+        ))
+    };
     // Each route goes to the callee's port for its call's protocol (a callee of gRPC and HTTP has two).
     let destination = |port: u16| {
         vec![RouteDestination {
@@ -517,6 +625,7 @@ fn virtual_service(
             route: destination(call_port(design, call)),
             timeout: call.timeout_ms.map(proto_duration),
             retries: Some(retries(call)),
+            fault: fault_on(Some(call)),
         })
         .collect();
     // Everything else (clients and external callers come in through an ingress, and unknown callers) takes the
@@ -533,6 +642,7 @@ fn virtual_service(
         ),
         timeout: outside_call.and_then(|c| c.timeout_ms).map(proto_duration),
         retries: outside_call.map(|c| retries(c)),
+        fault: fault_on(outside_call.or(calls.first())),
     });
     Object {
         api_version: API_VERSION,

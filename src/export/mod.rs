@@ -7,7 +7,9 @@
 //! no timestamps: exporting the same design twice gives byte-identical files. `docs/export.md` maps every design
 //! field to each target.
 
+pub mod chaos;
 mod compose;
+mod contracts;
 pub(crate) mod envoy;
 mod istio;
 mod kafka;
@@ -43,10 +45,19 @@ pub enum Target {
     Rabbitmq,
     /// A Kafka topics file per Kafka broker.
     Kafka,
+    /// Chaos experiments from the planned faults: Chaos Toolkit, Chaos Mesh, Istio faults (never in [`Target::ALL`]).
+    Chaos,
+    /// AsyncAPI 3.0: the design's queues and topics, their producers and consumers.
+    Asyncapi,
+    /// OpenAPI 3.1 per service that takes HTTP calls, and a `.proto` sketch per service that takes gRPC calls.
+    Openapi,
 }
 
 impl Target {
-    /// Every target, in the order `--target all` writes them.
+    /// The contracts and experiments, written only when asked for by name (never by `--target all`).
+    pub const ON_REQUEST: [Target; 3] = [Target::Chaos, Target::Asyncapi, Target::Openapi];
+
+    /// Every production target, in the order `--target all` writes them.
     pub const ALL: [Target; 7] = [
         Target::Envoy,
         Target::Istio,
@@ -67,6 +78,9 @@ impl Target {
             Target::Nginx => "nginx",
             Target::Rabbitmq => "rabbitmq",
             Target::Kafka => "kafka",
+            Target::Chaos => "chaos",
+            Target::Asyncapi => "asyncapi",
+            Target::Openapi => "openapi",
         }
     }
 
@@ -80,6 +94,9 @@ impl Target {
             Target::Nginx => &nginx::NginxExporter,
             Target::Rabbitmq => &rabbitmq::RabbitmqExporter,
             Target::Kafka => &kafka::KafkaExporter,
+            Target::Chaos => &chaos::ChaosExporter,
+            Target::Asyncapi => &contracts::AsyncapiExporter,
+            Target::Openapi => &contracts::OpenapiExporter,
         }
     }
 }

@@ -65,8 +65,15 @@ impl ExportWindow {
                 ui.horizontal_wrapped(|ui| {
                     ui.label("Target:");
                     ui.selectable_value(&mut self.target, None, "All")
-                        .on_hover_text("Every target at once");
+                        .on_hover_text(
+                            "Every production target at once (chaos experiments and contracts only when picked)",
+                        );
                     for target in Target::ALL {
+                        ui.selectable_value(&mut self.target, Some(target), target.as_str())
+                            .on_hover_text(target_help(target));
+                    }
+                    ui.separator();
+                    for target in Target::ON_REQUEST {
                         ui.selectable_value(&mut self.target, Some(target), target.as_str())
                             .on_hover_text(target_help(target));
                     }
@@ -187,6 +194,16 @@ fn target_help(target: Target) -> &'static str {
             "RabbitMQ definitions (exchanges, queues, bindings) for every AMQP broker"
         }
         Target::Kafka => "Topics, partitions and consumer groups for every Kafka broker",
+        Target::Chaos => {
+            "Chaos experiments from the planned faults: a Chaos Toolkit experiment, Chaos Mesh resources and a \
+             workflow, Istio fault routes (never part of All)"
+        }
+        Target::Asyncapi => {
+            "An AsyncAPI 3.0 document of the queues and topics, their senders and receivers"
+        }
+        Target::Openapi => {
+            "An OpenAPI 3.1 document per service taking HTTP calls, a .proto sketch per service taking gRPC calls"
+        }
     }
 }
 
@@ -202,5 +219,8 @@ fn empty_help(target: Option<Target>) -> &'static str {
         Some(Target::Nginx) => "No gateway makes synchronous HTTP, gRPC or GraphQL calls.",
         Some(Target::Rabbitmq) => "No broker carries AMQP calls.",
         Some(Target::Kafka) => "No broker carries Kafka calls.",
+        Some(Target::Chaos) => "Nothing to export: add flows or planned faults.",
+        Some(Target::Asyncapi) => "No asynchronous calls.",
+        Some(Target::Openapi) => "No service takes HTTP or gRPC calls.",
     }
 }
