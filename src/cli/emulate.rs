@@ -25,6 +25,8 @@ pub(super) struct EmulateArgs<'a> {
     pub tolerance: Option<f64>,
     pub max_listeners: usize,
     pub max_processes: usize,
+    /// `--serve`: the control API's port.
+    pub serve_port: Option<u16>,
 }
 
 /// Runs the command; exit 0, 1 (invalid design, a failed run, or differences beyond `--tolerance`), or 2 (bad
@@ -54,6 +56,7 @@ pub(super) fn emulate(args: &EmulateArgs, out: &mut dyn Write, err: &mut dyn Wri
         },
         max_listeners: args.max_listeners,
         max_processes: args.max_processes,
+        serve_port: args.serve_port,
     };
     if let Err(e) = emulate::preflight(&design, &options) {
         let _ = writeln!(err, "error: {}: {e}", args.path.display());
@@ -74,7 +77,16 @@ pub(super) fn emulate(args: &EmulateArgs, out: &mut dyn Write, err: &mut dyn Wri
         }
         bar
     });
+    let mut said_serving = false;
     let mut progress = |p: &emulate::Progress| {
+        // Served, the API's address goes to stdout at once (a script waits for this line).
+        if let Some(url) = p.phase.strip_prefix("serving ")
+            && !said_serving
+        {
+            said_serving = true;
+            let _ = writeln!(out, "serving {url} (Ctrl+C stops and prints the report)");
+            let _ = out.flush();
+        }
         if let Some(bar) = &bar {
             bar.set_position((p.elapsed_s * 1000.0) as u64);
             bar.set_message(format!(

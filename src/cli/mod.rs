@@ -186,6 +186,13 @@ pub enum Command {
         /// Refuse designs that need more processes (Envoys, RabbitMQ) than this.
         #[arg(long, default_value_t = crate::emulate::DEFAULT_MAX_PROCESSES)]
         max_processes: usize,
+        /// Keep the emulation up until Ctrl+C (or SIGTERM) and serve its control API on loopback: inject and
+        /// clear faults, probe a flow, read the report (docs/chaos.md). Prints `serving http://127.0.0.1:PORT`.
+        #[arg(long, conflicts_with = "compare")]
+        serve: bool,
+        /// With --serve: the API's port (0 for any free port).
+        #[arg(long, default_value_t = 7070, requires = "serve")]
+        serve_port: u16,
     },
     /// Compare two designs: what changed, item by item, and what it changes (findings, estimated latency and load,
     /// and with --simulate both sides simulated). Exit 0 when the same, 1 when they differ, 2 on errors.
@@ -434,6 +441,8 @@ fn dispatch(command: &Command, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
             tolerance,
             max_listeners,
             max_processes,
+            serve,
+            serve_port,
         } => emulate::emulate(
             &emulate::EmulateArgs {
                 path: file,
@@ -446,6 +455,7 @@ fn dispatch(command: &Command, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
                 tolerance: *tolerance,
                 max_listeners: *max_listeners,
                 max_processes: *max_processes,
+                serve_port: serve.then_some(*serve_port),
             },
             out,
             err,

@@ -80,16 +80,7 @@ async fn request(world: Arc<World>, flow: usize) {
     } else {
         0
     };
-    let outcome = match entry.and_then(|e| world.pick_replica(e)) {
-        Some(replica) => {
-            let port = replica.port;
-            world
-                .clients
-                .send(port, "/", Protocol::Http, flow, None, number)
-                .await
-        }
-        None => Outcome::Failure,
-    };
+    let outcome = send_to_entry(&world, entry, flow, number).await;
     match polling {
         Some(polling) if outcome == Outcome::Success => {
             // Answered at once (202 Accepted): the client polls for the result.
@@ -121,6 +112,32 @@ async fn request(world: Arc<World>, flow: usize) {
             bump(&stats.failed);
         }
     }
+}
+
+/// Sends one request of `flow` to a replica of its entry, as an outside client does.
+async fn send_to_entry(
+    world: &Arc<World>,
+    entry: Option<usize>,
+    flow: usize,
+    number: u64,
+) -> Outcome {
+    match entry.and_then(|e| world.pick_replica(e)) {
+        Some(replica) => {
+            let port = replica.port;
+            world
+                .clients
+                .send(port, "/", Protocol::Http, flow, None, number)
+                .await
+        }
+        None => Outcome::Failure,
+    }
+}
+
+/// One request of `flow` on behalf of a probe (`--serve`'s `GET /flows/<id>`): sent as the load's requests are,
+/// not counted in the report. Whether it succeeded (for a polling flow: was accepted).
+pub(crate) async fn probe(world: Arc<World>, flow: usize) -> bool {
+    let entry = world.service_index(world.design.flows[flow].entry.as_str());
+    send_to_entry(&world, entry, flow, 0).await == Outcome::Success
 }
 
 /// Switches replicas down and up as the planned `down` faults start and end.

@@ -5,6 +5,7 @@
 //!
 //! This is a runtime shell like the app (tokio, hyper, amqprs, child processes); the core never imports it.
 
+mod api;
 mod client;
 pub mod compare;
 mod envoy;
@@ -59,6 +60,9 @@ pub struct Options {
     pub max_listeners: usize,
     /// The most processes it may start (Envoys, RabbitMQ and its port mapper).
     pub max_processes: usize,
+    /// `--serve`: keep the emulation up until stopped (not for the settings' duration) and serve the control API
+    /// (`api`) on this loopback port (0: any free port; the progress says which, as `serving http://...`).
+    pub serve_port: Option<u16>,
 }
 
 /// Default of [`Options::max_listeners`].
@@ -233,7 +237,13 @@ fn run_in(
         .iter()
         .map(|rs| rs.iter().map(|r| r.port).collect())
         .collect();
-    let world = Arc::new(World::new(design.clone(), settings, replicas));
+    // Served, the faults come through the API (a chaos experiment injects the planned ones at its own times), so
+    // the emulation does not also apply them on the design's clock.
+    let mut run_design = design.clone();
+    if options.serve_port.is_some() {
+        run_design.faults.clear();
+    }
+    let world = Arc::new(World::new(run_design, settings, replicas));
     for (replica, listener) in listeners {
         runtime.spawn(server::serve(world.clone(), replica, listener));
     }
@@ -257,17 +267,46 @@ fn run_in(
     } else {
         None
     };
+    let serving = match options.serve_port {
+        Some(port) => {
+            let listener = runtime
+                .block_on(tokio::net::TcpListener::bind(("127.0.0.1", port)))
+                .map_err(|e| {
+                    EmulateError::Failed(format!("cannot serve the API on 127.0.0.1:{port}: {e}"))
+                })?;
+            let bound = listener
+                .local_addr()
+                .map_err(|e| EmulateError::Failed(format!("no local address: {e}")))?;
+            runtime.spawn(api::serve(
+                world.clone(),
+                listener,
+                options.through,
+                design.faults.clone(),
+            ));
+            Some(bound)
+        }
+        None => None,
+    };
+    // Served, the emulation runs until stopped.
+    let end_s = if serving.is_some() {
+        f64::INFINITY
+    } else {
+        settings.duration_s
+    };
     world.start_clock();
     let started = Instant::now();
     runtime.spawn(load::apply_faults(world.clone()));
     for flow in 0..design.flows.len() {
-        runtime.spawn(load::drive_flow(world.clone(), flow, settings.duration_s));
+        runtime.spawn(load::drive_flow(world.clone(), flow, end_s));
+    }
+    if let Some(bound) = serving {
+        say(&format!("serving http://{bound}"), 0.0);
     }
     let mut baseline = None;
     let mut stopped = false;
     loop {
         let elapsed_s = started.elapsed().as_secs_f64();
-        if elapsed_s >= settings.duration_s {
+        if elapsed_s >= end_s {
             break;
         }
         if stop.load(Ordering::SeqCst) {
@@ -287,12 +326,13 @@ fn run_in(
             );
         }
         say("running", elapsed_s);
-        let left = settings.duration_s - elapsed_s;
+        let left = end_s - elapsed_s;
         std::thread::sleep(Duration::from_secs_f64(left.clamp(0.001, 0.1)));
     }
-    let end_ms = world.now_ms().min(settings.duration_s * 1000.0);
+    let end_ms = world.now_ms().min(end_s * 1000.0);
     let mut report = world.stats.report(design, &settings, end_ms);
-    report.partial = stopped;
+    // Served, stopping is how the run ends.
+    report.partial = stopped && serving.is_none();
     if let Some(proxies) = &proxies {
         let before = baseline.unwrap_or_default();
         for (edge, (retries, timeouts)) in proxies.counts() {

@@ -1,9 +1,9 @@
 //! The state every emulated server, client and load generator shares: the design, its replicas, the clock, the
 //! faults in force, the policies of the emulator's own client, and the measurements.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Instant;
 
 use rand::{Rng, SeedableRng};
@@ -12,7 +12,7 @@ use tokio::sync::{Semaphore, watch};
 use super::rabbit::Rabbit;
 use super::stats::Stats;
 use crate::model::{
-    CallMode, Design, FaultEffect, FaultKind, ServiceId, SimulationSettings, either_fails,
+    CallMode, Design, Fault, FaultEffect, FaultKind, ServiceId, SimulationSettings, either_fails,
 };
 use crate::sim::{Breaker, Sampler, SimRng};
 
@@ -108,6 +108,10 @@ pub(crate) struct World {
     next_call: AtomicU64,
     /// Calls made through a proxy, by number, some try of which reached a replica and that have not ended yet.
     reached_calls: Mutex<HashSet<u64>>,
+    /// Faults injected while the emulation runs (`--serve`'s API), by id; in force until cleared.
+    injected: RwLock<BTreeMap<String, Fault>>,
+    /// Whether any fault is injected: the hot path reads this, not the lock.
+    any_injected: AtomicBool,
 }
 
 /// A call through a proxy in flight. Its number is forgotten when it ends, and also when its caller abandons it (a
@@ -235,6 +239,8 @@ impl World {
             stats: Stats::new(&design),
             next_call: AtomicU64::new(0),
             reached_calls: Mutex::new(HashSet::new()),
+            injected: RwLock::new(BTreeMap::new()),
+            any_injected: AtomicBool::new(false),
             replicas,
             design,
             settings,
@@ -334,42 +340,91 @@ impl World {
             .min_by_key(|r| r.present.load(Ordering::Acquire))
     }
 
-    fn faults_of(
-        &self,
-        service: usize,
-        kind: FaultKind,
-        at_s: f64,
-    ) -> impl Iterator<Item = &crate::model::Fault> {
+    /// Whether a fault of `kind` is in force on `service` at `at_s`, planned or injected.
+    fn has_fault(&self, service: usize, kind: FaultKind, at_s: f64) -> bool {
         let id = &self.design.services[service].id;
         self.design
             .faults
             .iter()
-            .filter(move |f| f.service == *id && f.kind == kind && f.active_at(at_s))
+            .any(|f| f.service == *id && f.kind == kind && f.active_at(at_s))
+            || self.has_injected(service, kind)
+    }
+
+    /// Whether a fault of `kind` is injected on `service` (the lock is read only when some fault is injected).
+    fn has_injected(&self, service: usize, kind: FaultKind) -> bool {
+        if !self.any_injected.load(Ordering::Acquire) {
+            return false;
+        }
+        let id = &self.design.services[service].id;
+        self.injected.read().is_ok_and(|injected| {
+            injected
+                .values()
+                .any(|f| f.service == *id && f.kind == kind)
+        })
     }
 
     /// Whether a `down` fault is in force on `service` at `at_s`.
     pub(crate) fn is_down(&self, service: usize, at_s: f64) -> bool {
-        self.faults_of(service, FaultKind::Down, at_s)
-            .next()
-            .is_some()
+        self.has_fault(service, FaultKind::Down, at_s)
     }
 
     /// Whether work starting now on `service` hangs.
     pub(crate) fn hangs(&self, service: usize, at_s: f64) -> bool {
-        self.faults_of(service, FaultKind::Hang, at_s)
-            .next()
-            .is_some()
+        self.has_fault(service, FaultKind::Hang, at_s)
     }
 
-    /// What the `slow` and `errors` faults in force on `service` at `at_s` do to its work.
+    /// What the `slow` and `errors` faults in force on `service` at `at_s` do to its work, planned and injected.
     pub(crate) fn fault_effect(&self, service: usize, at_s: f64) -> FaultEffect {
         let id = &self.design.services[service].id;
-        FaultEffect::of(
-            self.design
-                .faults
-                .iter()
-                .filter(|f| f.service == *id && f.active_at(at_s)),
-        )
+        let planned = self
+            .design
+            .faults
+            .iter()
+            .filter(|f| f.service == *id && f.active_at(at_s));
+        if !self.any_injected.load(Ordering::Acquire) {
+            return FaultEffect::of(planned);
+        }
+        match self.injected.read() {
+            Ok(injected) => {
+                FaultEffect::of(planned.chain(injected.values().filter(|f| f.service == *id)))
+            }
+            Err(_) => FaultEffect::of(planned),
+        }
+    }
+
+    /// Injects a fault under `id`, in force until cleared; false when that id is taken.
+    pub(crate) fn inject(&self, id: String, fault: Fault) -> bool {
+        let Ok(mut injected) = self.injected.write() else {
+            return false;
+        };
+        if injected.contains_key(&id) {
+            return false;
+        }
+        injected.insert(id, fault);
+        self.any_injected.store(true, Ordering::Release);
+        true
+    }
+
+    /// Clears the injected fault `id` (every one with `None`); how many were cleared.
+    pub(crate) fn clear(&self, id: Option<&str>) -> usize {
+        let Ok(mut injected) = self.injected.write() else {
+            return 0;
+        };
+        let cleared = match id {
+            Some(id) => usize::from(injected.remove(id).is_some()),
+            None => std::mem::take(&mut *injected).len(),
+        };
+        self.any_injected
+            .store(!injected.is_empty(), Ordering::Release);
+        cleared
+    }
+
+    /// The injected faults, by id.
+    pub(crate) fn injected(&self) -> BTreeMap<String, Fault> {
+        self.injected
+            .read()
+            .map(|injected| injected.clone())
+            .unwrap_or_default()
     }
 
     /// The chance that work on `service` fails at `at_s`: its own `error_rate` and its faults'.

@@ -118,6 +118,7 @@ impl EmulationWindow {
                     },
                     max_listeners: emulate::DEFAULT_MAX_LISTENERS,
                     max_processes: emulate::DEFAULT_MAX_PROCESSES,
+                    serve_port: None,
                 };
                 match emulate::preflight(design, &options) {
                     Ok(()) => {

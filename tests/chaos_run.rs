@@ -1,0 +1,137 @@
+//! The exported chaos experiment run for real against the emulation: `syncopate emulate --serve` keeps a
+//! 3-service design up, `export --target chaos --for-emulator` writes the experiment, and Chaos Toolkit's `chaos run`
+//! injects the planned hang through the emulator's API and checks the steady state while the hang is in force.
+//! With the design's breaker the home page keeps its SLO; with the breaker removed the hung calls take every worker
+//! of the API and the journal says the hypothesis deviated. Every emulator is stopped by PID, also on failure.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+/// An emulator serving its API, stopped (and waited for) when dropped.
+struct Served {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        // Ctrl+C first (the emulator stops its tasks and prints its report), then a kill if it lingers.
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        for _ in 0..50 {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(design: &Path) -> Served {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_syncopate"))
+        .args(["emulate", "--serve", "--serve-port", "0"])
+        .arg(design)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut served = Served {
+        child,
+        url: String::new(),
+    };
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    served.url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("the emulator did not say where it serves: {line:?}"))
+        .to_owned();
+    served
+}
+
+/// Exports the design's experiment for the emulator, serves the design, runs the experiment; returns the journal.
+fn run_experiment(dir: &Path, design: &Path) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_syncopate"))
+        .args(["export", "--target", "chaos", "--for-emulator", "-o"])
+        .arg(dir)
+        .arg(design)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let served = serve(design);
+    let journal = dir.join("journal.json");
+    let run = Command::new("chaos")
+        .args(["--no-log-file", "run", "--journal-path"])
+        .arg(&journal)
+        .arg("experiment.json")
+        .current_dir(dir.join("chaos"))
+        .env("SYNCOPATE_EMULATOR_URL", &served.url)
+        .output()
+        .unwrap();
+    drop(served);
+    let text = std::fs::read_to_string(&journal).unwrap_or_else(|_| {
+        panic!(
+            "chaos run wrote no journal:\n{}\n{}",
+            String::from_utf8_lossy(&run.stdout),
+            String::from_utf8_lossy(&run.stderr)
+        )
+    });
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Whether every probe of the closing steady-state check met its tolerance.
+fn held(journal: &Value) -> bool {
+    journal["deviated"] == Value::Bool(false)
+        && journal["steady_states"]["after"]["steady_state_met"] == Value::Bool(true)
+}
+
+#[test]
+fn chaos_run_against_the_emulation_holds_the_slo_with_the_breaker_and_not_without() {
+    if !common::installed("chaos") {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let with = root.join("tests/designs/breaker-under-hang.syncopate");
+    let dir = tempfile::tempdir().unwrap();
+    let journal = run_experiment(&dir.path().join("with"), &with);
+    assert!(
+        held(&journal),
+        "with the breaker the hypothesis did not hold: {journal:#}"
+    );
+    // The hang was injected by the experiment, through the API, and cleared by its rollback.
+    let method = &journal["run"];
+    assert!(
+        method
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["activity"]["name"] == "start fault 01-recs-hang"
+                && a["status"] == "succeeded"),
+        "{method:#}"
+    );
+    // The same design without its breaker: the hypothesis deviates.
+    let mut design: Value = serde_json::from_str(&std::fs::read_to_string(&with).unwrap()).unwrap();
+    let edges = design["edges"].as_array_mut().unwrap();
+    let guarded = edges.iter_mut().find(|e| e["id"] == "api-recs").unwrap();
+    guarded.as_object_mut().unwrap().remove("circuit_breaker");
+    let without = dir.path().join("without.syncopate");
+    std::fs::write(&without, design.to_string()).unwrap();
+    let journal = run_experiment(&dir.path().join("without"), &without);
+    assert!(
+        !held(&journal),
+        "without the breaker the hypothesis held: {journal:#}"
+    );
+}
