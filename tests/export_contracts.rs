@@ -79,6 +79,11 @@ fn designs() -> Vec<(String, Design)> {
         })
         .collect();
     designs.push(("hostile-with-faults".to_owned(), hostile_with_faults()));
+    // Neither faults nor SLOs: the experiment still runs (a harmless probe), with no hypothesis.
+    let mut bare = designs[0].1.clone();
+    bare.faults.clear();
+    bare.flows.iter_mut().for_each(|f| f.slo_p99_ms = None);
+    designs.push(("no-faults-no-slo".to_owned(), bare));
     designs
 }
 

@@ -641,11 +641,12 @@ fn experiment(
         }));
     }
     if method.is_empty() {
-        // Neither faults nor SLOs: Chaos Toolkit needs one activity; a pause says there is nothing to do.
+        // Neither faults nor SLOs: Chaos Toolkit needs one activity; a harmless probe (a pure-Python function of the
+        // standard library, which `chaos validate` can inspect) says there is nothing to try.
         method.push(json!({
             "type": "probe",
             "name": "nothing to try: the design plans no faults and sets no SLO",
-            "provider": {"type": "python", "module": "time", "func": "sleep", "arguments": {"secs": 0}},
+            "provider": {"type": "python", "module": "platform", "func": "python_version"},
         }));
     }
     let rollbacks: Vec<Value> = planned
