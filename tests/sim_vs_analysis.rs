@@ -58,6 +58,16 @@ fn utilization_and_critical_path_latency_agree_within_ten_percent() {
             if estimate < 1.0 {
                 continue;
             }
+            // The mean of a few dozen requests is noise at this tolerance (weather-api's hourly refresh at 0.2/s
+            // makes 56 in the run, its mean 11% off with one seed's draws and within 10% with another's).
+            let completed = simulated.flows[flow.id.as_str()].completed;
+            if completed < 1000 {
+                report_lines.push(format!(
+                    "{name}/{}: latency not compared ({completed} requests in the run)",
+                    flow.id
+                ));
+                continue;
+            }
             let error = (measured - estimate).abs() / estimate;
             report_lines.push(format!(
                 "{name}/{}: latency estimate {estimate:.2} ms simulated {measured:.2} ms",

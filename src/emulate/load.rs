@@ -5,9 +5,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rand::SeedableRng;
-use rand_distr::{Distribution as _, Exp1};
-
 use super::stats::{bump, record};
 use super::wire::Outcome;
 use super::world::World;
@@ -33,10 +30,7 @@ fn next_arrival(world: &World, flow: usize, t_s: f64, end_s: f64, rng: &mut SimR
             continue;
         }
         let gap = match flow.arrival {
-            ArrivalProcess::Poisson => {
-                let unit: f64 = Exp1.sample(rng);
-                unit / rate
-            }
+            ArrivalProcess::Poisson => crate::sim::poisson_gap_s(rng, rate),
             ArrivalProcess::Constant => 1.0 / rate,
         };
         if t + gap >= next_step {
@@ -54,8 +48,8 @@ pub(crate) async fn drive_flow(world: Arc<World>, flow: usize, end_s: f64) {
     let Some(epoch) = world.epoch() else {
         return;
     };
-    let mut rng =
-        SimRng::seed_from_u64(world.settings.seed.wrapping_add(0x5eed * (flow as u64 + 1)));
+    // The simulator's arrival stream of the flow: with the same seed, the same arrival times.
+    let mut rng = crate::sim::arrival_stream(world.settings.seed, flow);
     let mut t = 0.0;
     while let Some(at) = next_arrival(&world, flow, t, end_s, &mut rng) {
         t = at;

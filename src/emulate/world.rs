@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering}
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Instant;
 
-use rand::{Rng, SeedableRng};
 use tokio::sync::{Semaphore, watch};
 
 use super::rabbit::Rabbit;
@@ -227,8 +226,10 @@ impl World {
                 .iter()
                 .map(|s| Sampler::new(&s.service_time))
                 .collect(),
+            // The simulator's streams (common random numbers): with the same seed, each service draws what it drew
+            // in the simulation, in the order its work asks.
             rngs: (0..design.services.len())
-                .map(|i| Mutex::new(SimRng::seed_from_u64(seed ^ (0x9e37_79b9 * (i as u64 + 1)))))
+                .map(|i| Mutex::new(crate::sim::service_stream(seed, i)))
                 .collect(),
             breakers: design.edges.iter().map(|_| Mutex::default()).collect(),
             in_flight: design.edges.iter().map(|_| AtomicU32::new(0)).collect(),
@@ -316,15 +317,9 @@ impl World {
 
     /// True with probability `p`, from `service`'s random numbers.
     pub(crate) fn chance(&self, service: usize, p: f64) -> bool {
-        if p >= 1.0 {
-            return true;
-        }
-        if p <= 0.0 {
-            return false;
-        }
         self.rngs[service]
             .lock()
-            .is_ok_and(|mut rng| rng.random::<f64>() < p)
+            .is_ok_and(|mut rng| crate::sim::chance(&mut rng, p))
     }
 
     /// The replica of `service` with the fewest requests waiting or in service, ties taken in turn.

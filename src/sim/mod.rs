@@ -25,8 +25,10 @@ pub fn simulate(design: &Design, settings: SimulationSettings) -> Result<SimRepo
 /// direct`) applies exactly the simulator's breaker and draws service times from the same distributions.
 #[cfg(feature = "emulate")]
 pub(crate) use engine::{
-    SimRng,
+    SimRng, arrival_stream,
     breaker::Breaker,
+    chance, poisson_gap_s,
     sampler::Sampler,
+    service_stream,
     stats::{new_histogram, record as record_ms},
 };

@@ -30,9 +30,45 @@ pub(crate) mod stats;
 use std::collections::VecDeque;
 
 // Xoshiro256++: fast, and reproducible for a given seed with the pinned rand version.
-use rand::SeedableRng;
 pub(crate) use rand::rngs::SmallRng as SimRng;
+use rand::{Rng as _, SeedableRng};
 use rand_distr::{Distribution as _, Exp1};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Common random numbers. The simulator and the emulator draw from the same streams, so that a run for real with
+// the same seed replays the simulation's arrivals and, service by service, its draws: what differs between the two
+// is then the machine and the configuration, not luck. Each flow's arrivals have a stream of their own; each
+// service's service times, failures and call probabilities come from the service's stream, in the order its work
+// asks for them.
+
+/// The stream of a flow's arrival gaps.
+pub(crate) fn arrival_stream(seed: u64, flow: usize) -> SimRng {
+    SimRng::seed_from_u64(seed.wrapping_add(0x5eed_u64.wrapping_mul(flow as u64 + 1)))
+}
+
+/// The stream of a service's service times, failures and call probabilities.
+pub(crate) fn service_stream(seed: u64, service: usize) -> SimRng {
+    SimRng::seed_from_u64(seed ^ 0x9e37_79b9_u64.wrapping_mul(service as u64 + 1))
+}
+
+/// True with probability `p`; a certain outcome (`p` ≥ 1 or ≤ 0) draws nothing, so both sides' streams stay in step.
+#[inline]
+pub(crate) fn chance(rng: &mut SimRng, p: f64) -> bool {
+    if p >= 1.0 {
+        return true;
+    }
+    if p <= 0.0 {
+        return false;
+    }
+    rng.random::<f64>() < p
+}
+
+/// A Poisson process's gap at `rate_per_s`, in seconds, from one draw of `rng`.
+#[inline]
+pub(crate) fn poisson_gap_s(rng: &mut SimRng, rate_per_s: f64) -> f64 {
+    let unit: f64 = Exp1.sample(rng);
+    unit / rate_per_s
+}
 
 use self::calls::{Call, EdgeState};
 use self::events::{EventKind, EventQueue, Timeout, TimeoutLanes, event_key, key_time};
@@ -50,6 +86,8 @@ const NONE: u32 = u32::MAX;
 /// Per-flow state and statistics.
 #[derive(Debug, Clone)]
 struct FlowState {
+    /// The flow's arrival stream (common random numbers).
+    arrivals: SimRng,
     entry: u32,
     arrival: ArrivalProcess,
     /// Rate set live, replacing the design's rate and pattern.
@@ -90,7 +128,6 @@ pub struct SimError(pub String);
 pub struct Simulation {
     design: Design,
     settings: SimulationSettings,
-    rng: SimRng,
     now: f64,
     seq: u64,
     events: u64,
@@ -159,8 +196,10 @@ impl Simulation {
         let services: Vec<ServiceState> = design
             .services
             .iter()
-            .map(|s| {
+            .enumerate()
+            .map(|(i, s)| {
                 ServiceState::new(
+                    service_stream(settings.seed, i),
                     vec![
                         Replica {
                             queue: VecDeque::new(),
@@ -243,6 +282,7 @@ impl Simulation {
             let entry = index(flow.entry.as_str())
                 .ok_or_else(|| SimError(format!("unknown service {}", flow.entry)))?;
             flows.push(FlowState {
+                arrivals: arrival_stream(settings.seed, flows.len()),
                 entry: entry as u32,
                 arrival: flow.arrival,
                 rate_override: None,
@@ -272,7 +312,6 @@ impl Simulation {
         let mut simulation = Self {
             design: design.clone(),
             settings,
-            rng: SimRng::seed_from_u64(settings.seed),
             now: 0.0,
             seq: 0,
             events: 0,
@@ -418,8 +457,7 @@ impl Simulation {
             if rate > 0.0 {
                 let gap_ms = match self.flows[f].arrival {
                     ArrivalProcess::Poisson => {
-                        let unit: f64 = Exp1.sample(&mut self.rng);
-                        unit * 1000.0 / rate
+                        poisson_gap_s(&mut self.flows[f].arrivals, rate) * 1000.0
                     }
                     ArrivalProcess::Constant => 1000.0 / rate,
                 };

@@ -1,8 +1,6 @@
 //! Jobs (a request at its entry, a sync try at its callee, an async message at its consumer), the flow's calls in
 //! `order` groups each taken with its probability, and what ends a job.
 
-use rand::Rng;
-
 use super::settle::Settled;
 use super::stats::record;
 use super::{NONE, Simulation};
@@ -225,7 +223,8 @@ impl Simulation {
                     continue;
                 }
                 let probability = edge.probability;
-                if probability < 1.0 && !self.rng.random_bool(probability.max(0.0)) {
+                if probability < 1.0 && !super::chance(&mut self.services[service].rng, probability)
+                {
                     continue;
                 }
                 if asynchronous {

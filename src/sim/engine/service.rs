@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 
-use rand::Rng;
+use super::SimRng;
 
 use super::events::EventKind;
 use super::sampler::Sampler;
@@ -23,6 +23,8 @@ pub(super) struct ServiceState {
     pub(super) replicas: Vec<Replica>,
     pub(super) concurrency: u32,
     queue_capacity: Option<u32>,
+    /// The service's stream of service times, failures and call probabilities (common random numbers).
+    pub(super) rng: SimRng,
     sampler: Sampler,
     error_rate: f64,
     pub(super) is_broker: bool,
@@ -56,6 +58,7 @@ pub(super) struct ServiceState {
 
 impl ServiceState {
     pub(super) fn new(
+        rng: SimRng,
         replicas: Vec<Replica>,
         concurrency: u32,
         queue_capacity: Option<u32>,
@@ -64,6 +67,7 @@ impl ServiceState {
         is_broker: bool,
     ) -> Self {
         Self {
+            rng,
             replicas,
             concurrency,
             queue_capacity,
@@ -225,7 +229,7 @@ impl Simulation {
             return;
         }
         let factor = s.slow_factor;
-        let work_ms = s.sampler.sample(&mut self.rng) * factor;
+        let work_ms = s.sampler.sample(&mut s.rng) * factor;
         let generation = self.jobs[job as usize].generation;
         self.schedule(self.now + work_ms, EventKind::WorkDone { job, generation });
     }
@@ -270,9 +274,9 @@ impl Simulation {
     #[inline]
     pub(super) fn on_work_done(&mut self, job: u32) {
         let service = self.jobs[job as usize].service as usize;
-        let s = &self.services[service];
+        let s = &mut self.services[service];
         let error_rate = either_fails(s.error_rate, s.fault_error_rate);
-        if error_rate > 0.0 && self.rng.random_bool(error_rate.min(1.0)) {
+        if error_rate > 0.0 && super::chance(&mut s.rng, error_rate) {
             self.finish_job(job, false);
             return;
         }
