@@ -525,3 +525,71 @@ fn export_all_leaves_the_chaos_and_contract_targets_out_and_says_so() {
         report("--for-emulator with openapi", &out)
     );
 }
+
+/// Collects every key of a JSON value.
+fn keys(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, inner) in map {
+                out.push(key.clone());
+                keys(inner, out);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|i| keys(i, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn pyyaml_reads_the_hostile_names_of_every_new_file_as_text_never_as_keys() {
+    let Some(python) = python_with("yaml", "PyYAML") else {
+        return;
+    };
+    let design = hostile_with_faults();
+    let dir = tempfile::tempdir().unwrap();
+    let mut yaml = Vec::new();
+    let mut json_files = Vec::new();
+    for target in Target::ON_REQUEST {
+        for path in write(dir.path(), "hostile", &export::export(&design, target)) {
+            match path.extension().and_then(|e| e.to_str()) {
+                Some("yaml") => yaml.push(path),
+                Some("json") => json_files.push(path),
+                _ => {}
+            }
+        }
+    }
+    let out = Command::new(&python)
+        .arg(root().join("tests/tools/read_yaml.py"))
+        .args(&yaml)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", report("read_yaml.py", &out));
+    let mut read: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for path in &json_files {
+        let value: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        read[path.to_string_lossy().as_ref()] = value;
+    }
+    let mut found = Vec::new();
+    keys(&read, &mut found);
+    let injected: Vec<&String> = found.iter().filter(|k| k.contains("injected")).collect();
+    assert!(injected.is_empty(), "names became keys: {injected:?}");
+    // The topics come back exactly as the design holds them, as channel addresses (or the extension for braces).
+    let asyncapi = &read[dir
+        .path()
+        .join("hostile/asyncapi/asyncapi.yaml")
+        .to_string_lossy()
+        .as_ref()][0];
+    let addresses: Vec<&str> = asyncapi["channels"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter_map(|c| c["address"].as_str().or(c["x-syncopate-address"].as_str()))
+        .collect();
+    for topic in ["cart.*", "cart.paid", "cart/checked out #1 ${x}"] {
+        assert!(
+            addresses.contains(&topic),
+            "{topic:?} not among {addresses:?}"
+        );
+    }
+}
