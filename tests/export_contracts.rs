@@ -10,7 +10,9 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
+
+use common::{broken_copy, every_file_passes_and_a_broken_one_fails, python_with, report};
 
 use syncopate::export::{self, Target, chaos};
 use syncopate::model::{self, Design, Fault, FaultKind, ServiceId};
@@ -25,15 +27,6 @@ fn skipped(what: &str) {
         "{what} is required (SYNCOPATE_REQUIRE_TOOLS is set) but was not found"
     );
     println!("skipped: {what} is not installed");
-}
-
-fn report(what: &str, out: &Output) -> String {
-    format!(
-        "{what} exited {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 fn root() -> &'static Path {
@@ -108,35 +101,6 @@ fn write_target(dir: &Path, target: Target) -> Vec<PathBuf> {
         written.extend(write(dir, &name, &files));
     }
     written
-}
-
-/// A copy of `file` with `from` replaced by `to`.
-fn broken_copy(file: &Path, from: &str, to: &str) -> PathBuf {
-    let text = std::fs::read_to_string(file).unwrap();
-    assert!(
-        text.contains(from),
-        "{} has no {from:?} to break",
-        file.display()
-    );
-    let broken = file.with_file_name(format!(
-        "broken-{}",
-        file.file_name().unwrap().to_string_lossy()
-    ));
-    std::fs::write(&broken, text.replacen(from, to, 1)).unwrap();
-    broken
-}
-
-fn python_with(modules: &str, what: &str) -> Option<String> {
-    let python = std::env::var("SYNCOPATE_PYTHON").unwrap_or_else(|_| "python3".to_owned());
-    let found = Command::new(&python)
-        .args(["-c", &format!("import {modules}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        skipped(&format!("{what} (for {python})"));
-        return None;
-    }
-    Some(python)
 }
 
 #[test]
@@ -256,48 +220,43 @@ fn chaos_mesh_resources_match_their_crd_schemas_strictly() {
         );
     }
     let script = root().join("tests/tools/validate_chaos_mesh.py");
-    let out = Command::new(&python)
-        .arg(&script)
-        .arg(&schemas)
-        .args(&files)
-        .output()
-        .unwrap();
+    let validate = |paths: &[PathBuf]| {
+        Command::new(&python)
+            .arg(&script)
+            .arg(&schemas)
+            .args(paths)
+            .output()
+            .unwrap()
+    };
+    let out = validate(&files);
     assert!(
         out.status.success(),
         "{}",
         report("validate_chaos_mesh.py", &out)
     );
-    let network = files
-        .iter()
-        .find(|f| {
-            std::fs::read_to_string(f)
-                .unwrap()
-                .contains("kind: NetworkChaos")
-        })
-        .unwrap();
-    let broken = broken_copy(network, "direction: to", "direktion: to");
-    let out = Command::new(&python)
-        .arg(&script)
-        .arg(&schemas)
-        .arg(&broken)
-        .output()
-        .unwrap();
-    assert!(
-        !out.status.success(),
-        "an unknown Chaos Mesh field was accepted"
-    );
-    let workflow = files.iter().find(|f| f.ends_with("workflow.yaml")).unwrap();
-    let broken = broken_copy(workflow, "action: delay", "action: dilly");
-    let out = Command::new(&python)
-        .arg(&script)
-        .arg(&schemas)
-        .arg(&broken)
-        .output()
-        .unwrap();
-    assert!(
-        !out.status.success(),
-        "a workflow's bad chaos spec was accepted"
-    );
+    let containing = |text: &str| {
+        files
+            .iter()
+            .find(|f| std::fs::read_to_string(f).unwrap().contains(text))
+            .unwrap()
+    };
+    for (file, from, to, what) in [
+        (
+            containing("kind: NetworkChaos"),
+            "direction: to",
+            "direktion: to",
+            "an unknown Chaos Mesh field",
+        ),
+        (
+            containing("kind: Workflow"),
+            "action: delay",
+            "action: dilly",
+            "a workflow's bad chaos spec",
+        ),
+    ] {
+        let broken = broken_copy(file, from, to);
+        assert!(!validate(&[broken]).status.success(), "{what} was accepted");
+    }
 }
 
 #[test]
@@ -426,27 +385,19 @@ fn openapi_spec_validator_and_protoc_accept_every_contract() {
         .iter()
         .partition(|f| f.extension().is_some_and(|e| e == "yaml"));
     assert!(!yaml.is_empty() && !proto.is_empty());
+    let yaml: Vec<PathBuf> = yaml.into_iter().cloned().collect();
+    let proto: Vec<PathBuf> = proto.into_iter().cloned().collect();
     if openapi_ok {
-        for file in &yaml {
-            let out = Command::new("openapi-spec-validator")
-                .arg(file)
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{}: {}",
-                file.display(),
-                report("openapi-spec-validator", &out)
-            );
-        }
-        let broken = broken_copy(yaml[0], "responses:", "responzes:");
-        let out = Command::new("openapi-spec-validator")
-            .arg(&broken)
-            .output()
-            .unwrap();
-        assert!(
-            !out.status.success(),
-            "a broken OpenAPI document was accepted"
+        every_file_passes_and_a_broken_one_fails(
+            &yaml,
+            ("responses:", "responzes:"),
+            "openapi-spec-validator",
+            |file| {
+                Command::new("openapi-spec-validator")
+                    .arg(file)
+                    .output()
+                    .unwrap()
+            },
         );
         // The polling flow's entry answers 202 with Location and Retry-After, and has its status endpoint.
         let polled: String = yaml
@@ -462,30 +413,15 @@ fn openapi_spec_validator_and_protoc_accept_every_contract() {
         }
     }
     if protoc_ok {
-        for file in &proto {
-            let out = Command::new("protoc")
+        every_file_passes_and_a_broken_one_fails(&proto, ("  rpc ", "  rpx "), "protoc", |file| {
+            Command::new("protoc")
                 .arg("-I")
                 .arg(file.parent().unwrap())
                 .arg("--descriptor_set_out=/dev/null")
                 .arg(file)
                 .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{}: {}",
-                file.display(),
-                report("protoc", &out)
-            );
-        }
-        let broken = broken_copy(proto[0], "  rpc ", "  rpx ");
-        let out = Command::new("protoc")
-            .arg("-I")
-            .arg(broken.parent().unwrap())
-            .arg("--descriptor_set_out=/dev/null")
-            .arg(&broken)
-            .output()
-            .unwrap();
-        assert!(!out.status.success(), "a broken .proto was accepted");
+                .unwrap()
+        });
     }
 }
 

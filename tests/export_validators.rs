@@ -6,9 +6,13 @@
 //! `.ci/run` installs every tool and sets `SYNCOPATE_REQUIRE_TOOLS=1`, so in CI a missing tool fails its test;
 //! elsewhere the test says it skipped.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
+
+use common::{broken_copy, every_file_passes_and_a_broken_one_fails, python_with, report};
 use std::time::{Duration, Instant};
 
 use syncopate::export::{self, Target};
@@ -72,54 +76,6 @@ fn write_target(dir: &Path, target: Target) -> Vec<PathBuf> {
     written
 }
 
-/// Writes a broken copy of `file`: `from` replaced by `to` (which must change it).
-fn broken_copy(file: &Path, from: &str, to: &str) -> PathBuf {
-    let text = std::fs::read_to_string(file).unwrap();
-    assert!(
-        text.contains(from),
-        "{} has no {from:?} to break",
-        file.display()
-    );
-    let broken = file.with_file_name(format!(
-        "broken-{}",
-        file.file_name().unwrap().to_string_lossy()
-    ));
-    std::fs::write(&broken, text.replacen(from, to, 1)).unwrap();
-    broken
-}
-
-fn report(what: &str, out: &Output) -> String {
-    format!(
-        "{what}: {}\n{}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// Runs a one-file validator on every file (each must pass), then on a copy of the first with `from` replaced by
-/// `to` (which must fail), so the check is shown able to fail.
-fn every_file_passes_and_a_broken_one_fails(
-    files: &[PathBuf],
-    (from, to): (&str, &str),
-    validator: &str,
-    run: impl Fn(&Path) -> Output,
-) {
-    for file in files {
-        let out = run(file);
-        assert!(
-            out.status.success(),
-            "{}",
-            report(&file.display().to_string(), &out)
-        );
-    }
-    let broken = broken_copy(&files[0], from, to);
-    assert!(
-        !run(&broken).status.success(),
-        "{validator} accepted a file with {to:?} in place of {from:?}"
-    );
-}
-
 #[test]
 fn envoy_validates_every_bootstrap() {
     let Some(envoy) = tool("envoy") else { return };
@@ -145,25 +101,6 @@ fn envoy_validates_every_bootstrap() {
         "Envoy",
         validate,
     );
-}
-
-/// The Python that has `module` (the tests' venv in CI), or `None` after saying the test skipped (failing instead
-/// when tools are required). `package` is what to install.
-fn python_with(module: &str, package: &str) -> Option<String> {
-    let python = std::env::var("SYNCOPATE_PYTHON").unwrap_or_else(|_| "python3".to_owned());
-    let found = Command::new(&python)
-        .args(["-c", &format!("import {module}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            !require_tools(),
-            "{package} is required (SYNCOPATE_REQUIRE_TOOLS is set) for {python}"
-        );
-        println!("skipped: {package} is not installed for {python}");
-        return None;
-    }
-    Some(python)
 }
 
 #[test]

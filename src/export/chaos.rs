@@ -690,6 +690,38 @@ fn experiment(
     experiment
 }
 
+/// A cluster action on a fault's Chaos Mesh resource: chaostoolkit-kubernetes' `func` with the resource's group,
+/// version, plural and namespace, and `argument` (the file to create from, or the name to delete).
+fn cluster_action(
+    name: String,
+    func: &str,
+    argument: (&str, String),
+    namespaces: &Namespaces,
+    design: &Design,
+    fault: &Planned,
+) -> Value {
+    let kind = chaos_spec(design, namespaces, fault).kind();
+    let mut arguments = json!({
+        "group": "chaos-mesh.org",
+        "version": "v1alpha1",
+        "plural": plural(kind),
+        "ns": namespaces
+            .of_service(fault.service.id.as_str())
+            .unwrap_or_else(|| "default".to_owned()),
+    });
+    arguments[argument.0] = json!(argument.1);
+    json!({
+        "type": "action",
+        "name": name,
+        "provider": {
+            "type": "python",
+            "module": "chaosk8s.crd.actions",
+            "func": func,
+            "arguments": arguments,
+        },
+    })
+}
+
 /// The action that starts a fault.
 fn inject_action(
     namespaces: &Namespaces,
@@ -699,25 +731,17 @@ fn inject_action(
 ) -> Value {
     let name = format!("start fault {}", fault.name());
     match runner {
-        ChaosRunner::Cluster => {
-            let kind = chaos_spec(design, namespaces, fault).kind();
-            json!({
-                "type": "action",
-                "name": name,
-                "provider": {
-                    "type": "python",
-                    "module": "chaosk8s.crd.actions",
-                    "func": "create_custom_object",
-                    "arguments": {
-                        "group": "chaos-mesh.org",
-                        "version": "v1alpha1",
-                        "plural": plural(kind),
-                        "ns": namespaces.of_service(fault.service.id.as_str()).unwrap_or_else(|| "default".to_owned()),
-                        "resource_as_yaml_file": format!("chaos-mesh/{}.yaml", fault.name()),
-                    },
-                },
-            })
-        }
+        ChaosRunner::Cluster => cluster_action(
+            name,
+            "create_custom_object",
+            (
+                "resource_as_yaml_file",
+                format!("chaos-mesh/{}.yaml", fault.name()),
+            ),
+            namespaces,
+            design,
+            fault,
+        ),
         ChaosRunner::Emulator => {
             let mut body = json!({
                 "id": fault.name(),
@@ -754,25 +778,14 @@ fn clear_action(
 ) -> Value {
     let name = format!("clear fault {}", fault.name());
     match runner {
-        ChaosRunner::Cluster => {
-            let kind = chaos_spec(design, namespaces, fault).kind();
-            json!({
-                "type": "action",
-                "name": name,
-                "provider": {
-                    "type": "python",
-                    "module": "chaosk8s.crd.actions",
-                    "func": "delete_custom_object",
-                    "arguments": {
-                        "group": "chaos-mesh.org",
-                        "version": "v1alpha1",
-                        "plural": plural(kind),
-                        "name": format!("syncopate-{}", fault.name()),
-                        "ns": namespaces.of_service(fault.service.id.as_str()).unwrap_or_else(|| "default".to_owned()),
-                    },
-                },
-            })
-        }
+        ChaosRunner::Cluster => cluster_action(
+            name,
+            "delete_custom_object",
+            ("name", format!("syncopate-{}", fault.name())),
+            namespaces,
+            design,
+            fault,
+        ),
         ChaosRunner::Emulator => json!({
             "type": "action",
             "name": name,

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests that need outside programs.
 
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 /// Whether `tool` is on the PATH. When it is not, the test skips with a message, unless `SYNCOPATE_REQUIRE_TOOLS`
 /// is set (as `.ci/run` does, after installing every tool), where a missing tool fails the test.
@@ -98,4 +99,76 @@ pub fn design_from_edge_list(name: &str, text: &str) -> syncopate::model::Design
         design.edges.push(edge);
     }
     design
+}
+
+/// A program's exit status and output, for an assertion message.
+#[allow(dead_code)] // Used by the tests of exported files.
+pub fn report(what: &str, out: &Output) -> String {
+    format!(
+        "{what}: {}\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Writes a broken copy of `file`: `from` replaced by `to` (which must change it).
+#[allow(dead_code)] // Used by the tests of exported files.
+pub fn broken_copy(file: &Path, from: &str, to: &str) -> PathBuf {
+    let text = std::fs::read_to_string(file).unwrap();
+    assert!(
+        text.contains(from),
+        "{} has no {from:?} to break",
+        file.display()
+    );
+    let broken = file.with_file_name(format!(
+        "broken-{}",
+        file.file_name().unwrap().to_string_lossy()
+    ));
+    std::fs::write(&broken, text.replacen(from, to, 1)).unwrap();
+    broken
+}
+
+/// Runs a one-file validator on every file (each must pass), then on a copy of the first with `from` replaced by
+/// `to` (which must fail), so the check is shown able to fail.
+#[allow(dead_code)] // Used by the tests of exported files.
+pub fn every_file_passes_and_a_broken_one_fails(
+    files: &[PathBuf],
+    (from, to): (&str, &str),
+    validator: &str,
+    run: impl Fn(&Path) -> Output,
+) {
+    for file in files {
+        let out = run(file);
+        assert!(
+            out.status.success(),
+            "{}",
+            report(&file.display().to_string(), &out)
+        );
+    }
+    let broken = broken_copy(&files[0], from, to);
+    assert!(
+        !run(&broken).status.success(),
+        "{validator} accepted a file with {to:?} in place of {from:?}"
+    );
+}
+
+/// The Python that has `modules` (the tests' venv in CI, `SYNCOPATE_PYTHON`), or `None` after saying the test
+/// skipped (failing instead when tools are required). `package` is what to install.
+#[allow(dead_code)] // Used by the tests of exported files.
+pub fn python_with(modules: &str, package: &str) -> Option<String> {
+    let python = std::env::var("SYNCOPATE_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let found = Command::new(&python)
+        .args(["-c", &format!("import {modules}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("SYNCOPATE_REQUIRE_TOOLS").is_none(),
+            "{package} is required (SYNCOPATE_REQUIRE_TOOLS is set) for {python}"
+        );
+        println!("skipped: {package} is not installed for {python}");
+        return None;
+    }
+    Some(python)
 }
