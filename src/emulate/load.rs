@@ -1,6 +1,7 @@
 //! The load: each flow's requests arrive open-loop at its entry (Poisson or constant, with its rate steps), as in
 //! the simulator, each sent by an outside client as an HTTP request to the entry replica with the fewest requests,
-//! and timed from its arrival to its answer. Planned faults switch replicas down and up at their times.
+//! and timed from its arrival at the entry to its answer there (as the simulator times it: the client's own
+//! loopback hop to the entry is left out, see `wire::RESIDENCE_HEADER`). Planned faults switch replicas down and up at their times.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,7 +9,7 @@ use std::time::Duration;
 use super::stats::{bump, record};
 use super::wire::Outcome;
 use super::world::World;
-use crate::model::{ArrivalProcess, Protocol};
+use crate::model::ArrivalProcess;
 use crate::sim::SimRng;
 
 /// The next arrival after `t_s` of a flow, or `None` past `end_s`. A Poisson gap that crosses a rate step is
@@ -74,7 +75,12 @@ async fn request(world: Arc<World>, flow: usize) {
     } else {
         0
     };
-    let outcome = send_to_entry(&world, entry, flow, number).await;
+    let (outcome, residence_ms) = send_to_entry(&world, entry, flow, number).await;
+    let answered = world.now_ms();
+    // The simulator times a request from its arrival at the entry to its answer there: the loopback hop from this
+    // outside client to the entry and back is the emulation's own, and left out.
+    let entry_hop_ms =
+        residence_ms.map_or(0.0, |at_entry| (answered - arrived - at_entry).max(0.0));
     match polling {
         Some(polling) if outcome == Outcome::Success => {
             // Answered at once (202 Accepted): the client polls for the result.
@@ -82,7 +88,7 @@ async fn request(world: Arc<World>, flow: usize) {
                 world.clone(),
                 flow,
                 number,
-                arrived,
+                arrived + entry_hop_ms,
                 polling.interval_ms,
             ));
         }
@@ -101,29 +107,29 @@ async fn request(world: Arc<World>, flow: usize) {
     if measuring {
         if outcome == Outcome::Success {
             bump(&stats.completed);
-            record(&stats.latency, world.now_ms() - arrived);
+            record(&stats.latency, answered - arrived - entry_hop_ms);
         } else {
             bump(&stats.failed);
         }
     }
 }
 
-/// Sends one request of `flow` to a replica of its entry, as an outside client does.
+/// Sends one request of `flow` to a replica of its entry, as an outside client does: its outcome and how long it
+/// was at the entry.
 async fn send_to_entry(
     world: &Arc<World>,
     entry: Option<usize>,
     flow: usize,
     number: u64,
-) -> Outcome {
+) -> (Outcome, Option<f64>) {
     match entry.and_then(|e| world.pick_replica(e)) {
         Some(replica) => {
-            let port = replica.port;
             world
                 .clients
-                .send(port, "/", Protocol::Http, flow, None, number)
+                .send_to_entry(replica.port, flow, number)
                 .await
         }
-        None => Outcome::Failure,
+        None => (Outcome::Failure, None),
     }
 }
 
@@ -131,7 +137,7 @@ async fn send_to_entry(
 /// not counted in the report. Whether it succeeded (for a polling flow: was accepted).
 pub(crate) async fn probe(world: Arc<World>, flow: usize) -> bool {
     let entry = world.service_index(world.design.flows[flow].entry.as_str());
-    send_to_entry(&world, entry, flow, 0).await == Outcome::Success
+    send_to_entry(&world, entry, flow, 0).await.0 == Outcome::Success
 }
 
 /// Switches replicas down and up as the planned `down` faults start and end.

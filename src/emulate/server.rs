@@ -66,7 +66,9 @@ async fn connection(
     let service = hyper::service::service_fn(move |request: hyper::Request<_>| {
         let (world, replica) = (world.clone(), replica.clone());
         async move {
+            let received_ms = world.now_ms();
             let grpc = wire::is_grpc(&request);
+            let entry = wire::is_entry(&request);
             if let Some(asked) = wire::poll_of(&request) {
                 let status = super::polling::serve_poll(&world, &replica, asked).await;
                 let interval_ms = wire::flow_of(&request)
@@ -83,7 +85,11 @@ async fn connection(
                 Some(flow) => arrive(&world, &replica, flow, number).await,
                 None => Answer::Failed,
             };
-            Ok::<_, Infallible>(wire::reply(answer, grpc))
+            let mut reply = wire::reply(answer, grpc);
+            if entry {
+                wire::set_residence(&mut reply, world.now_ms() - received_ms);
+            }
+            Ok::<_, Infallible>(reply)
         }
     });
     let builder =
