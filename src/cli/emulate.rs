@@ -123,6 +123,7 @@ pub(super) fn emulate(args: &EmulateArgs, out: &mut dyn Write, err: &mut dyn Wri
             let _ = writeln!(out, "{}", super::to_json(&emulated_json));
         } else {
             print_report(&emulated.report, options.through, out);
+            print_absorbed(emulated.absorbed_per_call_ms, out);
         }
         return EXIT_OK;
     }
@@ -155,6 +156,7 @@ pub(super) fn emulate(args: &EmulateArgs, out: &mut dyn Write, err: &mut dyn Wri
             options.through,
             out,
         );
+        print_absorbed(emulated.absorbed_per_call_ms, out);
         if let Some(tolerance) = args.tolerance {
             if beyond.is_empty() {
                 let _ = writeln!(out, "\nEvery measure within {tolerance}%.");
@@ -168,6 +170,13 @@ pub(super) fn emulate(args: &EmulateArgs, out: &mut dyn Write, err: &mut dyn Wri
         EXIT_OK
     } else {
         EXIT_INVALID
+    }
+}
+
+/// What a direct run absorbed of the machine's loopback per call.
+fn print_absorbed(absorbed_per_call_ms: Option<f64>, out: &mut dyn Write) {
+    if let Some(ms) = absorbed_per_call_ms {
+        let _ = writeln!(out, "\n{}", emulate::absorbed_note(ms));
     }
 }
 

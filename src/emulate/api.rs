@@ -211,7 +211,11 @@ async fn handle(
             let end_ms = world.now_ms();
             let mut report = world.stats.report(&world.design, &world.settings, end_ms);
             report.partial = true;
-            let emulated = super::Emulated { report, through };
+            let emulated = super::Emulated {
+                report,
+                through,
+                absorbed_per_call_ms: world.tare.mean_ms(),
+            };
             answer(
                 StatusCode::OK,
                 &super::report_json(&world.design, &emulated),

@@ -89,32 +89,32 @@ impl Clients {
 }
 
 impl Clients {
-    /// The outside client's request of `flow` to a replica of its entry: its outcome and, when answered, how long
-    /// it was at the entry (see [`wire::RESIDENCE_HEADER`]).
-    pub(crate) async fn send_to_entry(
+    /// Sends one request whose answer says how long it was held ([`wire::Timed`]): its outcome and, when
+    /// answered, that time in milliseconds.
+    pub(crate) async fn send_timed(
         &self,
         port: u16,
-        flow: usize,
-        request: u64,
+        path: &str,
+        protocol: Protocol,
+        (flow, request): (usize, u64),
+        timed: wire::Timed,
     ) -> (Outcome, Option<f64>) {
+        let grpc = protocol == Protocol::Grpc;
         let Ok(mut sent) = wire::request(
             &format!("127.0.0.1:{port}"),
-            "/",
-            false,
+            path,
+            grpc,
             flow,
             None,
             request,
         ) else {
             return (Outcome::Failure, None);
         };
-        sent.headers_mut().insert(
-            wire::ENTRY_HEADER,
-            hyper::header::HeaderValue::from_static("1"),
-        );
-        match self.for_protocol(Protocol::Http).request(sent).await {
+        wire::set_timed(&mut sent, timed);
+        match self.for_protocol(protocol).request(sent).await {
             Ok(response) => {
                 let residence_ms = wire::residence_ms(&response);
-                (wire::outcome(response, false).await, residence_ms)
+                (wire::outcome(response, grpc).await, residence_ms)
             }
             Err(_) => (Outcome::Failure, None),
         }
@@ -314,12 +314,30 @@ async fn tries(
             try_epoch.store(u64::from(epoch), Ordering::Release);
             let one_try = async {
                 match callee.and_then(|c| world.pick_replica(c)) {
-                    Some(replica) => {
+                    // Through Envoy nothing is absorbed, not even on the calls no proxy carries.
+                    Some(replica) if world.proxies.get().is_some() => {
                         world
                             .clients
                             .send(replica.port, &path, protocol, flow, None, request)
                             .await
                             == Outcome::Success
+                    }
+                    Some(replica) => {
+                        let sent_ms = world.now_ms();
+                        let (outcome, residence_ms) = world
+                            .clients
+                            .send_timed(
+                                replica.port,
+                                &path,
+                                protocol,
+                                (flow, request),
+                                wire::Timed::Call,
+                            )
+                            .await;
+                        if let Some(residence_ms) = residence_ms {
+                            world.tare.observe(world.now_ms() - sent_ms, residence_ms);
+                        }
+                        outcome == Outcome::Success
                     }
                     None => false,
                 }

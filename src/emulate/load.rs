@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::stats::{bump, record};
-use super::wire::Outcome;
+use super::wire::{Outcome, Timed};
 use super::world::World;
-use crate::model::ArrivalProcess;
+use crate::model::{ArrivalProcess, Protocol};
 use crate::sim::SimRng;
 
 /// The next arrival after `t_s` of a flow, or `None` past `end_s`. A Poisson gap that crosses a rate step is
@@ -126,7 +126,13 @@ async fn send_to_entry(
         Some(replica) => {
             world
                 .clients
-                .send_to_entry(replica.port, flow, number)
+                .send_timed(
+                    replica.port,
+                    "/",
+                    Protocol::Http,
+                    (flow, number),
+                    Timed::Entry,
+                )
                 .await
         }
         None => (Outcome::Failure, None),

@@ -118,8 +118,10 @@ pub(crate) async fn serve_poll(world: &Arc<World>, replica: &Arc<Replica>, reque
     }
     // The status is read as the poll arrives, as the simulator does.
     let status = world.requests.status(request);
-    let ok = super::server::on_a_worker(world, replica, arrived, |start| {
-        super::server::local_work(world, service, start)
+    let ok = super::server::on_a_worker(world, replica, arrived, |start| async move {
+        super::server::local_work(world, service, start, 0.0)
+            .await
+            .0
     })
     .await;
     match (ok, status) {

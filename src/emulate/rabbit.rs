@@ -537,7 +537,8 @@ async fn consume(
         }
         let (world, replica, channel) = (world.clone(), replica.clone(), channel.clone());
         tokio::spawn(async move {
-            let answer = server::work(world.clone(), replica, flow, request, now, None).await;
+            let answer =
+                server::work(world.clone(), replica, (flow, request), (now, 0.0), None).await;
             let _ = if answer == super::wire::Answer::Ok {
                 world.requests.release(request, 1, true);
                 channel.basic_ack(BasicAckArguments::new(tag, false)).await

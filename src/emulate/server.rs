@@ -68,7 +68,13 @@ async fn connection(
         async move {
             let received_ms = world.now_ms();
             let grpc = wire::is_grpc(&request);
-            let entry = wire::is_entry(&request);
+            let timed = wire::timed(&request);
+            // A direct call's callee answers early by the loopback's transit (see `tare`).
+            let absorb_ms = if timed == Some(wire::Timed::Call) {
+                world.tare.absorb_ms()
+            } else {
+                0.0
+            };
             if let Some(asked) = wire::poll_of(&request) {
                 let status = super::polling::serve_poll(&world, &replica, asked).await;
                 let interval_ms = wire::flow_of(&request)
@@ -82,11 +88,11 @@ async fn connection(
             }
             let number = wire::request_of(&request);
             let answer = match wire::flow_of(&request).filter(|&f| f < world.design.flows.len()) {
-                Some(flow) => arrive(&world, &replica, flow, number).await,
+                Some(flow) => arrive(&world, &replica, (flow, number), absorb_ms).await,
                 None => Answer::Failed,
             };
             let mut reply = wire::reply(answer, grpc);
-            if entry {
+            if timed.is_some() {
                 wire::set_residence(&mut reply, world.now_ms() - received_ms);
             }
             Ok::<_, Infallible>(reply)
@@ -105,12 +111,13 @@ async fn connection(
 /// A request (a call, or a flow's arrival at its entry) at a replica: admitted or refused, then answered when its
 /// work ends. The work runs as a task of its own, so a caller that gives up does not stop it: that work is wasted,
 /// as in the simulator.
-/// A job of a polled `request` (0: none) holds a count on it until its work ends.
+/// A job of a polled `request` (0: none) holds a count on it until its work ends. The answer goes `absorb_ms` before
+/// the service time is over (see `tare`), the worker stays taken until it is.
 pub(crate) async fn arrive(
     world: &Arc<World>,
     replica: &Arc<Replica>,
-    flow: usize,
-    request: u64,
+    (flow, request): (usize, u64),
+    absorb_ms: f64,
 ) -> Answer {
     let service = replica.service;
     let stats = &world.stats.services[service];
@@ -129,7 +136,14 @@ pub(crate) async fn arrive(
     world.requests.hold(request, 1);
     let (world, replica) = (world.clone(), replica.clone());
     tokio::spawn(async move {
-        work(world.clone(), replica, flow, request, now, Some(done)).await;
+        work(
+            world.clone(),
+            replica,
+            (flow, request),
+            (now, absorb_ms),
+            Some(done),
+        )
+        .await;
         world.requests.release(request, 1, true);
     });
     // A job that hangs keeps its sender forever: its caller waits, as on a deadlocked server.
@@ -137,20 +151,30 @@ pub(crate) async fn arrive(
 }
 
 /// One job at a replica, from its arrival to the end of its work: waits for a worker, does its work and its
-/// calls, and says how it ended. The replica's place must already be taken (`try_enter` or `enter`).
+/// calls, and says how it ended (to `done` as soon as it is answered, `absorb_ms` early; see `tare`). The
+/// replica's place must already be taken (`try_enter` or `enter`).
 pub(crate) async fn work(
     world: Arc<World>,
     replica: Arc<Replica>,
-    flow: usize,
-    request: u64,
-    arrived_ms: f64,
-    done: Option<oneshot::Sender<Answer>>,
+    (flow, request): (usize, u64),
+    (arrived_ms, absorb_ms): (f64, f64),
+    mut done: Option<oneshot::Sender<Answer>>,
 ) -> Answer {
-    let ok = on_a_worker(&world, &replica, arrived_ms, |start| {
-        do_work(&world, &replica, flow, request, start)
+    let (on_world, on_replica, answer_early) = (&world, &replica, &mut done);
+    let ok = on_a_worker(&world, &replica, arrived_ms, |start| async move {
+        let (ok, held_ms) = do_work(on_world, on_replica, (flow, request), start, absorb_ms).await;
+        if let Some(done) = answer_early.take() {
+            let _ = done.send(Answer::of(ok));
+        }
+        // Answered early: the worker stays taken for the rest of the service time.
+        if held_ms > 0.0 {
+            super::timer::sleep(Duration::from_secs_f64(held_ms / 1000.0)).await;
+        }
+        ok
     })
     .await;
-    let answer = if ok { Answer::Ok } else { Answer::Failed };
+    let answer = Answer::of(ok);
+    // Never on a worker (the replica stopped): answered now.
     if let Some(done) = done {
         let _ = done.send(answer);
     }
@@ -188,30 +212,40 @@ pub(crate) async fn on_a_worker<F: std::future::Future<Output = bool>>(
 }
 
 /// A job's own work at `service` from `start_ms`: a deadlocked worker in a hang, else one sample of the service
-/// time (times a `slow` fault's factor), then a failure with the service's error rate. True when it succeeded.
-pub(crate) async fn local_work(world: &World, service: usize, start_ms: f64) -> bool {
+/// time (times a `slow` fault's factor) less `absorb_ms` (see `tare`), then a failure with the service's error
+/// rate. Whether it succeeded, and how much of the service time it left to hold the worker for after answering.
+pub(crate) async fn local_work(
+    world: &World,
+    service: usize,
+    start_ms: f64,
+    absorb_ms: f64,
+) -> (bool, f64) {
     let at_s = start_ms / 1000.0;
     if world.hangs(service, at_s) {
         // A deadlocked worker: it never finishes, and stays busy for the rest of the run.
         std::future::pending::<()>().await;
     }
     let ms = world.sample_service_time(service) * world.fault_effect(service, at_s).slow_factor;
-    if ms > 0.0 {
-        super::timer::sleep(Duration::from_secs_f64(ms / 1000.0)).await;
+    let held_ms = ms.min(absorb_ms).max(0.0);
+    if ms - held_ms > 0.0 {
+        super::timer::sleep(Duration::from_secs_f64((ms - held_ms) / 1000.0)).await;
     }
     let error_rate = world.error_rate(service, world.now_ms() / 1000.0);
-    !world.chance(service, error_rate)
+    (!world.chance(service, error_rate), held_ms)
 }
 
 async fn do_work(
     world: &Arc<World>,
     replica: &Arc<Replica>,
-    flow: usize,
-    request: u64,
+    (flow, request): (usize, u64),
     start_ms: f64,
-) -> bool {
-    local_work(world, replica.service, start_ms).await
-        && run_calls(world, replica, flow, request).await
+    absorb_ms: f64,
+) -> (bool, f64) {
+    let (ok, held_ms) = local_work(world, replica.service, start_ms, absorb_ms).await;
+    (
+        ok && run_calls(world, replica, flow, request).await,
+        held_ms,
+    )
 }
 
 /// The service's calls of the flow, group by group; the first sync call that fails for good fails the request at

@@ -23,8 +23,28 @@ pub(crate) const REQUEST_HEADER: &str = "x-syncopate-request";
 /// On a client's poll: the number of the request whose result it asks for.
 pub(crate) const POLL_HEADER: &str = "x-syncopate-poll";
 
-/// On a request from the outside client (the load) to a flow's entry: answer with [`RESIDENCE_HEADER`].
-pub(crate) const ENTRY_HEADER: &str = "x-syncopate-entry";
+/// On a request whose answer must say how long it was held ([`RESIDENCE_HEADER`]): `entry` from the outside
+/// client (the load) to a flow's entry, `call` on a direct call's try (whose callee absorbs the loopback transit,
+/// see `tare`).
+pub(crate) const TIMED_HEADER: &str = "x-syncopate-timed";
+
+/// Why a request's answer says how long it was held (see [`TIMED_HEADER`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Timed {
+    /// The outside client's request to a flow's entry.
+    Entry,
+    /// A try of a direct call.
+    Call,
+}
+
+impl Timed {
+    fn as_str(self) -> &'static str {
+        match self {
+            Timed::Entry => "entry",
+            Timed::Call => "call",
+        }
+    }
+}
 
 /// On the entry's answer to the outside client: how long the request was at the entry, from its arrival to its
 /// answer, in microseconds. The simulator times a flow's request from its arrival at the entry; the client's own
@@ -49,6 +69,17 @@ pub(crate) enum Answer {
     Failed,
     /// Turned away by a full queue: HTTP 503, gRPC UNAVAILABLE.
     Rejected,
+}
+
+impl Answer {
+    /// The answer of work that succeeded or failed.
+    pub(crate) fn of(succeeded: bool) -> Self {
+        if succeeded {
+            Answer::Ok
+        } else {
+            Answer::Failed
+        }
+    }
 }
 
 /// A response body: at most one data frame, then optional trailers (for gRPC).
@@ -190,9 +221,20 @@ pub(crate) fn call_of<B>(request: &hyper::Request<B>) -> Option<u64> {
     number_in(request, CALL_HEADER)
 }
 
-/// Whether the request comes from the outside client to a flow's entry (see [`ENTRY_HEADER`]).
-pub(crate) fn is_entry<B>(request: &hyper::Request<B>) -> bool {
-    request.headers().contains_key(ENTRY_HEADER)
+/// Whether, and why, the request's answer must say how long it was held (see [`TIMED_HEADER`]).
+pub(crate) fn timed<B>(request: &hyper::Request<B>) -> Option<Timed> {
+    match request.headers().get(TIMED_HEADER)?.as_bytes() {
+        b"entry" => Some(Timed::Entry),
+        b"call" => Some(Timed::Call),
+        _ => None,
+    }
+}
+
+/// Asks the request's answer to say how long it was held.
+pub(crate) fn set_timed<B>(request: &mut hyper::Request<B>, timed: Timed) {
+    request
+        .headers_mut()
+        .insert(TIMED_HEADER, HeaderValue::from_static(timed.as_str()));
 }
 
 /// Says on an entry's answer how long the request was at the entry.

@@ -111,6 +111,8 @@ pub(crate) struct World {
     injected: RwLock<BTreeMap<String, Fault>>,
     /// Whether any fault is injected: the hot path reads this, not the lock.
     any_injected: AtomicBool,
+    /// The loopback transit of direct calls, which their callees absorb (see `tare`).
+    pub(crate) tare: super::tare::HopTare,
 }
 
 /// A call through a proxy in flight. Its number is forgotten when it ends, and also when its caller abandons it (a
@@ -242,6 +244,7 @@ impl World {
             reached_calls: Mutex::new(HashSet::new()),
             injected: RwLock::new(BTreeMap::new()),
             any_injected: AtomicBool::new(false),
+            tare: super::tare::HopTare::default(),
             replicas,
             design,
             settings,

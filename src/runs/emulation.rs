@@ -14,6 +14,8 @@ use crate::sim::{self, SimReport};
 pub struct EmulationResult {
     /// How calls travelled.
     pub through: Through,
+    /// Direct: the mean loopback transit per call its callees absorbed (see `emulate::Emulated`).
+    pub absorbed_per_call_ms: Option<f64>,
     /// Duration, warm-up and seed of both runs.
     pub settings: SimulationSettings,
     /// Measured on this machine.
@@ -59,6 +61,7 @@ impl Job {
                         sim::simulate(&design, options.settings).map_err(|e| e.to_string())?;
                     Ok(EmulationResult {
                         through: options.through,
+                        absorbed_per_call_ms: emulated.absorbed_per_call_ms,
                         settings: options.settings,
                         comparison: emulate::compare::compare(&emulated.report, &simulated),
                         emulated: emulated.report,

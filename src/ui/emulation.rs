@@ -159,6 +159,10 @@ pub fn comparison_grid(ui: &mut egui::Ui, result: &EmulationResult, design: &Des
         ))
         .strong(),
     );
+    if let Some(ms) = result.absorbed_per_call_ms {
+        ui.label(crate::emulate::absorbed_note(ms))
+            .on_hover_text("The design's calls take no time on the wire; the emulated callees answer that much early");
+    }
     egui::Grid::new("emulation-comparison")
         .striped(true)
         .num_columns(5)
