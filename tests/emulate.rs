@@ -40,6 +40,23 @@ fn syncopate() -> Command {
     Command::new(env!("CARGO_BIN_EXE_syncopate"))
 }
 
+/// `syncopate emulate ARGS --json` run from the project's folder, which must succeed: its JSON.
+fn emulate_json(args: &[&std::ffi::OsStr]) -> Value {
+    let out = syncopate()
+        .arg("emulate")
+        .args(args)
+        .arg("--json")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("syncopate runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
 #[test]
 fn the_breaker_opens_through_envoy_and_every_message_reaches_its_consumer() {
     if !tools() {
@@ -361,17 +378,7 @@ fn a_request_is_timed_at_its_entry_and_a_direct_call_absorbs_the_loopback() {
             .and_then(Value::as_f64)
             .unwrap_or_else(|| panic!("{pointer} in {result}"))
     };
-    let out = syncopate()
-        .args(["emulate", "--json"])
-        .arg(&path)
-        .output()
-        .expect("syncopate runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let result: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let result = emulate_json(&[path.as_os_str()]);
     assert!(
         result["flows"]["f"]["completed"].as_u64() > Some(150),
         "{result}"
@@ -401,9 +408,8 @@ fn a_request_is_timed_at_its_entry_and_a_direct_call_absorbs_the_loopback() {
 /// With independent draws a 20 s run differed by about 3% from luck alone.
 #[test]
 fn emulated_goodput_replays_the_simulation_with_the_same_seed() {
-    let out = syncopate()
-        .args([
-            "emulate",
+    let result = emulate_json(
+        &[
             "samples/ecommerce.syncopate",
             "--duration-s",
             "20",
@@ -412,17 +418,9 @@ fn emulated_goodput_replays_the_simulation_with_the_same_seed() {
             "--seed",
             "3",
             "--compare",
-            "--json",
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("syncopate runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ]
+        .map(std::ffi::OsStr::new),
     );
-    let result: Value = serde_json::from_slice(&out.stdout).expect("JSON");
     for flow in ["admin-dashboard", "checkout"] {
         let started = |side: &str| result[side]["flows"][flow]["started"].as_u64().unwrap_or(0);
         assert!(started("simulated") > 300, "{flow}: {result}");
