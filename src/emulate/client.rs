@@ -70,25 +70,11 @@ impl Clients {
         call: Option<u64>,
         request: u64,
     ) -> Outcome {
-        let grpc = protocol == Protocol::Grpc;
-        let Ok(request) = wire::request(
-            &format!("127.0.0.1:{port}"),
-            path,
-            grpc,
-            flow,
-            call,
-            request,
-        ) else {
-            return Outcome::Failure;
-        };
-        match self.for_protocol(protocol).request(request).await {
-            Ok(response) => wire::outcome(response, grpc).await,
-            Err(_) => Outcome::Failure,
-        }
+        self.exchange(port, path, protocol, (flow, call, request), None)
+            .await
+            .0
     }
-}
 
-impl Clients {
     /// Sends one request whose answer says how long it was held ([`wire::Timed`]): its outcome and, when
     /// answered, that time in milliseconds.
     pub(crate) async fn send_timed(
@@ -99,18 +85,33 @@ impl Clients {
         (flow, request): (usize, u64),
         timed: wire::Timed,
     ) -> (Outcome, Option<f64>) {
+        self.exchange(port, path, protocol, (flow, None, request), Some(timed))
+            .await
+    }
+
+    /// One request and its whole answer: the outcome and, when `timed`, how long the replica held it.
+    async fn exchange(
+        &self,
+        port: u16,
+        path: &str,
+        protocol: Protocol,
+        (flow, call, request): (usize, Option<u64>, u64),
+        timed: Option<wire::Timed>,
+    ) -> (Outcome, Option<f64>) {
         let grpc = protocol == Protocol::Grpc;
         let Ok(mut sent) = wire::request(
             &format!("127.0.0.1:{port}"),
             path,
             grpc,
             flow,
-            None,
+            call,
             request,
         ) else {
             return (Outcome::Failure, None);
         };
-        wire::set_timed(&mut sent, timed);
+        if let Some(timed) = timed {
+            wire::set_timed(&mut sent, timed);
+        }
         match self.for_protocol(protocol).request(sent).await {
             Ok(response) => {
                 let residence_ms = wire::residence_ms(&response);
@@ -119,7 +120,9 @@ impl Clients {
             Err(_) => (Outcome::Failure, None),
         }
     }
+}
 
+impl Clients {
     /// A client's poll for a request's result; the answer's HTTP status (500 when there was none).
     pub(crate) async fn poll(&self, port: u16, flow: usize, request: u64) -> u16 {
         let Ok(poll) = wire::poll_request(&format!("127.0.0.1:{port}"), flow, request) else {

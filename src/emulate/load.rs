@@ -1,7 +1,8 @@
 //! The load: each flow's requests arrive open-loop at its entry (Poisson or constant, with its rate steps), as in
 //! the simulator, each sent by an outside client as an HTTP request to the entry replica with the fewest requests,
 //! and timed from its arrival at the entry to its answer there (as the simulator times it: the client's own
-//! loopback hop to the entry is left out, see `wire::RESIDENCE_HEADER`). Planned faults switch replicas down and up at their times.
+//! loopback hop to the entry is left out, see `wire::RESIDENCE_HEADER`). Planned faults switch replicas down and
+//! up at their times.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -88,7 +89,8 @@ async fn request(world: Arc<World>, flow: usize) {
                 world.clone(),
                 flow,
                 number,
-                arrived + entry_hop_ms,
+                // Its wait starts when the request reached the entry: half the hop's round trip after it left.
+                arrived + entry_hop_ms / 2.0,
                 polling.interval_ms,
             ));
         }

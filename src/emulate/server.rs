@@ -69,12 +69,6 @@ async fn connection(
             let received_ms = world.now_ms();
             let grpc = wire::is_grpc(&request);
             let timed = wire::timed(&request);
-            // A direct call's callee answers early by the loopback's transit (see `tare`).
-            let absorb_ms = if timed == Some(wire::Timed::Call) {
-                world.tare.absorb_ms()
-            } else {
-                0.0
-            };
             if let Some(asked) = wire::poll_of(&request) {
                 let status = super::polling::serve_poll(&world, &replica, asked).await;
                 let interval_ms = wire::flow_of(&request)
@@ -87,6 +81,12 @@ async fn connection(
                 world.call_reached(call);
             }
             let number = wire::request_of(&request);
+            // A direct call's callee answers early by the loopback's transit (see `tare`).
+            let absorb_ms = if timed == Some(wire::Timed::Call) {
+                world.tare.absorb_ms()
+            } else {
+                0.0
+            };
             let answer = match wire::flow_of(&request).filter(|&f| f < world.design.flows.len()) {
                 Some(flow) => arrive(&world, &replica, (flow, number), absorb_ms).await,
                 None => Answer::Failed,
@@ -226,7 +226,7 @@ pub(crate) async fn local_work(
         std::future::pending::<()>().await;
     }
     let ms = world.sample_service_time(service) * world.fault_effect(service, at_s).slow_factor;
-    let held_ms = ms.min(absorb_ms).max(0.0);
+    let held_ms = ms.min(absorb_ms);
     if ms - held_ms > 0.0 {
         super::timer::sleep(Duration::from_secs_f64((ms - held_ms) / 1000.0)).await;
     }

@@ -1,6 +1,6 @@
 //! The loopback hop's own cost, measured and absorbed (`--through direct`). The design's calls take no time on the
 //! wire: a call lasts its callee's wait, work and calls. Emulated, every call also crosses loopback TCP and the
-//! runtime's wake-ups there and back, 0.1-0.2 ms a call on the 2-core CI machine: a tenth of a hop of a few
+//! runtime's wake-ups there and back, 0.1-0.26 ms a call on the 2-core CI machine: a tenth of a hop of a few
 //! milliseconds, so every flow of short hops came out 10-25% slower than designed. Each direct call's caller
 //! measures that transit (its try's round trip less the time the callee held the request, which the callee says
 //! in `x-syncopate-residence-us`), and callees answer that much early: the service-time wait is shortened (at most
@@ -28,6 +28,7 @@ pub(crate) struct HopTare {
 impl HopTare {
     /// A direct call's try took `round_trip_ms` at its caller, of which its callee held it `residence_ms`.
     pub(crate) fn observe(&self, round_trip_ms: f64, residence_ms: f64) {
+        // Clamped, so never negative: the sum below takes it as it is.
         let transit_ns =
             ((round_trip_ms - residence_ms) * 1e6).clamp(0.0, MAX_TARE_NS as f64) as i64;
         let _ = self

@@ -46,9 +46,10 @@ impl Timed {
     }
 }
 
-/// On the entry's answer to the outside client: how long the request was at the entry, from its arrival to its
-/// answer, in microseconds. The simulator times a flow's request from its arrival at the entry; the client's own
-/// hop to the entry (a loopback round trip, 0.1-0.4 ms on the CI machine) is the emulation's, not the design's.
+/// On the answer to a timed request ([`TIMED_HEADER`]): how long the replica held it, from its arrival to its
+/// answer, in microseconds. The simulator times a flow's request from its arrival at the entry, so the load leaves
+/// out its own loopback hop to the entry (0.1-0.4 ms on the CI machine); a direct call's caller takes the rest of
+/// its round trip as the loopback transit its callees absorb (see `tare`).
 pub(crate) const RESIDENCE_HEADER: &str = "x-syncopate-residence-us";
 
 /// An empty protobuf message in gRPC's length-prefixed framing: not compressed, length 0.
@@ -209,8 +210,12 @@ pub(crate) fn is_grpc<B>(request: &hyper::Request<B>) -> bool {
 
 /// A number a request carries in one of the emulator's headers.
 fn number_in<B, T: std::str::FromStr>(request: &hyper::Request<B>, header: &str) -> Option<T> {
-    request
-        .headers()
+    number_in_headers(request.headers(), header)
+}
+
+/// A number in one of the emulator's headers, of a request or an answer.
+fn number_in_headers<T: std::str::FromStr>(headers: &HeaderMap, header: &str) -> Option<T> {
+    headers
         .get(header)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok())
@@ -237,7 +242,7 @@ pub(crate) fn set_timed<B>(request: &mut hyper::Request<B>, timed: Timed) {
         .insert(TIMED_HEADER, HeaderValue::from_static(timed.as_str()));
 }
 
-/// Says on an entry's answer how long the request was at the entry.
+/// Says on the answer to a timed request how long the replica held it.
 pub(crate) fn set_residence<B>(response: &mut hyper::Response<B>, residence_ms: f64) {
     let micros = (residence_ms.max(0.0) * 1000.0).round() as u64;
     response
@@ -245,16 +250,10 @@ pub(crate) fn set_residence<B>(response: &mut hyper::Response<B>, residence_ms: 
         .insert(RESIDENCE_HEADER, HeaderValue::from(micros));
 }
 
-/// How long the request was at the entry, as its answer says (see [`RESIDENCE_HEADER`]).
+/// How long the replica held a timed request, as its answer says (see [`RESIDENCE_HEADER`]).
 pub(crate) fn residence_ms<B>(response: &hyper::Response<B>) -> Option<f64> {
-    let micros: u64 = response
-        .headers()
-        .get(RESIDENCE_HEADER)?
-        .to_str()
-        .ok()?
-        .parse()
-        .ok()?;
-    Some(micros as f64 / 1000.0)
+    number_in_headers::<u64>(response.headers(), RESIDENCE_HEADER)
+        .map(|micros| micros as f64 / 1000.0)
 }
 
 /// The number of the request (of a polling flow) a call works for; 0 when none.
