@@ -66,11 +66,11 @@ pub(super) struct EdgeState {
     pub(super) total_failures: u64,
     pub(super) report: EdgeReport,
     /// From the call to its successful answer (sync calls, measured period), for the per-hop latencies.
-    pub(super) latency: super::stats::Batched,
+    pub(super) latency: super::histogram::PartHistogram,
     /// Async edges: the backlog, and how long messages waited before a worker took them (measured period, and
     /// since the previous snapshot).
     pub(super) backlog: Backlog,
-    pub(super) lag: Option<LatencyHistogram>,
+    pub(super) lag: Option<super::histogram::PartHistogram>,
     pub(super) recent_lag: Option<LatencyHistogram>,
     /// The edge of this call's compensating call (see `saga`), or `NONE`.
     pub(super) compensation: u32,
@@ -179,7 +179,7 @@ impl Simulation {
             record(recent, lag_ms);
         }
         if measuring && let Some(lag) = &mut e.lag {
-            record(lag, lag_ms);
+            lag.record(lag_ms);
         }
     }
 

@@ -12,6 +12,7 @@
 //! - `saga`: compensating calls when a request fails after calls that can be undone;
 //! - `polling`: clients polling the entry for the result of asynchronous work;
 //! - `delivery`: failed messages delivered again, and dead-letter queues;
+//! - `histogram`: the compact per-service and per-call latency histograms;
 //! - `stats`: histograms, the report and live snapshots.
 
 pub(crate) mod breaker;
@@ -19,6 +20,7 @@ mod calls;
 mod delivery;
 mod events;
 mod faults;
+mod histogram;
 mod polling;
 mod request;
 mod saga;
@@ -231,9 +233,9 @@ impl Simulation {
                 total_calls: 0,
                 total_failures: 0,
                 report: EdgeReport::default(),
-                latency: stats::Batched::new(PART_HISTOGRAM_DIGITS),
+                latency: histogram::PartHistogram::new(),
                 backlog: Default::default(),
-                lag: asynchronous.then(|| new_histogram(PART_HISTOGRAM_DIGITS)),
+                lag: asynchronous.then(histogram::PartHistogram::new),
                 recent_lag: asynchronous.then(|| new_histogram(PART_HISTOGRAM_DIGITS)),
                 compensation: NONE,
                 dead_letter_after: edge.dead_letter.map_or(0, |d| d.after_deliveries),

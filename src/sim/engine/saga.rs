@@ -56,12 +56,17 @@ impl Sagas {
 impl Simulation {
     /// A call of `job` along `edge` succeeded (a sync answer, or an async message accepted): remembered when the
     /// call has a compensation.
-    #[inline]
+    #[inline(always)]
     pub(super) fn call_succeeded_for_saga(&mut self, job: u32, edge: u32) {
         let compensation = self.edges[edge as usize].compensation;
-        if compensation == NONE {
-            return;
+        if compensation != NONE {
+            self.remember_to_undo(job, compensation);
         }
+    }
+
+    /// Out of line: most calls have no compensation, and the check above is all they pay.
+    #[inline(never)]
+    fn remember_to_undo(&mut self, job: u32, compensation: u32) {
         let now = self.now;
         self.sagas
             .by_job

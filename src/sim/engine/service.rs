@@ -5,8 +5,9 @@ use std::collections::VecDeque;
 use super::SimRng;
 
 use super::events::EventKind;
+use super::histogram::PartHistogram;
 use super::sampler::Sampler;
-use super::stats::{Batched, PART_HISTOGRAM_DIGITS, new_histogram};
+use super::stats::{PART_HISTOGRAM_DIGITS, new_histogram};
 use super::{NONE, Simulation};
 use crate::model::either_fails;
 use crate::sim::report::LatencyHistogram;
@@ -46,7 +47,7 @@ pub(super) struct ServiceState {
     pub(super) waiting_area: f64,
     /// The most requests waiting at once, over all replicas, in the measured period.
     pub(super) max_waiting: u64,
-    pub(super) sojourn: Batched,
+    pub(super) sojourn: PartHistogram,
     /// Sojourn times since the previous snapshot, for the live table.
     pub(super) recent_sojourn: LatencyHistogram,
     // Faults in force (see `faults`).
@@ -88,7 +89,7 @@ impl ServiceState {
             busy_area: 0.0,
             waiting_area: 0.0,
             max_waiting: 0,
-            sojourn: Batched::new(PART_HISTOGRAM_DIGITS),
+            sojourn: PartHistogram::new(),
             recent_sojourn: new_histogram(PART_HISTOGRAM_DIGITS),
             down: 0,
             hanging: 0,

@@ -35,7 +35,7 @@ pub(crate) fn new_histogram(significant_digits: u8) -> LatencyHistogram {
 
 /// A latency in whole microseconds, as the histograms hold it: rounded to the nearest, clamped to their range.
 #[inline]
-fn to_us(ms: f64) -> u64 {
+pub(super) fn to_us(ms: f64) -> u64 {
     (ms * 1000.0 + 0.5).clamp(1.0, HISTOGRAM_MAX_US as f64) as u64
 }
 
@@ -50,50 +50,6 @@ fn record_us(histogram: &mut LatencyHistogram, us: u64) {
 #[inline]
 pub(crate) fn record(histogram: &mut LatencyHistogram, ms: f64) {
     record_us(histogram, to_us(ms));
-}
-
-/// Values a `Batched` histogram gathers before it records them.
-const BATCH: usize = 32;
-
-/// A histogram that records its values in batches. A large design has thousands of services and calls, each with
-/// a histogram of a few KiB: together far beyond the caches, so recording each value as it came was a likely
-/// cache miss (a fifth of the 1,000-service simulation's time). Gathered values are appended to a short list (one
-/// cache line in use per part) and recorded 32 at a time, with the histogram's lines loaded once. The counts do
-/// not depend on the order, so the histogram is the same.
-#[derive(Debug, Clone)]
-pub(crate) struct Batched {
-    pending: Vec<u64>,
-    histogram: LatencyHistogram,
-}
-
-impl Batched {
-    pub(crate) fn new(significant_digits: u8) -> Self {
-        Self {
-            pending: Vec::with_capacity(BATCH),
-            histogram: new_histogram(significant_digits),
-        }
-    }
-
-    #[inline]
-    pub(crate) fn record(&mut self, ms: f64) {
-        self.pending.push(to_us(ms));
-        if self.pending.len() >= BATCH {
-            self.flush();
-        }
-    }
-
-    fn flush(&mut self) {
-        for &us in &self.pending {
-            record_us(&mut self.histogram, us);
-        }
-        self.pending.clear();
-    }
-
-    /// Every value recorded so far.
-    pub(crate) fn histogram(&mut self) -> &LatencyHistogram {
-        self.flush();
-        &self.histogram
-    }
 }
 
 impl Simulation {
@@ -128,7 +84,7 @@ impl Simulation {
             if self.edges[e as usize].asynchronous {
                 let edge = &mut self.edges[e as usize];
                 if let Some(lag) = &mut edge.lag {
-                    record_zeros(lag, std::mem::take(&mut edge.backlog.no_lag));
+                    lag.record_zeros(std::mem::take(&mut edge.backlog.no_lag));
                 }
             }
         }
@@ -192,15 +148,15 @@ impl Simulation {
                     utilization: per_measured_ms(s.busy_area / s.workers()),
                     mean_queue_length: per_measured_ms(s.waiting_area),
                     max_queue_length: s.max_waiting,
-                    sojourn_ms: LatencyStats::from_histogram(s.sojourn.histogram()),
+                    sojourn_ms: s.sojourn.stats(),
                 },
             );
         }
         for (i, e) in self.edges.iter_mut().enumerate() {
             let mut edge_report = e.report.clone();
-            edge_report.latency_ms = LatencyStats::from_histogram(e.latency.histogram());
-            if let Some(lag) = &e.lag {
-                edge_report.lag_ms = Some(LatencyStats::from_histogram(lag));
+            edge_report.latency_ms = e.latency.stats();
+            if let Some(lag) = &mut e.lag {
+                edge_report.lag_ms = Some(lag.stats());
                 edge_report.max_backlog = Some(u64::from(e.backlog.max));
                 edge_report.mean_backlog = Some(per_measured_ms(e.backlog.area + waiting_area[i]));
             }
