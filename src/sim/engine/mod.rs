@@ -121,6 +121,22 @@ struct FlowState {
     recent_seen: LatencyHistogram,
 }
 
+/// A call of a group as a hop reads it: the edge and copies of its routing fields, stored in group order. A hop
+/// then reads one short array instead of the edge's whole state (hundreds of bytes, which on a large design is a
+/// likely cache miss per field read).
+#[derive(Debug, Clone, Copy)]
+struct GroupCall {
+    edge: u32,
+    /// The topic a broker routes by (see `filtered_by_topic`).
+    topic: u32,
+    probability: f64,
+    asynchronous: bool,
+    /// A broker's async call with a topic: it carries only messages of that topic.
+    filtered_by_topic: bool,
+    /// The call has a compensation (see `saga`).
+    compensated: bool,
+}
+
 /// Why a simulation could not be set up.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -146,10 +162,12 @@ pub struct Simulation {
     services: Vec<ServiceState>,
     edges: Vec<EdgeState>,
     flows: Vec<FlowState>,
-    /// `group_spans[service * flows + flow]`: the service's calls of the flow, grouped by order, as ranges of
-    /// `group_edges`.
-    group_spans: Vec<Vec<(u32, u32)>>,
-    group_edges: Vec<u32>,
+    /// `group_index[service * flows + flow]`: the service's calls of the flow, grouped by order, as the first of
+    /// its groups in `groups` and how many there are.
+    group_index: Vec<(u32, u32)>,
+    /// Each group's calls, as a range of `group_calls`.
+    groups: Vec<(u32, u32)>,
+    group_calls: Vec<GroupCall>,
     topics: Vec<String>,
     /// Planned and injected faults: the fault, its service's index, and whether it is in force.
     faults: Vec<(Fault, u32, bool)>,
@@ -226,11 +244,10 @@ impl Simulation {
                 to: to as u32,
                 topic: topic_index(&edge.topic),
                 asynchronous,
-                has_topic: edge.topic.is_some(),
-                probability: edge.probability,
                 in_flight: 0,
                 breaker: Default::default(),
                 total_calls: 0,
+                calls: 0,
                 total_failures: 0,
                 report: EdgeReport::default(),
                 latency: histogram::PartHistogram::new(),
@@ -249,8 +266,9 @@ impl Simulation {
             }
         }
         let flow_count = design.flows.len();
-        let mut group_spans = vec![Vec::new(); design.services.len() * flow_count];
-        let mut group_edges = Vec::new();
+        let mut group_index = vec![(0u32, 0u32); design.services.len() * flow_count];
+        let mut groups = Vec::new();
+        let mut group_calls = Vec::new();
         for (f, flow) in design.flows.iter().enumerate() {
             for (s, service) in design.services.iter().enumerate() {
                 let mut calls: Vec<usize> = design
@@ -272,10 +290,24 @@ impl Simulation {
                         _ => service_groups.push(vec![e as u32]),
                     }
                 }
+                group_index[s * flow_count + f] =
+                    (groups.len() as u32, service_groups.len() as u32);
                 for group in service_groups {
-                    let start = group_edges.len() as u32;
-                    group_edges.extend(group);
-                    group_spans[s * flow_count + f].push((start, group_edges.len() as u32));
+                    let start = group_calls.len() as u32;
+                    group_calls.extend(group.into_iter().map(|e| {
+                        let (state, edge) = (&edges[e as usize], &design.edges[e as usize]);
+                        GroupCall {
+                            edge: e,
+                            topic: state.topic,
+                            probability: edge.probability,
+                            asynchronous: state.asynchronous,
+                            filtered_by_topic: services[s].is_broker
+                                && state.asynchronous
+                                && edge.topic.is_some(),
+                            compensated: state.compensation != NONE,
+                        }
+                    }));
+                    groups.push((start, group_calls.len() as u32));
                 }
             }
         }
@@ -328,8 +360,9 @@ impl Simulation {
             services,
             edges,
             flows,
-            group_spans,
-            group_edges,
+            group_index,
+            groups,
+            group_calls,
             topics,
             faults: Vec::new(),
             warmup_ms: settings.warmup_s * 1000.0,

@@ -207,28 +207,27 @@ impl Simulation {
                     j.topic,
                 )
             };
-            let spans = &self.group_spans[service * self.flows.len() + flow];
-            let Some(&(start, end)) = spans.get(group) else {
+            let (first_group, group_count) = self.group_index[service * self.flows.len() + flow];
+            if group >= group_count as usize {
                 self.finish_job(job, true);
                 return;
-            };
+            }
+            let (start, end) = self.groups[first_group as usize + group];
             self.jobs[job as usize].group += 1;
-            let is_broker = self.services[service].is_broker;
             let mut pending = 0;
             for k in start..end {
-                let e = self.group_edges[k as usize];
-                let edge = &self.edges[e as usize];
-                let asynchronous = edge.asynchronous;
-                if is_broker && asynchronous && edge.has_topic && edge.topic != topic {
+                let call = self.group_calls[k as usize];
+                if call.filtered_by_topic && call.topic != topic {
                     continue;
                 }
-                let probability = edge.probability;
-                if probability < 1.0 && !super::chance(&mut self.services[service].rng, probability)
+                if call.probability < 1.0
+                    && !super::chance(&mut self.services[service].rng, call.probability)
                 {
                     continue;
                 }
-                if asynchronous {
-                    if self.send_message(job, e) {
+                let e = call.edge;
+                if call.asynchronous {
+                    if self.send_message(job, e) && call.compensated {
                         self.call_succeeded_for_saga(job, e);
                     }
                     continue;

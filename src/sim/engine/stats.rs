@@ -155,6 +155,7 @@ impl Simulation {
         }
         for (i, e) in self.edges.iter_mut().enumerate() {
             let mut edge_report = e.report.clone();
+            edge_report.calls = e.calls;
             edge_report.latency_ms = e.latency.stats();
             if let Some(lag) = &mut e.lag {
                 edge_report.lag_ms = Some(lag.stats());
