@@ -149,8 +149,8 @@ fn is_executable(path: &Path) -> bool {
 
 /// Where `free_port` looks: below the ephemeral ranges of Linux (from 32768), macOS and Windows (from 49152), so
 /// that no outgoing connection of the emulator (a `tcp` call through a proxy opens one per call) is given a port
-/// between the moment it is found free and the moment its program binds it. A port of the ephemeral range found by binding
-/// port 0 was taken that way now and then, and the Envoy meant to listen on it exited.
+/// between the moment it is found free and the moment its program binds it. A port of the ephemeral range found by
+/// binding port 0 was taken that way now and then, and the Envoy meant to listen on it exited.
 const PORT_RANGE: std::ops::Range<u16> = 20_000..32_768;
 
 /// The ports handed out lately by this process: none is handed out twice.

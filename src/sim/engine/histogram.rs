@@ -38,12 +38,6 @@ pub(crate) struct PartHistogram {
     pending_len: u8,
 }
 
-impl Default for PartHistogram {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 /// The power of two above the first range that a value in µs falls in (0 for the first range).
 #[inline]
 fn range_of(us: u64) -> u32 {

@@ -133,8 +133,8 @@ struct GroupCall {
     asynchronous: bool,
     /// A broker's async call with a topic: it carries only messages of that topic.
     filtered_by_topic: bool,
-    /// The call has a compensation (see `saga`).
-    compensated: bool,
+    /// The edge of the call's compensating call (see `saga`), or `NONE`.
+    compensation: u32,
 }
 
 /// Why a simulation could not be set up.
@@ -304,7 +304,7 @@ impl Simulation {
                             filtered_by_topic: services[s].is_broker
                                 && state.asynchronous
                                 && edge.topic.is_some(),
-                            compensated: state.compensation != NONE,
+                            compensation: state.compensation,
                         }
                     }));
                     groups.push((start, group_calls.len() as u32));

@@ -227,8 +227,8 @@ impl Simulation {
                 }
                 let e = call.edge;
                 if call.asynchronous {
-                    if self.send_message(job, e) && call.compensated {
-                        self.call_succeeded_for_saga(job, e);
+                    if self.send_message(job, e) && call.compensation != NONE {
+                        self.remember_to_undo(job, call.compensation);
                     }
                     continue;
                 }

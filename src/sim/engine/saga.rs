@@ -64,9 +64,10 @@ impl Simulation {
         }
     }
 
-    /// Out of line: most calls have no compensation, and the check above is all they pay.
+    /// `job` made a call that `compensation` undoes: remembered for a rollback. Out of line: most calls have no
+    /// compensation, and the check before it is all they pay.
     #[inline(never)]
-    fn remember_to_undo(&mut self, job: u32, compensation: u32) {
+    pub(super) fn remember_to_undo(&mut self, job: u32, compensation: u32) {
         let now = self.now;
         self.sagas
             .by_job
