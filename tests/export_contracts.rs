@@ -77,6 +77,12 @@ fn designs() -> Vec<(String, Design)> {
     bare.faults.clear();
     bare.flows.iter_mut().for_each(|f| f.slo_p99_ms = None);
     designs.push(("no-faults-no-slo".to_owned(), bare));
+    // Call ids that collide once a format's characters are applied (`x-y`, `x_y`, `xY`; `ñ`, `ü`), that hold a
+    // format's syntax (`a{b}`, `a/b`, `a#b`, `~x`), or that take a generated name (`pollStatus`).
+    designs.push((
+        "awkward-call-ids".to_owned(),
+        model::load_file(&root().join("tests/designs/awkward-call-ids.syncopate")).unwrap(),
+    ));
     designs
 }
 

@@ -8,8 +8,9 @@
 //!   flows, whose client is answered before the work is done. AMQP and Kafka channel bindings where AsyncAPI has
 //!   them.
 //! - `--target openapi`: an OpenAPI 3.1 document per service that takes HTTP (or GraphQL) calls
-//!   (`openapi/<service>.yaml`): a path per calling relation, `/calls/<call id>` (`POST`, or `PUT` for an
-//!   idempotent call), with the call's timeout, retries and breaker as `x-syncopate-*` extensions; the entry of a
+//!   (`openapi/<service>.yaml`): a path per calling relation, `/calls/<call id, percent-encoded>` (`POST`, or
+//!   `PUT` for an idempotent call), with the call's timeout, retries and breaker as `x-syncopate-*` extensions; the
+//!   entry of a
 //!   polling flow answers `202` with `Location` and `Retry-After`, and `GET /status/{request}` answers `202` (still
 //!   working), `303` (done) or `409` (failed), as the emulator does. A service that takes gRPC calls gets a `.proto`
 //!   sketch (`openapi/<service>.proto`): package `<id with _>` (what the gateways route by), one service, an rpc
@@ -148,6 +149,60 @@ fn one_line(text: &str) -> String {
     comment_text(text)
 }
 
+/// Names made from ids for a format that allows fewer characters than ids do, one per id in the order given:
+/// `make` turns an id into a name, and a name already taken (by an earlier id or by `reserved`) gets the lowest
+/// number from 2 that makes it free. Edge ids may hold any text without spaces, so two of them can make one name
+/// (`x-y` and `x_y`); without this a document would define it twice.
+fn unique_names<'a>(
+    ids: impl IntoIterator<Item = &'a str>,
+    reserved: &[String],
+    make: impl Fn(&str) -> String,
+    taken_by: impl Fn(&str) -> Vec<String>,
+) -> Vec<String> {
+    let mut taken: std::collections::BTreeSet<String> = reserved.iter().cloned().collect();
+    let mut names = Vec::new();
+    for id in ids {
+        let base = make(id);
+        let mut name = base.clone();
+        let mut n = 2;
+        while taken_by(&name).iter().any(|t| taken.contains(t)) {
+            name = format!("{base}{n}");
+            n += 1;
+        }
+        taken.extend(taken_by(&name));
+        names.push(name);
+    }
+    names
+}
+
+/// An id as a key AsyncAPI accepts for a component (`^[a-zA-Z0-9.\-_]+$`): every other character becomes `_`.
+/// Keys also appear in `$ref` pointers, where `/` and `~` would need escaping; neither survives here.
+fn component_key(id: &str) -> String {
+    id.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// An id as one segment of a URL path: every byte but the unreserved characters (RFC 3986) percent-encoded, so
+/// braces are never read as an OpenAPI path parameter and `/`, `?` or `#` never end the segment.
+fn path_segment(id: &str) -> String {
+    let mut out = String::new();
+    for byte in id.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 // ------------------------------------------------------------------------------------------------ AsyncAPI
 
 /// A channel: where messages of one address on one broker (or one service's own queue) go.
@@ -261,6 +316,25 @@ fn protocol_name(protocol: Protocol) -> &'static str {
 
 fn asyncapi(design: &Design) -> Value {
     let channels = channels(design);
+    // Every async call's key in the document, from its id (sorted, so a key does not depend on the edges' order).
+    let mut asynchronous: Vec<&str> = design
+        .edges
+        .iter()
+        .filter(|e| e.mode == CallMode::Async)
+        .map(|e| e.id.as_str())
+        .collect();
+    asynchronous.sort_unstable();
+    let keys: BTreeMap<&str, String> = asynchronous
+        .iter()
+        .copied()
+        .zip(unique_names(
+            asynchronous.iter().copied(),
+            &[],
+            component_key,
+            |name| vec![name.to_owned()],
+        ))
+        .collect();
+    let key_of = |edge: &Edge| keys.get(edge.id.as_str()).cloned().unwrap_or_default();
     let mut servers = Map::new();
     for broker in sorted_services(design)
         .into_iter()
@@ -282,9 +356,10 @@ fn asyncapi(design: &Design) -> Value {
     for channel in &channels {
         let mut channel_messages = Map::new();
         for producer in &channel.producers {
-            let key = format!("{}.message", producer.id);
+            let key = format!("{}.message", key_of(producer));
             let mut message = json!({
                 "name": producer.id.as_str(),
+                "x-syncopate-call": producer.id.as_str(),
                 "title": one_line(&format!(
                     "{} -> {}",
                     design.service_name(producer.from.as_str()),
@@ -346,25 +421,32 @@ fn asyncapi(design: &Design) -> Value {
         let message_refs: Vec<Value> = channel
             .producers
             .iter()
-            .map(|p| json!({"$ref": format!("#/channels/{}/messages/{}.message", channel.key, p.id)}))
+            .map(|p| json!({"$ref": format!("#/channels/{}/messages/{}.message", channel.key, key_of(p))}))
             .collect();
         for producer in &channel.producers {
+            let key = key_of(producer);
             operations.insert(
-                format!("{}.send", producer.id),
+                format!("{key}.send"),
                 json!({
                     "action": "send",
                     "channel": {"$ref": format!("#/channels/{}", channel.key)},
                     "summary": one_line(&format!("{} sends", design.service_name(producer.from.as_str()))),
-                    "messages": [{"$ref": format!("#/channels/{}/messages/{}.message", channel.key, producer.id)}],
+                    "messages": [{"$ref": format!("#/channels/{}/messages/{key}.message", channel.key)}],
+                    "x-syncopate-call": producer.id.as_str(),
                 }),
             );
         }
         for consumer in &channel.consumers {
             let who = consumer.to.as_str();
             operations.insert(
-                format!("{}.receive.{}", consumer.id, channel.key.replace('.', "-")),
+                format!(
+                    "{}.receive.{}",
+                    key_of(consumer),
+                    channel.key.replace('.', "-")
+                ),
                 json!({
                     "action": "receive",
+                    "x-syncopate-call": consumer.id.as_str(),
                     "channel": {"$ref": format!("#/channels/{}", channel.key)},
                     "summary": one_line(&format!(
                         "{} receives{}",
@@ -432,13 +514,22 @@ fn openapi(design: &Design, service: &Service, calls: &[&Edge]) -> Value {
             operation["x-syncopate-max-in-flight"] = json!(limit);
         }
         let method = if call.idempotent { "put" } else { "post" };
-        paths.insert(format!("/calls/{}", call.id), json!({ method: operation }));
+        paths.insert(
+            format!("/calls/{}", path_segment(call.id.as_str())),
+            json!({ method: operation }),
+        );
     }
     if polling_entry(design, service) {
+        // Operation ids are unique in a document, and a call's id could be "pollStatus".
+        let taken: Vec<String> = calls.iter().map(|c| c.id.to_string()).collect();
+        let poll_operation = unique_names(["pollStatus"], &taken, str::to_owned, |name| {
+            vec![name.to_owned()]
+        })
+        .remove(0);
         paths.insert(
             "/status/{request}".to_owned(),
             json!({"get": {
-                "operationId": "pollStatus",
+                "operationId": poll_operation,
                 "summary": "The client polls for the outcome of its request.",
                 "parameters": [{
                     "name": "request",
@@ -511,8 +602,21 @@ fn proto(design: &Design, service: &Service, calls: &[&Edge]) -> String {
         comment_text(&design.name)
     );
     let mut messages = String::new();
-    for call in calls {
-        let rpc = pascal(call.id.as_str());
+    // One rpc per call, its name and its two messages' names unique in the file (calls `x-y` and `x_y` both make
+    // `XY`; a call `x` makes the message `XRequest`, which is also the service `x-request`).
+    let rpcs = unique_names(
+        calls.iter().map(|c| c.id.as_str()),
+        std::slice::from_ref(&name),
+        pascal,
+        |rpc| {
+            vec![
+                rpc.to_owned(),
+                format!("{rpc}Request"),
+                format!("{rpc}Reply"),
+            ]
+        },
+    );
+    for (call, rpc) in calls.iter().zip(rpcs) {
         text.push_str(&format!(
             "  // Called by {} ({}); call {}.\n  rpc {rpc} ({rpc}Request) returns ({rpc}Reply);\n",
             call.from,
@@ -528,7 +632,8 @@ fn proto(design: &Design, service: &Service, calls: &[&Edge]) -> String {
     text
 }
 
-/// `order-api` → `OrderApi`; an id starting with a digit gets a leading `S` (proto names start with a letter).
+/// `order-api` → `OrderApi`; an id starting with a digit gets a leading `S` (proto names start with a letter), and
+/// one without an ASCII letter or digit is `Call`.
 fn pascal(id: &str) -> String {
     let mut out: String = id
         .split(|c: char| !c.is_ascii_alphanumeric())
@@ -540,6 +645,9 @@ fn pascal(id: &str) -> String {
             })
         })
         .collect();
+    if out.is_empty() {
+        return "Call".to_owned();
+    }
     if !out.starts_with(|c: char| c.is_ascii_alphabetic()) {
         out.insert(0, 'S');
     }
@@ -548,11 +656,31 @@ fn pascal(id: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::pascal;
+    use super::{component_key, pascal, path_segment, unique_names};
 
     #[test]
     fn proto_names_are_pascal_case_and_start_with_a_letter() {
         assert_eq!(pascal("order-api"), "OrderApi");
         assert_eq!(pascal("3d-render"), "S3dRender");
+        assert_eq!(pascal("ñ"), "Call");
+    }
+
+    #[test]
+    fn names_made_from_ids_never_repeat_nor_take_a_reserved_one() {
+        let rpcs = unique_names(
+            ["x-y", "x_y", "xY", "x", "ñ", "ü"],
+            &["XRequest".to_owned()],
+            pascal,
+            |rpc| vec![rpc.to_owned(), format!("{rpc}Request")],
+        );
+        assert_eq!(rpcs, ["XY", "XY2", "XY3", "X2", "Call", "Call2"]);
+    }
+
+    #[test]
+    fn ids_become_keys_and_path_segments_that_keep_their_meaning_out_of_the_syntax() {
+        assert_eq!(component_key("a/b~c#ñ"), "a_b_c__");
+        assert_eq!(component_key("order-api.v2_x"), "order-api.v2_x");
+        assert_eq!(path_segment("a{b}/c?d#ñ"), "a%7Bb%7D%2Fc%3Fd%23%C3%B1");
+        assert_eq!(path_segment("order-api-inventory"), "order-api-inventory");
     }
 }
