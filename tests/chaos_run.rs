@@ -104,8 +104,22 @@ fn chaos_run_against_the_emulation_holds_the_slo_with_the_breaker_and_not_withou
         return;
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let with = root.join("tests/designs/breaker-under-hang.syncopate");
     let dir = tempfile::tempdir().unwrap();
+    // The probed flow gets an id that holds URL syntax and a Chaos Toolkit substitution: the probe's URL carries it
+    // percent-encoded, and the emulator's API decodes it back to the flow.
+    let mut design: Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("tests/designs/breaker-under-hang.syncopate")).unwrap(),
+    )
+    .unwrap();
+    let flow = design["flows"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|f| f["id"] == "home")
+        .unwrap();
+    flow["id"] = Value::from("home/${emulator_url}?#%41ñ");
+    let with = dir.path().join("with.syncopate");
+    std::fs::write(&with, design.to_string()).unwrap();
     let journal = run_experiment(&dir.path().join("with"), &with);
     assert!(
         held(&journal),
@@ -123,7 +137,6 @@ fn chaos_run_against_the_emulation_holds_the_slo_with_the_breaker_and_not_withou
         "{method:#}"
     );
     // The same design without its breaker: the hypothesis deviates.
-    let mut design: Value = serde_json::from_str(&std::fs::read_to_string(&with).unwrap()).unwrap();
     let edges = design["edges"].as_array_mut().unwrap();
     let guarded = edges.iter_mut().find(|e| e["id"] == "api-recs").unwrap();
     guarded.as_object_mut().unwrap().remove("circuit_breaker");

@@ -8,7 +8,7 @@
 //!   for a bad one; `409` when the id is taken.
 //! - `DELETE /faults/<id>`: clears one (`204`, `404` when unknown); `DELETE /faults`: clears all (`204`).
 //! - `GET /flows/<flow id>`: one request of the flow through the emulation, as the load sends them (not counted in
-//!   the report): `200` when it succeeded, `503` when it failed, `404` for an unknown flow.
+//!   the report; the id percent-encoded when it holds more than `A-Z a-z 0-9 - . _ ~`): `200` when it succeeded, `503` when it failed, `404` for an unknown flow.
 //! - `GET /report`: the report so far, in the shape of `emulate --json`.
 
 use std::convert::Infallible;
@@ -188,8 +188,11 @@ async fn handle(
                 refuse(StatusCode::NOT_FOUND, format!("no injected fault {id:?}"))
             }
         }
-        (Method::GET, ["flows", id]) => {
-            let Some(flow) = world.design.flows.iter().position(|f| f.id.as_str() == *id) else {
+        (Method::GET, ["flows", encoded]) => {
+            // The id is one path segment, percent-encoded (as `export --target chaos --for-emulator` writes it).
+            let id = percent_encoding::percent_decode_str(encoded).decode_utf8_lossy();
+            let id = id.as_ref();
+            let Some(flow) = world.design.flows.iter().position(|f| f.id.as_str() == id) else {
                 return refuse(
                     StatusCode::NOT_FOUND,
                     format!("no flow {id:?} in the design"),

@@ -24,7 +24,7 @@ use serde_json::{Map, Value, json};
 
 use super::{
     ExportedFile, Exporter, Target, broker_protocol, call_port, comment_text, header_comment,
-    service_port, sorted_services, to_yaml,
+    path_segment, service_port, sorted_services, to_yaml,
 };
 use crate::model::{CallMode, Design, Edge, Protocol, Service, ServiceKind};
 
@@ -187,20 +187,6 @@ fn component_key(id: &str) -> String {
             }
         })
         .collect()
-}
-
-/// An id as one segment of a URL path: every byte but the unreserved characters (RFC 3986) percent-encoded, so
-/// braces are never read as an OpenAPI path parameter and `/`, `?` or `#` never end the segment.
-fn path_segment(id: &str) -> String {
-    let mut out = String::new();
-    for byte in id.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 // ------------------------------------------------------------------------------------------------ AsyncAPI
@@ -656,7 +642,8 @@ fn pascal(id: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{component_key, pascal, path_segment, unique_names};
+    use super::{component_key, pascal, unique_names};
+    use crate::export::path_segment;
 
     #[test]
     fn proto_names_are_pascal_case_and_start_with_a_letter() {

@@ -474,6 +474,20 @@ pub(crate) fn breaks_lines(c: char) -> bool {
     c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
 }
 
+/// The characters an id keeps in one segment of a URL path: RFC 3986's unreserved ones. Every other byte is
+/// percent-encoded, so braces never read as an OpenAPI path parameter or a Chaos Toolkit `${...}` substitution, and
+/// `/`, `?`, `#` or `%` never end the segment or read as an escape.
+const PATH_SEGMENT_ENCODED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// An id as one segment of a URL path, percent-encoded (UTF-8) but for `A-Z a-z 0-9 - . _ ~`.
+pub fn path_segment(id: &str) -> String {
+    percent_encoding::utf8_percent_encode(id, PATH_SEGMENT_ENCODED).to_string()
+}
+
 /// Text safe to put after `#` on one comment line: anything a consumer may read as a line break becomes a space.
 pub(crate) fn comment_text(text: &str) -> String {
     text.chars()
