@@ -77,6 +77,26 @@ fn designs() -> Vec<(String, Design)> {
     bare.faults.clear();
     bare.flows.iter_mut().for_each(|f| f.slo_p99_ms = None);
     designs.push(("no-faults-no-slo".to_owned(), bare));
+    // Faults outside the cluster: on a client (nothing in a cluster stands for it) and on an external service of
+    // every kind (made on its callers' traffic to it).
+    let mut outside = model::load_file(&root().join("samples/iot-ingest.syncopate")).unwrap();
+    let fault = |service: &str, kind: FaultKind, start_s: f64, end_s: f64| Fault {
+        service: ServiceId::new(service),
+        kind,
+        start_s,
+        end_s: Some(end_s),
+        factor: (kind == FaultKind::Slow).then_some(3.0),
+        error_rate: (kind == FaultKind::Errors).then_some(0.25),
+    };
+    outside.faults = vec![
+        fault("devices", FaultKind::Down, 1.0, 3.0),
+        fault("pager", FaultKind::Down, 1.0, 2.0),
+        fault("pager", FaultKind::Errors, 3.0, 4.0),
+        fault("pager", FaultKind::Hang, 5.0, 6.0),
+        fault("pager", FaultKind::Slow, 7.0, 8.0),
+    ];
+    assert!(model::validate(&outside).is_empty());
+    designs.push(("faults-outside-the-cluster".to_owned(), outside));
     // Call ids that collide once a format's characters are applied (`x-y`, `x_y`, `xY`; `ñ`, `ü`), that hold a
     // format's syntax (`a{b}`, `a/b`, `a#b`, `~x`), or that take a generated name (`pollStatus`).
     designs.push((
@@ -182,7 +202,8 @@ fn chaos_toolkit_validates_every_experiment_for_a_cluster_and_for_the_emulator()
     );
     assert_eq!(experiment["rollbacks"].as_array().unwrap().len(), 6);
     let title = experiment["title"].as_str().unwrap();
-    assert!(title.contains("injected: ls # ${HOME} $(id)"), "{title}");
+    // `$` doubled: Chaos Toolkit substitutes `${...}` in the title, and `$$` is its escape for a plain `$`.
+    assert!(title.contains("injected: ls # $${HOME} $$(id)"), "{title}");
     // A broken experiment (a probe without its provider's type) is refused.
     let broken = broken_copy(&hostile, "\"type\": \"http\"", "\"type\": \"htp\"");
     let out = validate(&broken);

@@ -8,7 +8,8 @@
 //!   emulator (`--for-emulator`) they call `syncopate emulate --serve`'s fault API.
 //! - `chaos/chaos-mesh/`: a Chaos Mesh resource per fault (`down` → PodChaos pod-failure, `hang`/`slow` →
 //!   NetworkChaos delay, `errors` → HTTPChaos abort on a share of the replicas, or PodChaos pod-failure on that
-//!   share for callees that do not speak HTTP), and `workflow.yaml`, a Workflow that starts each fault at its time.
+//!   share for callees that do not speak HTTP; a fault on an external service is made on its callers' traffic to
+//!   it, and one on a client has none), and `workflow.yaml`, a Workflow that starts each fault at its time.
 //! - `chaos/istio-faults/`: per fault on a callee of HTTP or gRPC calls, the callee's VirtualService with the
 //!   production routes plus an Istio `fault` (delay or abort with the fault's rate as `percentage.value`), to apply
 //!   instead of the production routes during an experiment.
@@ -55,6 +56,7 @@ impl Exporter for ChaosExporter {
 }
 
 /// A planned fault with its place in time order and its window.
+#[derive(Clone)]
 struct Planned<'a> {
     /// 1-based, in time order.
     number: usize,
@@ -112,20 +114,34 @@ fn planned(design: &Design) -> Vec<Planned<'_>> {
 pub fn files(design: &Design, runner: ChaosRunner) -> Vec<ExportedFile> {
     let namespaces = Namespaces::of(design);
     let planned = planned(design);
+    // The faults Chaos Mesh can make in a cluster; the emulator makes every one.
+    let (in_cluster, left_out): (Vec<Planned>, Vec<Planned>) = planned
+        .iter()
+        .cloned()
+        .partition(|f| chaos_spec(design, &namespaces, f).is_some());
+    let acted = match runner {
+        ChaosRunner::Cluster => &in_cluster,
+        ChaosRunner::Emulator => &planned,
+    };
+    let left_out = match runner {
+        ChaosRunner::Cluster => left_out.as_slice(),
+        ChaosRunner::Emulator => &[],
+    };
     let mut files = vec![ExportedFile {
         path: format!("{FOLDER}/experiment.json"),
-        contents: to_json(&experiment(design, &namespaces, &planned, runner)),
+        contents: to_json(&experiment(design, &namespaces, acted, left_out, runner)),
     }];
     for fault in &planned {
-        let resource = chaos_mesh_resource(design, &namespaces, fault);
-        files.push(ExportedFile {
-            path: format!("{FOLDER}/chaos-mesh/{}.yaml", fault.name()),
-            contents: format!(
-                "{}{}",
-                header_comment(design, &describe(fault)),
-                to_yaml_documents(&[resource])
-            ),
-        });
+        if let Some(resource) = chaos_mesh_resource(design, &namespaces, fault) {
+            files.push(ExportedFile {
+                path: format!("{FOLDER}/chaos-mesh/{}.yaml", fault.name()),
+                contents: format!(
+                    "{}{}",
+                    header_comment(design, &describe(fault)),
+                    to_yaml_documents(&[resource])
+                ),
+            });
+        }
         if let Some(text) =
             super::istio::fault_virtual_service(design, &namespaces, fault.service, |protocol| {
                 istio_fault(design, fault, protocol)
@@ -150,7 +166,7 @@ pub fn files(design: &Design, runner: ChaosRunner) -> Vec<ExportedFile> {
             });
         }
     }
-    if !planned.is_empty() {
+    if !in_cluster.is_empty() {
         files.push(ExportedFile {
             path: format!("{FOLDER}/chaos-mesh/workflow.yaml"),
             contents: format!(
@@ -160,7 +176,7 @@ pub fn files(design: &Design, runner: ChaosRunner) -> Vec<ExportedFile> {
                     "Every planned fault in one Chaos Mesh Workflow, each started at its time after the workflow \
                      starts (a Suspend for the wait) and lasting its window (the chaos node's deadline)."
                 ),
-                to_yaml_documents(&[workflow(design, &namespaces, &planned)])
+                to_yaml_documents(&[workflow(design, &namespaces, &in_cluster)])
             ),
         });
     }
@@ -252,8 +268,10 @@ enum ChaosSpec {
 struct Selector {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     namespaces: Vec<String>,
-    #[serde(rename = "labelSelectors")]
+    #[serde(rename = "labelSelectors", skip_serializing_if = "BTreeMap::is_empty")]
     label_selectors: BTreeMap<&'static str, String>,
+    #[serde(rename = "expressionSelectors", skip_serializing_if = "Vec::is_empty")]
+    expression_selectors: Vec<LabelExpression>,
 }
 
 #[derive(Serialize, Clone)]
@@ -273,9 +291,30 @@ struct NetworkChaosSpec {
     mode: &'static str,
     selector: Selector,
     direction: &'static str,
-    delay: NetworkDelay,
+    /// Hosts outside the cluster the selected pods' traffic to is affected (an external service's).
+    #[serde(rename = "externalTargets", skip_serializing_if = "Vec::is_empty")]
+    external_targets: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delay: Option<NetworkDelay>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    loss: Option<NetworkLoss>,
     #[serde(skip_serializing_if = "Option::is_none")]
     duration: Option<String>,
+}
+
+#[derive(Serialize, Clone)]
+struct NetworkLoss {
+    /// Percent of packets lost.
+    loss: String,
+    correlation: &'static str,
+}
+
+/// A set-based label selector: `app` in the listed services.
+#[derive(Serialize, Clone)]
+struct LabelExpression {
+    key: &'static str,
+    operator: &'static str,
+    values: Vec<String>,
 }
 
 #[derive(Serialize, Clone)]
@@ -328,20 +367,79 @@ fn plural(kind: &str) -> &'static str {
     }
 }
 
-fn selector(namespaces: &Namespaces, service: &Service) -> Selector {
-    Selector {
-        namespaces: namespaces
-            .of_service(service.id.as_str())
-            .into_iter()
-            .collect(),
-        // The label every exported workload carries (export/kubernetes.rs).
-        label_selectors: BTreeMap::from([("app", service.id.to_string())]),
+/// Where Chaos Mesh makes a fault happen.
+enum Injection<'a> {
+    /// On the service's own pods.
+    Own,
+    /// On the traffic of the service's deployed callers to its host: an external service has no pods in the
+    /// cluster (export/kubernetes.rs deploys neither clients nor external services).
+    Callers(Vec<&'a Service>),
+}
+
+/// Where a fault on `service` is injected in a cluster; `None` when nothing there stands for it: a client (it
+/// runs outside the cluster and nothing calls it), or an external service that no deployed service calls.
+fn injection<'a>(design: &'a Design, service: &Service) -> Option<Injection<'a>> {
+    if super::is_deployed(service) {
+        return Some(Injection::Own);
+    }
+    if service.kind != crate::model::ServiceKind::External {
+        return None;
+    }
+    let mut callers: Vec<&Service> = design
+        .edges
+        .iter()
+        .filter(|e| e.to == service.id)
+        .filter_map(|e| design.service(e.from.as_str()))
+        .filter(|s| super::is_deployed(s))
+        .collect();
+    callers.sort_by(|a, b| a.id.cmp(&b.id));
+    callers.dedup_by(|a, b| a.id == b.id);
+    (!callers.is_empty()).then_some(Injection::Callers(callers))
+}
+
+/// The namespace a fault's resource lives in: its service's, or for an external service its first caller's.
+fn resource_namespace(design: &Design, namespaces: &Namespaces, fault: &Planned) -> Option<String> {
+    match injection(design, fault.service) {
+        Some(Injection::Callers(callers)) => callers
+            .first()
+            .and_then(|c| namespaces.of_service(c.id.as_str())),
+        _ => namespaces.of_service(fault.service.id.as_str()),
     }
 }
 
-fn chaos_spec(design: &Design, namespaces: &Namespaces, fault: &Planned) -> ChaosSpec {
-    let selector = selector(namespaces, fault.service);
+/// The pods of `services`, by the label every exported workload carries (export/kubernetes.rs).
+fn selector(namespaces: &Namespaces, services: &[&Service]) -> Selector {
+    let mut in_namespaces: Vec<String> = services
+        .iter()
+        .filter_map(|s| namespaces.of_service(s.id.as_str()))
+        .collect();
+    in_namespaces.sort();
+    in_namespaces.dedup();
+    match services {
+        [one] => Selector {
+            namespaces: in_namespaces,
+            label_selectors: BTreeMap::from([("app", one.id.to_string())]),
+            expression_selectors: Vec::new(),
+        },
+        _ => Selector {
+            namespaces: in_namespaces,
+            label_selectors: BTreeMap::new(),
+            expression_selectors: vec![LabelExpression {
+                key: "app",
+                operator: "In",
+                values: services.iter().map(|s| s.id.to_string()).collect(),
+            }],
+        },
+    }
+}
+
+/// The Chaos Mesh chaos that stands for a fault, or `None` when nothing in a cluster can (see `injection`).
+fn chaos_spec(design: &Design, namespaces: &Namespaces, fault: &Planned) -> Option<ChaosSpec> {
     let duration = Some(go_duration(fault.window_s()));
+    if let Injection::Callers(callers) = injection(design, fault.service)? {
+        return Some(external_chaos_spec(namespaces, fault, &callers, duration));
+    }
+    let selector = selector(namespaces, &[fault.service]);
     let pod_failure = |mode: &'static str, value: Option<String>| {
         ChaosSpec::Pod(PodChaosSpec {
             action: "pod-failure",
@@ -357,15 +455,13 @@ fn chaos_spec(design: &Design, namespaces: &Namespaces, fault: &Planned) -> Chao
             mode: "all",
             selector: selector.clone(),
             direction: "to",
-            delay: NetworkDelay {
-                latency: go_duration(latency_s),
-                jitter: "0ms",
-                correlation: "100",
-            },
+            external_targets: Vec::new(),
+            delay: Some(network_delay(latency_s)),
+            loss: None,
             duration: duration.clone(),
         })
     };
-    match fault.fault.kind {
+    Some(match fault.fault.kind {
         FaultKind::Down => pod_failure("all", None),
         // A hang: every answer held back for the whole window, longer than any timeout worth having.
         FaultKind::Hang => delay(fault.window_s()),
@@ -385,22 +481,74 @@ fn chaos_spec(design: &Design, namespaces: &Namespaces, fault: &Planned) -> Chao
                 None => pod_failure("fixed", share),
             }
         }
+    })
+}
+
+/// A delay of every packet by `latency_s`.
+fn network_delay(latency_s: f64) -> NetworkDelay {
+    NetworkDelay {
+        latency: go_duration(latency_s),
+        jitter: "0ms",
+        correlation: "100",
     }
 }
 
-fn chaos_mesh_resource(design: &Design, namespaces: &Namespaces, fault: &Planned) -> ChaosObject {
-    let spec = chaos_spec(design, namespaces, fault);
-    ChaosObject {
+/// A fault on an external service, made on its callers' traffic to its host: `down` cuts it off (a partition:
+/// calls wait for their timeouts rather than being refused), `hang` and `slow` delay it as on a service of the
+/// cluster, and `errors` loses that share of its packets (Chaos Mesh cannot fail answers from outside the cluster;
+/// lost packets slow calls by retransmission or fail them by timeout: the Istio fault file does it exactly).
+fn external_chaos_spec(
+    namespaces: &Namespaces,
+    fault: &Planned,
+    callers: &[&Service],
+    duration: Option<String>,
+) -> ChaosSpec {
+    let (action, delay, loss) = match fault.fault.kind {
+        FaultKind::Down => ("partition", None, None),
+        FaultKind::Hang => ("delay", Some(network_delay(fault.window_s())), None),
+        FaultKind::Slow => (
+            "delay",
+            Some(network_delay(slow_delay_ms(fault) / 1000.0)),
+            None,
+        ),
+        FaultKind::Errors => (
+            "loss",
+            None,
+            Some(NetworkLoss {
+                loss: format!("{}", round2(fault.fault.error_rate.unwrap_or(0.0) * 100.0)),
+                correlation: "0",
+            }),
+        ),
+    };
+    ChaosSpec::Network(NetworkChaosSpec {
+        action,
+        mode: "all",
+        selector: selector(namespaces, callers),
+        direction: "to",
+        external_targets: vec![fault.service.id.to_string()],
+        delay,
+        loss,
+        duration,
+    })
+}
+
+fn chaos_mesh_resource(
+    design: &Design,
+    namespaces: &Namespaces,
+    fault: &Planned,
+) -> Option<ChaosObject> {
+    let spec = chaos_spec(design, namespaces, fault)?;
+    Some(ChaosObject {
         api_version: CHAOS_MESH_API_VERSION,
         kind: spec.kind(),
         metadata: Metadata {
             name: format!("syncopate-{}", fault.name()),
-            namespace: namespaces.of_service(fault.service.id.as_str()),
+            namespace: resource_namespace(design, namespaces, fault),
             labels: BTreeMap::from([("app.kubernetes.io/managed-by", "syncopate".to_owned())]),
             annotations: BTreeMap::new(),
         },
         spec,
-    }
+    })
 }
 
 #[derive(Serialize)]
@@ -460,7 +608,10 @@ fn workflow(design: &Design, namespaces: &Namespaces, planned: &[Planned]) -> Wo
     }];
     for fault in planned {
         let name = format!("fault-{}", fault.name());
-        let spec = chaos_spec(design, namespaces, fault).without_duration();
+        // Only faults with a chaos are given (`in_cluster`).
+        let Some(spec) = chaos_spec(design, namespaces, fault).map(|s| s.without_duration()) else {
+            continue;
+        };
         let kind = spec.kind();
         let mut chaos = WorkflowTemplate {
             deadline: Some(go_duration(fault.window_s())),
@@ -539,10 +690,13 @@ fn default_flow_url(design: &Design, entry: &str) -> String {
     }
 }
 
+/// The Chaos Toolkit experiment: `planned` are the faults its method makes, `left_out` those a cluster cannot (said
+/// in its description).
 fn experiment(
     design: &Design,
     namespaces: &Namespaces,
     planned: &[Planned],
+    left_out: &[Planned],
     runner: ChaosRunner,
 ) -> Value {
     let mut configuration = serde_json::Map::new();
@@ -667,9 +821,22 @@ fn experiment(
         ),
         "description": format!(
             "Generated by Syncopate from the design \"{}\": the steady state is every flow answering within its \
-             SLO p99 (one request per probe), the method the design's {} planned fault(s) in time order. {}",
+             SLO p99 (one request per probe), the method the design's {} planned fault(s) in time order.{} {}",
             design.name,
             planned.len(),
+            if left_out.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " Left out, as nothing in a cluster stands for them (a client runs outside it; an external \
+                     service no deployed service calls has no traffic to affect): {}.",
+                    left_out
+                        .iter()
+                        .map(Planned::name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            },
             match runner {
                 ChaosRunner::Cluster => "Actions create and delete the Chaos Mesh resources in chaos-mesh/ \
                     (run `chaos run experiment.json` from this folder, with chaostoolkit-kubernetes installed and a \
@@ -709,14 +876,13 @@ fn cluster_action(
     design: &Design,
     fault: &Planned,
 ) -> Value {
-    let kind = chaos_spec(design, namespaces, fault).kind();
+    // Cluster actions are made only for faults with a chaos (`files`), so the fallback is never used.
+    let kind = chaos_spec(design, namespaces, fault).map_or("PodChaos", |s| s.kind());
     let mut arguments = json!({
         "group": "chaos-mesh.org",
         "version": "v1alpha1",
         "plural": plural(kind),
-        "ns": namespaces
-            .of_service(fault.service.id.as_str())
-            .unwrap_or_else(|| "default".to_owned()),
+        "ns": resource_namespace(design, namespaces, fault).unwrap_or_else(|| "default".to_owned()),
     });
     arguments[argument.0] = json!(argument.1);
     json!({
@@ -810,6 +976,86 @@ fn clear_action(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn iot_ingest_with(faults: &[(&str, FaultKind)]) -> Design {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/iot-ingest.syncopate");
+        let mut design = crate::model::load_file(std::path::Path::new(path)).unwrap();
+        design.faults = faults
+            .iter()
+            .enumerate()
+            .map(|(i, &(service, kind))| Fault {
+                service: crate::model::ServiceId::new(service),
+                kind,
+                start_s: 1.0 + 2.0 * i as f64,
+                end_s: Some(2.0 + 2.0 * i as f64),
+                factor: (kind == FaultKind::Slow).then_some(2.0),
+                error_rate: (kind == FaultKind::Errors).then_some(0.25),
+            })
+            .collect();
+        design
+    }
+
+    #[test]
+    fn a_fault_on_an_external_service_is_made_on_its_callers_traffic_to_it() {
+        let design = iot_ingest_with(&[
+            ("pager", FaultKind::Down),
+            ("pager", FaultKind::Errors),
+            ("pager", FaultKind::Hang),
+        ]);
+        let files = files(&design, ChaosRunner::Cluster);
+        let text = |name: &str| {
+            let file = files.iter().find(|f| f.path.ends_with(name)).unwrap();
+            file.contents.clone()
+        };
+        // The pager has no pods (it is not deployed); its one deployed caller, alerting, is selected, and its
+        // traffic to the pager's host is cut, lossy, or held back.
+        let down = text("01-pager-down.yaml");
+        assert!(down.contains("kind: NetworkChaos") && down.contains("action: partition"));
+        assert!(down.contains("app: alerting") && down.contains("externalTargets:\n  - pager"));
+        let errors = text("02-pager-errors.yaml");
+        assert!(
+            errors.contains("action: loss") && errors.contains("loss: '25'"),
+            "{errors}"
+        );
+        assert!(text("03-pager-hang.yaml").contains("action: delay"));
+    }
+
+    #[test]
+    fn a_fault_on_a_client_has_no_chaos_in_a_cluster_and_the_experiment_says_so() {
+        let design = iot_ingest_with(&[
+            ("devices", FaultKind::Down),
+            ("ingest-api", FaultKind::Hang),
+        ]);
+        let cluster = files(&design, ChaosRunner::Cluster);
+        assert!(!cluster.iter().any(|f| f.path.contains("devices")));
+        let experiment = cluster
+            .iter()
+            .find(|f| f.path.ends_with("experiment.json"))
+            .unwrap();
+        let experiment: Value = serde_json::from_str(&experiment.contents).unwrap();
+        let actions: Vec<&str> = experiment["method"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|a| a["name"].as_str())
+            .collect();
+        assert_eq!(actions, ["start fault 02-ingest-api-hang"]);
+        // Its wait counts from the run's start, as if the client's fault had been made.
+        assert_eq!(experiment["method"][0]["pauses"]["before"], json!(3.0));
+        assert!(
+            experiment["description"]
+                .as_str()
+                .unwrap()
+                .contains("Left out, as nothing in a cluster stands for them")
+        );
+        // The emulator makes every fault, the client's too.
+        let emulator = files(&design, ChaosRunner::Emulator);
+        let experiment = emulator
+            .iter()
+            .find(|f| f.path.ends_with("experiment.json"))
+            .unwrap();
+        assert!(experiment.contents.contains("start fault 01-devices-down"));
+    }
 
     #[test]
     fn go_durations_are_whole_seconds_or_milliseconds() {
