@@ -178,7 +178,10 @@ async fn handle(
                 .body(Full::new(Bytes::new()))
                 .unwrap_or_default()
         }
-        (Method::DELETE, ["faults", id]) => {
+        (Method::DELETE, ["faults", encoded]) => {
+            // An id of the caller's choosing may hold anything: it comes percent-encoded, as a flow's does.
+            let id = percent_encoding::percent_decode_str(encoded).decode_utf8_lossy();
+            let id = id.as_ref();
             if world.clear(Some(id)) == 1 {
                 Response::builder()
                     .status(StatusCode::NO_CONTENT)
