@@ -228,6 +228,9 @@ fn channels(design: &Design) -> Vec<Channel<'_>> {
                 } else {
                     &topic
                 }),
+                Protocol::Amqp => topic,
+                // Neither a NATS subject nor an SQS queue name may be empty (AMQP's routing key may).
+                _ if topic.is_empty() => to.id.to_string(),
                 _ => topic,
             };
             (to.id.to_string(), address)
@@ -650,6 +653,27 @@ mod tests {
         assert_eq!(pascal("order-api"), "OrderApi");
         assert_eq!(pascal("3d-render"), "S3dRender");
         assert_eq!(pascal("ñ"), "Call");
+    }
+
+    #[test]
+    fn a_nats_or_sqs_call_without_a_topic_addresses_the_broker_not_an_empty_name() {
+        let design = crate::model::load_from_str(
+            r#"{"type": "syncopate", "version": 1, "name": "queues",
+                "services": [{"id": "web"}, {"id": "jobs", "kind": "broker"}, {"id": "bus", "kind": "broker"}],
+                "edges": [{"from": "web", "to": "jobs", "mode": "async", "protocol": "sqs"},
+                          {"from": "web", "to": "bus", "mode": "async", "protocol": "amqp"}]}"#,
+            "test",
+        )
+        .unwrap();
+        let document = super::asyncapi(&design);
+        let addresses: Vec<&str> = document["channels"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|c| c["address"].as_str().unwrap())
+            .collect();
+        // AMQP's empty routing key is a real one; an SQS queue needs a name.
+        assert_eq!(addresses, ["", "jobs"]);
     }
 
     #[test]
