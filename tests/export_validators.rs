@@ -52,6 +52,8 @@ fn designs() -> Vec<(String, Design)> {
         .collect();
     paths.sort();
     paths.push(root.join("tests/designs/hostile-names.syncopate"));
+    // Call ids holding the syntax of the formats (route and cluster names, comments).
+    paths.push(root.join("tests/designs/awkward-call-ids.syncopate"));
     paths
         .into_iter()
         .map(|path| {
@@ -528,6 +530,45 @@ fn read_yaml(python: &str, paths: &[PathBuf]) -> serde_json::Value {
         .unwrap();
     assert!(out.status.success(), "{}", report("read_yaml.py", &out));
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Every YAML file of every target, the chaos experiments and contracts too, as PyYAML (YAML 1.1, like kubectl's
+/// go-yaml v2 and Envoy's loader) reads it equals what we wrote (read as YAML 1.2): a service `no`, a call `y` or
+/// `1:20`, a topic `n` stay strings, where unquoted they were `false`, `true`, 80 and `false`.
+#[test]
+fn pyyaml_reads_every_yaml_file_as_written() {
+    let Some(python) = python_with("yaml", "PyYAML") else {
+        return;
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let design = model::load_file(&root.join("tests/designs/awkward-call-ids.syncopate")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut written = Vec::new();
+    let mut files = export::export_all(&design);
+    for target in [Target::Chaos, Target::Asyncapi, Target::Openapi] {
+        files.extend(export::export(&design, target));
+    }
+    for file in files {
+        if file.path.ends_with(".yaml") || file.path.ends_with(".yml") {
+            let path = dir.path().join(file.path.replace('/', "__"));
+            std::fs::write(&path, &file.contents).unwrap();
+            written.push((path, file.contents));
+        }
+    }
+    assert!(written.len() > 20, "{} files", written.len());
+    let paths: Vec<PathBuf> = written.iter().map(|(p, _)| p.clone()).collect();
+    let read = read_yaml(&python, &paths);
+    for (path, contents) in &written {
+        let ours: Vec<serde_json::Value> = serde_yaml_ng::Deserializer::from_str(contents)
+            .map(|doc| serde::Deserialize::deserialize(doc).unwrap())
+            .collect();
+        assert_eq!(
+            read[path.to_string_lossy().as_ref()],
+            serde_json::Value::Array(ours),
+            "{} reads otherwise in PyYAML",
+            path.display()
+        );
+    }
 }
 
 #[test]

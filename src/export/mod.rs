@@ -17,6 +17,7 @@ mod kubernetes;
 mod namespaces;
 pub(crate) mod nginx;
 pub(crate) mod rabbitmq;
+pub(crate) mod yaml11;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -536,8 +537,10 @@ pub(crate) struct Metadata {
 /// Serializes a typed document to YAML.
 pub(crate) fn to_yaml<T: Serialize>(value: &T) -> String {
     // The documents are plain structs, maps and strings: YAML serialization cannot fail on them.
-    serde_yaml_ng::to_string(value)
-        .unwrap_or_else(|e| unreachable!("serializing an export document failed: {e}"))
+    let text = serde_yaml_ng::to_string(value)
+        .unwrap_or_else(|e| unreachable!("serializing an export document failed: {e}"));
+    // YAML 1.1 readers (PyYAML, kubectl, Envoy) must read every string as a string (see `yaml11`).
+    yaml11::quote_for_yaml_1_1(&text)
 }
 
 /// Serializes several typed documents as one multi-document YAML stream.
