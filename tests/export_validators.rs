@@ -532,6 +532,19 @@ fn read_yaml(python: &str, paths: &[PathBuf]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// Writes the YAML files among `files` into `dir`, flat (`/` in their paths as `__`): their paths and contents.
+fn write_yaml_files(dir: &Path, files: Vec<export::ExportedFile>) -> Vec<(PathBuf, String)> {
+    files
+        .into_iter()
+        .filter(|file| file.path.ends_with(".yaml") || file.path.ends_with(".yml"))
+        .map(|file| {
+            let path = dir.join(file.path.replace('/', "__"));
+            std::fs::write(&path, &file.contents).unwrap();
+            (path, file.contents)
+        })
+        .collect()
+}
+
 /// Every YAML file of every target, the chaos experiments and contracts too, as PyYAML (YAML 1.1, like kubectl's
 /// go-yaml v2 and Envoy's loader) reads it equals what we wrote (read as YAML 1.2): a service `no`, a call `y` or
 /// `1:20`, a topic `n` stay strings, where unquoted they were `false`, `true`, 80 and `false`.
@@ -543,18 +556,11 @@ fn pyyaml_reads_every_yaml_file_as_written() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let design = model::load_file(&root.join("tests/designs/awkward-call-ids.syncopate")).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut written = Vec::new();
     let mut files = export::export_all(&design);
     for target in [Target::Chaos, Target::Asyncapi, Target::Openapi] {
         files.extend(export::export(&design, target));
     }
-    for file in files {
-        if file.path.ends_with(".yaml") || file.path.ends_with(".yml") {
-            let path = dir.path().join(file.path.replace('/', "__"));
-            std::fs::write(&path, &file.contents).unwrap();
-            written.push((path, file.contents));
-        }
-    }
+    let written = write_yaml_files(dir.path(), files);
     assert!(written.len() > 20, "{} files", written.len());
     let paths: Vec<PathBuf> = written.iter().map(|(p, _)| p.clone()).collect();
     let read = read_yaml(&python, &paths);
@@ -579,14 +585,10 @@ fn pyyaml_and_docker_compose_read_hostile_names_as_text_never_as_keys() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let design = model::load_file(&root.join("tests/designs/hostile-names.syncopate")).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut paths = Vec::new();
-    for file in export::export_all(&design) {
-        if file.path.ends_with(".yaml") || file.path.ends_with(".yml") {
-            let path = dir.path().join(file.path.replace('/', "__"));
-            std::fs::write(&path, &file.contents).unwrap();
-            paths.push(path);
-        }
-    }
+    let paths: Vec<PathBuf> = write_yaml_files(dir.path(), export::export_all(&design))
+        .into_iter()
+        .map(|(path, _)| path)
+        .collect();
     let read = read_yaml(&python, &paths);
     let mut keys = Vec::new();
     json_keys(&read, &mut keys);
