@@ -15,6 +15,13 @@ const BOOLEANS: [&str; 16] = [
 
 /// Whether a YAML 1.1 parser (PyYAML's implicit resolvers) reads the plain scalar `s` as anything but a string.
 fn not_a_string_in_yaml_1_1(s: &str) -> bool {
+    // Most scalars are names: only these first characters can begin a word or number YAML 1.1 reads otherwise,
+    // and its words are at most 4 letters long.
+    match s.as_bytes().first() {
+        Some(b'y' | b'Y' | b'n' | b'N' | b'o' | b'O') if s.len() <= 4 => {}
+        Some(b'=' | b'<' | b'~' | b'0'..=b'9' | b'+' | b'-' | b'.') => {}
+        _ => return false,
+    }
     if BOOLEANS.contains(&s) || matches!(s, "=" | "<<" | "~" | "null" | "Null" | "NULL") {
         return true;
     }
@@ -144,58 +151,47 @@ fn a_string_in_yaml_1_2(plain: &str) -> bool {
     )
 }
 
-/// A plain scalar as YAML 1.1 reads it as written: a string quoted when YAML 1.1 would read something else.
-fn quoted_if_needed(plain: &str, out: &mut String) {
+/// Whether a plain scalar must be quoted for YAML 1.1 readers to read the string that was written.
+fn needs_quotes(plain: &str) -> bool {
     // The YAML 1.2 reading only for the few scalars YAML 1.1 reads otherwise (it costs a parse).
-    if not_a_string_in_yaml_1_1(plain) && a_string_in_yaml_1_2(plain) {
-        out.push('\'');
-        out.push_str(plain);
-        out.push('\'');
-    } else {
-        out.push_str(plain);
-    }
+    not_a_string_in_yaml_1_1(plain) && a_string_in_yaml_1_2(plain)
 }
 
 /// Quotes every plain scalar of a block-style YAML text (as serde_yaml_ng emits it: no line folding, multi-line
 /// strings as literal blocks) that a YAML 1.1 parser would not read as a string. Keys, values and sequence items
-/// alike; the lines of literal blocks and comments are left as they are.
+/// alike; the lines of literal blocks and comments are left as they are. Exports are megabytes of YAML, so lines
+/// are only looked at, and the text is copied once, with quotes around the few scalars that need them.
 pub fn quote_for_yaml_1_1(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 16);
+    // Byte ranges of the plain scalars to quote.
+    let mut to_quote: Vec<(usize, usize)> = Vec::new();
     // The column of the node that owns a literal block: lines indented deeper belong to the block.
     let mut block_owner_indent: Option<usize> = None;
+    let mut line_start = 0;
     for line in text.split_inclusive('\n') {
-        let (body, newline) = match line.strip_suffix('\n') {
-            Some(body) => (body, "\n"),
-            None => (line, ""),
-        };
+        let at = line_start;
+        line_start += line.len();
+        let body = line.strip_suffix('\n').unwrap_or(line);
         let indent = body.len() - body.trim_start_matches(' ').len();
         if let Some(owner) = block_owner_indent {
             if body.trim().is_empty() || indent > owner {
-                out.push_str(line);
                 continue;
             }
             block_owner_indent = None;
         }
         let mut rest = &body[indent..];
-        out.push_str(&body[..indent]);
         if rest.starts_with('#') || rest.starts_with("---") || rest.starts_with("...") {
-            out.push_str(rest);
-            out.push_str(newline);
             continue;
         }
         let mut dashes = 0;
         while let Some(after) = rest.strip_prefix("- ") {
-            out.push_str("- ");
             rest = after;
             dashes += 1;
         }
-        if rest == "-" {
-            out.push_str(rest);
-            out.push_str(newline);
-            continue;
-        }
+        // Where `rest` starts in the text.
+        let rest_at = at + body.len() - rest.len();
         // A key, if the line has one: a quoted scalar followed by `:`, or a plain one up to `: ` or a final `:`.
-        let key_end = match quoted_end(rest) {
+        let key_quoted = quoted_end(rest);
+        let key_end = match key_quoted {
             Some(end) => rest[end..]
                 .starts_with(':')
                 .then_some(end)
@@ -204,25 +200,17 @@ pub fn quote_for_yaml_1_1(text: &str) -> String {
                 .find(": ")
                 .or_else(|| rest.strip_suffix(':').map(str::len)),
         };
-        let value = match key_end {
+        let (value, value_at) = match key_end {
             Some(end) => {
-                let key = &rest[..end];
-                if quoted_end(key).is_some() {
-                    out.push_str(key);
-                } else {
-                    quoted_if_needed(key, &mut out);
+                if key_quoted.is_none() && needs_quotes(&rest[..end]) {
+                    to_quote.push((rest_at, rest_at + end));
                 }
-                out.push(':');
-                let after = &rest[end + 1..];
-                match after.strip_prefix(' ') {
-                    Some(value) => {
-                        out.push(' ');
-                        value
-                    }
-                    None => after,
-                }
+                let after = rest[end + 1..]
+                    .strip_prefix(' ')
+                    .unwrap_or(&rest[end + 1..]);
+                (after, rest_at + rest.len() - after.len())
             }
-            None => rest,
+            None => (rest, rest_at),
         };
         if value.starts_with(['|', '>']) {
             // A literal or folded block: its lines follow, indented deeper than the node that owns it (the key's
@@ -231,18 +219,29 @@ pub fn quote_for_yaml_1_1(text: &str) -> String {
                 Some(_) => indent + 2 * dashes,
                 None => indent + 2 * dashes.max(1) - 2,
             });
-            out.push_str(value);
-        } else if value.is_empty()
+        } else if !(value.is_empty()
+            || value == "-"
             || quoted_end(value).is_some()
             || matches!(value, "[]" | "{}")
-            || value.starts_with(['&', '*', '!'])
+            || value.starts_with(['&', '*', '!']))
+            && needs_quotes(value)
         {
-            out.push_str(value);
-        } else {
-            quoted_if_needed(value, &mut out);
+            to_quote.push((value_at, value_at + value.len()));
         }
-        out.push_str(newline);
     }
+    if to_quote.is_empty() {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len() + 2 * to_quote.len());
+    let mut copied = 0;
+    for (start, end) in to_quote {
+        out.push_str(&text[copied..start]);
+        out.push('\'');
+        out.push_str(&text[start..end]);
+        out.push('\'');
+        copied = end;
+    }
+    out.push_str(&text[copied..]);
     out
 }
 
