@@ -8,7 +8,10 @@
 //!   for a bad one; `409` when the id is taken.
 //! - `DELETE /faults/<id>`: clears one (`204`, `404` when unknown); `DELETE /faults`: clears all (`204`).
 //! - `GET /flows/<flow id>`: one request of the flow through the emulation, as the load sends them (not counted in
-//!   the report; the id percent-encoded when it holds more than `A-Z a-z 0-9 - . _ ~`): `200` when it succeeded, `503` when it failed, `404` for an unknown flow.
+//!   the report): `200` when it succeeded, `503` when it failed, `404` for an unknown flow.
+//!
+//! Ids in paths (a fault's, a flow's) are percent-encoded when they hold more than `A-Z a-z 0-9 - . _ ~`, as
+//! `export --target chaos --for-emulator` writes them.
 //! - `GET /report`: the report so far, in the shape of `emulate --json`.
 
 use std::convert::Infallible;
@@ -61,6 +64,11 @@ fn answer(status: StatusCode, body: &Value) -> Response<Full<Bytes>> {
         hyper::header::HeaderValue::from_static("application/json"),
     );
     response
+}
+
+/// An id from one segment of the request's path, percent-decoded.
+fn path_id(segment: &str) -> std::borrow::Cow<'_, str> {
+    percent_encoding::percent_decode_str(segment).decode_utf8_lossy()
 }
 
 fn refuse(status: StatusCode, reason: impl Into<String>) -> Response<Full<Bytes>> {
@@ -179,10 +187,8 @@ async fn handle(
                 .unwrap_or_default()
         }
         (Method::DELETE, ["faults", encoded]) => {
-            // An id of the caller's choosing may hold anything: it comes percent-encoded, as a flow's does.
-            let id = percent_encoding::percent_decode_str(encoded).decode_utf8_lossy();
-            let id = id.as_ref();
-            if world.clear(Some(id)) == 1 {
+            let id = path_id(encoded);
+            if world.clear(Some(&id)) == 1 {
                 Response::builder()
                     .status(StatusCode::NO_CONTENT)
                     .body(Full::new(Bytes::new()))
@@ -192,9 +198,7 @@ async fn handle(
             }
         }
         (Method::GET, ["flows", encoded]) => {
-            // The id is one path segment, percent-encoded (as `export --target chaos --for-emulator` writes it).
-            let id = percent_encoding::percent_decode_str(encoded).decode_utf8_lossy();
-            let id = id.as_ref();
+            let id = path_id(encoded);
             let Some(flow) = world.design.flows.iter().position(|f| f.id.as_str() == id) else {
                 return refuse(
                     StatusCode::NOT_FOUND,

@@ -158,10 +158,8 @@ pub(crate) fn start(
             ))
             .unwrap_or(Yaml::Null);
             let file = dir.join(format!("{}-{instance}.yaml", service.id));
-            // Envoy reads YAML 1.1: a call named `y` must stay a string (see export::yaml11).
-            let text = serde_yaml_ng::to_string(&config)
-                .map(|text| crate::export::yaml11::quote_for_yaml_1_1(&text))
-                .map_err(|e| EmulateError::Failed(format!("{path}: {e}")))?;
+            // As the exporters write it: Envoy reads YAML 1.1, where a call named `y` must stay a string.
+            let text = crate::export::to_yaml(&config);
             std::fs::write(&file, text).map_err(|e| {
                 EmulateError::Failed(format!("could not write {}: {e}", file.display()))
             })?;

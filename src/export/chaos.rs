@@ -64,6 +64,10 @@ struct Planned<'a> {
     service: &'a Service,
     start_s: f64,
     end_s: f64,
+    /// The Chaos Mesh chaos that makes it in a cluster, and the namespace of that resource; `None` when nothing in
+    /// a cluster stands for the fault (see `injection`).
+    chaos: Option<ChaosSpec>,
+    namespace: Option<String>,
 }
 
 impl Planned<'_> {
@@ -85,9 +89,9 @@ impl Planned<'_> {
     }
 }
 
-/// The design's planned faults in time order (start, then service, then kind), each with its window; a fault
-/// without an end lasts to the end of the design's run.
-fn planned(design: &Design) -> Vec<Planned<'_>> {
+/// The design's planned faults in time order (start, then service, then kind), each with its window and its chaos;
+/// a fault without an end lasts to the end of the design's run.
+fn planned<'a>(design: &'a Design, namespaces: &Namespaces) -> Vec<Planned<'a>> {
     let run_s = design.simulation_settings().duration_s;
     let mut faults: Vec<&Fault> = design.faults.iter().collect();
     faults.sort_by(|a, b| {
@@ -100,12 +104,30 @@ fn planned(design: &Design) -> Vec<Planned<'_>> {
         .into_iter()
         .filter_map(|fault| Some((fault, design.service(fault.service.as_str())?)))
         .enumerate()
-        .map(|(i, (fault, service))| Planned {
-            number: i + 1,
-            fault,
-            service,
-            start_s: fault.start_s,
-            end_s: fault.end_s.unwrap_or(run_s.max(fault.start_s + 1.0)),
+        .map(|(i, (fault, service))| {
+            let mut planned = Planned {
+                number: i + 1,
+                fault,
+                service,
+                start_s: fault.start_s,
+                end_s: fault.end_s.unwrap_or(run_s.max(fault.start_s + 1.0)),
+                chaos: None,
+                namespace: None,
+            };
+            (planned.chaos, planned.namespace) = match injection(design, service) {
+                Some(Injection::Own) => (
+                    Some(chaos_spec(design, namespaces, &planned)),
+                    namespaces.of_service(service.id.as_str()),
+                ),
+                Some(Injection::Callers(callers)) => (
+                    Some(external_chaos_spec(namespaces, &planned, &callers)),
+                    callers
+                        .first()
+                        .and_then(|c| namespaces.of_service(c.id.as_str())),
+                ),
+                None => (None, None),
+            };
+            planned
         })
         .collect()
 }
@@ -113,12 +135,10 @@ fn planned(design: &Design) -> Vec<Planned<'_>> {
 /// Every chaos file of the design, for a cluster or for the emulator.
 pub fn files(design: &Design, runner: ChaosRunner) -> Vec<ExportedFile> {
     let namespaces = Namespaces::of(design);
-    let planned = planned(design);
+    let planned = planned(design, &namespaces);
     // The faults Chaos Mesh can make in a cluster; the emulator makes every one.
-    let (in_cluster, left_out): (Vec<Planned>, Vec<Planned>) = planned
-        .iter()
-        .cloned()
-        .partition(|f| chaos_spec(design, &namespaces, f).is_some());
+    let (in_cluster, left_out): (Vec<Planned>, Vec<Planned>) =
+        planned.iter().cloned().partition(|f| f.chaos.is_some());
     let acted = match runner {
         ChaosRunner::Cluster => &in_cluster,
         ChaosRunner::Emulator => &planned,
@@ -129,10 +149,10 @@ pub fn files(design: &Design, runner: ChaosRunner) -> Vec<ExportedFile> {
     };
     let mut files = vec![ExportedFile {
         path: format!("{FOLDER}/experiment.json"),
-        contents: to_json(&experiment(design, &namespaces, acted, left_out, runner)),
+        contents: to_json(&experiment(design, acted, left_out, runner)),
     }];
     for fault in &planned {
-        if let Some(resource) = chaos_mesh_resource(design, &namespaces, fault) {
+        if let Some(resource) = chaos_mesh_resource(fault) {
             files.push(ExportedFile {
                 path: format!("{FOLDER}/chaos-mesh/{}.yaml", fault.name()),
                 contents: format!(
@@ -176,7 +196,7 @@ pub fn files(design: &Design, runner: ChaosRunner) -> Vec<ExportedFile> {
                     "Every planned fault in one Chaos Mesh Workflow, each started at its time after the workflow \
                      starts (a Suspend for the wait) and lasting its window (the chaos node's deadline)."
                 ),
-                to_yaml_documents(&[workflow(design, &namespaces, &in_cluster)])
+                to_yaml_documents(&[workflow(&in_cluster)])
             ),
         });
     }
@@ -397,16 +417,6 @@ fn injection<'a>(design: &'a Design, service: &Service) -> Option<Injection<'a>>
     (!callers.is_empty()).then_some(Injection::Callers(callers))
 }
 
-/// The namespace a fault's resource lives in: its service's, or for an external service its first caller's.
-fn resource_namespace(design: &Design, namespaces: &Namespaces, fault: &Planned) -> Option<String> {
-    match injection(design, fault.service) {
-        Some(Injection::Callers(callers)) => callers
-            .first()
-            .and_then(|c| namespaces.of_service(c.id.as_str())),
-        _ => namespaces.of_service(fault.service.id.as_str()),
-    }
-}
-
 /// The pods of `services`, by the label every exported workload carries (export/kubernetes.rs).
 fn selector(namespaces: &Namespaces, services: &[&Service]) -> Selector {
     let mut in_namespaces: Vec<String> = services
@@ -433,12 +443,9 @@ fn selector(namespaces: &Namespaces, services: &[&Service]) -> Selector {
     }
 }
 
-/// The Chaos Mesh chaos that stands for a fault, or `None` when nothing in a cluster can (see `injection`).
-fn chaos_spec(design: &Design, namespaces: &Namespaces, fault: &Planned) -> Option<ChaosSpec> {
+/// The Chaos Mesh chaos of a fault on a service of the cluster, on its own pods.
+fn chaos_spec(design: &Design, namespaces: &Namespaces, fault: &Planned) -> ChaosSpec {
     let duration = Some(go_duration(fault.window_s()));
-    if let Injection::Callers(callers) = injection(design, fault.service)? {
-        return Some(external_chaos_spec(namespaces, fault, &callers, duration));
-    }
     let selector = selector(namespaces, &[fault.service]);
     let pod_failure = |mode: &'static str, value: Option<String>| {
         ChaosSpec::Pod(PodChaosSpec {
@@ -461,7 +468,7 @@ fn chaos_spec(design: &Design, namespaces: &Namespaces, fault: &Planned) -> Opti
             duration: duration.clone(),
         })
     };
-    Some(match fault.fault.kind {
+    match fault.fault.kind {
         FaultKind::Down => pod_failure("all", None),
         // A hang: every answer held back for the whole window, longer than any timeout worth having.
         FaultKind::Hang => delay(fault.window_s()),
@@ -481,7 +488,7 @@ fn chaos_spec(design: &Design, namespaces: &Namespaces, fault: &Planned) -> Opti
                 None => pod_failure("fixed", share),
             }
         }
-    })
+    }
 }
 
 /// A delay of every packet by `latency_s`.
@@ -501,7 +508,6 @@ fn external_chaos_spec(
     namespaces: &Namespaces,
     fault: &Planned,
     callers: &[&Service],
-    duration: Option<String>,
 ) -> ChaosSpec {
     let (action, delay, loss) = match fault.fault.kind {
         FaultKind::Down => ("partition", None, None),
@@ -528,22 +534,18 @@ fn external_chaos_spec(
         external_targets: vec![fault.service.id.to_string()],
         delay,
         loss,
-        duration,
+        duration: Some(go_duration(fault.window_s())),
     })
 }
 
-fn chaos_mesh_resource(
-    design: &Design,
-    namespaces: &Namespaces,
-    fault: &Planned,
-) -> Option<ChaosObject> {
-    let spec = chaos_spec(design, namespaces, fault)?;
+fn chaos_mesh_resource(fault: &Planned) -> Option<ChaosObject> {
+    let spec = fault.chaos.clone()?;
     Some(ChaosObject {
         api_version: CHAOS_MESH_API_VERSION,
         kind: spec.kind(),
         metadata: Metadata {
             name: format!("syncopate-{}", fault.name()),
-            namespace: resource_namespace(design, namespaces, fault),
+            namespace: fault.namespace.clone(),
             labels: BTreeMap::from([("app.kubernetes.io/managed-by", "syncopate".to_owned())]),
             annotations: BTreeMap::new(),
         },
@@ -597,7 +599,7 @@ impl WorkflowTemplate {
     }
 }
 
-fn workflow(design: &Design, namespaces: &Namespaces, planned: &[Planned]) -> WorkflowObject {
+fn workflow(planned: &[Planned]) -> WorkflowObject {
     let entry = "planned-faults";
     let mut templates = vec![WorkflowTemplate {
         children: planned
@@ -609,7 +611,7 @@ fn workflow(design: &Design, namespaces: &Namespaces, planned: &[Planned]) -> Wo
     for fault in planned {
         let name = format!("fault-{}", fault.name());
         // Only faults with a chaos are given (`in_cluster`).
-        let Some(spec) = chaos_spec(design, namespaces, fault).map(|s| s.without_duration()) else {
+        let Some(spec) = fault.chaos.as_ref().map(ChaosSpec::without_duration) else {
             continue;
         };
         let kind = spec.kind();
@@ -694,7 +696,6 @@ fn default_flow_url(design: &Design, entry: &str) -> String {
 /// in its description).
 fn experiment(
     design: &Design,
-    namespaces: &Namespaces,
     planned: &[Planned],
     left_out: &[Planned],
     runner: ChaosRunner,
@@ -765,9 +766,9 @@ fn experiment(
     let mut now = 0.0;
     for (at, start, fault) in &events {
         let mut action = if *start {
-            inject_action(namespaces, design, fault, runner)
+            inject_action(fault, runner)
         } else {
-            clear_action(namespaces, design, fault, runner)
+            clear_action(fault, runner)
         };
         let wait = at - now;
         if wait > 0.0 {
@@ -810,7 +811,7 @@ fn experiment(
     }
     let rollbacks: Vec<Value> = planned
         .iter()
-        .map(|fault| clear_action(namespaces, design, fault, runner))
+        .map(|fault| clear_action(fault, runner))
         .collect();
     let mut experiment = json!({
         "version": "1.0.0",
@@ -868,21 +869,14 @@ fn experiment(
 
 /// A cluster action on a fault's Chaos Mesh resource: chaostoolkit-kubernetes' `func` with the resource's group,
 /// version, plural and namespace, and `argument` (the file to create from, or the name to delete).
-fn cluster_action(
-    name: String,
-    func: &str,
-    argument: (&str, String),
-    namespaces: &Namespaces,
-    design: &Design,
-    fault: &Planned,
-) -> Value {
+fn cluster_action(name: String, func: &str, argument: (&str, String), fault: &Planned) -> Value {
     // Cluster actions are made only for faults with a chaos (`files`), so the fallback is never used.
-    let kind = chaos_spec(design, namespaces, fault).map_or("PodChaos", |s| s.kind());
+    let kind = fault.chaos.as_ref().map_or("PodChaos", ChaosSpec::kind);
     let mut arguments = json!({
         "group": "chaos-mesh.org",
         "version": "v1alpha1",
         "plural": plural(kind),
-        "ns": resource_namespace(design, namespaces, fault).unwrap_or_else(|| "default".to_owned()),
+        "ns": fault.namespace.clone().unwrap_or_else(|| "default".to_owned()),
     });
     arguments[argument.0] = json!(argument.1);
     json!({
@@ -898,12 +892,7 @@ fn cluster_action(
 }
 
 /// The action that starts a fault.
-fn inject_action(
-    namespaces: &Namespaces,
-    design: &Design,
-    fault: &Planned,
-    runner: ChaosRunner,
-) -> Value {
+fn inject_action(fault: &Planned, runner: ChaosRunner) -> Value {
     let name = format!("start fault {}", fault.name());
     match runner {
         ChaosRunner::Cluster => cluster_action(
@@ -913,8 +902,6 @@ fn inject_action(
                 "resource_as_yaml_file",
                 format!("chaos-mesh/{}.yaml", fault.name()),
             ),
-            namespaces,
-            design,
             fault,
         ),
         ChaosRunner::Emulator => {
@@ -945,20 +932,13 @@ fn inject_action(
 }
 
 /// The action that clears a fault.
-fn clear_action(
-    namespaces: &Namespaces,
-    design: &Design,
-    fault: &Planned,
-    runner: ChaosRunner,
-) -> Value {
+fn clear_action(fault: &Planned, runner: ChaosRunner) -> Value {
     let name = format!("clear fault {}", fault.name());
     match runner {
         ChaosRunner::Cluster => cluster_action(
             name,
             "delete_custom_object",
             ("name", format!("syncopate-{}", fault.name())),
-            namespaces,
-            design,
             fault,
         ),
         ChaosRunner::Emulator => json!({

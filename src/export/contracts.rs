@@ -9,10 +9,9 @@
 //!   them.
 //! - `--target openapi`: an OpenAPI 3.1 document per service that takes HTTP (or GraphQL) calls
 //!   (`openapi/<service>.yaml`): a path per calling relation, `/calls/<call id, percent-encoded>` (`POST`, or
-//!   `PUT` for an idempotent call), with the call's timeout, retries and breaker as `x-syncopate-*` extensions; the
-//!   entry of a
-//!   polling flow answers `202` with `Location` and `Retry-After`, and `GET /status/{request}` answers `202` (still
-//!   working), `303` (done) or `409` (failed), as the emulator does. A service that takes gRPC calls gets a `.proto`
+//!   `PUT` for an idempotent call), with the call's timeout, retries and breaker as `x-syncopate-*` extensions;
+//!   the entry of a polling flow answers `202` with `Location` and `Retry-After`, and `GET /status/{request}`
+//!   answers `202` (still working), `303` (done) or `409` (failed), as the emulator does. A service that takes gRPC calls gets a `.proto`
 //!   sketch (`openapi/<service>.proto`): package `<id with _>` (what the gateways route by), one service, an rpc
 //!   per calling relation with placeholder messages.
 //!
@@ -178,15 +177,7 @@ fn unique_names<'a>(
 /// An id as a key AsyncAPI accepts for a component (`^[a-zA-Z0-9.\-_]+$`): every other character becomes `_`.
 /// Keys also appear in `$ref` pointers, where `/` and `~` would need escaping; neither survives here.
 fn component_key(id: &str) -> String {
-    id.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    super::word_chars(id).collect()
 }
 
 // ------------------------------------------------------------------------------------------------ AsyncAPI

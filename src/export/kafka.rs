@@ -113,17 +113,7 @@ pub fn dead_letter_topic_name(topic: &str, group: &str) -> String {
 
 /// A topic name Kafka accepts.
 pub fn kafka_topic_name(topic: &str) -> String {
-    let name: String = topic
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(MAX_TOPIC_LEN)
-        .collect();
+    let name: String = super::word_chars(topic).take(MAX_TOPIC_LEN).collect();
     // "." and ".." are reserved.
     if name.chars().all(|c| c == '.') {
         name.replace('.', "_")

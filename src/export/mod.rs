@@ -475,6 +475,18 @@ pub(crate) fn breaks_lines(c: char) -> bool {
     c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
 }
 
+/// The characters of `text` with each one outside `A-Z a-z 0-9 . - _` as `_`: what Kafka topic names and AsyncAPI
+/// component keys allow.
+pub(crate) fn word_chars(text: &str) -> impl Iterator<Item = char> + '_ {
+    text.chars().map(|c| {
+        if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+            c
+        } else {
+            '_'
+        }
+    })
+}
+
 /// The characters an id keeps in one segment of a URL path: RFC 3986's unreserved ones. Every other byte is
 /// percent-encoded, so braces never read as an OpenAPI path parameter or a Chaos Toolkit `${...}` substitution, and
 /// `/`, `?`, `#` or `%` never end the segment or read as an escape.

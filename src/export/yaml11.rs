@@ -26,10 +26,11 @@ fn not_a_string_in_yaml_1_1(s: &str) -> bool {
         return true;
     }
     let unsigned = s.strip_prefix(['-', '+']).unwrap_or(s);
+    // Infinity takes a sign; not-a-number does not.
     is_int(unsigned)
         || is_float(unsigned)
-        || (unsigned != s && is_inf(unsigned))
-        || is_special_float(s)
+        || matches!(unsigned, ".inf" | ".Inf" | ".INF")
+        || matches!(s, ".nan" | ".NaN" | ".NAN")
 }
 
 /// YAML 1.1 integers, without a sign: binary, octal, decimal with `_`, hexadecimal, and base 60 (`1:20`).
@@ -99,14 +100,6 @@ fn is_float(s: &str) -> bool {
         return is_base_60(whole, true) && digits_(fraction);
     }
     whole.starts_with(|c: char| c.is_ascii_digit()) && digits_(whole) && fraction_ok(fraction)
-}
-
-fn is_inf(s: &str) -> bool {
-    matches!(s, ".inf" | ".Inf" | ".INF")
-}
-
-fn is_special_float(s: &str) -> bool {
-    is_inf(s) || matches!(s, ".nan" | ".NaN" | ".NAN")
 }
 
 /// Where a scalar that starts at `text[0]` ends (exclusive), for a quoted one; `None` for a plain one.
