@@ -148,3 +148,101 @@ fn chaos_run_against_the_emulation_holds_the_slo_with_the_breaker_and_not_withou
         "without the breaker the hypothesis held: {journal:#}"
     );
 }
+
+/// One HTTP/1.1 request to the served API: its status, its `Allow` header, and its body.
+fn call(url: &str, method: &str, path: &str, body: &str) -> (u16, Option<String>, String) {
+    use std::io::{Read, Write};
+    let address = url.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {answer:?}"));
+    let allow = head
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("allow: ")
+                .or_else(|| l.strip_prefix("Allow: "))
+        })
+        .map(str::to_owned);
+    (status, allow, body.to_owned())
+}
+
+/// The fault API takes every fault a design may plan (a `slow` factor below 1 included, which the exported
+/// experiment sends for such a design) and refuses, with the reason, what a design may not hold (a factor that
+/// would overflow the service time, a blank id); a wrong method on a path it has is `405` with `Allow`.
+#[test]
+fn the_fault_api_takes_what_a_design_may_plan_and_refuses_the_rest() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let served = serve(&root.join("tests/designs/breaker-under-hang.syncopate"));
+    let url = served.url.as_str();
+    let post = |body: &str| call(url, "POST", "/faults", body);
+
+    let (status, _, body) =
+        post(r#"{"id": "faster", "service": "api", "kind": "slow", "factor": 0.5}"#);
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(call(url, "GET", "/flows/home", "").0, 200);
+    let (status, _, body) = post(r#"{"id": "faster", "service": "api", "kind": "hang"}"#);
+    assert_eq!(status, 409, "{body}");
+    for (fault, reason) in [
+        (
+            r#"{"service": "api", "kind": "slow", "factor": 1e308}"#,
+            "fault.factor",
+        ),
+        (
+            r#"{"service": "api", "kind": "slow", "factor": 0}"#,
+            "fault.factor",
+        ),
+        (r#"{"service": "api", "kind": "slow"}"#, "fault.factor"),
+        (
+            r#"{"service": "api", "kind": "errors", "error_rate": 1.5}"#,
+            "fault.error_rate",
+        ),
+        (
+            r#"{"service": "api", "kind": "down", "factor": 2}"#,
+            "fault.factor",
+        ),
+        (r#"{"service": "nowhere", "kind": "down"}"#, "fault.service"),
+        (r#"{"id": "", "service": "api", "kind": "down"}"#, "blank"),
+        (r#"{"id": " ", "service": "api", "kind": "down"}"#, "blank"),
+        (r#"{"service": "api", "kind": "melt"}"#, "melt"),
+    ] {
+        let (status, _, body) = post(fault);
+        assert_eq!(status, 400, "{fault}: {body}");
+        assert!(body.contains(reason), "{fault}: {body}");
+    }
+
+    let (status, _, body) = post(r#"{"service": "api", "kind": "errors", "error_rate": 1}"#);
+    assert_eq!(status, 201, "{body}");
+    assert!(body.contains("api-errors-1"), "{body}");
+    assert_eq!(call(url, "GET", "/flows/home", "").0, 503);
+    assert_eq!(call(url, "DELETE", "/faults/api-errors-1", "").0, 204);
+    assert_eq!(call(url, "DELETE", "/faults/api-errors-1", "").0, 404);
+    assert_eq!(call(url, "GET", "/flows/home", "").0, 200);
+
+    for (method, path, allow) in [
+        ("PUT", "/faults", "GET, POST, DELETE"),
+        ("GET", "/faults/faster", "DELETE"),
+        ("POST", "/flows/home", "GET"),
+        ("DELETE", "/report", "GET"),
+    ] {
+        let (status, allowed, body) = call(url, method, path, "");
+        assert_eq!(status, 405, "{method} {path}: {body}");
+        assert_eq!(allowed.as_deref(), Some(allow), "{method} {path}");
+    }
+    assert_eq!(call(url, "GET", "/nowhere", "").0, 404);
+    assert_eq!(call(url, "DELETE", "/faults", "").0, 204);
+    let (_, _, body) = call(url, "GET", "/faults", "");
+    assert!(body.contains(r#""injected":{}"#), "{body}");
+}

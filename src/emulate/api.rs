@@ -4,15 +4,16 @@
 //! - `GET /faults`: the faults injected and in force, and the design's planned faults, which a served emulation
 //!   does not apply on its own (the experiment injects them at its times).
 //! - `POST /faults` with `{"id"?, "service", "kind", "factor"?, "error_rate"?}`: injects a fault (the same kinds
-//!   and fields as the design's planned faults, in force until cleared): `201` with its id; `400` with the reason
-//!   for a bad one; `409` when the id is taken.
+//!   and fields as the design's planned faults, held to the same rules, in force until cleared): `201` with its id;
+//!   `400` with the reason for a bad one (a blank id too); `409` when the id is taken.
 //! - `DELETE /faults/<id>`: clears one (`204`, `404` when unknown); `DELETE /faults`: clears all (`204`).
 //! - `GET /flows/<flow id>`: one request of the flow through the emulation, as the load sends them (not counted in
 //!   the report): `200` when it succeeded, `503` when it failed, `404` for an unknown flow.
-//!
-//! Ids in paths (a fault's, a flow's) are percent-encoded when they hold more than `A-Z a-z 0-9 - . _ ~`, as
-//! `export --target chaos --for-emulator` writes them.
 //! - `GET /report`: the report so far, in the shape of `emulate --json`.
+//!
+//! Another method on one of these paths gets `405` with the methods it takes (`Allow`); any other path `404`. Ids
+//! in paths (a fault's, a flow's) are percent-encoded when they hold more than `A-Z a-z 0-9 - . _ ~`, as
+//! `export --target chaos --for-emulator` writes them.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -86,10 +87,12 @@ struct FaultRequest {
     error_rate: Option<f64>,
 }
 
-/// The fault a request asks for, or why it cannot be had.
+/// The fault a request asks for, or why it cannot be had: held to the rules of a design's planned faults
+/// (`model::validate::fault_problems`), so every fault a design may plan (and its exported experiment sends) is
+/// taken, and nothing the engine cannot run gets in.
 fn fault_of(world: &World, asked: FaultRequest) -> Result<(Option<String>, Fault), String> {
-    if world.design.service(&asked.service).is_none() {
-        return Err(format!("no service {:?} in the design", asked.service));
+    if asked.id.as_deref().is_some_and(|id| id.trim().is_empty()) {
+        return Err("a fault's id, when given, must not be blank".to_owned());
     }
     let kind = match asked.kind.as_str() {
         "down" => FaultKind::Down,
@@ -100,31 +103,37 @@ fn fault_of(world: &World, asked: FaultRequest) -> Result<(Option<String>, Fault
             return Err(format!("kind {other:?} is not down, hang, slow or errors"));
         }
     };
-    let factor = match (kind, asked.factor) {
-        (FaultKind::Slow, Some(f)) if f.is_finite() && f >= 1.0 => Some(f),
-        (FaultKind::Slow, _) => return Err("a slow fault needs a factor of at least 1".to_owned()),
-        (_, Some(_)) => return Err("only a slow fault has a factor".to_owned()),
-        (_, None) => None,
+    let fault = Fault {
+        service: ServiceId::new(asked.service),
+        kind,
+        start_s: 0.0,
+        end_s: None,
+        factor: asked.factor,
+        error_rate: asked.error_rate,
     };
-    let error_rate = match (kind, asked.error_rate) {
-        (FaultKind::Errors, Some(r)) if (0.0..=1.0).contains(&r) => Some(r),
-        (FaultKind::Errors, _) => {
-            return Err("an errors fault needs an error_rate from 0 to 1".to_owned());
-        }
-        (_, Some(_)) => return Err("only an errors fault has an error_rate".to_owned()),
-        (_, None) => None,
-    };
-    Ok((
-        asked.id,
-        Fault {
-            service: ServiceId::new(asked.service),
-            kind,
-            start_s: 0.0,
-            end_s: None,
-            factor,
-            error_rate,
-        },
-    ))
+    let problems = crate::model::validate::fault_problems(&world.design, &fault, "fault");
+    if problems.is_empty() {
+        Ok((asked.id, fault))
+    } else {
+        Err(problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; "))
+    }
+}
+
+/// `405 Method Not Allowed` for a path the API has, saying which methods it takes there.
+fn not_allowed(allow: &'static str) -> Response<Full<Bytes>> {
+    let mut response = refuse(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("this path takes {allow}"),
+    );
+    response.headers_mut().insert(
+        hyper::header::ALLOW,
+        hyper::header::HeaderValue::from_static(allow),
+    );
+    response
 }
 
 async fn handle(
@@ -231,6 +240,9 @@ async fn handle(
                 &super::report_json(&world.design, &emulated),
             )
         }
+        (_, ["faults"]) => not_allowed("GET, POST, DELETE"),
+        (_, ["faults", _]) => not_allowed("DELETE"),
+        (_, ["flows", _] | ["report"]) => not_allowed("GET"),
         _ => refuse(
             StatusCode::NOT_FOUND,
             "the API has GET/POST/DELETE /faults, DELETE /faults/<id>, GET /flows/<flow id> and GET /report",

@@ -234,7 +234,7 @@ async fn direct(world: &World, edge: usize, flow: usize, request: u64, measuring
     let Some(timeout_ms) = call.timeout_ms else {
         return tries.await;
     };
-    match tokio::time::timeout(Duration::from_secs_f64(timeout_ms / 1000.0), tries).await {
+    match tokio::time::timeout(super::timer::duration_ms(timeout_ms), tries).await {
         Ok(ok) => ok,
         Err(_) => {
             if measuring {
@@ -347,11 +347,7 @@ async fn tries(
             };
             let success = match call.retry.and_then(|r| r.per_try_timeout_ms) {
                 Some(per_try_ms) => {
-                    match tokio::time::timeout(
-                        Duration::from_secs_f64(per_try_ms / 1000.0),
-                        one_try,
-                    )
-                    .await
+                    match tokio::time::timeout(super::timer::duration_ms(per_try_ms), one_try).await
                     {
                         Ok(success) => success,
                         Err(_) => {
@@ -388,7 +384,7 @@ async fn tries(
             return false;
         }
         if backoff_ms > 0.0 {
-            super::timer::sleep(Duration::from_secs_f64(backoff_ms / 1000.0)).await;
+            super::timer::sleep(super::timer::duration_ms(backoff_ms)).await;
         }
     }
 }

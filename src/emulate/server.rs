@@ -168,7 +168,7 @@ pub(crate) async fn work(
         }
         // Answered early: the worker stays taken for the rest of the service time.
         if held_ms > 0.0 {
-            super::timer::sleep(Duration::from_secs_f64(held_ms / 1000.0)).await;
+            super::timer::sleep(super::timer::duration_ms(held_ms)).await;
         }
         ok
     })
@@ -228,7 +228,7 @@ pub(crate) async fn local_work(
     let ms = world.sample_service_time(service) * world.fault_effect(service, at_s).slow_factor;
     let held_ms = ms.min(absorb_ms);
     if ms - held_ms > 0.0 {
-        super::timer::sleep(Duration::from_secs_f64((ms - held_ms) / 1000.0)).await;
+        super::timer::sleep(super::timer::duration_ms(ms - held_ms)).await;
     }
     let error_rate = world.error_rate(service, world.now_ms() / 1000.0);
     (!world.chance(service, error_rate), held_ms)

@@ -119,12 +119,21 @@ fn run(timer: &Timer) {
     }
 }
 
-/// Waits `duration`, to within tens of microseconds.
+/// A wait of `ms` milliseconds as a `Duration`, saturating: a design's times are bounded, but a sample of a
+/// heavy-tailed service time times a `slow` factor can exceed what a `Duration` holds, which would panic.
+pub(crate) fn duration_ms(ms: f64) -> Duration {
+    Duration::try_from_secs_f64(ms.max(0.0) / 1000.0).unwrap_or(Duration::MAX)
+}
+
+/// Waits `duration`, to within tens of microseconds (forever when its end is beyond what the clock can hold).
 pub(crate) async fn sleep(duration: Duration) {
     if duration.is_zero() {
         return;
     }
-    let at = Instant::now() + duration;
+    let Some(at) = Instant::now().checked_add(duration) else {
+        std::future::pending::<()>().await;
+        return;
+    };
     let (wake, woken) = oneshot::channel();
     let timer = timer();
     {

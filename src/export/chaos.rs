@@ -114,7 +114,12 @@ fn planned<'a>(design: &'a Design, namespaces: &Namespaces) -> Vec<Planned<'a>> 
                 chaos: None,
                 namespace: None,
             };
-            (planned.chaos, planned.namespace) = match injection(design, service) {
+            let injected = if adds_nothing_in_a_cluster(fault) {
+                None
+            } else {
+                injection(design, service)
+            };
+            (planned.chaos, planned.namespace) = match injected {
                 Some(Injection::Own) => (
                     Some(chaos_spec(design, namespaces, &planned)),
                     namespaces.of_service(service.id.as_str()),
@@ -130,6 +135,17 @@ fn planned<'a>(design: &'a Design, namespaces: &Namespaces) -> Vec<Planned<'a>> 
             planned
         })
         .collect()
+}
+
+/// Whether a fault adds nothing a cluster can inject: a `slow` fault of factor at most 1 (Chaos Mesh and Istio add
+/// delay; neither can make a service faster), or an `errors` fault that fails no request. Written as a delay of at
+/// least 1 ms, or as one failing replica, such a fault would do what the design does not plan.
+fn adds_nothing_in_a_cluster(fault: &Fault) -> bool {
+    match fault.kind {
+        FaultKind::Slow => fault.factor.is_none_or(|factor| factor <= 1.0),
+        FaultKind::Errors => fault.error_rate.is_none_or(|rate| rate <= 0.0),
+        FaultKind::Down | FaultKind::Hang => false,
+    }
 }
 
 /// Every chaos file of the design, for a cluster or for the emulator.
@@ -162,11 +178,17 @@ pub fn files(design: &Design, runner: ChaosRunner) -> Vec<ExportedFile> {
                 ),
             });
         }
-        if let Some(text) =
-            super::istio::fault_virtual_service(design, &namespaces, fault.service, |protocol| {
-                istio_fault(design, fault, protocol)
+        let istio = (!adds_nothing_in_a_cluster(fault.fault))
+            .then(|| {
+                super::istio::fault_virtual_service(
+                    design,
+                    &namespaces,
+                    fault.service,
+                    |protocol| istio_fault(fault, protocol),
+                )
             })
-        {
+            .flatten();
+        if let Some(text) = istio {
             files.push(ExportedFile {
                 path: format!("{FOLDER}/istio-faults/{}.yaml", fault.name()),
                 contents: format!(
@@ -654,10 +676,9 @@ fn workflow(planned: &[Planned]) -> WorkflowObject {
 // ------------------------------------------------------------------------------------------------ Istio
 
 /// The Istio fault that stands for a planned fault on a route of `protocol`.
-fn istio_fault(design: &Design, fault: &Planned, protocol: Protocol) -> super::istio::HttpFault {
+fn istio_fault(fault: &Planned, protocol: Protocol) -> super::istio::HttpFault {
     use super::istio::HttpFault;
     let grpc = protocol == Protocol::Grpc;
-    let _ = design;
     match fault.fault.kind {
         FaultKind::Down => HttpFault::abort(grpc, 503, "UNAVAILABLE", 100.0),
         FaultKind::Errors => HttpFault::abort(
@@ -830,7 +851,8 @@ fn experiment(
             } else {
                 format!(
                     " Left out, as nothing in a cluster stands for them (a client runs outside it; an external \
-                     service no deployed service calls has no traffic to affect): {}.",
+                     service no deployed service calls has no traffic to affect; a slow fault of factor at most 1 \
+                     or an errors fault of rate 0 adds nothing a cluster can inject): {}.",
                     left_out
                         .iter()
                         .map(Planned::name)
@@ -1035,6 +1057,63 @@ mod tests {
             .find(|f| f.path.ends_with("experiment.json"))
             .unwrap();
         assert!(experiment.contents.contains("start fault 01-devices-down"));
+    }
+
+    #[test]
+    fn a_fault_that_adds_nothing_a_cluster_can_inject_is_left_out_of_the_cluster_and_kept_for_the_emulator()
+     {
+        let mut design = iot_ingest_with(&[
+            ("ingest-api", FaultKind::Slow),
+            ("stream-processor", FaultKind::Errors),
+            ("timeseries-db", FaultKind::Slow),
+            ("ingest-gateway", FaultKind::Hang),
+        ]);
+        // Faster than the service (0.5), a rate that fails nothing, and a factor of exactly 1.
+        design.faults[0].factor = Some(0.5);
+        design.faults[1].error_rate = Some(0.0);
+        design.faults[2].factor = Some(1.0);
+        let cluster = files(&design, ChaosRunner::Cluster);
+        let paths: Vec<&str> = cluster.iter().map(|f| f.path.as_str()).collect();
+        for quiet in [
+            "ingest-api-slow",
+            "stream-processor-errors",
+            "timeseries-db-slow",
+        ] {
+            assert!(
+                !paths.iter().any(|p| p.contains(quiet)),
+                "{quiet}: {paths:?}"
+            );
+        }
+        assert!(
+            paths.contains(&"chaos/chaos-mesh/04-ingest-gateway-hang.yaml"),
+            "{paths:?}"
+        );
+        let experiment = cluster
+            .iter()
+            .find(|f| f.path.ends_with("experiment.json"))
+            .unwrap();
+        let experiment: Value = serde_json::from_str(&experiment.contents).unwrap();
+        let description = experiment["description"].as_str().unwrap();
+        assert!(
+            description
+                .contains("01-ingest-api-slow, 02-stream-processor-errors, 03-timeseries-db-slow"),
+            "{description}"
+        );
+        let emulator = files(&design, ChaosRunner::Emulator);
+        let experiment = emulator
+            .iter()
+            .find(|f| f.path.ends_with("experiment.json"))
+            .unwrap();
+        assert!(
+            experiment.contents.contains("\"factor\": 0.5"),
+            "{}",
+            experiment.contents
+        );
+        assert!(
+            experiment
+                .contents
+                .contains("start fault 02-stream-processor-errors")
+        );
     }
 
     #[test]

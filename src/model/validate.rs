@@ -7,7 +7,7 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
-use super::design::{CallMode, Design, Distribution, Edge, FaultKind, Flow, Service};
+use super::design::{CallMode, Design, Distribution, Edge, Fault, FaultKind, Flow, Service};
 use super::ids::{
     MAX_STATEFUL_SERVICE_ID_LEN, escape_for_message, max_service_id_len, other_id_problem,
     service_id_problem,
@@ -676,79 +676,92 @@ fn check_compensations(checker: &mut Checker, edges: &[Edge]) {
 
 fn check_faults(checker: &mut Checker, design: &Design, service_ids: &HashSet<&str>) {
     for (i, fault) in design.faults.iter().enumerate() {
-        let at = format!("faults[{i}]");
-        if !service_ids.contains(fault.service.as_str()) {
+        check_fault(checker, &format!("faults[{i}]"), fault, service_ids);
+    }
+}
+
+/// The problems of one fault of `design` (its service, times, factor and rate, as a planned fault of the design
+/// would be checked), with paths under `at`. The emulator's fault API holds the faults it is sent to these rules,
+/// so a fault the design may plan is one the API injects, and none the engine cannot take gets in.
+pub fn fault_problems(design: &Design, fault: &Fault, at: &str) -> Vec<Problem> {
+    let mut checker = Checker {
+        problems: Vec::new(),
+    };
+    let service_ids: HashSet<&str> = design.services.iter().map(|s| s.id.as_str()).collect();
+    check_fault(&mut checker, at, fault, &service_ids);
+    checker.problems
+}
+
+fn check_fault(checker: &mut Checker, at: &str, fault: &Fault, service_ids: &HashSet<&str>) {
+    if !service_ids.contains(fault.service.as_str()) {
+        checker.report(
+            format!("{at}.service"),
+            format!(
+                "unknown service \"{}\": expected the id of a service in this design",
+                escape_for_message(fault.service.as_str())
+            ),
+        );
+    }
+    checker.number_in(
+        format!("{at}.start_s"),
+        fault.start_s,
+        0.0,
+        MAX_SIMULATED_S,
+        "a time in seconds",
+    );
+    if let Some(end_s) = fault.end_s {
+        if !end_s.is_finite() || end_s > MAX_SIMULATED_S {
             checker.report(
-                format!("{at}.service"),
+                format!("{at}.end_s"),
                 format!(
-                    "unknown service \"{}\": expected the id of a service in this design",
-                    escape_for_message(fault.service.as_str())
+                    "expected a time in seconds up to {MAX_SIMULATED_S}, found {}",
+                    shown(end_s)
+                ),
+            );
+        } else if end_s <= fault.start_s {
+            checker.report(
+                format!("{at}.end_s"),
+                format!(
+                    "the fault must end after it starts: end_s ({end_s}) <= start_s ({})",
+                    fault.start_s
                 ),
             );
         }
-        checker.number_in(
-            format!("{at}.start_s"),
-            fault.start_s,
-            0.0,
-            MAX_SIMULATED_S,
-            "a time in seconds",
-        );
-        if let Some(end_s) = fault.end_s {
-            if !end_s.is_finite() || end_s > MAX_SIMULATED_S {
-                checker.report(
-                    format!("{at}.end_s"),
-                    format!(
-                        "expected a time in seconds up to {MAX_SIMULATED_S}, found {}",
-                        shown(end_s)
-                    ),
-                );
-            } else if end_s <= fault.start_s {
-                checker.report(
-                    format!("{at}.end_s"),
-                    format!(
-                        "the fault must end after it starts: end_s ({end_s}) <= start_s ({})",
-                        fault.start_s
-                    ),
-                );
-            }
-        }
-        match (fault.kind, fault.factor) {
-            (FaultKind::Slow, Some(factor)) => checker.positive(
-                format!("{at}.factor"),
-                factor,
-                1_000_000.0,
-                "a service-time multiplier",
+    }
+    match (fault.kind, fault.factor) {
+        (FaultKind::Slow, Some(factor)) => checker.positive(
+            format!("{at}.factor"),
+            factor,
+            1_000_000.0,
+            "a service-time multiplier",
+        ),
+        (FaultKind::Slow, None) => checker.report(
+            format!("{at}.factor"),
+            "a slow fault needs a factor (service time is multiplied by it)",
+        ),
+        (kind, Some(_)) => checker.report(
+            format!("{at}.factor"),
+            format!(
+                "factor applies to slow faults only, not to {}",
+                kind.as_str()
             ),
-            (FaultKind::Slow, None) => checker.report(
-                format!("{at}.factor"),
-                "a slow fault needs a factor (service time is multiplied by it)",
+        ),
+        (_, None) => {}
+    }
+    match (fault.kind, fault.error_rate) {
+        (FaultKind::Errors, Some(rate)) => checker.probability(format!("{at}.error_rate"), rate),
+        (FaultKind::Errors, None) => checker.report(
+            format!("{at}.error_rate"),
+            "an errors fault needs an error_rate (the probability that a request fails)",
+        ),
+        (kind, Some(_)) => checker.report(
+            format!("{at}.error_rate"),
+            format!(
+                "error_rate applies to errors faults only, not to {}",
+                kind.as_str()
             ),
-            (kind, Some(_)) => checker.report(
-                format!("{at}.factor"),
-                format!(
-                    "factor applies to slow faults only, not to {}",
-                    kind.as_str()
-                ),
-            ),
-            (_, None) => {}
-        }
-        match (fault.kind, fault.error_rate) {
-            (FaultKind::Errors, Some(rate)) => {
-                checker.probability(format!("{at}.error_rate"), rate)
-            }
-            (FaultKind::Errors, None) => checker.report(
-                format!("{at}.error_rate"),
-                "an errors fault needs an error_rate (the probability that a request fails)",
-            ),
-            (kind, Some(_)) => checker.report(
-                format!("{at}.error_rate"),
-                format!(
-                    "error_rate applies to errors faults only, not to {}",
-                    kind.as_str()
-                ),
-            ),
-            (_, None) => {}
-        }
+        ),
+        (_, None) => {}
     }
 }
 
