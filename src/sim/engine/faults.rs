@@ -97,7 +97,7 @@ impl Simulation {
                 );
                 let s = &mut self.services[service];
                 s.slow_factor = effect.slow_factor;
-                s.fault_error_rate = effect.error_rate;
+                s.set_fault_error_rate(effect.error_rate);
             }
         }
         if kind == FaultKind::Down && !activate {

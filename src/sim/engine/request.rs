@@ -58,61 +58,42 @@ impl Simulation {
     #[inline]
     pub(super) fn alloc_job(&mut self, request: u32, flow: u32, service: u32, topic: u32) -> u32 {
         let now = self.now;
+        let fresh = |generation: u32, open_calls: Vec<u32>| Job {
+            generation,
+            flow,
+            service,
+            replica: 0,
+            topic,
+            request,
+            parent_call: NONE,
+            parent_call_generation: 0,
+            parent_try: 0,
+            via_edge: NONE,
+            is_root: false,
+            root_measured: false,
+            arrived_at: now,
+            group: 0,
+            pending_calls: 0,
+            open_calls,
+            in_service: false,
+            hung: false,
+            live: true,
+            poll: false,
+            poll_saw: 0,
+            delivery: 1,
+            compensating: false,
+        };
         match self.free_jobs.pop() {
             Some(index) => {
-                // Reuse the slot field by field, keeping its call list's allocation.
+                // Reuse the slot, keeping its call list's allocation.
                 let slot = &mut self.jobs[index as usize];
-                slot.generation = slot.generation.wrapping_add(1);
-                slot.flow = flow;
-                slot.service = service;
-                slot.replica = 0;
-                slot.topic = topic;
-                slot.request = request;
-                slot.parent_call = NONE;
-                slot.parent_call_generation = 0;
-                slot.parent_try = 0;
-                slot.via_edge = NONE;
-                slot.is_root = false;
-                slot.root_measured = false;
-                slot.arrived_at = now;
-                slot.group = 0;
-                slot.pending_calls = 0;
-                slot.open_calls.clear();
-                slot.in_service = false;
-                slot.hung = false;
-                slot.live = true;
-                slot.poll = false;
-                slot.poll_saw = 0;
-                slot.delivery = 1;
-                slot.compensating = false;
+                let mut open_calls = std::mem::take(&mut slot.open_calls);
+                open_calls.clear();
+                *slot = fresh(slot.generation.wrapping_add(1), open_calls);
                 index
             }
             None => {
-                self.jobs.push(Job {
-                    generation: 0,
-                    flow,
-                    service,
-                    replica: 0,
-                    topic,
-                    request,
-                    parent_call: NONE,
-                    parent_call_generation: 0,
-                    parent_try: 0,
-                    via_edge: NONE,
-                    is_root: false,
-                    root_measured: false,
-                    arrived_at: now,
-                    group: 0,
-                    pending_calls: 0,
-                    open_calls: Vec::new(),
-                    in_service: false,
-                    hung: false,
-                    live: true,
-                    poll: false,
-                    poll_saw: 0,
-                    delivery: 1,
-                    compensating: false,
-                });
+                self.jobs.push(fresh(0, Vec::new()));
                 (self.jobs.len() - 1) as u32
             }
         }
@@ -122,10 +103,16 @@ impl Simulation {
     #[inline(always)]
     pub(super) fn free_job(&mut self, job: u32) {
         let (request, poll) = {
-            let j = &mut self.jobs[job as usize];
-            j.live = false;
+            let j = &self.jobs[job as usize];
             (j.request, j.poll)
         };
+        self.free_job_of(job, request, poll);
+    }
+
+    /// `free_job`, for a caller that has already read the job's request and whether it is a poll.
+    #[inline(always)]
+    fn free_job_of(&mut self, job: u32, request: u32, poll: bool) {
+        self.jobs[job as usize].live = false;
         self.free_jobs.push(job);
         if !self.sagas.is_empty() {
             self.sagas.forget(job);
@@ -197,23 +184,22 @@ impl Simulation {
 
     /// Makes the job's calls, group after group, until a group has sync calls to wait for or all are done.
     pub(super) fn run_groups(&mut self, job: u32) {
-        loop {
-            let (service, flow, group, topic) = {
-                let j = &self.jobs[job as usize];
-                (
-                    j.service as usize,
-                    j.flow as usize,
-                    j.group as usize,
-                    j.topic,
-                )
-            };
+        // The job's service, flow and topic stay as they are while it makes its calls: its plan is read once.
+        let (service, topic, first_group, group_count) = {
+            let j = &self.jobs[job as usize];
+            let (service, flow) = (j.service as usize, j.flow as usize);
             let (first_group, group_count) = self.group_index[service * self.flows.len() + flow];
-            if group >= group_count as usize {
+            (service, j.topic, first_group, group_count)
+        };
+        loop {
+            let j = &mut self.jobs[job as usize];
+            let group = j.group;
+            if group >= group_count {
                 self.finish_job(job, true);
                 return;
             }
-            let (start, end) = self.groups[first_group as usize + group];
-            self.jobs[job as usize].group += 1;
+            j.group += 1;
+            let (start, end) = self.groups[(first_group + group) as usize];
             let mut pending = 0;
             for k in start..end {
                 let call = self.group_calls[k as usize];
@@ -265,21 +251,14 @@ impl Simulation {
 
     /// The job's work at its service is over: record it, free the worker, and answer its caller.
     pub(super) fn finish_job(&mut self, job: u32, success: bool) {
-        let (service, flow, arrived_at, parent, is_root, root_measured, request, via_edge) = {
-            let j = &self.jobs[job as usize];
-            (
-                j.service as usize,
-                j.flow as usize,
-                j.arrived_at,
-                (j.parent_call, j.parent_call_generation, j.parent_try),
-                j.is_root,
-                j.root_measured,
-                j.request,
-                j.via_edge,
-            )
-        };
-        let poll = self.jobs[job as usize].poll;
         let measuring = self.measuring();
+        // Everything the job's end needs, read with one look-up of the job; it leaves its worker here.
+        let j = &mut self.jobs[job as usize];
+        let (service, replica, flow) = (j.service as usize, j.replica as usize, j.flow as usize);
+        let (arrived_at, is_root, root_measured) = (j.arrived_at, j.is_root, j.root_measured);
+        let (request, via_edge, poll) = (j.request, j.via_edge, j.poll);
+        let parent = (j.parent_call, j.parent_call_generation, j.parent_try);
+        let in_service = std::mem::replace(&mut j.in_service, false);
         let sojourn = self.now - arrived_at;
         {
             let s = &mut self.services[service];
@@ -298,8 +277,8 @@ impl Simulation {
                 s.sojourn.record(sojourn);
             }
         }
-        if self.jobs[job as usize].in_service {
-            self.release_worker(job);
+        if in_service {
+            self.release_worker(service, replica);
         }
         if is_root {
             let f = &mut self.flows[flow];
@@ -342,11 +321,11 @@ impl Simulation {
         }
         if poll {
             let saw = self.jobs[job as usize].poll_saw;
-            self.free_job(job);
+            self.free_job_of(job, request, true);
             self.poll_answered(flow as u32, request, success, saw, arrived_at);
             return;
         }
-        self.free_job(job);
+        self.free_job_of(job, request, false);
         let (parent_call, parent_generation, parent_try) = parent;
         if parent_call != NONE {
             let c = &self.calls[parent_call as usize];

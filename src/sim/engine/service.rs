@@ -56,7 +56,10 @@ pub(super) struct ServiceState {
     pub(super) down: u32,
     pub(super) hanging: u32,
     pub(super) slow_factor: f64,
-    pub(super) fault_error_rate: f64,
+    fault_error_rate: f64,
+    /// The rate at which its work fails: its own error rate with an `errors` fault's (`either_fails`), kept up to
+    /// date by `set_fault_error_rate` so a finished job does not recompute it.
+    failure_rate: f64,
 }
 
 impl ServiceState {
@@ -97,7 +100,27 @@ impl ServiceState {
             hanging: 0,
             slow_factor: 1.0,
             fault_error_rate: 0.0,
+            failure_rate: either_fails(error_rate, 0.0),
         }
+    }
+
+    /// Sets the error rate of the `errors` faults in force on it.
+    pub(super) fn set_fault_error_rate(&mut self, rate: f64) {
+        self.fault_error_rate = rate;
+        self.failure_rate = either_fails(self.error_rate, rate);
+    }
+
+    /// Moves every time-weighted statistic up to `now` (measured from `warmup_ms`).
+    #[inline]
+    pub(super) fn touch(&mut self, now: f64, warmup_ms: f64) {
+        let from = self.last_change.max(warmup_ms);
+        if now > from {
+            let dt = now - from;
+            self.busy_area += f64::from(self.busy) * dt;
+            self.waiting_area += f64::from(self.waiting) * dt;
+            self.max_waiting = self.max_waiting.max(self.waiting);
+        }
+        self.last_change = now;
     }
 
     /// Whether a fault is in force on it now.
@@ -115,16 +138,8 @@ impl Simulation {
     /// Moves every time-weighted statistic of a service up to now.
     #[inline]
     pub(super) fn touch(&mut self, service: usize) {
-        let warmup_ms = self.warmup_ms;
-        let s = &mut self.services[service];
-        let from = s.last_change.max(warmup_ms);
-        if self.now > from {
-            let dt = self.now - from;
-            s.busy_area += f64::from(s.busy) * dt;
-            s.waiting_area += f64::from(s.waiting) * dt;
-            s.max_waiting = s.max_waiting.max(s.waiting);
-        }
-        s.last_change = self.now;
+        let (now, warmup_ms) = (self.now, self.warmup_ms);
+        self.services[service].touch(now, warmup_ms);
     }
 
     /// A job arrives at its service. Returns false when it was turned away; the caller handles that as a failure.
@@ -133,22 +148,21 @@ impl Simulation {
     /// flow's entry (a stopped process refuses connections). Async messages to a service that is down wait in its
     /// queue, which belongs to the messaging system.
     pub(super) fn arrive(&mut self, job: u32) -> bool {
-        let (service, refused_when_down, via_edge) = {
+        let (service, via_edge) = {
             let j = &self.jobs[job as usize];
-            (
-                j.service as usize,
-                j.parent_call != NONE || j.is_root || j.poll,
-                j.via_edge,
-            )
+            (j.service as usize, j.via_edge)
         };
-        let measuring = self.measuring();
-        self.touch(service);
+        let (measuring, now, warmup_ms) = (self.measuring(), self.now, self.warmup_ms);
         let s = &mut self.services[service];
+        s.touch(now, warmup_ms);
         s.total_arrivals += 1;
         if measuring {
             s.arrivals += 1;
         }
-        if s.down > 0 && refused_when_down {
+        if s.down > 0 && {
+            let j = &self.jobs[job as usize];
+            j.parent_call != NONE || j.is_root || j.poll
+        } {
             s.total_rejected += 1;
             if measuring {
                 s.rejected += 1;
@@ -237,18 +251,14 @@ impl Simulation {
         self.schedule(self.now + work_ms, EventKind::WorkDone { job, generation });
     }
 
-    /// Frees the job's worker and starts the next waiting job of its replica.
+    /// Frees a worker of the replica (whose job has left it) and starts the next waiting job of the replica.
     #[inline(always)]
-    pub(super) fn release_worker(&mut self, job: u32) {
-        let (service, replica) = {
-            let j = &self.jobs[job as usize];
-            (j.service as usize, j.replica as usize)
-        };
-        self.touch(service);
+    pub(super) fn release_worker(&mut self, service: usize, replica: usize) {
+        let (now, warmup_ms) = (self.now, self.warmup_ms);
         let s = &mut self.services[service];
+        s.touch(now, warmup_ms);
         s.replicas[replica].busy -= 1;
         s.busy -= 1;
-        self.jobs[job as usize].in_service = false;
         self.start_waiting(service, replica);
     }
 
@@ -278,7 +288,7 @@ impl Simulation {
     pub(super) fn on_work_done(&mut self, job: u32) {
         let service = self.jobs[job as usize].service as usize;
         let s = &mut self.services[service];
-        let error_rate = either_fails(s.error_rate, s.fault_error_rate);
+        let error_rate = s.failure_rate;
         if error_rate > 0.0 && super::chance(&mut s.rng, error_rate) {
             self.finish_job(job, false);
             return;
