@@ -395,9 +395,14 @@ fn a_request_is_timed_at_its_entry_and_a_direct_call_absorbs_the_loopback() {
         call - on_a_worker < 0.1,
         "call p50 {call} ms, at the callee {on_a_worker} ms: the transit was not absorbed"
     );
+    // A worker let go when its call is answered would show 2 ms less the absorbed transit. Kept, it shows 2 ms
+    // give or take the timer's wake-ups, which end waits a little early on average when the machine's wake-up
+    // latency falls (a run beside other emulations saw 1.895 ms): the bound is 1.9 ms, or half the absorbed transit
+    // below 2 ms when more was absorbed, so it still tells the two apart.
+    let least = (2.0 - absorbed / 2.0).min(1.9);
     assert!(
-        on_a_worker >= 1.9,
-        "the worker was let go early: {on_a_worker} ms"
+        on_a_worker >= least,
+        "the worker was let go early: {on_a_worker} ms on a worker, {absorbed} ms absorbed per call"
     );
     assert!(absorbed > 0.0 && absorbed <= 0.5, "absorbed {absorbed} ms");
 }
