@@ -46,6 +46,15 @@ pub(super) struct Job {
     pub(super) compensating: bool,
 }
 
+impl Job {
+    /// Whether the job reaches its service over a connection, which a stopped process refuses: a sync try, a
+    /// request at a flow's entry, or a poll. An async message waits in the messaging system's queue instead.
+    #[inline]
+    pub(super) fn needs_a_listener(&self) -> bool {
+        self.parent_call != NONE || self.is_root || self.poll
+    }
+}
+
 impl Simulation {
     /// A new job of `request` at `service`, arriving now; it holds a count on its request until it is freed.
     #[inline]

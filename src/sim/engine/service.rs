@@ -159,10 +159,8 @@ impl Simulation {
         if measuring {
             s.arrivals += 1;
         }
-        if s.down > 0 && {
-            let j = &self.jobs[job as usize];
-            j.parent_call != NONE || j.is_root || j.poll
-        } {
+        // Read from the job only when the service is down: the common case needs none of it.
+        if s.down > 0 && self.jobs[job as usize].needs_a_listener() {
             s.total_rejected += 1;
             if measuring {
                 s.rejected += 1;
