@@ -111,8 +111,7 @@ impl Simulation {
         if measuring {
             e.calls += 1;
         }
-        let message = self.new_job(request, flow, to, topic);
-        self.jobs[message as usize].via_edge = edge;
+        let message = self.new_job(request, flow, to, topic, edge);
         self.deliver(message)
     }
 
@@ -290,7 +289,7 @@ impl Simulation {
             (caller.flow, caller.request)
         };
         let to = e.to;
-        let callee = self.new_job(request, flow, to, 0);
+        let callee = self.new_job(request, flow, to, 0, super::NONE);
         {
             let c = &self.calls[call as usize];
             let j = &mut self.jobs[callee as usize];

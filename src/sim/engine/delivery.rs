@@ -36,12 +36,8 @@ impl Simulation {
         if measuring {
             self.edges[edge as usize].redeliveries += 1;
         }
-        let message = self.new_job(request, flow, service, topic);
-        {
-            let j = &mut self.jobs[message as usize];
-            j.via_edge = edge;
-            j.delivery = delivery + 1;
-        }
+        let message = self.new_job(request, flow, service, topic, edge);
+        self.jobs[message as usize].delivery = delivery + 1;
         // A full queue refuses it: the message is lost like one refused on its first delivery.
         self.deliver(message);
     }

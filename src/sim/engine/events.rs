@@ -175,17 +175,38 @@ impl EventQueue {
             if first_child >= len {
                 break;
             }
-            let end = (first_child + 4).min(len);
-            // One bounds check for the whole group of children.
-            let children = &heap[first_child..end];
-            let mut smallest = 0;
-            let mut smallest_key = children[0].key;
-            for (offset, child) in children.iter().enumerate().skip(1) {
-                if child.key < smallest_key {
-                    smallest = offset;
-                    smallest_key = child.key;
+            let (smallest, smallest_key) = if first_child + 4 <= len {
+                // A full group, the common case: the smallest of two pairs, then of their winners (independent
+                // comparisons, and no loop). Keys are unique, so ties never arise.
+                let c = &heap[first_child..first_child + 4];
+                let (a, a_key) = if c[1].key < c[0].key {
+                    (1, c[1].key)
+                } else {
+                    (0, c[0].key)
+                };
+                let (b, b_key) = if c[3].key < c[2].key {
+                    (3, c[3].key)
+                } else {
+                    (2, c[2].key)
+                };
+                if b_key < a_key {
+                    (b, b_key)
+                } else {
+                    (a, a_key)
                 }
-            }
+            } else {
+                // One bounds check for the whole group of children.
+                let children = &heap[first_child..len];
+                let mut smallest = 0;
+                let mut smallest_key = children[0].key;
+                for (offset, child) in children.iter().enumerate().skip(1) {
+                    if child.key < smallest_key {
+                        smallest = offset;
+                        smallest_key = child.key;
+                    }
+                }
+                (smallest, smallest_key)
+            };
             if smallest_key >= last.key {
                 break;
             }

@@ -60,7 +60,7 @@ impl Simulation {
             Some(true) => PollSaw::Done,
             Some(false) => PollSaw::Failed,
         };
-        let job = self.alloc_job(request, flow, entry, 0);
+        let job = self.alloc_job(request, flow, entry, 0, super::NONE);
         {
             let j = &mut self.jobs[job as usize];
             j.poll = true;

@@ -58,14 +58,28 @@ impl Job {
 impl Simulation {
     /// A new job of `request` at `service`, arriving now; it holds a count on its request until it is freed.
     #[inline]
-    pub(super) fn new_job(&mut self, request: u32, flow: u32, service: u32, topic: u32) -> u32 {
+    pub(super) fn new_job(
+        &mut self,
+        request: u32,
+        flow: u32,
+        service: u32,
+        topic: u32,
+        via_edge: u32,
+    ) -> u32 {
         self.requests.hold(request);
-        self.alloc_job(request, flow, service, topic)
+        self.alloc_job(request, flow, service, topic, via_edge)
     }
 
     /// A job slot, fresh or reused, for `request` at `service`, arriving now (holding no count on the request).
     #[inline]
-    pub(super) fn alloc_job(&mut self, request: u32, flow: u32, service: u32, topic: u32) -> u32 {
+    pub(super) fn alloc_job(
+        &mut self,
+        request: u32,
+        flow: u32,
+        service: u32,
+        topic: u32,
+        via_edge: u32,
+    ) -> u32 {
         let now = self.now;
         let fresh = |generation: u32, open_calls: Vec<u32>| Job {
             generation,
@@ -77,7 +91,7 @@ impl Simulation {
             parent_call: NONE,
             parent_call_generation: 0,
             parent_try: 0,
-            via_edge: NONE,
+            via_edge,
             is_root: false,
             root_measured: false,
             arrived_at: now,
@@ -170,7 +184,7 @@ impl Simulation {
         let entry = self.flows[flow as usize].entry;
         let measuring = self.measuring();
         let request = self.requests.open(flow, self.now, measuring);
-        let job = self.new_job(request, flow, entry, 0);
+        let job = self.new_job(request, flow, entry, 0, NONE);
         {
             let j = &mut self.jobs[job as usize];
             j.is_root = true;
