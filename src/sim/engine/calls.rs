@@ -4,6 +4,7 @@
 use super::Simulation;
 use super::breaker::Breaker;
 use super::events::EventKind;
+use super::request::Carried;
 use super::stats::record;
 use crate::sim::report::{EdgeReport, LatencyHistogram};
 
@@ -111,7 +112,7 @@ impl Simulation {
         if measuring {
             e.calls += 1;
         }
-        let message = self.new_job(request, flow, to, topic, edge);
+        let message = self.new_job(request, flow, to, Carried { edge, topic });
         self.deliver(message)
     }
 
@@ -289,7 +290,7 @@ impl Simulation {
             (caller.flow, caller.request)
         };
         let to = e.to;
-        let callee = self.new_job(request, flow, to, 0, super::NONE);
+        let callee = self.new_job(request, flow, to, Carried::NOTHING);
         {
             let c = &self.calls[call as usize];
             let j = &mut self.jobs[callee as usize];

@@ -7,6 +7,7 @@
 //! that is not handled in the end marks its request `settle_failed`: its work will not be done.
 
 use super::Simulation;
+use super::request::Carried;
 
 impl Simulation {
     /// The message of `edge` (carrying `topic`) in its `delivery`-th delivery failed at `service`.
@@ -36,7 +37,7 @@ impl Simulation {
         if measuring {
             self.edges[edge as usize].redeliveries += 1;
         }
-        let message = self.new_job(request, flow, service, topic, edge);
+        let message = self.new_job(request, flow, service, Carried { edge, topic });
         self.jobs[message as usize].delivery = delivery + 1;
         // A full queue refuses it: the message is lost like one refused on its first delivery.
         self.deliver(message);

@@ -11,6 +11,7 @@
 
 use super::Simulation;
 use super::events::EventKind;
+use super::request::Carried;
 use super::stats::record;
 
 /// What a poll found when it reached the entry.
@@ -60,7 +61,7 @@ impl Simulation {
             Some(true) => PollSaw::Done,
             Some(false) => PollSaw::Failed,
         };
-        let job = self.alloc_job(request, flow, entry, 0, super::NONE);
+        let job = self.alloc_job(request, flow, entry, Carried::NOTHING);
         {
             let j = &mut self.jobs[job as usize];
             j.poll = true;

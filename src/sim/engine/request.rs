@@ -46,6 +46,22 @@ pub(super) struct Job {
     pub(super) compensating: bool,
 }
 
+/// The message a new job carries: the async edge that brought it and its topic. Roots, sync tries and polls carry
+/// none ([`Carried::NOTHING`]).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Carried {
+    pub(super) edge: u32,
+    pub(super) topic: u32,
+}
+
+impl Carried {
+    /// No message: no edge, no topic.
+    pub(super) const NOTHING: Carried = Carried {
+        edge: NONE,
+        topic: 0,
+    };
+}
+
 impl Job {
     /// Whether the job reaches its service over a connection, which a stopped process refuses: a sync try, a
     /// request at a flow's entry, or a poll. An async message waits in the messaging system's queue instead.
@@ -56,42 +72,29 @@ impl Job {
 }
 
 impl Simulation {
-    /// A new job of `request` at `service`, arriving now; it holds a count on its request until it is freed.
+    /// A new job of `request` at the service `at`, arriving now; it holds a count on its request until it is freed.
     #[inline]
-    pub(super) fn new_job(
-        &mut self,
-        request: u32,
-        flow: u32,
-        service: u32,
-        topic: u32,
-        via_edge: u32,
-    ) -> u32 {
+    pub(super) fn new_job(&mut self, request: u32, flow: u32, at: u32, carried: Carried) -> u32 {
         self.requests.hold(request);
-        self.alloc_job(request, flow, service, topic, via_edge)
+        self.alloc_job(request, flow, at, carried)
     }
 
-    /// A job slot, fresh or reused, for `request` at `service`, arriving now (holding no count on the request).
+    /// A job slot, fresh or reused, for `request` at the service `at`, arriving now (holding no count on the
+    /// request).
     #[inline]
-    pub(super) fn alloc_job(
-        &mut self,
-        request: u32,
-        flow: u32,
-        service: u32,
-        topic: u32,
-        via_edge: u32,
-    ) -> u32 {
+    pub(super) fn alloc_job(&mut self, request: u32, flow: u32, at: u32, carried: Carried) -> u32 {
         let now = self.now;
         let fresh = |generation: u32, open_calls: Vec<u32>| Job {
             generation,
             flow,
-            service,
+            service: at,
             replica: 0,
-            topic,
+            topic: carried.topic,
             request,
             parent_call: NONE,
             parent_call_generation: 0,
             parent_try: 0,
-            via_edge,
+            via_edge: carried.edge,
             is_root: false,
             root_measured: false,
             arrived_at: now,
@@ -184,7 +187,7 @@ impl Simulation {
         let entry = self.flows[flow as usize].entry;
         let measuring = self.measuring();
         let request = self.requests.open(flow, self.now, measuring);
-        let job = self.new_job(request, flow, entry, 0, NONE);
+        let job = self.new_job(request, flow, entry, Carried::NOTHING);
         {
             let j = &mut self.jobs[job as usize];
             j.is_root = true;
