@@ -82,7 +82,7 @@ fn refuse(status: StatusCode, reason: impl Into<String>) -> Response<Full<Bytes>
 struct FaultRequest {
     id: Option<String>,
     service: String,
-    kind: String,
+    kind: FaultKind,
     factor: Option<f64>,
     error_rate: Option<f64>,
 }
@@ -94,18 +94,9 @@ fn fault_of(world: &World, asked: FaultRequest) -> Result<(Option<String>, Fault
     if asked.id.as_deref().is_some_and(|id| id.trim().is_empty()) {
         return Err("a fault's id, when given, must not be blank".to_owned());
     }
-    let kind = match asked.kind.as_str() {
-        "down" => FaultKind::Down,
-        "hang" => FaultKind::Hang,
-        "slow" => FaultKind::Slow,
-        "errors" => FaultKind::Errors,
-        other => {
-            return Err(format!("kind {other:?} is not down, hang, slow or errors"));
-        }
-    };
     let fault = Fault {
         service: ServiceId::new(asked.service),
-        kind,
+        kind: asked.kind,
         start_s: 0.0,
         end_s: None,
         factor: asked.factor,

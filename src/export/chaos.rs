@@ -178,16 +178,13 @@ pub fn files(design: &Design, runner: ChaosRunner) -> Vec<ExportedFile> {
                 ),
             });
         }
-        let istio = (!adds_nothing_in_a_cluster(fault.fault))
-            .then(|| {
-                super::istio::fault_virtual_service(
-                    design,
-                    &namespaces,
-                    fault.service,
-                    |protocol| istio_fault(fault, protocol),
-                )
+        let istio = if adds_nothing_in_a_cluster(fault.fault) {
+            None
+        } else {
+            super::istio::fault_virtual_service(design, &namespaces, fault.service, |protocol| {
+                istio_fault(fault, protocol)
             })
-            .flatten();
+        };
         if let Some(text) = istio {
             files.push(ExportedFile {
                 path: format!("{FOLDER}/istio-faults/{}.yaml", fault.name()),
