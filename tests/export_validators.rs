@@ -545,17 +545,23 @@ fn write_yaml_files(dir: &Path, files: Vec<export::ExportedFile>) -> Vec<(PathBu
         .collect()
 }
 
+/// PyYAML's Python (or `None`, the test skipping, when it is missing), the test design `name`, and a folder to
+/// write its files in.
+fn pyyaml_with_design(name: &str) -> Option<(String, Design, tempfile::TempDir)> {
+    let python = python_with("yaml", "PyYAML")?;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let design = model::load_file(&root.join(format!("tests/designs/{name}.syncopate"))).unwrap();
+    Some((python, design, tempfile::tempdir().unwrap()))
+}
+
 /// Every YAML file of every target, the chaos experiments and contracts too, as PyYAML (YAML 1.1, like kubectl's
 /// go-yaml v2 and Envoy's loader) reads it equals what we wrote (read as YAML 1.2): a service `no`, a call `y` or
 /// `1:20`, a topic `n` stay strings, where unquoted they were `false`, `true`, 80 and `false`.
 #[test]
 fn pyyaml_reads_every_yaml_file_as_written() {
-    let Some(python) = python_with("yaml", "PyYAML") else {
+    let Some((python, design, dir)) = pyyaml_with_design("awkward-call-ids") else {
         return;
     };
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let design = model::load_file(&root.join("tests/designs/awkward-call-ids.syncopate")).unwrap();
-    let dir = tempfile::tempdir().unwrap();
     let mut files = export::export_all(&design);
     for target in [Target::Chaos, Target::Asyncapi, Target::Openapi] {
         files.extend(export::export(&design, target));
@@ -579,12 +585,9 @@ fn pyyaml_reads_every_yaml_file_as_written() {
 
 #[test]
 fn pyyaml_and_docker_compose_read_hostile_names_as_text_never_as_keys() {
-    let Some(python) = python_with("yaml", "PyYAML") else {
+    let Some((python, design, dir)) = pyyaml_with_design("hostile-names") else {
         return;
     };
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let design = model::load_file(&root.join("tests/designs/hostile-names.syncopate")).unwrap();
-    let dir = tempfile::tempdir().unwrap();
     let paths: Vec<PathBuf> = write_yaml_files(dir.path(), export::export_all(&design))
         .into_iter()
         .map(|(path, _)| path)
