@@ -327,7 +327,29 @@ fn export_of_a_target_the_design_has_nothing_for_says_why() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("nothing to export for kafka"), "{stderr}");
+    // It says what the named target needs, not what every other target does.
+    assert!(stderr.contains("kafka needs a Kafka broker"), "{stderr}");
+    assert!(!stderr.contains("envoy"), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
+
+    // A contract target says what it needs too: the tandem has only async calls, so no service takes HTTP calls.
+    let tandem = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/designs/tandem-mm2.syncopate");
+    let out = syncopate(&[
+        "export",
+        tandem.to_str().unwrap(),
+        "--target",
+        "openapi",
+        "-o",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(
+            "nothing to export for openapi: openapi needs a service that takes sync HTTP"
+        ),
+        "{stderr}"
+    );
 }
 
 #[test]

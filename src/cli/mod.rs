@@ -982,14 +982,20 @@ fn export(
         );
     }
     if files.is_empty() {
+        // Only the named targets' needs: a design with nothing for openapi is told what openapi needs.
+        let needs: Vec<String> = target
+            .targets()
+            .into_iter()
+            .map(|t| format!("{t} needs {}", t.needs()))
+            .collect();
         let _ = writeln!(
             err,
-            "error: {} has nothing to export for {}: envoy and istio need sync calls, kubernetes and compose \
-             deployable services, nginx a gateway with sync HTTP calls, rabbitmq an AMQP broker, kafka a Kafka broker",
+            "error: {} has nothing to export for {}: {}",
             path.display(),
             target
                 .to_possible_value()
                 .map_or_else(|| "this target".to_owned(), |v| v.get_name().to_owned()),
+            needs.join("; "),
         );
         return EXIT_INVALID;
     }

@@ -85,6 +85,24 @@ impl Target {
         }
     }
 
+    /// What a design needs for the target to write anything, for an error that says why nothing was written.
+    pub fn needs(self) -> &'static str {
+        match self {
+            Target::Envoy | Target::Istio => "sync calls",
+            Target::Kubernetes | Target::Compose => {
+                "deployable services (clients and external services are not deployed)"
+            }
+            Target::Nginx => "a gateway with sync HTTP, gRPC or GraphQL calls",
+            Target::Rabbitmq => "an AMQP broker",
+            Target::Kafka => "a Kafka broker",
+            Target::Chaos => "flows or planned faults",
+            Target::Asyncapi => "async calls",
+            Target::Openapi => {
+                "a service that takes sync HTTP, GraphQL or gRPC calls, or is the entry of a polling flow"
+            }
+        }
+    }
+
     /// The target's exporter.
     pub fn exporter(self) -> &'static dyn Exporter {
         match self {
