@@ -300,6 +300,30 @@ fn what_the_machine_cannot_run_is_refused_before_anything_starts() {
         .expect("syncopate runs");
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--max-listeners"));
+    // Requests to a broker: the simulator runs them, the emulator's broker (RabbitMQ) has nothing to take them, so
+    // every one would fail. Before this was refused, the run reported 100% errors and said nothing of why.
+    let to_broker = dir.path().join("to-broker.syncopate");
+    std::fs::write(
+        &to_broker,
+        r#"{"type": "syncopate", "version": 1,
+  "services": [{"id": "api"}, {"id": "bus", "kind": "broker"}, {"id": "worker"}],
+  "edges": [{"id": "publish\"now", "from": "api", "to": "bus", "mode": "sync"},
+            {"from": "bus", "to": "worker", "mode": "async"}],
+  "flows": [{"id": "f", "entry": "api", "rate_rps": 20}, {"id": "g", "entry": "bus", "rate_rps": 20}]}"#,
+    )
+    .expect("written");
+    let output = syncopate()
+        .args(["emulate"])
+        .arg(&to_broker)
+        .output()
+        .expect("syncopate runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(r#"flow "g" enters at broker "bus""#)
+            && stderr.contains(r#"call "publish\"now" is a sync call to broker "bus""#),
+        "{stderr}"
+    );
 }
 
 /// A caller and a callee of constant service times, direct: needs no outside program.

@@ -28,7 +28,7 @@ use serde_json::Value;
 
 use self::process::Children;
 use self::world::{Replica, World};
-use crate::model::{Design, ServiceKind, SimulationSettings};
+use crate::model::{CallMode, Design, ServiceKind, SimulationSettings};
 use crate::sim::SimReport;
 
 /// How callers' calls travel.
@@ -120,6 +120,14 @@ pub fn preflight(design: &Design, options: &Options) -> Result<(), EmulateError>
             "the design has no flows: nothing would send requests (add a flow)".to_owned(),
         ));
     }
+    let to_brokers = requests_to_brokers(design);
+    if !to_brokers.is_empty() {
+        return Err(EmulateError::Refused(format!(
+            "the emulator runs a broker as RabbitMQ, which takes messages, not requests, and {}: make the flow \
+             enter at the service that publishes, and the call async (the simulator runs them as drawn)",
+            list_with_more(&to_brokers, 3)
+        )));
+    }
     let listeners: usize = design
         .services
         .iter()
@@ -167,6 +175,48 @@ pub fn preflight(design: &Design, options: &Options) -> Result<(), EmulateError>
         rabbit::programs()?;
     }
     Ok(())
+}
+
+/// What sends a broker requests, which no emulated broker could answer (it has no listener, only RabbitMQ's
+/// exchange): flows entering at a broker and sync calls to one, each as a phrase naming it, in the design's order.
+fn requests_to_brokers(design: &Design) -> Vec<String> {
+    let is_broker = |id: &crate::model::ServiceId| {
+        design
+            .service(id.as_str())
+            .is_some_and(|s| s.kind == ServiceKind::Broker)
+    };
+    let flows = design
+        .flows
+        .iter()
+        .filter(|f| is_broker(&f.entry))
+        .map(|f| {
+            format!(
+                "flow {:?} enters at broker {:?}",
+                f.id.as_str(),
+                f.entry.as_str()
+            )
+        });
+    let calls = design
+        .edges
+        .iter()
+        .filter(|e| e.mode == CallMode::Sync && is_broker(&e.to))
+        .map(|e| {
+            format!(
+                "call {:?} is a sync call to broker {:?}",
+                e.id.as_str(),
+                e.to.as_str()
+            )
+        });
+    flows.chain(calls).collect()
+}
+
+/// The first `shown` items joined, and how many more there are.
+fn list_with_more(items: &[String], shown: usize) -> String {
+    let mut text = items[..items.len().min(shown)].join(", ");
+    if items.len() > shown {
+        text.push_str(&format!(" (and {} more)", items.len() - shown));
+    }
+    text
 }
 
 /// Runs the design for real for the settings' duration, or until `stop` is set (then the report is partial).
