@@ -308,7 +308,8 @@ fn what_the_machine_cannot_run_is_refused_before_anything_starts() {
         r#"{"type": "syncopate", "version": 1,
   "services": [{"id": "api"}, {"id": "bus", "kind": "broker"}, {"id": "worker"}],
   "edges": [{"id": "publish\"now", "from": "api", "to": "bus", "mode": "sync"},
-            {"from": "bus", "to": "worker", "mode": "async"}],
+            {"from": "bus", "to": "worker", "mode": "async"},
+            {"from": "bus", "to": "api", "mode": "sync"}],
   "flows": [{"id": "f", "entry": "api", "rate_rps": 20}, {"id": "g", "entry": "bus", "rate_rps": 20}]}"#,
     )
     .expect("written");
@@ -321,7 +322,8 @@ fn what_the_machine_cannot_run_is_refused_before_anything_starts() {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains(r#"flow "g" enters at broker "bus""#)
-            && stderr.contains(r#"call "publish\"now" is a sync call to broker "bus""#),
+            && stderr.contains(r#"call "publish\"now" is a sync call to broker "bus""#)
+            && stderr.contains(r#"call "bus-api" is a sync call from broker "bus""#),
         "{stderr}"
     );
 }

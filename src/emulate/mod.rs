@@ -123,8 +123,9 @@ pub fn preflight(design: &Design, options: &Options) -> Result<(), EmulateError>
     let to_brokers = requests_to_brokers(design);
     if !to_brokers.is_empty() {
         return Err(EmulateError::Refused(format!(
-            "the emulator runs a broker as RabbitMQ, which takes messages, not requests, and {}: make the flow \
-             enter at the service that publishes, and the call async (the simulator runs them as drawn)",
+            "the emulator runs a broker as RabbitMQ, which forwards messages but takes no requests and makes no \
+             sync calls, and {}: make the flow enter at the service that publishes, and the call async or made by \
+             a service (the simulator runs them as drawn)",
             list_with_more(&to_brokers, 3)
         )));
     }
@@ -177,8 +178,9 @@ pub fn preflight(design: &Design, options: &Options) -> Result<(), EmulateError>
     Ok(())
 }
 
-/// What sends a broker requests, which no emulated broker could answer (it has no listener, only RabbitMQ's
-/// exchange): flows entering at a broker and sync calls to one, each as a phrase naming it, in the design's order.
+/// What asks a broker for work no emulated broker could do (it has no listener and no workers, only RabbitMQ's
+/// exchange): flows entering at a broker and sync calls to or from one, each as a phrase naming it, in the
+/// design's order.
 fn requests_to_brokers(design: &Design) -> Vec<String> {
     let is_broker = |id: &crate::model::ServiceId| {
         design
@@ -199,13 +201,20 @@ fn requests_to_brokers(design: &Design) -> Vec<String> {
     let calls = design
         .edges
         .iter()
-        .filter(|e| e.mode == CallMode::Sync && is_broker(&e.to))
-        .map(|e| {
-            format!(
-                "call {:?} is a sync call to broker {:?}",
+        .filter(|e| e.mode == CallMode::Sync)
+        .filter_map(|e| {
+            let (direction, broker) = if is_broker(&e.to) {
+                ("to", &e.to)
+            } else if is_broker(&e.from) {
+                ("from", &e.from)
+            } else {
+                return None;
+            };
+            Some(format!(
+                "call {:?} is a sync call {direction} broker {:?}",
                 e.id.as_str(),
-                e.to.as_str()
-            )
+                broker.as_str()
+            ))
         });
     flows.chain(calls).collect()
 }
