@@ -1,15 +1,20 @@
 //! Arbitrary valid designs (generated: up to 50 services, sync and async calls, timeouts, retries, breakers, random
-//! flows, rate steps, faults and groups) go through every module without a panic: validation, every rule, the sequence
-//! generator and its three renderers, every exporter (whose YAML and JSON still parse), the file format's round
-//! trip, and a short simulation whose counters balance.
+//! flows, rate steps, faults and groups, and the patterns: compensating calls, polling flows, dead-letter queues,
+//! idempotent calls) go through every module without a panic: validation, every rule, the sequence generator and
+//! its three renderers, every exporter, the contracts and chaos experiments included (whose YAML and JSON still
+//! parse), the file format's round trip, and a short simulation whose counters balance.
 
 use proptest::prelude::*;
 use serde::Deserialize;
-use syncopate::model::{self, CallMode, Fault, FaultKind, RateStep, SimulationSettings, generate};
+use syncopate::export::Target;
+use syncopate::model::{
+    self, CallMode, DeadLetter, Edge, EdgeId, Fault, FaultKind, Polling, RateStep,
+    SimulationSettings, generate,
+};
 use syncopate::{export, rules, sequence, sim};
 
 /// A generated design, then changed by the strategy's choices: faults on some services, rate steps on flows, some
-/// calls flipped between sync and async.
+/// calls flipped between sync and async, and the patterns (see `add_patterns`).
 fn design(
     services: usize,
     calls_per_service: usize,
@@ -17,6 +22,7 @@ fn design(
     faults: &[(usize, u8, f64, f64)],
     flips: &[usize],
     burst: Option<(f64, f64)>,
+    patterns: &[(usize, usize, u8)],
 ) -> model::Design {
     let mut design = generate::layered_design(services, services * calls_per_service, seed);
     // Most services in one of three groups (namespaces in the Kubernetes and Istio exports), some in none.
@@ -63,7 +69,66 @@ fn design(
     {
         flow.pattern = Some(vec![RateStep { at_s, rate_rps }]);
     }
+    add_patterns(&mut design, patterns);
     design
+}
+
+/// The patterns, one per choice `(edge, service, what)`: the chosen call gets a compensating call to the chosen
+/// service (sync or async), is marked idempotent, or gets a dead-letter queue (async calls), or the chosen service's
+/// flows poll for their results.
+fn add_patterns(design: &mut model::Design, patterns: &[(usize, usize, u8)]) {
+    for (n, &(edge, service, what)) in patterns.iter().enumerate() {
+        let forward: Vec<usize> = (0..design.edges.len())
+            .filter(|&e| design.edges[e].compensates.is_none())
+            .collect();
+        if forward.is_empty() {
+            return;
+        }
+        let e = forward[edge % forward.len()];
+        let to = design.services[service % design.services.len()].id.clone();
+        match what % 4 {
+            0 | 1 => {
+                let target = design.edges[e].id.clone();
+                if design
+                    .edges
+                    .iter()
+                    .any(|c| c.compensates.as_ref() == Some(&target))
+                {
+                    continue;
+                }
+                let mode = if what % 4 == 0 {
+                    CallMode::Sync
+                } else {
+                    CallMode::Async
+                };
+                let undo = Edge {
+                    id: EdgeId::new(format!("undo-{n}")),
+                    flows: design.edges[e].flows.clone(),
+                    compensates: Some(target),
+                    ..Edge::new(design.edges[e].from.as_str(), to.as_str(), mode)
+                };
+                design.edges.push(undo);
+            }
+            2 => {
+                let call = &mut design.edges[e];
+                if call.mode == CallMode::Async {
+                    call.dead_letter = Some(DeadLetter {
+                        after_deliveries: 1 + (n as u32 % 4),
+                    });
+                } else {
+                    call.idempotent = true;
+                }
+            }
+            _ => {
+                for flow in design.flows.iter_mut().filter(|f| f.entry == to) {
+                    flow.caller_waits = false;
+                    flow.polling = Some(Polling {
+                        interval_ms: 50.0 * (1 + n) as f64,
+                    });
+                }
+            }
+        }
+    }
 }
 
 proptest! {
@@ -77,8 +142,9 @@ proptest! {
         faults in proptest::collection::vec((0usize..50, 0u8..4, 0.0f64..4.0, 0.1f64..5.0), 0..4),
         flips in proptest::collection::vec(0usize..200, 0..6),
         burst in proptest::option::of((0.5f64..3.0, 0.0f64..200.0)),
+        patterns in proptest::collection::vec((0usize..200, 0usize..50, 0u8..4), 0..8),
     ) {
-        let design = design(services, calls_per_service, seed, &faults, &flips, burst);
+        let design = design(services, calls_per_service, seed, &faults, &flips, burst, &patterns);
         let problems = model::validate(&design);
         // Only valid designs go further, as in the app; the generator and the changes above keep them valid.
         prop_assert!(problems.is_empty(), "{problems:?}");
@@ -103,7 +169,8 @@ proptest! {
             prop_assert!(roxmltree::Document::parse(&svg).is_ok(), "the SVG is XML");
         }
 
-        for file in export::export_all(&design) {
+        let contracts = Target::ON_REQUEST.into_iter().flat_map(|t| export::export(&design, t));
+        for file in export::export_all(&design).into_iter().chain(contracts) {
             let parsed = if file.path.ends_with(".json") {
                 serde_json::from_str::<serde_json::Value>(&file.contents).map(|_| ()).map_err(|e| e.to_string())
             } else if file.path.ends_with(".yaml") || file.path.ends_with(".yml") {
