@@ -408,6 +408,51 @@ fn unconsumed_topic() {
 }
 
 #[test]
+fn broker_as_service() {
+    let mut bus = svc("bus");
+    bus["kind"] = json!("broker");
+    bus["replicas"] = json!(3);
+    let mut value = design(
+        json!([svc("p"), bus, svc("c")]),
+        json!([
+            {"from": "p", "to": "bus", "mode": "sync"},
+            {"from": "bus", "to": "c", "mode": "async"}
+        ]),
+        flow("p"),
+    );
+    let finding = assert_fires(&value, "broker-as-service");
+    assert!(
+        finding.message.contains("calls the broker"),
+        "{}",
+        finding.message
+    );
+    // The fix hands the message over, and the finding goes.
+    let fixed = rules::apply_fix(&load(&value), finding.fix.as_ref().expect("a fix"));
+    assert!(
+        rules::check(&fixed)
+            .findings
+            .iter()
+            .all(|f| f.rule != "broker-as-service")
+    );
+    value["edges"][0]["mode"] = json!("async");
+    assert_quiet(&value, "broker-as-service");
+    // A broker making a sync call, and a flow entering at a broker.
+    value["edges"][1]["mode"] = json!("sync");
+    assert!(
+        assert_fires(&value, "broker-as-service")
+            .message
+            .contains("makes no calls")
+    );
+    value["edges"][1]["mode"] = json!("async");
+    value["flows"][0]["entry"] = json!("bus");
+    assert!(
+        assert_fires(&value, "broker-as-service")
+            .message
+            .contains("enters at the broker")
+    );
+}
+
+#[test]
 fn unbounded_queue() {
     let mut consumer = svc("c");
     consumer["queue_capacity"] = Value::Null;

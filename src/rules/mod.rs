@@ -196,6 +196,7 @@ pub static RULES: &[Rule] = &[
     styles::MIXED_STYLES,
     styles::STALE_READ,
     structure::UNCONSUMED_TOPIC,
+    structure::BROKER_AS_SERVICE,
     capacity::UNBOUNDED_QUEUE,
     capacity::ASYNC_BACKLOG,
     styles::SLO_MISS,

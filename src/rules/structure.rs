@@ -29,6 +29,12 @@ pub(super) const UNCONSUMED_TOPIC: Rule = Rule {
     check: unconsumed_topic,
 };
 
+pub(super) const BROKER_AS_SERVICE: Rule = Rule {
+    id: "broker-as-service",
+    title: "Broker asked for a service's work",
+    check: broker_as_service,
+};
+
 pub(super) const UNREACHABLE_SERVICE: Rule = Rule {
     id: "unreachable-service",
     title: "Service no flow reaches",
@@ -352,6 +358,78 @@ fn unconsumed_topic(ctx: &Context, out: &mut Vec<Finding>) {
                 "Add an async call from {broker_name} to the service that should handle these messages, with the same topic, or remove the publish."
             ),
             fix: None,
+            other_fixes: Vec::new(),
+        });
+    }
+}
+
+/// What a broker, which holds and forwards messages, is drawn doing instead: taking a flow's requests, answering a
+/// sync call, or making one.
+fn broker_as_service(ctx: &Context, out: &mut Vec<Finding>) {
+    let is_broker = |id: &str| {
+        ctx.topology
+            .service_index
+            .get(id)
+            .is_some_and(|&s| ctx.design.services[s].kind == ServiceKind::Broker)
+    };
+    const TRADEOFF: &str = "A broker decouples producers from consumers: it holds messages and forwards them. \
+                            Drawn taking requests or making calls, it hides where the work is done, and a real \
+                            broker (RabbitMQ, Kafka) does neither: no answer comes back from a publish, and nothing \
+                            in the broker calls a service. The emulator refuses such a design.";
+    for flow in &ctx.design.flows {
+        if !is_broker(flow.entry.as_str()) {
+            continue;
+        }
+        let broker = ctx.name(&flow.entry);
+        out.push(Finding {
+            rule: BROKER_AS_SERVICE.id,
+            severity: Severity::Warning,
+            subjects: vec![
+                Subject::Flow(flow.id.to_string()),
+                Subject::Service(flow.entry.to_string()),
+            ],
+            message: format!(
+                "flow \"{}\" enters at the broker {broker}: a broker takes messages from producers, not requests \
+                 from clients",
+                flow.id
+            ),
+            tradeoff: TRADEOFF,
+            suggestion: format!(
+                "Let the flow enter at the service or gateway that publishes to {broker}."
+            ),
+            fix: None,
+            other_fixes: Vec::new(),
+        });
+    }
+    for edge in &ctx.design.edges {
+        if edge.mode != CallMode::Sync {
+            continue;
+        }
+        let message = if is_broker(edge.to.as_str()) {
+            format!(
+                "{} calls the broker {} synchronously: a broker takes messages and has no answer to wait for",
+                ctx.name(&edge.from),
+                ctx.name(&edge.to)
+            )
+        } else if is_broker(edge.from.as_str()) {
+            format!(
+                "the broker {} calls {} synchronously: a broker forwards messages and makes no calls of its own",
+                ctx.name(&edge.from),
+                ctx.name(&edge.to)
+            )
+        } else {
+            continue;
+        };
+        out.push(Finding {
+            rule: BROKER_AS_SERVICE.id,
+            severity: Severity::Warning,
+            subjects: vec![Subject::Edge(edge.id.to_string())],
+            message,
+            tradeoff: TRADEOFF,
+            suggestion: format!("Make {} async: a message handed over.", ctx.call(edge)),
+            fix: Some(Fix::SwitchToAsync {
+                edge: edge.id.to_string(),
+            }),
             other_fixes: Vec::new(),
         });
     }
