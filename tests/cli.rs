@@ -315,17 +315,21 @@ fn export_writes_every_target_and_prints_the_paths() {
 #[test]
 fn export_of_a_target_the_design_has_nothing_for_says_why() {
     let dir = tempfile::tempdir().unwrap();
-    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/order-saga.syncopate");
-    let out = syncopate(&[
-        "export",
-        sample.to_str().unwrap(),
-        "--target",
-        "kafka",
-        "-o",
-        dir.path().to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = text(&out.stderr);
+    // The error of exporting a design (from the project folder) to a target it has nothing for.
+    let refused = |design: &str, target: &str| {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(design);
+        let out = syncopate(&[
+            "export",
+            path.to_str().unwrap(),
+            "--target",
+            target,
+            "-o",
+            dir.path().to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(1));
+        text(&out.stderr)
+    };
+    let stderr = refused("samples/order-saga.syncopate", "kafka");
     assert!(stderr.contains("nothing to export for kafka"), "{stderr}");
     // It says what the named target needs, not what every other target does.
     assert!(stderr.contains("kafka needs a Kafka broker"), "{stderr}");
@@ -333,17 +337,7 @@ fn export_of_a_target_the_design_has_nothing_for_says_why() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 
     // A contract target says what it needs too: the tandem has only async calls, so no service takes HTTP calls.
-    let tandem = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/designs/tandem-mm2.syncopate");
-    let out = syncopate(&[
-        "export",
-        tandem.to_str().unwrap(),
-        "--target",
-        "openapi",
-        "-o",
-        dir.path().to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = text(&out.stderr);
+    let stderr = refused("tests/designs/tandem-mm2.syncopate", "openapi");
     assert!(
         stderr.contains(
             "nothing to export for openapi: openapi needs a service that takes sync HTTP"

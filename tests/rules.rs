@@ -43,6 +43,14 @@ fn svc(id: &str) -> Value {
     json!({"id": id, "concurrency": 100, "service_time": {"dist": "constant", "ms": 10}})
 }
 
+/// A broker of three replicas (so `broker-single-replica` stays quiet).
+fn broker(id: &str) -> Value {
+    let mut broker = svc(id);
+    broker["kind"] = json!("broker");
+    broker["replicas"] = json!(3);
+    broker
+}
+
 fn client(id: &str) -> Value {
     json!({"id": id, "kind": "client", "concurrency": 10000, "service_time": {"dist": "constant", "ms": 0}})
 }
@@ -386,11 +394,8 @@ fn stale_read() {
 
 #[test]
 fn unconsumed_topic() {
-    let mut bus = svc("bus");
-    bus["kind"] = json!("broker");
-    bus["replicas"] = json!(3);
     let mut value = design(
-        json!([svc("p"), bus, svc("c")]),
+        json!([svc("p"), broker("bus"), svc("c")]),
         json!([
             {"from": "p", "to": "bus", "mode": "async", "topic": "orders"},
             {"from": "bus", "to": "c", "mode": "async", "topic": "payments"}
@@ -409,11 +414,8 @@ fn unconsumed_topic() {
 
 #[test]
 fn broker_as_service() {
-    let mut bus = svc("bus");
-    bus["kind"] = json!("broker");
-    bus["replicas"] = json!(3);
     let mut value = design(
-        json!([svc("p"), bus, svc("c")]),
+        json!([svc("p"), broker("bus"), svc("c")]),
         json!([
             {"from": "p", "to": "bus", "mode": "sync"},
             {"from": "bus", "to": "c", "mode": "async"}
