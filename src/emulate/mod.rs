@@ -120,13 +120,13 @@ pub fn preflight(design: &Design, options: &Options) -> Result<(), EmulateError>
             "the design has no flows: nothing would send requests (add a flow)".to_owned(),
         ));
     }
-    let to_brokers = requests_to_brokers(design);
-    if !to_brokers.is_empty() {
+    let asked_of_brokers = work_asked_of_brokers(design);
+    if !asked_of_brokers.is_empty() {
         return Err(EmulateError::Refused(format!(
             "the emulator runs a broker as RabbitMQ, which forwards messages but takes no requests and makes no \
              sync calls, and {}: make the flow enter at the service that publishes, and the call async or made by \
              a service (the simulator runs them as drawn)",
-            list_with_more(&to_brokers, 3)
+            list_with_more(&asked_of_brokers, 3)
         )));
     }
     let listeners: usize = design
@@ -181,7 +181,7 @@ pub fn preflight(design: &Design, options: &Options) -> Result<(), EmulateError>
 /// What asks a broker for work no emulated broker could do (it has no listener and no workers, only RabbitMQ's
 /// exchange): flows entering at a broker and sync calls to or from one, each as a phrase naming it, in the
 /// design's order.
-fn requests_to_brokers(design: &Design) -> Vec<String> {
+fn work_asked_of_brokers(design: &Design) -> Vec<String> {
     let is_broker = |id: &crate::model::ServiceId| {
         design
             .service(id.as_str())
