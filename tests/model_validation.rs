@@ -345,7 +345,7 @@ fn service_numbers_in_range() {
     assert_rejected(
         |v| v["services"][1]["image"] = json!(" "),
         "services[1].image",
-        "empty",
+        "expected a container image name, found only blank space",
     );
     // Too big for the f32 a coordinate is: refused where it is read, naming the coordinate.
     assert_rejected(
@@ -861,4 +861,29 @@ fn files_without_the_pattern_fields_are_unchanged() {
             );
         }
     }
+}
+
+#[test]
+fn a_blank_text_says_whether_it_is_empty_or_only_blank_space() {
+    assert_rejected(
+        |v| v["edges"][1]["topic"] = json!(""),
+        "edges[1].topic",
+        "expected a topic name, found an empty string",
+    );
+    // A line separator alone is blank too; the message shows it escaped instead of calling it empty.
+    assert_rejected(
+        |v| v["edges"][1]["topic"] = json!("\u{2028}"),
+        "edges[1].topic",
+        r#"expected a topic name, found only blank space "\u{2028}""#,
+    );
+    assert_rejected(
+        |v| v["services"][1]["image"] = json!(" \u{a0}"),
+        "services[1].image",
+        r#"found only blank space " \u{a0}""#,
+    );
+    assert_rejected(
+        |v| v["services"][1]["group"] = json!("\t"),
+        "services[1].group",
+        r#"found only blank space "\t""#,
+    );
 }

@@ -181,6 +181,16 @@ fn check_lint(checker: &mut Checker, lint: &super::design::LintSettings) {
     }
 }
 
+/// What a blank text is, for an error: empty, or only blank space, shown escaped (a line separator or a
+/// no-break space is as blank as a space, and as invisible in a message).
+fn blank_found(text: &str) -> String {
+    if text.is_empty() {
+        "an empty string".to_owned()
+    } else {
+        format!("only blank space {text:?}")
+    }
+}
+
 /// The most characters a group name may have: it is drawn as a box's title and becomes a namespace.
 pub const MAX_GROUP_LEN: usize = 100;
 
@@ -188,9 +198,10 @@ pub const MAX_GROUP_LEN: usize = 100;
 /// control characters or line separators (a group is one line of a box's title).
 pub fn group_problem(group: &str) -> Option<String> {
     if group.trim().is_empty() {
-        return Some(
-            "expected a group name such as \"payments\", found an empty string".to_owned(),
-        );
+        return Some(format!(
+            "expected a group name such as \"payments\", found {}",
+            blank_found(group)
+        ));
     }
     let length = group.chars().count();
     if length > MAX_GROUP_LEN {
@@ -295,14 +306,13 @@ fn check_services<'a>(checker: &mut Checker, services: &'a [Service]) -> HashSet
                 "expected a port from 1 to 65535, found 0",
             );
         }
-        if service
-            .image
-            .as_deref()
-            .is_some_and(|i| i.trim().is_empty())
-        {
+        if let Some(image) = service.image.as_deref().filter(|i| i.trim().is_empty()) {
             checker.report(
                 format!("{at}.image"),
-                "expected a container image name, found an empty string",
+                format!(
+                    "expected a container image name, found {}",
+                    blank_found(image)
+                ),
             );
         }
     }
@@ -545,7 +555,7 @@ fn check_edges(
             } else if topic.trim().is_empty() {
                 checker.report(
                     format!("{at}.topic"),
-                    "expected a topic name, found an empty string",
+                    format!("expected a topic name, found {}", blank_found(topic)),
                 );
             }
         }
