@@ -323,7 +323,10 @@ fn what_the_machine_cannot_run_is_refused_before_anything_starts() {
     assert!(
         stderr.contains(r#"flow "g" enters at broker "bus""#)
             && stderr.contains(r#"call "publish\"now" is a sync call to broker "bus""#)
-            && stderr.contains(r#"call "bus-api" is a sync call from broker "bus""#),
+            && stderr.contains(r#"call "bus-api" is a sync call from broker "bus""#)
+            && stderr.contains(
+                "let the flow enter at the service that publishes, and make the call async"
+            ),
         "{stderr}"
     );
 }

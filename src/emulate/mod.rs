@@ -122,10 +122,20 @@ pub fn preflight(design: &Design, options: &Options) -> Result<(), EmulateError>
     }
     let asked_of_brokers = work_asked_of_brokers(design);
     if !asked_of_brokers.is_empty() {
+        // Only the advice that fits what was found: a flow to move, a call to make async, or both.
+        let flows = asked_of_brokers.iter().any(|w| w.starts_with("flow "));
+        let calls = asked_of_brokers.iter().any(|w| w.starts_with("call "));
+        let advice = [
+            flows.then_some("let the flow enter at the service that publishes"),
+            calls.then_some("make the call async (the broker-as-service warning's fix)"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(", and ");
         return Err(EmulateError::Refused(format!(
             "the emulator runs a broker as RabbitMQ, which forwards messages but takes no requests and makes no \
-             sync calls, and {}: make the flow enter at the service that publishes, and the call async or made by \
-             a service (the simulator runs them as drawn)",
+             sync calls, and {}: {advice} (the simulator runs the design as drawn)",
             list_with_more(&asked_of_brokers, 3)
         )));
     }
