@@ -336,6 +336,21 @@ fn export_of_a_target_the_design_has_nothing_for_says_why() {
     assert!(!stderr.contains("envoy"), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 
+    // All: each need once, with the targets that share it. (An absolute path replaces the project folder.)
+    let lone = dir.path().join("lone-client.syncopate");
+    std::fs::write(
+        &lone,
+        r#"{"type": "syncopate", "version": 1, "services": [{"id": "web", "kind": "client"}]}"#,
+    )
+    .unwrap();
+    let stderr = refused(lone.to_str().unwrap(), "all");
+    assert!(
+        stderr.contains(
+            "envoy and istio need sync calls; kubernetes and compose need deployable services"
+        ),
+        "{stderr}"
+    );
+
     // A contract target says what it needs too: the tandem has only async calls, so no service takes HTTP calls.
     let stderr = refused("tests/designs/tandem-mm2.syncopate", "openapi");
     assert!(
