@@ -500,7 +500,7 @@ fn the_export_window_previews_each_target_and_saves_them_all() {
     // A target the design has nothing for says why.
     harness.get_by_label("kafka").click();
     harness.run_steps(3);
-    harness.get_by_label_contains("No broker carries Kafka calls");
+    harness.get_by_label_contains("Nothing to export for kafka: it needs a Kafka broker.");
     // Saving writes every file of the target under its folder (the folder dialog is the OS's; the app's part is
     // what happens with the folder picked).
     harness.get_by_label("rabbitmq").click();

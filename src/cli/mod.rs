@@ -984,19 +984,18 @@ fn export(
     if files.is_empty() {
         // Only the named targets' needs: a design with nothing for openapi is told what openapi needs. Targets
         // with the same need are named together ("envoy and istio need sync calls").
-        let mut by_need: Vec<(&str, Vec<String>)> = Vec::new();
+        let mut by_need: Vec<(&str, Vec<&str>)> = Vec::new();
         for t in target.targets() {
             match by_need.iter_mut().find(|(need, _)| *need == t.needs()) {
-                Some((_, names)) => names.push(t.to_string()),
-                None => by_need.push((t.needs(), vec![t.to_string()])),
+                Some((_, names)) => names.push(t.as_str()),
+                None => by_need.push((t.needs(), vec![t.as_str()])),
             }
         }
         let needs: Vec<String> = by_need
             .into_iter()
-            .map(|(need, names)| match names.split_last() {
-                Some((last, [])) => format!("{last} needs {need}"),
-                Some((last, rest)) => format!("{} and {last} need {need}", rest.join(", ")),
-                None => String::new(),
+            .map(|(need, names)| {
+                let verb = if names.len() == 1 { "needs" } else { "need" };
+                format!("{} {verb} {need}", names.join(" and "))
             })
             .collect();
         let _ = writeln!(

@@ -28,7 +28,8 @@ use serde_json::Value;
 
 use self::process::Children;
 use self::world::{Replica, World};
-use crate::model::{CallMode, Design, ServiceKind, SimulationSettings};
+use crate::model::{Design, ServiceKind, SimulationSettings};
+use crate::rules::BrokerWork;
 use crate::sim::SimReport;
 
 /// How callers' calls travel.
@@ -120,11 +121,38 @@ pub fn preflight(design: &Design, options: &Options) -> Result<(), EmulateError>
             "the design has no flows: nothing would send requests (add a flow)".to_owned(),
         ));
     }
-    let asked_of_brokers = work_asked_of_brokers(design);
+    let asked_of_brokers = crate::rules::work_asked_of_brokers(design);
     if !asked_of_brokers.is_empty() {
+        let named: Vec<String> = asked_of_brokers
+            .iter()
+            .map(|work| match work {
+                BrokerWork::FlowEntersAt(f) => {
+                    format!(
+                        "flow {:?} enters at broker {:?}",
+                        f.id.as_str(),
+                        f.entry.as_str()
+                    )
+                }
+                BrokerWork::CalledSync(e) => {
+                    format!(
+                        "call {:?} is a sync call to broker {:?}",
+                        e.id.as_str(),
+                        e.to.as_str()
+                    )
+                }
+                BrokerWork::CallsSync(e) => {
+                    format!(
+                        "call {:?} is a sync call from broker {:?}",
+                        e.id.as_str(),
+                        e.from.as_str()
+                    )
+                }
+            })
+            .collect();
         // Only the advice that fits what was found: a flow to move, a call to make async, or both.
-        let flows = asked_of_brokers.iter().any(|w| w.starts_with("flow "));
-        let calls = asked_of_brokers.iter().any(|w| w.starts_with("call "));
+        let is_flow = |w: &&BrokerWork| matches!(w, BrokerWork::FlowEntersAt(_));
+        let flows = asked_of_brokers.iter().any(|w| is_flow(&w));
+        let calls = asked_of_brokers.iter().any(|w| !is_flow(&w));
         let advice = [
             flows.then_some("let the flow enter at the service that publishes"),
             calls.then_some("make the call async (the broker-as-service warning's fix)"),
@@ -136,7 +164,7 @@ pub fn preflight(design: &Design, options: &Options) -> Result<(), EmulateError>
         return Err(EmulateError::Refused(format!(
             "the emulator runs a broker as RabbitMQ, which forwards messages but takes no requests and makes no \
              sync calls, and {}: {advice} (the simulator runs the design as drawn)",
-            list_with_more(&asked_of_brokers, 3)
+            crate::rules::list_names(&named)
         )));
     }
     let listeners: usize = design
@@ -186,56 +214,6 @@ pub fn preflight(design: &Design, options: &Options) -> Result<(), EmulateError>
         rabbit::programs()?;
     }
     Ok(())
-}
-
-/// What asks a broker for work no emulated broker could do (it has no listener and no workers, only RabbitMQ's
-/// exchange): flows entering at a broker and sync calls to or from one, each as a phrase naming it, in the
-/// design's order.
-fn work_asked_of_brokers(design: &Design) -> Vec<String> {
-    let is_broker = |id: &crate::model::ServiceId| {
-        design
-            .service(id.as_str())
-            .is_some_and(|s| s.kind == ServiceKind::Broker)
-    };
-    let flows = design
-        .flows
-        .iter()
-        .filter(|f| is_broker(&f.entry))
-        .map(|f| {
-            format!(
-                "flow {:?} enters at broker {:?}",
-                f.id.as_str(),
-                f.entry.as_str()
-            )
-        });
-    let calls = design
-        .edges
-        .iter()
-        .filter(|e| e.mode == CallMode::Sync)
-        .filter_map(|e| {
-            let (direction, broker) = if is_broker(&e.to) {
-                ("to", &e.to)
-            } else if is_broker(&e.from) {
-                ("from", &e.from)
-            } else {
-                return None;
-            };
-            Some(format!(
-                "call {:?} is a sync call {direction} broker {:?}",
-                e.id.as_str(),
-                broker.as_str()
-            ))
-        });
-    flows.chain(calls).collect()
-}
-
-/// The first `shown` items joined, and how many more there are.
-fn list_with_more(items: &[String], shown: usize) -> String {
-    let mut text = items[..items.len().min(shown)].join(", ");
-    if items.len() > shown {
-        text.push_str(&format!(" (and {} more)", items.len() - shown));
-    }
-    text
 }
 
 /// Runs the design for real for the settings' duration, or until `stop` is set (then the report is partial).

@@ -85,7 +85,8 @@ impl Target {
         }
     }
 
-    /// What a design needs for the target to write anything, for an error that says why nothing was written.
+    /// What a design needs for the target to write anything: why nothing was written, in the CLI's error and the
+    /// app's export window.
     pub fn needs(self) -> &'static str {
         match self {
             Target::Envoy | Target::Istio => "sync calls",

@@ -18,6 +18,7 @@ use serde::Serialize;
 
 pub use analysis::{Analysis, Topology, analyse};
 pub use fix::{Fix, apply_fix};
+pub use structure::{BrokerWork, work_asked_of_brokers};
 
 use crate::model::{Design, Edge, LintThresholds};
 

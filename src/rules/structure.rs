@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::{Context, Finding, Fix, Rule, Severity, Subject, format_ms, format_percent};
-use crate::model::{CallMode, ServiceKind};
+use crate::model::{CallMode, Design, Edge, Flow, ServiceId, ServiceKind};
 
 pub(super) const DEEP_SYNC_CHAIN: Rule = Rule {
     id: "deep-sync-chain",
@@ -363,73 +363,104 @@ fn unconsumed_topic(ctx: &Context, out: &mut Vec<Finding>) {
     }
 }
 
-/// What a broker, which holds and forwards messages, is drawn doing instead: taking a flow's requests, answering a
-/// sync call, or making one.
-fn broker_as_service(ctx: &Context, out: &mut Vec<Finding>) {
-    let is_broker = |id: &str| {
-        ctx.topology
-            .service_index
-            .get(id)
-            .is_some_and(|&s| ctx.design.services[s].kind == ServiceKind::Broker)
+/// Work a broker is drawn doing that only a service can do. A broker holds and forwards messages; a real one
+/// (RabbitMQ, Kafka) neither answers a request nor calls a service.
+#[derive(Debug, Clone, Copy)]
+pub enum BrokerWork<'a> {
+    /// A flow's requests arrive at the broker.
+    FlowEntersAt(&'a Flow),
+    /// A sync call to the broker.
+    CalledSync(&'a Edge),
+    /// A sync call the broker makes.
+    CallsSync(&'a Edge),
+}
+
+/// Every piece of work the design asks of a broker beyond forwarding messages (see [`BrokerWork`]): flows first,
+/// then calls, in the design's order. One home for the `broker-as-service` rule and the emulator, which refuses
+/// such a design.
+pub fn work_asked_of_brokers(design: &Design) -> Vec<BrokerWork<'_>> {
+    let is_broker = |id: &ServiceId| {
+        design
+            .service(id.as_str())
+            .is_some_and(|s| s.kind == ServiceKind::Broker)
     };
+    let flows = design
+        .flows
+        .iter()
+        .filter(|f| is_broker(&f.entry))
+        .map(BrokerWork::FlowEntersAt);
+    let calls = design
+        .edges
+        .iter()
+        .filter(|e| e.mode == CallMode::Sync)
+        .filter_map(|e| {
+            if is_broker(&e.to) {
+                Some(BrokerWork::CalledSync(e))
+            } else if is_broker(&e.from) {
+                Some(BrokerWork::CallsSync(e))
+            } else {
+                None
+            }
+        });
+    flows.chain(calls).collect()
+}
+
+fn broker_as_service(ctx: &Context, out: &mut Vec<Finding>) {
     const TRADEOFF: &str = "A broker decouples producers from consumers: it holds messages and forwards them. \
                             Drawn taking requests or making calls, it hides where the work is done, and a real \
                             broker (RabbitMQ, Kafka) does neither: no answer comes back from a publish, and nothing \
                             in the broker calls a service. The emulator refuses such a design.";
-    for flow in &ctx.design.flows {
-        if !is_broker(flow.entry.as_str()) {
-            continue;
-        }
-        let broker = ctx.name(&flow.entry);
-        out.push(Finding {
-            rule: BROKER_AS_SERVICE.id,
-            severity: Severity::Warning,
-            subjects: vec![
-                Subject::Flow(flow.id.to_string()),
-                Subject::Service(flow.entry.to_string()),
-            ],
-            message: format!(
-                "flow \"{}\" enters at the broker {broker}: a broker takes messages from producers, not requests \
-                 from clients",
-                flow.id
-            ),
-            tradeoff: TRADEOFF,
-            suggestion: format!(
-                "Let the flow enter at the service or gateway that publishes to {broker}."
-            ),
-            fix: None,
-            other_fixes: Vec::new(),
-        });
-    }
-    for edge in &ctx.design.edges {
-        if edge.mode != CallMode::Sync {
-            continue;
-        }
-        let message = if is_broker(edge.to.as_str()) {
-            format!(
-                "{} calls the broker {} synchronously: a broker takes messages and has no answer to wait for",
-                ctx.name(&edge.from),
-                ctx.name(&edge.to)
-            )
-        } else if is_broker(edge.from.as_str()) {
-            format!(
-                "the broker {} calls {} synchronously: a broker forwards messages and makes no calls of its own",
-                ctx.name(&edge.from),
-                ctx.name(&edge.to)
-            )
-        } else {
-            continue;
+    for work in work_asked_of_brokers(ctx.design) {
+        let (subjects, message, suggestion, fix) = match work {
+            BrokerWork::FlowEntersAt(flow) => {
+                let broker = ctx.name(&flow.entry);
+                (
+                    vec![
+                        Subject::Flow(flow.id.to_string()),
+                        Subject::Service(flow.entry.to_string()),
+                    ],
+                    format!(
+                        "flow \"{}\" enters at the broker {broker}: a broker takes messages from producers, not \
+                         requests from clients",
+                        flow.id
+                    ),
+                    format!(
+                        "Let the flow enter at the service or gateway that publishes to {broker}."
+                    ),
+                    None,
+                )
+            }
+            BrokerWork::CalledSync(edge) | BrokerWork::CallsSync(edge) => {
+                let (from, to) = (ctx.name(&edge.from), ctx.name(&edge.to));
+                let message = if matches!(work, BrokerWork::CalledSync(_)) {
+                    format!(
+                        "{from} calls the broker {to} synchronously: a broker takes messages and has no answer \
+                         to wait for"
+                    )
+                } else {
+                    format!(
+                        "the broker {from} calls {to} synchronously: a broker forwards messages and makes no calls \
+                         of its own"
+                    )
+                };
+                (
+                    vec![Subject::Edge(edge.id.to_string())],
+                    message,
+                    format!("Make {} async: a message handed over.", ctx.call(edge)),
+                    Some(Fix::SwitchToAsync {
+                        edge: edge.id.to_string(),
+                    }),
+                )
+            }
         };
         out.push(Finding {
             rule: BROKER_AS_SERVICE.id,
             severity: Severity::Warning,
-            subjects: vec![Subject::Edge(edge.id.to_string())],
+            subjects,
             message,
             tradeoff: TRADEOFF,
-            suggestion: format!("Make {} async: a message handed over.", ctx.call(edge)),
-            fix: Some(Fix::SwitchToAsync {
-                edge: edge.id.to_string(),
-            }),
+            suggestion,
+            fix,
             other_fixes: Vec::new(),
         });
     }

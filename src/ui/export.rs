@@ -207,20 +207,13 @@ fn target_help(target: Target) -> &'static str {
     }
 }
 
-fn empty_help(target: Option<Target>) -> &'static str {
+/// Why a target has no files, from the exporters' own statement of what each target needs.
+fn empty_help(target: Option<Target>) -> String {
     match target {
-        None => "Nothing to export yet: add services and calls.",
-        Some(Target::Envoy | Target::Istio) => {
-            "No service makes synchronous calls, so there is no proxy policy to export."
-        }
-        Some(Target::Kubernetes | Target::Compose) => {
-            "No deployable service yet (clients and external services are not deployed)."
-        }
-        Some(Target::Nginx) => "No gateway makes synchronous HTTP, gRPC or GraphQL calls.",
-        Some(Target::Rabbitmq) => "No broker carries AMQP calls.",
-        Some(Target::Kafka) => "No broker carries Kafka calls.",
-        Some(Target::Chaos) => "Nothing to export: add flows or planned faults.",
-        Some(Target::Asyncapi) => "No asynchronous calls.",
-        Some(Target::Openapi) => "No service takes HTTP or gRPC calls.",
+        None => "Nothing to export yet: add services and calls.".to_owned(),
+        Some(target) => format!(
+            "Nothing to export for {target}: it needs {}.",
+            target.needs()
+        ),
     }
 }
