@@ -563,7 +563,7 @@ fn pyyaml_reads_every_yaml_file_as_written() {
         return;
     };
     let mut files = export::export_all(&design);
-    for target in [Target::Chaos, Target::Asyncapi, Target::Openapi] {
+    for target in Target::ON_REQUEST {
         files.extend(export::export(&design, target));
     }
     let written = write_yaml_files(dir.path(), files);

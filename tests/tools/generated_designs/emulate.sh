@@ -15,5 +15,9 @@ for seed in "$@"; do
   if $BIN check $d/design.syncopate 2>&1 | grep -q "error\["; then echo "seed $seed: skipped (rule errors)"; continue; fi
   timeout 120 $BIN emulate $d/design.syncopate --duration-s 4 --warmup-s 1 --through $through --compare --json > $d/out.json 2> $d/err.txt
   rc=$?
-  if [ $rc -ne 0 ] && [ $rc -ne 1 ] || grep -qi "panick" $d/err.txt; then echo "seed $seed: exit $rc: $(tail -3 $d/err.txt | cut -c1-300)"; else echo "seed $seed: exit $rc $(python3 $HERE/compare_counts.py $d/out.json 2>&1 | cut -c1-400)"; fi
+  if { [ $rc -ne 0 ] && [ $rc -ne 1 ]; } || grep -qi "panick" $d/err.txt; then
+    echo "seed $seed: exit $rc: $(tail -3 $d/err.txt | cut -c1-300)"
+  else
+    echo "seed $seed: exit $rc $(python3 $HERE/compare_counts.py $d/out.json 2>&1 | cut -c1-400)"
+  fi
 done
