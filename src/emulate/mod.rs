@@ -150,12 +150,13 @@ pub fn preflight(design: &Design, options: &Options) -> Result<(), EmulateError>
             })
             .collect();
         // Only the advice that fits what was found: a flow to move, a call to make async, or both.
-        let is_flow = |w: &&BrokerWork| matches!(w, BrokerWork::FlowEntersAt(_));
-        let flows = asked_of_brokers.iter().any(|w| is_flow(&w));
-        let calls = asked_of_brokers.iter().any(|w| !is_flow(&w));
+        let (flows, calls): (Vec<&BrokerWork>, Vec<&BrokerWork>) = asked_of_brokers
+            .iter()
+            .partition(|w| matches!(w, BrokerWork::FlowEntersAt(_)));
         let advice = [
-            flows.then_some("let the flow enter at the service that publishes"),
-            calls.then_some("make the call async (the broker-as-service warning's fix)"),
+            (!flows.is_empty()).then_some("let the flow enter at the service that publishes"),
+            (!calls.is_empty())
+                .then_some("make the call async (the broker-as-service warning's fix)"),
         ]
         .into_iter()
         .flatten()
