@@ -266,6 +266,72 @@ fn sequence_writes_files() {
     assert!(folder.join("place-order.svg").exists() && folder.join("view-orders.svg").exists());
 }
 
+/// A flow id is free text: `/`, `..`, a Windows device name or a case twin must still give one file per flow, each
+/// directly inside the folder asked for, and nothing outside it.
+#[test]
+fn sequence_files_of_flows_with_any_id_stay_in_their_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let ids = [
+        "../escape",
+        "a/b",
+        "a_b",
+        "Pay",
+        "pay",
+        "con",
+        ".hidden",
+        "x:y*z?",
+        "place-order",
+    ];
+    let flows: Vec<String> = ids
+        .iter()
+        .map(|id| format!(r#"{{"id": {id:?}, "entry": "api", "rate_rps": 1}}"#))
+        .collect();
+    let design = format!(
+        r#"{{"type": "syncopate", "version": 1, "name": "ids",
+            "services": [{{"id": "api"}}, {{"id": "db", "kind": "database"}}],
+            "edges": [{{"from": "api", "to": "db", "mode": "sync"}}],
+            "flows": [{}]}}"#,
+        flows.join(", ")
+    );
+    let path = dir.path().join("ids.syncopate");
+    std::fs::write(&path, design).unwrap();
+    let folder = dir.path().join("out").join("diagrams");
+    let out = syncopate(&[
+        "sequence",
+        path.to_str().unwrap(),
+        "-o",
+        folder.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let printed: Vec<PathBuf> = text(&out.stdout).lines().map(PathBuf::from).collect();
+    assert_eq!(printed.len(), ids.len(), "{printed:?}");
+    let mut lower_names = std::collections::BTreeSet::new();
+    for file in &printed {
+        assert_eq!(file.parent(), Some(folder.as_path()), "{}", file.display());
+        let name = file.file_name().unwrap().to_str().unwrap();
+        assert!(
+            !name.starts_with('.') && !name.contains([':', '*', '?', '/', '\\']),
+            "{name}"
+        );
+        assert!(lower_names.insert(name.to_lowercase()), "{name} twice");
+        let stem = name.split('.').next().unwrap().to_lowercase();
+        assert_ne!(stem, "con", "a Windows device name");
+        assert!(
+            std::fs::read_to_string(file)
+                .unwrap()
+                .contains("sequenceDiagram")
+        );
+    }
+    // Nothing beside the folder, and an id that is already a fine file name keeps it.
+    let beside: Vec<_> = std::fs::read_dir(dir.path().join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(beside, vec![std::ffi::OsString::from("diagrams")]);
+    assert!(folder.join("place-order.mmd").exists());
+    assert_eq!(std::fs::read_dir(&folder).unwrap().count(), ids.len());
+}
+
 #[test]
 fn export_writes_every_target_and_prints_the_paths() {
     let dir = tempfile::tempdir().unwrap();

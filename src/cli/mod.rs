@@ -243,7 +243,8 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = SequenceFormat::Mermaid)]
         format: SequenceFormat,
         /// Write to this path instead of stdout: the file, for one flow; for several, a folder (created if
-        /// needed) with one file per flow, `<flow id>.<mmd|puml|svg>`. Prints the paths written.
+        /// needed) with one file per flow, `<flow id>.<mmd|puml|svg>` (an id that is not a portable file name, with `/`
+        /// or `:` say, is made one and given a short hash). Prints the paths written.
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,
     },
@@ -911,8 +912,10 @@ fn sequence(
                 );
                 return EXIT_INVALID;
             }
-            for diagram in &diagrams {
-                let target = folder.join(format!("{}.{extension}", diagram.flow));
+            // Flow ids are free text (`/`, `..`, `:`): each file gets a name that stays in the folder.
+            let stems = model::ids::portable_file_stems(diagrams.iter().map(|d| d.flow.as_str()));
+            for (diagram, stem) in diagrams.iter().zip(stems) {
+                let target = folder.join(format!("{stem}.{extension}"));
                 if !write(&target, &render(diagram), err) {
                     return EXIT_INVALID;
                 }

@@ -201,6 +201,93 @@ pub fn slugify_service_id(text: &str) -> String {
     slug
 }
 
+/// The longest file name stem made for an id, in bytes (ids may be long; file systems allow 255 bytes a name, and the
+/// folder's path adds to it on Windows).
+const MAX_FILE_STEM_BYTES: usize = 80;
+
+/// Names Windows reserves for devices, whatever the extension (`con.mmd` cannot be created there).
+const WINDOWS_DEVICE_NAMES: [&str; 22] = [
+    "con", "prn", "aux", "nul", "com1", "com2", "com3", "com4", "com5", "com6", "com7", "com8",
+    "com9", "lpt1", "lpt2", "lpt3", "lpt4", "lpt5", "lpt6", "lpt7", "lpt8", "lpt9",
+];
+
+/// A file name stem (the name before its extension) for an id of free text, safe on Linux, macOS and Windows: a flow
+/// or call id may hold `/`, `..`, `:`, `*` or any other character but white space, and written as it is it would
+/// name a file in another folder or one Windows cannot create. Letters and digits (of any script), `-`, `_` and `.`
+/// are kept, anything else becomes `_`; dots at either end, a Windows device name and overlong ids are made safe.
+/// An id that had to change gets 8 hex digits of its hash, so two ids that change alike stay apart; an id that is
+/// already a fine name keeps it. Deterministic.
+pub fn portable_file_stem(id: &str) -> String {
+    let mut stem: String = id
+        .chars()
+        .map(|c| {
+            let kept = c.is_ascii_alphanumeric()
+                || matches!(c, '-' | '_' | '.')
+                || (!c.is_ascii() && c.is_alphanumeric());
+            if kept { c } else { '_' }
+        })
+        .collect();
+    // A leading dot hides the file; Windows drops trailing dots.
+    stem = stem.trim_matches('.').to_owned();
+    if stem.is_empty() {
+        stem.push('_');
+    }
+    let device = stem
+        .split('.')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if WINDOWS_DEVICE_NAMES.contains(&device.as_str()) {
+        stem.insert(0, '_');
+    }
+    if stem.len() > MAX_FILE_STEM_BYTES {
+        let mut cut = MAX_FILE_STEM_BYTES;
+        while !stem.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        stem.truncate(cut);
+    }
+    if stem == id {
+        stem
+    } else {
+        format!("{stem}-{:08x}", fnv1a_32(id))
+    }
+}
+
+/// File name stems for several ids written to one folder ([`portable_file_stem`] each), distinct even where the
+/// file system ignores case (macOS and Windows by default): names that differ only in case get their id's hash
+/// too, and any name still taken a number.
+pub fn portable_file_stems<'a>(ids: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let ids: Vec<&str> = ids.into_iter().collect();
+    let mut stems: Vec<String> = ids.iter().map(|id| portable_file_stem(id)).collect();
+    let mut alike = std::collections::HashMap::<String, usize>::new();
+    for stem in &stems {
+        *alike.entry(stem.to_lowercase()).or_default() += 1;
+    }
+    for (stem, id) in stems.iter_mut().zip(&ids) {
+        if alike[&stem.to_lowercase()] > 1 && stem.as_str() == *id {
+            *stem = format!("{stem}-{:08x}", fnv1a_32(id));
+        }
+    }
+    let mut taken = std::collections::HashSet::new();
+    for stem in &mut stems {
+        let base = stem.clone();
+        let mut n = 2;
+        while !taken.insert(stem.to_lowercase()) {
+            *stem = format!("{base}-{n}");
+            n += 1;
+        }
+    }
+    stems
+}
+
+/// 32-bit FNV-1a of a text: a stable hash (the standard library's may change between releases).
+fn fnv1a_32(text: &str) -> u32 {
+    text.bytes().fold(0x811c_9dc5, |hash, b| {
+        (hash ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,5 +326,40 @@ mod tests {
     #[test]
     fn messages_escape_control_characters() {
         assert_eq!(escape_for_message("a\nb"), "a\\nb");
+    }
+
+    #[test]
+    fn file_stems_are_safe_and_distinct() {
+        assert_eq!(portable_file_stem("place-order"), "place-order");
+        assert_eq!(portable_file_stem("v1.2_ok"), "v1.2_ok");
+        assert_eq!(portable_file_stem("日本"), "日本");
+        for id in [
+            "../up", "a/b", "a\\b", "x:y", ".hidden", "con", "CON.txt", "nul", "..", "\u{2028}",
+            "a b",
+        ] {
+            let stem = portable_file_stem(id);
+            assert!(
+                !stem.starts_with('.') && !stem.ends_with('.'),
+                "{id:?} -> {stem:?}"
+            );
+            assert!(
+                stem.chars()
+                    .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.')),
+                "{id:?} -> {stem:?}"
+            );
+            let device = stem.split('.').next().unwrap().to_ascii_lowercase();
+            assert!(
+                !WINDOWS_DEVICE_NAMES.contains(&device.as_str()),
+                "{id:?} -> {stem:?}"
+            );
+        }
+        assert_ne!(portable_file_stem("a/b"), portable_file_stem("a:b"));
+        assert!(portable_file_stem(&"é".repeat(300)).len() <= MAX_FILE_STEM_BYTES + 9);
+        let stems = portable_file_stems(["Pay", "pay", "a/b", "a_b", "other"]);
+        let lower: std::collections::HashSet<String> =
+            stems.iter().map(|s| s.to_lowercase()).collect();
+        assert_eq!(lower.len(), 5, "{stems:?}");
+        assert_eq!(stems[3], "a_b");
+        assert_eq!(stems[4], "other");
     }
 }

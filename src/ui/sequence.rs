@@ -3,7 +3,7 @@
 
 use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Shape, Stroke, Vec2};
 
-use crate::model::Design;
+use crate::model::{self, Design};
 use crate::sequence::{self, Item, MessageKind, SequenceDiagram};
 use crate::ui::canvas::Selection;
 use crate::ui::warnings::{HopLatency, hop_text};
@@ -155,7 +155,7 @@ impl SequencePanel {
             {
                 save = Some(SequenceAction::SaveSvg(
                     sequence::to_svg(diagram),
-                    format!("{}.svg", diagram.flow),
+                    format!("{}.svg", model::ids::portable_file_stem(&diagram.flow)),
                 ));
             }
         });

@@ -13,7 +13,7 @@ for seed in "$@"; do
   d=$WORK/s$seed; rm -rf $d; mkdir -p $d
   python3 $HERE/generate.py $seed $d/design.syncopate
   $BIN check $d/design.syncopate > $d/check.txt 2>&1
-  if grep -q "not valid\|invalid" $d/check.txt; then echo "seed $seed: invalid ($(head -3 $d/check.txt | cut -c1-200))"; continue; fi
+  if grep -q "^error: \|not valid\|invalid" $d/check.txt; then echo "seed $seed: invalid ($(head -3 $d/check.txt | cut -c1-200))"; continue; fi
   for t in asyncapi openapi chaos; do
     $BIN export $d/design.syncopate --target $t -o $d/$t > $d/$t.log 2>&1 || echo "seed $seed: export $t failed: $(tail -1 $d/$t.log)"
   done
