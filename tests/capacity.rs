@@ -180,6 +180,38 @@ fn the_plan_of_a_chain_gives_exactly_the_minimal_replicas_from_too_few_or_too_ma
     }
 }
 
+/// A message that makes two more at every turn: the load has no bound, so the plan says so at once instead of
+/// adding replicas up to the limit and simulating an ever faster flood (it took over five minutes before).
+#[test]
+fn the_plan_refuses_a_load_that_a_cycle_multiplies_without_bound() {
+    let design = load(&json!({
+        "type": "syncopate", "version": 1, "name": "flood",
+        "services": [
+            {"id": "web", "kind": "client"},
+            {"id": "a", "concurrency": 4, "service_time": {"dist": "exponential", "mean_ms": 5}},
+            {"id": "b", "concurrency": 4, "service_time": {"dist": "exponential", "mean_ms": 5}}
+        ],
+        "edges": [
+            {"from": "web", "to": "a", "mode": "sync"},
+            {"from": "a", "to": "b", "mode": "async"},
+            {"from": "b", "to": "a", "mode": "async"},
+            {"from": "b", "to": "b", "mode": "async"}
+        ],
+        "flows": [{"id": "orders", "name": "Orders", "entry": "web", "rate_rps": 50}]
+    }));
+    let started = std::time::Instant::now();
+    let error = capacity::plan(&design, &plan_settings(), &no_progress)
+        .expect_err("an unbounded load cannot be planned")
+        .to_string();
+    assert!(
+        error.contains("no number of replicas") && error.contains("flow \"Orders\""),
+        "{error}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "refused before simulating"
+    );
+}
 fn sample(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("samples")

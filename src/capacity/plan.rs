@@ -106,6 +106,7 @@ pub fn plan(
     }
     let mut loaded = scale_rates(design, None, 1.0 + settings.headroom);
     loaded.faults.clear();
+    refuse_unbounded_load(&loaded)?;
     let sized_ids: Vec<usize> = (0..loaded.services.len())
         .filter(|&i| sized_kind(loaded.services[i].kind))
         .collect();
@@ -199,6 +200,31 @@ pub fn plan(
         meets_slo: meets,
         sized,
     })
+}
+
+/// Refuses a design whose load a cycle of calls multiplies without bound (the `over-capacity` finding's "no bound"):
+/// no replica count carries it, and each round would add replicas up to the limit, whose runs then make ever more
+/// calls per simulated second (minutes each, where a bounded design takes a second).
+fn refuse_unbounded_load(design: &Design) -> Result<(), CapacityError> {
+    let analysis = analyse(&Topology::new(design));
+    let unbounded: Vec<String> = analysis
+        .flows
+        .iter()
+        .zip(&design.flows)
+        .filter(|(traffic, _)| {
+            traffic.unbounded && traffic.arrivals_rps.iter().any(|&rps| rps > 0.0)
+        })
+        .map(|(_, flow)| format!("flow \"{}\"", flow.display_name()))
+        .collect();
+    if unbounded.is_empty() {
+        return Ok(());
+    }
+    Err(CapacityError::Settings(format!(
+        "no number of replicas carries this design's load: a cycle of calls multiplies the requests of {} at \
+         every turn (the over-capacity findings name the services, sync-cycle a synchronous cycle); break the \
+         cycle, then plan",
+        crate::rules::list_names(&unbounded)
+    )))
 }
 
 /// Sizes every service from the static analysis: replicas = ⌈busy workers / (target × concurrency)⌉, where busy
