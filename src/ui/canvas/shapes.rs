@@ -484,14 +484,21 @@ impl From<EdgeProps<EdgeId>> for CallShape {
 pub(super) type ServiceNode =
     egui_graphs::Node<ServiceId, EdgeId, Directed, DefaultIx, ServiceShape>;
 
+/// How far a call to its own service loops out of the box's bottom, in canvas units (at the loop's tip).
+const SELF_CALL_REACH: f32 = 36.0;
+
 impl CallShape {
     /// The call's end points in canvas units, offset sideways when several calls join the same two services.
     pub(super) fn endpoints(&self, start: &ServiceNode, end: &ServiceNode) -> (Pos2, Pos2) {
         let (a, b) = (start.location(), end.location());
         if a == b {
-            // A call to itself: a short hook on the right side.
-            let right = a + Vec2::new(SERVICE_WIDTH / 2.0, 0.0);
-            return (right + Vec2::new(0.0, -10.0), right + Vec2::new(0.0, 10.0));
+            // A call to itself leaves and enters the bottom side (`path` loops between the two): calls to other
+            // services leave by the sides in a layered layout, and the findings badge sits on the top corner.
+            let bottom = a + Vec2::new(0.0, SERVICE_HEIGHT / 2.0);
+            return (
+                bottom + Vec2::new(-14.0, 0.0),
+                bottom + Vec2::new(14.0, 0.0),
+            );
         }
         let dir = (b - a).normalized();
         let normal = Vec2::new(-dir.y, dir.x);
@@ -510,7 +517,25 @@ impl CallShape {
     /// The call's path in canvas units: its two end points, or points along a curve when it bends round boxes.
     pub(super) fn path(&self, start: &ServiceNode, end: &ServiceNode) -> Vec<Pos2> {
         let (a, b) = (start.location(), end.location());
-        if self.bend == 0.0 || a == b {
+        if a == b {
+            // A call to itself: a loop out of the box's bottom side and back, so it shows (a straight hook lay on
+            // the border, under the box's outline and the badge). Several of them nest: lane offsets are
+            // symmetric about 0 (±9, ±27…), and each gets a reach of its own.
+            let (from, to) = self.endpoints(start, end);
+            let lane = self.lane_offset.abs() * 2.0
+                + if self.lane_offset < 0.0 {
+                    super::sync::LANE_SPACING
+                } else {
+                    0.0
+                };
+            // Wider as well as longer, so nested loops do not run together.
+            let spread = Vec2::new(lane / 2.0, 0.0);
+            let (from, to) = (from - spread, to + spread);
+            let reach = SELF_CALL_REACH + lane;
+            let control = Pos2::new((from.x + to.x) / 2.0, from.y + 2.0 * reach);
+            return route::quadratic(from, control, to);
+        }
+        if self.bend == 0.0 {
             let (from, to) = self.endpoints(start, end);
             return vec![from, to];
         }

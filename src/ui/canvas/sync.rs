@@ -407,9 +407,8 @@ pub fn call_label(design: &Design, edge: &Edge) -> String {
 mod tests {
     use super::*;
 
-    /// The boxes (other than its own two) that a call's drawn path crosses, for every call of a sample.
-    fn crossings(path: &std::path::Path) -> Vec<String> {
-        let design = crate::model::load_file(path).expect("a sample loads");
+    /// A canvas of the design, its shapes told their nodes' locations as before drawing.
+    fn laid_out(design: &Design) -> Canvas {
         let mut canvas = Canvas::default();
         canvas.sync_with(&design, 1, &Selection::default(), &Badges::default());
         // What egui_graphs does before drawing: the shapes learn their nodes' locations.
@@ -422,6 +421,13 @@ mod tests {
             let props = node.props().clone();
             node.display_mut().update(&props);
         }
+        canvas
+    }
+
+    /// The boxes (other than its own two) that a call's drawn path crosses, for every call of a sample.
+    fn crossings(path: &std::path::Path) -> Vec<String> {
+        let design = crate::model::load_file(path).expect("a sample loads");
+        let canvas = laid_out(&design);
         let graph = &canvas.graph;
         let size = Vec2::new(SERVICE_WIDTH, SERVICE_HEIGHT);
         let mut found = Vec::new();
@@ -456,5 +462,43 @@ mod tests {
             }
         }
         assert!(seen >= 9, "only {seen} samples found");
+    }
+
+    /// A call to its own service loops out of the box where it can be seen (it was a hook along the border, under
+    /// the outline and the badge), and two such calls make two loops.
+    #[test]
+    fn calls_to_their_own_service_loop_outside_the_box_apart() {
+        let design = crate::model::load_from_str(
+            r#"{"type": "syncopate", "version": 1, "name": "loops",
+                "services": [{"id": "a", "position": [0, 0]}],
+                "edges": [{"id": "again", "from": "a", "to": "a", "mode": "async", "topic": "x"},
+                          {"id": "retry", "from": "a", "to": "a", "mode": "async", "topic": "y"}]}"#,
+            "test",
+        )
+        .expect("the design loads");
+        let canvas = laid_out(&design);
+        let graph = &canvas.graph;
+        let mut tips = Vec::new();
+        for (index, edge) in graph.edges_iter() {
+            let (from, to) = graph.edge_endpoints(index).expect("an edge has ends");
+            let node = graph.node(from).expect("its node");
+            let path = edge.display().path(node, graph.node(to).expect("its node"));
+            let bottom = node.location().y + SERVICE_HEIGHT / 2.0;
+            let tip = path.iter().map(|p| p.y).fold(f32::MIN, f32::max);
+            assert!(
+                tip >= bottom + 15.0,
+                "{}: reaches {tip}, box ends at {bottom}",
+                edge.payload()
+            );
+            tips.push(tip);
+        }
+        assert!(!tips.is_empty(), "the self-calls are drawn");
+        tips.sort_by(f32::total_cmp);
+        tips.dedup_by(|a, b| (*a - *b).abs() < 8.0);
+        assert_eq!(
+            tips.len(),
+            graph.edges_iter().count(),
+            "each call its own loop: {tips:?}"
+        );
     }
 }
