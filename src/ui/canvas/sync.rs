@@ -410,7 +410,7 @@ mod tests {
     /// A canvas of the design, its shapes told their nodes' locations as before drawing.
     fn laid_out(design: &Design) -> Canvas {
         let mut canvas = Canvas::default();
-        canvas.sync_with(&design, 1, &Selection::default(), &Badges::default());
+        canvas.sync_with(design, 1, &Selection::default(), &Badges::default());
         // What egui_graphs does before drawing: the shapes learn their nodes' locations.
         let nodes: Vec<NodeIndex> = canvas.graph.nodes_iter().map(|(i, _)| i).collect();
         for index in nodes {
