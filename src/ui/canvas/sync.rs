@@ -249,7 +249,7 @@ impl Layout<KeepPositionsState> for KeepPositions {
     }
 }
 
-/// A call drawn between two different services (a call to itself is a hook beside its box: no label to move, no
+/// A call drawn between two different services (a call to itself is a loop below its box: no label to move, no
 /// line to route), with its ends.
 pub(super) struct DrawnCall<'g> {
     pub(super) index: EdgeIndex,
