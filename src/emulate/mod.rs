@@ -150,12 +150,13 @@ pub fn preflight(design: &Design, options: &Options) -> Result<(), EmulateError>
             })
             .collect();
         // Only the advice that fits what was found: a flow to move, a call to make async, or both.
-        let (flows, calls): (Vec<&BrokerWork>, Vec<&BrokerWork>) = asked_of_brokers
+        let flows_asked = asked_of_brokers
             .iter()
-            .partition(|w| matches!(w, BrokerWork::FlowEntersAt(_)));
+            .filter(|w| matches!(w, BrokerWork::FlowEntersAt(_)))
+            .count();
         let advice = [
-            (!flows.is_empty()).then_some("let the flow enter at the service that publishes"),
-            (!calls.is_empty())
+            (flows_asked > 0).then_some("let the flow enter at the service that publishes"),
+            (flows_asked < asked_of_brokers.len())
                 .then_some("make the call async (the broker-as-service warning's fix)"),
         ]
         .into_iter()

@@ -265,7 +265,8 @@ pub fn portable_file_stems<'a>(ids: impl IntoIterator<Item = &'a str>) -> Vec<St
         *alike.entry(stem.to_lowercase()).or_default() += 1;
     }
     for (stem, id) in stems.iter_mut().zip(&ids) {
-        if alike[&stem.to_lowercase()] > 1 && stem.as_str() == *id {
+        let twins = alike.get(&stem.to_lowercase()).is_some_and(|&n| n > 1);
+        if twins && stem.as_str() == *id {
             *stem = format!("{stem}-{:08x}", fnv1a_32(id));
         }
     }

@@ -487,19 +487,14 @@ pub(super) type ServiceNode =
 /// How far a call to its own service loops out of the box's bottom, in canvas units (at the loop's tip).
 const SELF_CALL_REACH: f32 = 36.0;
 
+/// Half the width of the innermost self-call loop where it meets the box.
+const SELF_CALL_HALF_WIDTH: f32 = 14.0;
+
 impl CallShape {
-    /// The call's end points in canvas units, offset sideways when several calls join the same two services.
+    /// The end points in canvas units of a call between two different services (`path` draws a call to itself),
+    /// offset sideways when several calls join the same two services.
     pub(super) fn endpoints(&self, start: &ServiceNode, end: &ServiceNode) -> (Pos2, Pos2) {
         let (a, b) = (start.location(), end.location());
-        if a == b {
-            // A call to itself leaves and enters the bottom side (`path` loops between the two): calls to other
-            // services leave by the sides in a layered layout, and the findings badge sits on the top corner.
-            let bottom = a + Vec2::new(0.0, SERVICE_HEIGHT / 2.0);
-            return (
-                bottom + Vec2::new(-14.0, 0.0),
-                bottom + Vec2::new(14.0, 0.0),
-            );
-        }
         let dir = (b - a).normalized();
         let normal = Vec2::new(-dir.y, dir.x);
         let offset = normal * self.lane_offset;
@@ -514,26 +509,29 @@ impl CallShape {
         (from, to)
     }
 
-    /// The call's path in canvas units: its two end points, or points along a curve when it bends round boxes.
+    /// A call to its own service (centred at `center`): a loop out of the box's bottom and back, so it shows (a
+    /// straight hook lay on the border, under the box's outline and the badge). The bottom, because calls to other
+    /// services leave by the sides in a layered layout and the findings badge sits on the top corner. Several
+    /// loops nest: lane offsets are symmetric about 0 (±9, ±27…), and each gets a width and reach of its own.
+    fn self_call_loop(&self, center: Pos2) -> Vec<Pos2> {
+        let lane = self.lane_offset.abs() * 2.0
+            + if self.lane_offset < 0.0 {
+                super::sync::LANE_SPACING
+            } else {
+                0.0
+            };
+        let bottom = center + Vec2::new(0.0, SERVICE_HEIGHT / 2.0);
+        let half_width = Vec2::new(SELF_CALL_HALF_WIDTH + lane / 2.0, 0.0);
+        let control = bottom + Vec2::new(0.0, 2.0 * (SELF_CALL_REACH + lane));
+        route::quadratic(bottom - half_width, control, bottom + half_width)
+    }
+
+    /// The call's path in canvas units: its two end points, points along a curve when it bends round boxes, or a
+    /// loop for a call to its own service.
     pub(super) fn path(&self, start: &ServiceNode, end: &ServiceNode) -> Vec<Pos2> {
         let (a, b) = (start.location(), end.location());
         if a == b {
-            // A call to itself: a loop out of the box's bottom side and back, so it shows (a straight hook lay on
-            // the border, under the box's outline and the badge). Several of them nest: lane offsets are
-            // symmetric about 0 (±9, ±27…), and each gets a reach of its own.
-            let (from, to) = self.endpoints(start, end);
-            let lane = self.lane_offset.abs() * 2.0
-                + if self.lane_offset < 0.0 {
-                    super::sync::LANE_SPACING
-                } else {
-                    0.0
-                };
-            // Wider as well as longer, so nested loops do not run together.
-            let spread = Vec2::new(lane / 2.0, 0.0);
-            let (from, to) = (from - spread, to + spread);
-            let reach = SELF_CALL_REACH + lane;
-            let control = Pos2::new((from.x + to.x) / 2.0, from.y + 2.0 * reach);
-            return route::quadratic(from, control, to);
+            return self.self_call_loop(a);
         }
         if self.bend == 0.0 {
             let (from, to) = self.endpoints(start, end);
